@@ -1,0 +1,72 @@
+# netport developer set-up. README's two commands are all a newcomer needs:
+#   make demo   build the environments if needed, then run the main job on the bundled examples
+#   make test   build the environments if needed, then run the whole test suite
+# Each environment is rebuilt only when pyproject.toml or requirements/constraints.txt changes.
+
+PYTHON ?= python3.11
+VENV := .venv
+VENV_CHAINER5 := .venv-chainer5
+VENV_LEGACY := .venv-legacy
+PYTEST_ARGS ?=
+
+# Install traps, solved here rather than in the user's head (see requirements/constraints.txt):
+# setuptools<81 for Chainer's build, numpy<2 for Chainer, torch pinned to the local CPU build.
+export PIP_CONSTRAINT := $(CURDIR)/requirements/constraints.txt
+# Chainer 7 imports numpy.distutils, which fails under setuptools>=74 (which torch 2.13 wants)
+# unless setuptools is told to leave the standard library's distutils alone.
+export SETUPTOOLS_USE_DISTUTILS := stdlib
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+STAMP := .netport-installed
+DEPS := pyproject.toml requirements/constraints.txt $(wildcard requirements/*.pth)
+PIP_QUIET := --quiet
+SITE_PACKAGES = sh -c '$$0/bin/python -c "import sysconfig; print(sysconfig.get_paths()[\"purelib\"])"'
+
+.PHONY: demo test envs clean-envs
+
+envs: $(VENV)/$(STAMP) $(VENV_CHAINER5)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
+
+# Main environment: netport (editable, with dev tools), Chainer 7.8.1 and torch 2.13.0.
+$(VENV)/$(STAMP): $(DEPS)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) 'numpy<2' chainer==7.8.1 torch==2.13.0
+	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[dev]'
+	@# The variable above only lives in make; this start-up shim makes `import chainer` work in
+	@# .venv for anyone (requirements/README.md).
+	cp requirements/chainer7-stdlib-distutils.pth "$$($(SITE_PACKAGES) $(VENV))/00-netport-stdlib-distutils.pth"
+	touch $@
+
+# Chainer 5.4.0: the version migrated code is checked on (the seed question's version).
+$(VENV_CHAINER5)/$(STAMP): $(DEPS)
+	$(PYTHON) -m venv $(VENV_CHAINER5)
+	$(VENV_CHAINER5)/bin/pip install $(PIP_QUIET) 'numpy<2' chainer==5.4.0
+	$(VENV_CHAINER5)/bin/pip install $(PIP_QUIET) --no-deps -e .
+	touch $@
+
+# Chainer 1.24.0, the last v1: ground truth for what a legacy program computes.
+$(VENV_LEGACY)/$(STAMP): $(DEPS)
+	$(PYTHON) -m venv $(VENV_LEGACY)
+	$(VENV_LEGACY)/bin/pip install $(PIP_QUIET) 'numpy<2' chainer==1.24.0
+	$(VENV_LEGACY)/bin/pip install $(PIP_QUIET) --no-deps -e .
+	@# Chainer 1.24 predates Python 3.10's removal of collections.Iterable (requirements/README.md).
+	cp requirements/chainer1-py311-compat.pth "$$($(SITE_PACKAGES) $(VENV_LEGACY))/00-netport-chainer1-compat.pth"
+	touch $@
+
+DEMO_OUT := build/demo
+
+demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
+	@echo "== netport $$($(VENV)/bin/netport --version)"
+	@echo "== the embedded MNIST subset"
+	$(VENV)/bin/netport mnist-info
+	@echo
+	@echo "== legacy_examples/mnist_sae on real Chainer 1.24 (tiny settings, embedded data)"
+	cd legacy_examples/mnist_sae && ../../$(VENV_LEGACY)/bin/python train_mnist_sae.py \
+	  --unit 256,64,2 --epoch_pre 2 --epoch_fine 2 --n_train 2000 --out ../../$(DEMO_OUT)/mnist_sae
+
+# pytest exits 5 when it collects nothing; say so loudly instead of failing the run.
+test: envs
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests"; rc=0; fi; exit $$rc
+
+clean-envs:
+	rm -rf $(VENV) $(VENV_CHAINER5) $(VENV_LEGACY)

@@ -1,0 +1,5 @@
+import sys
+
+from netport.cli import main
+
+sys.exit(main())
