@@ -12,7 +12,6 @@ EXIT_OK, EXIT_USAGE = 0, 2
 # Subcommands whose issues have not landed yet: they are registered so that `--help` shows the
 # whole tool, and they say plainly that they do nothing yet.
 PLANNED = {
-    "migrate": "rewrite Chainer v1 source into Chainer 5+ or PyTorch (not implemented yet)",
     "check-shapes": "find layer-shape mismatches before training (not implemented yet)",
     "train-sae": "train a stacked autoencoder with greedy pretraining (not implemented yet)",
 }
@@ -32,6 +31,31 @@ def build_parser() -> argparse.ArgumentParser:
         planned.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         planned.set_defaults(handler=_not_implemented)
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="rewrite Chainer v1 source into Chainer 5+ idiom",
+        description="Rewrite Chainer v1 programs (files or directory trees) into Chainer 5+ idiom, "
+        "keeping comments and formatting. By default prints a unified diff and writes nothing. "
+        "Report lines are `path:line:col: SEVERITY CHxxx message`. Exit status: 0 everything "
+        "converted, 1 manual work remains (marked `# netport: TODO(CHxxx)` in the code), 2 bad "
+        "input or usage.",
+    )
+    migrate.add_argument("paths", nargs="*", metavar="PATH", help="Python files or directories")
+    migrate.add_argument("--to", default="chainer", choices=["chainer", "torch"],
+                         help="target: chainer (Chainer 5-7); torch is not implemented yet")
+    where = migrate.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="OUT",
+                       help="write the result here (a directory tree is mirrored, other files copied)")
+    where.add_argument("--in-place", action="store_true", help="rewrite the input files")
+    migrate.add_argument("--backup-suffix", metavar="SUFFIX",
+                         help="with --in-place, keep each original as FILE+SUFFIX (e.g. .bak)")
+    migrate.add_argument("--diff", action="store_true", help="print the diff even when writing files")
+    migrate.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stderr")
+    migrate.add_argument("--format", choices=["text", "json"], default="text", help="report format")
+    migrate.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="processes to use")
+    migrate.add_argument("--list-rules", action="store_true", help="print the rule catalogue and exit")
+    migrate.set_defaults(handler=_migrate)
+
     info = commands.add_parser(
         "mnist-info",
         help="load an MNIST source and describe it (checks a --data path before a long run)",
@@ -43,6 +67,48 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("path", nargs="?", metavar="PATH", help="MNIST source (default: embedded subset)")
     info.set_defaults(handler=_mnist_info)
     return parser
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from netport import migrate
+
+    def fail(message: str) -> int:
+        print(f"netport migrate: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if args.list_rules:
+        for rule in migrate.RULES.values():
+            print(f"{rule.id}  {rule.summary}")
+        return EXIT_OK
+    if not args.paths:
+        return fail("no PATH given")
+    if args.backup_suffix and not args.in_place:
+        return fail("--backup-suffix needs --in-place")
+    if args.jobs < 1:
+        return fail("--jobs must be at least 1")
+    try:
+        migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs)
+        report = migration.report
+        if args.diff or not (args.output or args.in_place):
+            sys.stdout.write("".join(migrate.unified_diff(r) for r in report.files))
+        if args.output or args.in_place:
+            migrate.write_outputs(migration, out=args.output, in_place=args.in_place,
+                                  backup_suffix=args.backup_suffix)
+    except migrate.UsageError as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    rendered = report.to_json() if args.format == "json" else report.to_text()
+    if args.report:
+        from pathlib import Path
+
+        from netport.migrate.files import write_atomic
+
+        write_atomic(Path(args.report), rendered)
+        print(report.summary_line(), file=sys.stderr)
+    else:
+        sys.stderr.write(rendered)
+    return report.exit_code
 
 
 def _not_implemented(args: argparse.Namespace) -> int:

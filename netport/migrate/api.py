@@ -1,0 +1,160 @@
+"""Library entry points: migrate source text, or files and trees with output and reports."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from netport.migrate.engine import TARGETS, Prepared, migrate_prepared, prepare
+from netport.migrate.files import InputFile, SourceError, copy_atomic, discover, read_source, write_atomic
+from netport.migrate.project import ProjectFacts
+from netport.migrate.report import FileResult, Report
+
+
+class UsageError(ValueError):
+    """A request that cannot be carried out as asked (the CLI exits 2)."""
+
+
+def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
+                   project: ProjectFacts | None = None) -> FileResult:
+    """Migrate one module's source text. Without ``project``, the facts come from this text alone."""
+    _check_target(target)
+    prepared = prepare(path, source)
+    if project is None:
+        project = ProjectFacts()
+        if prepared.python3_text is not None:
+            project.add_source(prepared.python3_text)
+    return migrate_prepared(prepared, project, target)
+
+
+@dataclass
+class Migration:
+    """The outcome of migrating some paths: the report and where each input came from."""
+
+    roots: list[Path]
+    inputs: list[tuple[Path, InputFile]]  # (root, file) for every file found, Python or not
+    results: dict[Path, FileResult] = field(default_factory=dict)  # Python files only
+    boms: dict[Path, bool] = field(default_factory=dict)
+
+    @property
+    def report(self) -> Report:
+        return Report([self.results[f.path] for _, f in self.inputs if f.path in self.results])
+
+
+def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1) -> Migration:
+    """Migrate files and directory trees (read-only: see :func:`write_outputs`)."""
+    _check_target(target)
+    roots = [Path(p) for p in paths]
+    for root in roots:
+        if not root.exists():
+            raise UsageError(f"{root}: no such file or directory")
+    inputs = [(root, f) for root in roots for f in discover(root)]
+    python = [f.path for _, f in inputs if f.is_python]
+    migration = Migration(roots, inputs)
+
+    prepared: list[Prepared] = []
+    for path in python:
+        try:
+            text, bom = read_source(path)
+        except SourceError as exc:
+            prepared.append(Prepared(str(path), error=str(exc)))
+            continue
+        migration.boms[path] = bom
+        prepared.append(Prepared(str(path), text))
+    prepared = _map(_prepare_one, prepared, jobs)
+
+    project = ProjectFacts()
+    for item in prepared:
+        if item.python3_text is not None:
+            project.add_source(item.python3_text)
+
+    results = _map(_migrate_one, [(item, project, target) for item in prepared], jobs)
+    migration.results = {Path(r.path): r for r in results}
+    return migration
+
+
+def _prepare_one(item: Prepared) -> Prepared:
+    return item if item.error is not None else prepare(item.path, item.text)
+
+
+def _migrate_one(args) -> FileResult:
+    return migrate_prepared(*args)
+
+
+def _map(function, items: list, jobs: int) -> list:
+    if jobs <= 1 or len(items) < 2:
+        return [function(item) for item in items]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(function, items, chunksize=max(1, len(items) // (jobs * 8))))
+
+
+def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in_place: bool = False,
+                  backup_suffix: str | None = None) -> list[Path]:
+    """Write migrated files: into ``out`` (mirroring trees, copying other files) or over the inputs.
+
+    Files that could not be processed are not written (no partial output); with ``in_place`` only
+    changed files are rewritten, each after an optional backup copy.
+    """
+    if (out is None) == (not in_place):
+        raise UsageError("give either an output path or in_place=True")
+    written: list[Path] = []
+    if in_place:
+        for root, item in migration.inputs:
+            result = migration.results.get(item.path)
+            if result is None or not result.changed:
+                continue
+            if backup_suffix:
+                copy_atomic(item.path, item.path.with_name(item.path.name + backup_suffix))
+            write_atomic(item.path, _encode(result.migrated, migration.boms.get(item.path, False)), like=item.path)
+            written.append(item.path)
+        return written
+    out = Path(out)
+    _check_output(migration.roots, out)
+    single_file = len(migration.roots) == 1 and migration.roots[0].is_file()
+    for root, item in migration.inputs:
+        if single_file:
+            target = out / item.relative if out.is_dir() or str(out).endswith(os.sep) else out
+        elif len(migration.roots) == 1:
+            target = out / item.relative
+        else:
+            target = out / root.name / item.relative
+        if not item.is_python:
+            copy_atomic(item.path, target)
+            written.append(target)
+            continue
+        result = migration.results[item.path]
+        if result.migrated is None:
+            continue
+        write_atomic(target, _encode(result.migrated, migration.boms.get(item.path, False)), like=item.path)
+        written.append(target)
+    return written
+
+
+def _encode(text: str, bom: bool) -> bytes:
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def _check_output(roots: Iterable[Path], out: Path) -> None:
+    resolved = out.resolve()
+    for root in roots:
+        base = root.resolve()
+        if resolved == base or (root.is_dir() and base in resolved.parents):
+            raise UsageError(f"{out}: the output would overwrite or sit inside the input {root}; "
+                             "choose another directory, or use --in-place to rewrite the input")
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise UsageError(f"--to {target}: not implemented yet (targets: {', '.join(TARGETS)})")
+
+
+def unified_diff(result: FileResult) -> str:
+    if not result.changed:
+        return ""
+    return "".join(difflib.unified_diff(
+        result.original.splitlines(keepends=True), result.migrated.splitlines(keepends=True),
+        fromfile=f"a/{result.path}", tofile=f"b/{result.path}"))

@@ -1,0 +1,113 @@
+"""What the source (Chainer 1.24) and target (Chainer 5.4 and 7.8) APIs look like.
+
+Signatures and public names come from ``api_v*.json``, generated from the installed libraries by
+``tools/generate_chainer_api.py``; the hand-written tables below hold only what no signature
+says (renames and the meaning of removed arguments).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+
+SOURCE_VERSION = "1_24"
+TARGET_VERSIONS = ("5_4", "7_8")  # migrated code must run on both
+
+# v1 parameterised-function aliases and moved classes: old qualified name -> new qualified name.
+RENAMES = {
+    **{f"chainer.functions.{name}": f"chainer.links.{name}" for name in (
+        "Linear", "Convolution2D", "DilatedConvolution2D", "Deconvolution2D", "EmbedID",
+        "BatchNormalization", "Bilinear", "PReLU", "Inception", "InceptionBN", "NegativeSampling",
+        "BinaryHierarchicalSoftmax", "LSTM", "GRU", "Maxout", "MLPConvolution2D")},
+    **{f"chainer.optimizer.{name}": f"chainer.optimizer_hooks.{name}" for name in (
+        "WeightDecay", "Lasso", "GradientClipping", "GradientHardClipping", "GradientNoise")},
+    "chainer.FunctionSet": "chainer.Chain",
+    "chainer.function_set.FunctionSet": "chainer.Chain",
+}
+# Modules that moved; every name under them moves with them.
+MODULE_RENAMES = {"chainer.cuda": "chainer.backends.cuda"}
+
+# Keyword arguments removed in v2 whose value only chose cuDNN, or that Chainer 5 took over
+# into a configuration entry; handled by the keyword rules.
+CONFIG_KEYWORDS = {"use_cudnn": "use_cudnn", "deterministic": "cudnn_deterministic"}
+
+# Method names that exist on v1 Optimizer/Link/Variable objects but not in Chainer 5+, and that
+# no other library commonly uses (so a call by that name is a v1 call). Derived from the
+# 'methods' tables of the JSON files, minus internal hooks of custom optimizers.
+V1_ONLY_METHODS = {
+    "zero_grads": "optimizer.target.cleargrads()",
+    "weight_decay": "optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(rate)) once after setup",
+    "clip_grads": "optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(threshold)) once after setup",
+    "accumulate_grads": "link.addgrads(other_link)",
+    "compute_grads_norm": "compute the norm over link.params() by hand",
+    "collect_parameters": "pass the link itself (optimizer.setup(model))",
+    "add_uninitialized_param": "chainer.Parameter(initializer) inside init_scope, then param.initialize(shape)",
+    "has_uninitialized_params": "check param.array is None for the link's params()",
+}
+
+
+@functools.lru_cache(maxsize=None)
+def api(version: str) -> dict:
+    with resources.files(__package__).joinpath(f"api_v{version}.json").open() as handle:
+        return json.load(handle)
+
+
+def renamed(qualified_name: str) -> str:
+    """The target-version name of a v1 qualified name (unchanged when it did not move)."""
+    if qualified_name in RENAMES:
+        return RENAMES[qualified_name]
+    for old, new in MODULE_RENAMES.items():
+        if qualified_name.startswith(old + "."):
+            return new + qualified_name[len(old):]
+    return qualified_name
+
+
+def signature(version: str, qualified_name: str) -> list[tuple[str, str, bool]] | None:
+    params = api(version)["signatures"].get(qualified_name)
+    return [tuple(p) for p in params] if params is not None else None
+
+
+def positional_names(version: str, qualified_name: str) -> list[str] | None:
+    params = signature(version, qualified_name)
+    if params is None:
+        return None
+    return [name for name, kind, _ in params if kind in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")]
+
+
+def keyword_names(version: str, qualified_name: str) -> tuple[set[str], bool] | None:
+    """(accepted keyword names, takes **kwargs) for a callable in a version."""
+    params = signature(version, qualified_name)
+    if params is None:
+        return None
+    names = {name for name, kind, _ in params if kind in ("POSITIONAL_OR_KEYWORD", "KEYWORD_ONLY")}
+    return names, any(kind == "VAR_KEYWORD" for _, kind, _ in params)
+
+
+def removed_keywords(qualified_name: str) -> set[str]:
+    """v1 parameters of a callable that no target version declares (v2+ rejects them, often
+    through **kwargs with a ValueError, which a signature alone does not show)."""
+    source = keyword_names(SOURCE_VERSION, qualified_name)
+    if source is None:
+        return set()
+    target_name = renamed(qualified_name)
+    removed = set()
+    for version in TARGET_VERSIONS:
+        target = keyword_names(version, target_name)
+        if target is not None:
+            removed |= source[0] - target[0]
+    return removed
+
+
+def exists_in_target(qualified_name: str) -> bool:
+    """Whether a chainer.* qualified name resolves in every target version (its module-level part)."""
+    for version in TARGET_VERSIONS:
+        names = api(version)["names"]
+        parts = qualified_name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            namespace = ".".join(parts[:cut])
+            if namespace in names:
+                if parts[cut] not in names[namespace] and qualified_name != namespace:
+                    return False
+                break
+    return True

@@ -1,0 +1,114 @@
+"""CH010-CH016: keyword arguments of Chainer functions and links that changed after v1.24.
+
+Runs after CH001, so every argument these rules care about is a keyword by now.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from netport.migrate.chainer import api
+from netport.migrate.passes import RulePass, code, is_bool
+from netport.migrate.rules import Rule, register
+
+register(
+    Rule("CH010", "bias= on link constructors becomes initial_bias=",
+         before="import chainer.links as L\nl = L.Linear(3, 2, bias=0.1)\n",
+         after="import chainer.links as L\nl = L.Linear(3, 2, initial_bias=0.1)\n"),
+    Rule("CH011", "wscale=w becomes initialW=LeCunNormal(sqrt(w)), Chainer 1.24's exact initialisation",
+         before="import chainer.links as L\nl = L.Linear(3, 2, wscale=2.0)\n",
+         after="import math\n\nimport chainer\nimport chainer.links as L\n"
+               "l = L.Linear(3, 2, initialW=chainer.initializers.LeCunNormal(math.sqrt(2.0)))\n"),
+    Rule("CH012", "use_cudnn=True is dropped; use_cudnn=False becomes a using_config('use_cudnn', 'never') scope",
+         before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2, use_cudnn=False)\ny = F.relu(h, use_cudnn=True)\n",
+         after="import chainer\nimport chainer.functions as F\nwith chainer.using_config('use_cudnn', 'never'):\n"
+               "    h = F.max_pooling_2d(x, 2)\ny = F.relu(h)\n"),
+    Rule("CH013", "deterministic=True becomes a using_config('cudnn_deterministic', True) scope",
+         before="import chainer.functions as F\ny = F.convolution_2d(x, W, deterministic=True)\n",
+         after="import chainer\nimport chainer.functions as F\nwith chainer.using_config('cudnn_deterministic', True):\n"
+               "    y = F.convolution_2d(x, W)\n"),
+    Rule("CH014", "F.split_axis keeps v1 semantics: force_tuple=False (the default became True in v2)",
+         before="import chainer.functions as F\nh = F.split_axis(x, 2, 1)\n",
+         after="import chainer.functions as F\nh = F.split_axis(x, 2, 1, force_tuple=False)\n"),
+    Rule("CH015", "L.LSTM keeps v1's forget-gate bias of 0 (the default became 1 in v2)",
+         before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
+         after="import chainer.links as L\nlstm = L.LSTM(10, 20, forget_bias_init=0)\n"),
+    Rule("CH016", "v1's stateless L.GRU(out, in) has no drop-in v2 equivalent (flagged)",
+         before="import chainer.links as L\ngru = L.GRU(20, 10)\n",
+         after="import chainer.links as L\ngru = L.GRU(20, 10)  # netport: TODO(CH016): L.GRU is stateful since Chainer 2; "
+               "v1's stateless GRU(n_units, n_inputs) is L.StatelessGRU(n_inputs, n_units)\n"),
+)
+
+_LINK_PREFIX = "chainer.links."
+
+
+class KeywordArguments(RulePass):
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        qualified = self.callee(original)
+        if qualified is None or not qualified.startswith("chainer."):
+            return updated
+        removed = api.removed_keywords(qualified)
+        args = list(updated.args)
+        keywords = {a.keyword.value: i for i, a in enumerate(args) if a.keyword is not None}
+        name = code(original.func)
+
+        if "bias" in keywords and "bias" in removed and qualified.startswith(_LINK_PREFIX):
+            i = keywords["bias"]
+            args[i] = args[i].with_changes(keyword=cst.Name("initial_bias"))
+            self.info(original, "CH010", f"{name}: `bias=` is `initial_bias=` since Chainer 2")
+
+        if "wscale" in keywords and "wscale" in removed:
+            i = keywords["wscale"]
+            if "initialW" in keywords:
+                self.todo(original, "CH011", f"{name}: `wscale=` together with `initialW=` scaled the initializer "
+                          "by sqrt(wscale) in v1; fold the scale into initialW and drop wscale")
+            else:
+                scale = code(args[i].value)
+                initializer = (f"{self.spell('chainer.initializers.LeCunNormal')}"
+                               f"({self.need_import('math')}.sqrt({scale}))")
+                args[i] = args[i].with_changes(keyword=cst.Name("initialW"), value=cst.parse_expression(initializer))
+                self.info(original, "CH011", f"{name}: `wscale={scale}` is `initialW={initializer}` "
+                          "(Chainer 1.24 drew LeCun-normal weights scaled by sqrt(wscale))")
+
+        for keyword, config in api.CONFIG_KEYWORDS.items():
+            if keyword not in keywords or keyword not in removed:
+                continue
+            value = args[keywords[keyword]].value
+            default_on = keyword == "use_cudnn"
+            if is_bool(value, default_on):  # the default: just drop it
+                self.info(original, "CH012" if default_on else "CH013",
+                          f"{name}: `{keyword}={code(value)}` is the default; removed")
+            elif is_bool(value, not default_on):
+                setting = "'never'" if default_on else "True"
+                self.wrap(f"{self.need_import('chainer')}.using_config('{config}', {setting})")
+                self.info(original, "CH012" if default_on else "CH013",
+                          f"{name}: `{keyword}={code(value)}` became a `using_config('{config}', {setting})` scope")
+            else:
+                self.todo(original, "CH012" if default_on else "CH013",
+                          f"{name}: `{keyword}={code(value)}` was removed; set chainer.config.{config} in a "
+                          "`with chainer.using_config(...)` scope instead")
+                continue
+            args[keywords[keyword]] = None
+        args = [a for a in args if a is not None]
+
+        if qualified == "chainer.functions.split_axis" and "force_tuple" not in keywords:
+            args.append(cst.Arg(cst.Name("False"), keyword=cst.Name("force_tuple"), equal=_EQUAL))
+            self.info(original, "CH014", "F.split_axis returns a tuple even for one section since Chainer 2; "
+                      "`force_tuple=False` keeps v1's behaviour")
+        if api.renamed(qualified) == "chainer.links.LSTM" and "forget_bias_init" not in keywords:
+            args.append(cst.Arg(cst.Integer("0"), keyword=cst.Name("forget_bias_init"), equal=_EQUAL))
+            self.warn(original, "CH015", "L.LSTM initialises the forget-gate bias to 1 since Chainer 2; "
+                      "`forget_bias_init=0` keeps v1's numbers (drop it to take the new default)")
+        if api.renamed(qualified) == "chainer.links.GRU":
+            self.todo(original, "CH016", "L.GRU is stateful since Chainer 2; v1's stateless GRU(n_units, n_inputs) "
+                      "is L.StatelessGRU(n_inputs, n_units)")
+        if args and args[-1].comma is not cst.MaybeSentinel.DEFAULT and not _has_trailing_comma(original):
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=args)
+
+
+_EQUAL = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+
+
+def _has_trailing_comma(call: cst.Call) -> bool:
+    return bool(call.args) and isinstance(call.args[-1].comma, cst.Comma)

@@ -1,0 +1,130 @@
+"""CH040-CH042: gradient clearing and per-iteration optimizer calls.
+
+v1 training loops cleared gradients with ``model.zerograds()`` or ``optimizer.zero_grads()`` and
+applied weight decay and clipping by calling the optimizer every iteration between ``backward``
+and ``update``. Chainer 5 has ``cleargrads()`` and optimizer hooks that ``update()`` runs at the
+same point, so the per-iteration calls become hooks added once, right after ``setup``, in the
+order the loop called them.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from netport.migrate.passes import RulePass, code
+from netport.migrate.rules import Rule, register
+
+register(
+    Rule("CH040", "zerograds()/zerograd() become cleargrads()/cleargrad()",
+         before="model.zerograds()\n", after="model.cleargrads()\n"),
+    Rule("CH041", "optimizer.zero_grads() clears the gradients of the optimizer's target",
+         before="optimizer.setup(model)\nfor x in data:\n    optimizer.zero_grads()\n",
+         after="optimizer.setup(model)\nfor x in data:\n    model.cleargrads()\n"),
+    Rule("CH042", "per-iteration weight_decay/clip_grads calls become hooks added once after setup",
+         before="optimizer.setup(model)\nfor x in data:\n    loss = f(x)\n    loss.backward()\n"
+                "    optimizer.weight_decay(0.0005)\n    optimizer.clip_grads(5.0)\n    optimizer.update()\n",
+         after="import chainer\noptimizer.setup(model)\n"
+               "optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(0.0005))\n"
+               "optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(5.0))\nfor x in data:\n"
+               "    loss = f(x)\n    loss.backward()\n    optimizer.update()\n"),
+)
+
+HOOKS = {"weight_decay": "chainer.optimizer_hooks.WeightDecay",
+         "clip_grads": "chainer.optimizer_hooks.GradientClipping"}
+_RENAMED_METHODS = {"zerograds": "cleargrads", "zerograd": "cleargrad"}
+
+
+class _SetupFinder(cst.CSTVisitor):
+    """``<optimizer>.setup(<target>)`` statements of a module, by optimizer expression."""
+
+    def __init__(self):
+        self.setups: dict[str, tuple[cst.SimpleStatementLine, cst.BaseExpression]] = {}
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        for small in node.body:
+            call = small.value if isinstance(small, cst.Expr) else None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                    call.func.attr.value == "setup" and len(call.args) == 1 and call.args[0].keyword is None:
+                self.setups.setdefault(code(call.func.value), (node, call.args[0].value))
+
+
+class OptimizerCalls(RulePass):
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        finder = _SetupFinder()
+        node.visit(finder)
+        self._setups = finder.setups
+        self._hooked: set[tuple[str, str]] = set()
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        func = updated.func
+        if not isinstance(func, cst.Attribute):
+            return updated
+        method = func.attr.value
+        if method in _RENAMED_METHODS and not original.args:
+            new = _RENAMED_METHODS[method]
+            self.info(original, "CH040", f"`{method}()` is `{new}()` since Chainer 2 (gradients become None, "
+                      "not zero arrays)")
+            return updated.with_changes(func=func.with_changes(attr=cst.Name(new)))
+        optimizer = code(func.value)
+        if method == "zero_grads" and not original.args:
+            target = self._setups.get(optimizer)
+            receiver = code(target[1]) if target is not None and _is_plain(target[1]) else f"{optimizer}.target"
+            self.info(original, "CH041", f"`{optimizer}.zero_grads()` was removed in Chainer 2; "
+                      f"`{receiver}.cleargrads()` clears the same gradients")
+            return cst.parse_expression(f"{receiver}.cleargrads()")
+        if method in HOOKS and len(original.args) == 1 and original.args[0].keyword is None:
+            self._hook(original, optimizer, method)
+        return updated
+
+    def _hook(self, call: cst.Call, optimizer: str, method: str) -> None:
+        statement = self.statement
+        argument = call.args[0].value
+        setup = self._setups.get(optimizer)
+        problem = None
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Expr) and statement.body[0].value is call):
+            problem = "its result is used"
+        elif setup is None:
+            problem = f"no `{optimizer}.setup(...)` in this file"
+        elif not _is_plain(argument) and not isinstance(argument, (cst.Integer, cst.Float)):
+            problem = "its argument may change between iterations"
+        elif not self._encloses(self.get_metadata(ParentNodeProvider, setup[0], None), statement):
+            problem = f"`{optimizer}.setup(...)` is in another scope"
+        elif self._conditional(statement):
+            problem = "it is called conditionally"
+        elif (optimizer, method) in self._hooked:
+            problem = "it is called in more than one place"
+        if problem is not None:
+            self.todo(call, "CH042", f"`{optimizer}.{method}(...)` was removed in Chainer 2 and {problem}; add "
+                      f"`{optimizer}.add_hook({HOOKS[method]}(...))` once after setup and delete the call")
+            return
+        self._hooked.add((optimizer, method))
+        hook = f"{optimizer}.add_hook({self.spell(HOOKS[method])}({code(argument)}))\n"
+        self.insert_after(setup[0], [cst.parse_statement(hook)])
+        self.remove(statement)
+        self.info(call, "CH042", f"`{optimizer}.{method}({code(argument)})` every iteration became "
+                  f"`{hook.strip()}` after `{optimizer}.setup(...)`")
+
+    def _encloses(self, block: cst.CSTNode | None, node: cst.CSTNode) -> bool:
+        while node is not None:
+            if node is block:
+                return True
+            node = self.get_metadata(ParentNodeProvider, node, None)
+        return False
+
+    def _conditional(self, statement: cst.CSTNode) -> bool:
+        node = self.get_metadata(ParentNodeProvider, statement, None)
+        while node is not None and not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.Module)):
+            if isinstance(node, (cst.If, cst.Try, cst.Else)):
+                return True
+            node = self.get_metadata(ParentNodeProvider, node, None)
+        return False
+
+
+def _is_plain(node: cst.BaseExpression) -> bool:
+    """A name or attribute chain: cheap to evaluate twice and not computed per iteration."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)

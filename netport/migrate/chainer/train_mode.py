@@ -1,0 +1,318 @@
+"""CH020-CH025: train/test flags and volatile Variables become configuration scopes.
+
+Chainer 2 replaced every ``train=``/``test=`` argument and the ``volatile`` flag by
+``chainer.config.train`` and ``no_backprop_mode()``. The right place for the scope is the call
+site of the model, not the dropout inside it (wrapping the whole forward pass silently turns
+dropout off during training too), so:
+
+* a flag that is only passed on (``F.dropout(h, train=train)``) is dropped, with the parameter
+  it came from (CH020, CH021);
+* a call that passes ``train=False`` (or ``test=True``) gets ``with chainer.using_config('train',
+  False):`` (CH021); a non-literal value ``v`` gets ``using_config('train', v)``;
+* code that reads the flag for other purposes reads ``chainer.config.train`` (CH021, CH022);
+* a model attribute ``self.train`` toggled from outside (``model.predictor.train = False`` ...
+  ``= True``) becomes a ``using_config('train', False)`` block over the statements in between
+  (CH022);
+* ``Variable(x, volatile='on')`` opens ``with chainer.no_backprop_mode():`` from that statement
+  to the end of its block (CH023); ``volatile=not train`` adds ``no_backprop_mode()`` at the call
+  sites that pass ``train=False``.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import ParentNodeProvider
+
+from netport.migrate.chainer import api
+from netport.migrate.passes import NO_BACKPROP, TRAIN_FALSE, RulePass, code, is_bool
+from netport.migrate.project import FLAG_NAMES, FlagFunction
+from netport.migrate.rules import Rule, register
+
+register(
+    Rule("CH020", "train=/test= arguments of Chainer functions and links become the train configuration",
+         before="import chainer.functions as F\ny = F.dropout(x, 0.5, train=False)\n",
+         after="import chainer\nimport chainer.functions as F\nwith chainer.using_config('train', False):\n"
+               "    y = F.dropout(x, 0.5)\n"),
+    Rule("CH021", "user functions and methods lose their train/test parameter; callers passing False get a scope",
+         before="import chainer\nimport chainer.functions as F\n\n\nclass MLP(chainer.Chain):\n"
+                "    def __call__(self, x, train=True):\n        return F.dropout(self.l1(x), train=train)\n\n\n"
+                "y = model(x, train=False)\n",
+         after="import chainer\nimport chainer.functions as F\n\n\nclass MLP(chainer.Chain):\n"
+               "    def __call__(self, x):\n        return F.dropout(self.l1(x))\n\n\n"
+               "with chainer.using_config('train', False):\n    y = model(x)\n"),
+    Rule("CH022", "a self.train model attribute toggled from outside becomes a using_config scope",
+         before="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
+                "    def __init__(self):\n        super(Net, self).__init__()\n        self.train = True\n\n"
+                "    def __call__(self, x):\n        return F.dropout(x, train=self.train)\n\n\n"
+                "model.train = False\ny = model(x)\nmodel.train = True\n",
+         after="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
+               "    def __init__(self):\n        super(Net, self).__init__()\n\n"
+               "    def __call__(self, x):\n        return F.dropout(x)\n\n\n"
+               "with chainer.using_config('train', False):\n    y = model(x)\n"),
+    Rule("CH023", "volatile Variables become a no_backprop_mode scope",
+         before="import chainer\nfor x in batches:\n    v = chainer.Variable(x, volatile='on')\n    y = f(v)\n",
+         after="import chainer\nfor x in batches:\n    with chainer.no_backprop_mode():\n"
+               "        v = chainer.Variable(x)\n        y = f(v)\n"),
+)
+
+_ON = {"'on'", '"on"', "'ON'", '"ON"', "True"}
+_OFF = {"'off'", '"off"', "'OFF'", '"OFF"', "'auto'", '"auto"', "'AUTO'", '"AUTO"', "False", "None"}
+_BN_LINKS = {"chainer.links.BatchNormalization", "chainer.functions.BatchNormalization"}
+
+
+class TrainMode(RulePass):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._functions: list[FlagFunction | None] = []  # flag of each enclosing function
+        self._classes: list[str] = []
+
+    # --- scopes ------------------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, original, updated):
+        self._classes.pop()
+        return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        flag = self.project.flag_functions.get(node.name.value)
+        params = [p.name.value for p in node.params.params]
+        self._functions.append(flag if flag is not None and flag.param in params else None)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        flag = self._functions.pop()
+        if flag is None:
+            return updated
+        params = [p for p in updated.params.params if p.name.value != flag.param]
+        if params:
+            params[-1] = params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        self.info(original, "CH021", f"`{original.name.value}`: parameter `{flag.param}` removed; "
+                  "the train mode comes from chainer.config.train")
+        return updated.with_changes(params=updated.params.with_changes(params=params))
+
+    @property
+    def _flag(self) -> FlagFunction | None:
+        return self._functions[-1] if self._functions else None
+
+    @property
+    def _in_train_attribute_class(self) -> bool:
+        return bool(self._classes) and self._classes[-1] in self.project.train_attribute_classes
+
+    # --- what a flag value means ---------------------------------------------------------------
+
+    def _classify(self, value: cst.BaseExpression, inverted: bool) -> tuple[str, str | None]:
+        """('propagate', None) when the value only passes the current train mode on,
+        ('default', None) when it asks for training mode, ('scope', expr) otherwise: the
+        value of chainer.config.train the call needs."""
+        negated = isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Not)
+        inner = value.expression if negated else value
+        if self._is_current_mode(inner):
+            # train=train, test=not train, test=not self.train ... pass the mode on unchanged
+            flag_is_test = isinstance(inner, cst.Name) and self._flag is not None and self._flag.param == "test"
+            if negated == (inverted != flag_is_test):
+                return "propagate", None
+            return "scope", "not " + self._mode_expression()
+        if isinstance(inner, cst.Name) and inner.value in ("True", "False"):
+            wants_train = (inner.value == "True") ^ negated ^ inverted
+            return ("default", None) if wants_train else ("scope", "False")
+        expression = code(value)
+        if inverted:
+            expression = code(inner) if negated else f"not ({expression})"
+        return "scope", expression
+
+    def _is_current_mode(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name) and self._flag is not None and node.value == self._flag.param:
+            return True
+        return self._is_self_train(node) and self._in_train_attribute_class
+
+    @staticmethod
+    def _is_self_train(node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Attribute) and node.attr.value == "train" and \
+            isinstance(node.value, cst.Name) and node.value.value == "self"
+
+    def _mode_expression(self) -> str:
+        return f"{self.need_import('chainer')}.config.train"
+
+    def _apply(self, original_call: cst.Call, value: cst.BaseExpression, inverted: bool, rule: str,
+               what: str, volatile: bool = False) -> None:
+        kind, expression = self._classify(value, inverted)
+        chainer = self.need_import("chainer")
+        if kind == "scope":
+            manager = TRAIN_FALSE if expression == "False" else f"{chainer}.using_config('train', {expression})"
+            self.wrap(manager)
+            if volatile and expression == "False":
+                self.wrap(NO_BACKPROP)
+            self.info(original_call, rule, f"{what}: became a `with {manager}:` scope around the call"
+                      + (" and `no_backprop_mode()` (it made its inputs volatile)" if volatile and
+                         expression == "False" else ""))
+        else:
+            self.info(original_call, rule, f"{what}: removed (the call follows chainer.config.train)")
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        qualified = self.callee(original)
+        keyword_index = {a.keyword.value: i for i, a in enumerate(original.args) if a.keyword is not None}
+        drop: set[int] = set()
+        if qualified is not None and qualified.startswith("chainer."):
+            removed = api.removed_keywords(qualified)
+            for flag in FLAG_NAMES:
+                if flag in keyword_index and flag in removed:
+                    i = keyword_index[flag]
+                    self._apply(original, original.args[i].value, flag == "test", "CH020",
+                                f"{code(original.func)}(..., {flag}=...)")
+                    drop.add(i)
+            if api.renamed(qualified) == "chainer.Variable" and "volatile" in keyword_index:
+                i = keyword_index["volatile"]
+                if self._volatile(original, original.args[i].value):
+                    drop.add(i)
+        elif qualified is None:
+            drop |= self._user_call(original, keyword_index)
+        if not drop:
+            return updated
+        args = [a for i, a in enumerate(updated.args) if i not in drop]
+        if args and not isinstance(original.args[-1].comma, cst.Comma):
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=args)
+
+    def _user_call(self, original: cst.Call, keyword_index: dict[str, int]) -> set[int]:
+        """A call to a project function, method or link that takes a train/test flag."""
+        name = _callee_name(original.func)
+        flag = self.project.flag_functions.get(name) if name else None
+        if flag is None and self.project.link_types.get(name) in _BN_LINKS and "test" in keyword_index:
+            flag = FlagFunction(name, "test", -1, False, False, True)
+        if flag is None and name not in self.project.flag_functions:
+            call_flag = self.project.flag_functions.get("__call__") or self.project.flag_functions.get("forward")
+            if call_flag is not None and call_flag.param in keyword_index and \
+                    isinstance(original.func, (cst.Name, cst.Attribute)):
+                flag = call_flag  # calling a model object whose __call__ takes the flag
+        if flag is None:
+            return set()
+        index = keyword_index.get(flag.param)
+        if index is None and flag.index >= 0:
+            position = flag.index - (1 if flag.is_method and isinstance(original.func, cst.Attribute) else 0)
+            positional = [i for i, a in enumerate(original.args) if a.keyword is None and not a.star]
+            if position < len(positional) and len(positional) == positional[-1] + 1:
+                index = positional[position]
+        if index is None:
+            return set()
+        self._apply(original, original.args[index].value, flag.param == "test", "CH021",
+                    f"{code(original.func)}(..., {flag.param}=...)", volatile=flag.volatile)
+        return {index}
+
+    def _volatile(self, call: cst.Call, value: cst.BaseExpression) -> bool:
+        text = code(value)
+        qualified = self.qualified(value) or ""
+        if text in _ON or qualified.endswith(".ON"):
+            self.region(self.statement, None, [NO_BACKPROP])
+            self.info(call, "CH023", "`volatile` was removed in Chainer 2: the statements from here to the end "
+                      "of the block run under `chainer.no_backprop_mode()`")
+            return True
+        if text in _OFF or qualified.endswith((".OFF", ".AUTO")):
+            self.info(call, "CH023", f"`volatile={text}` is the default; removed")
+            return True
+        negated = isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Not)
+        if negated and self._is_current_mode(value.expression):
+            self.info(call, "CH023", "`volatile=not train` removed: callers that pass train=False also get "
+                      "`no_backprop_mode()`")
+            return True
+        self.todo(call, "CH023", f"`volatile={text}` was removed in Chainer 2; run the inference part under "
+                  "`with chainer.no_backprop_mode():` and drop the argument")
+        return False
+
+    # --- reads of the flag --------------------------------------------------------------------
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        flag = self._flag
+        if flag is None or original.value != flag.param or not self._is_load(original):
+            return updated
+        mode = self._mode_expression()
+        self.info(original, "CH021", f"reads of `{flag.param}` read `{mode}`")
+        return cst.parse_expression(mode if flag.param == "train" else f"(not {mode})")
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
+        if not (self._is_self_train(original) and self._in_train_attribute_class and self._is_load(original)):
+            return updated
+        mode = self._mode_expression()
+        self.info(original, "CH022", f"`self.train` reads `{mode}`")
+        return cst.parse_expression(mode)
+
+    def _is_load(self, node: cst.CSTNode) -> bool:
+        """A read of the value, outside the flag arguments that leave_Call rewrites anyway."""
+        ancestor = node
+        while ancestor is not None and not isinstance(ancestor, cst.BaseStatement):
+            ancestor = self.get_metadata(ParentNodeProvider, ancestor, None)
+            if isinstance(ancestor, cst.Arg) and ancestor.keyword is not None and \
+                    ancestor.keyword.value in (*FLAG_NAMES, "volatile"):
+                return False
+        parent = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(parent, cst.Arg) and parent.keyword is node:
+            return False
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return False
+        if isinstance(parent, (cst.Param, cst.AssignTarget, cst.AugAssign)):
+            return False
+        return not isinstance(parent, cst.Assign) or node not in [t.target for t in parent.targets]
+
+    # --- the self.train attribute ----------------------------------------------------------------
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if len(node.body) != 1 or not isinstance(node.body[0], cst.Assign):
+            return
+        assign = node.body[0]
+        if len(assign.targets) != 1:
+            return
+        target = assign.targets[0].target
+        if not (isinstance(target, cst.Attribute) and target.attr.value == "train"):
+            return
+        if self._is_self_train(target):
+            if self._in_train_attribute_class:
+                if self._functions and isinstance(assign.value, cst.Name) and assign.value.value in ("True", "False"):
+                    self.remove(node)
+                    self.info(node, "CH022", "`self.train` attribute removed: chainer.config.train holds the mode")
+                else:
+                    self.todo(node, "CH022", "`self.train` is set here; set the mode with "
+                              "`with chainer.using_config('train', ...)` around the calls instead")
+            return
+        if not self.project.train_attribute_classes:
+            return
+        owner = code(target.value)
+        if is_bool(assign.value, True):
+            self.remove(node)
+            self.info(node, "CH022", f"`{owner}.train = True` removed (training mode is the default)")
+            return
+        if not is_bool(assign.value, False):
+            self.todo(node, "CH022", f"`{owner}.train` set to a computed value; use "
+                      "`with chainer.using_config('train', value):` around the calls instead")
+            return
+        block = self.get_metadata(ParentNodeProvider, node, None)
+        siblings = list(getattr(block, "body", ()))
+        after = siblings[siblings.index(node) + 1:] if node in siblings else []
+        end = next((s for s in after if _is_train_assignment(s, owner, True)), None)
+        self.remove(node)
+        self.region(node, end, [TRAIN_FALSE], include_start=False)
+        self.need_import("chainer")
+        if end is None:
+            self.warn(node, "CH022", f"`{owner}.train = False` is never reset in this block: the rest of the "
+                      "block runs under `using_config('train', False)`")
+        else:
+            self.info(node, "CH022", f"`{owner}.train = False` ... `= True` became a "
+                      "`with chainer.using_config('train', False):` block")
+
+
+def _is_train_assignment(statement: cst.CSTNode, owner: str, value: bool) -> bool:
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return False
+    assign = statement.body[0]
+    return isinstance(assign, cst.Assign) and len(assign.targets) == 1 and \
+        isinstance(assign.targets[0].target, cst.Attribute) and assign.targets[0].target.attr.value == "train" \
+        and code(assign.targets[0].target.value) == owner and is_bool(assign.value, value)
+
+
+def _callee_name(func: cst.BaseExpression) -> str | None:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None

@@ -1,0 +1,155 @@
+"""The migration pipeline for one file:
+
+    read -> (Python 2 pre-pass) -> parse -> passes (names resolved by LibCST per pass)
+         -> imports -> residual sweep -> FileResult
+
+Each pass sees the output of the one before; the findings it reports carry positions in its
+input, which ``LineMap`` translates back to lines of the file the user gave.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.metadata import MetadataWrapper
+
+from netport.migrate.chainer.keywords import KeywordArguments
+from netport.migrate.chainer.links import LinkRegistration
+from netport.migrate.chainer.names import RenameApis
+from netport.migrate.chainer.optimizers import OptimizerCalls
+from netport.migrate.chainer.positional import PositionalToKeyword
+from netport.migrate.chainer.residual import ResidualSweep
+from netport.migrate.chainer.train_mode import TrainMode
+from netport.migrate.passes import FileContext
+from netport.migrate.project import ProjectFacts
+from netport.migrate.python2 import Python2Error, convert_python2
+from netport.migrate.report import FileResult, Finding, Severity
+
+# Order matters: arguments are normalised before anything renames or removes them, names are
+# final before keyword tables are looked up, and the residual sweep comes last.
+CHAINER_PASSES = (PositionalToKeyword, RenameApis, KeywordArguments, TrainMode, LinkRegistration, OptimizerCalls)
+TARGETS = ("chainer",)
+
+
+@dataclass
+class Prepared:
+    """A file read and checked, before migration: Python 3 text, or Python 2 text and its conversion."""
+
+    path: str
+    text: str | None = None
+    error: str | None = None
+    python2_text: str | None = None  # 2to3 output when ``text`` is Python 2
+    python2_changes: list = field(default_factory=list)
+    bom: bool = False
+
+    @property
+    def python3_text(self) -> str | None:
+        return self.python2_text if self.python2_text is not None else self.text
+
+
+def prepare(path: str, text: str) -> Prepared:
+    """Check the syntax (fast, with the compiler) and convert Python 2 when that is what it is."""
+    prepared = Prepared(path, text)
+    try:
+        ast.parse(text, filename=path)
+        return prepared
+    except SyntaxError as py3_error:
+        syntax_error = py3_error
+    except ValueError as exc:  # null bytes and the like
+        prepared.error = f"{path}: cannot be parsed ({exc})"
+        return prepared
+    try:
+        converted, changes = convert_python2(text, path)
+        ast.parse(converted, filename=path)
+    except (Python2Error, SyntaxError, ValueError, RecursionError):
+        line = syntax_error.lineno or 1
+        prepared.error = f"{path}:{line}:{syntax_error.offset or 1}: syntax error: {syntax_error.msg} " \
+                         "(not valid Python 3, nor Python 2 that 2to3 can convert)"
+        return prepared
+    prepared.python2_text, prepared.python2_changes = converted, changes
+    return prepared
+
+
+def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "chainer") -> FileResult:
+    result = FileResult(prepared.path, original=prepared.text, error=prepared.error)
+    if prepared.error is not None:
+        return result
+    python2 = prepared.python2_text is not None
+    if python2 and not project.uses_chainer:
+        result.migrated = prepared.text  # Python 2 outside a Chainer program is not ours to convert
+        return result
+    text = prepared.python3_text
+    findings = []
+    if python2:
+        result.python2 = True
+        fixers = {}
+        for change in prepared.python2_changes:
+            fixers.setdefault(change.line, []).append(change.fixer)
+        for line, names in sorted(fixers.items()):
+            findings.append(Finding(prepared.path, line, 1, Severity.INFO, "CH090",
+                                    f"Python 2 converted to Python 3 (2to3 fixers: {', '.join(names)})"))
+    if not project.is_relevant(text):
+        result.migrated = text
+        result.findings = findings
+        return result
+    try:
+        migrated, pass_findings = run_passes(text, prepared.path, project)
+    except cst.ParserSyntaxError as exc:
+        result.error = f"{prepared.path}:{exc.raw_line}:{exc.raw_column + 1}: LibCST cannot parse this file: " \
+                       f"{' '.join(exc.message.split())}"
+        return result
+    except RecursionError:
+        result.error = f"{prepared.path}: too deeply nested to migrate"
+        return result
+    line_map = LineMap(prepared.text, text) if python2 else None
+    for raw in pass_findings:
+        line = line_map(raw.line) if line_map else raw.line
+        findings.append(Finding(prepared.path, line, raw.col, raw.severity, raw.rule, raw.message))
+    result.migrated = migrated
+    result.findings = sorted(set(findings))
+    return result
+
+
+def run_passes(text: str, path: str, project: ProjectFacts) -> tuple[str, list]:
+    """Run every pass and the residual sweep; findings come back in lines of ``text``."""
+    module = cst.parse_module(text)
+    ctx = FileContext(path, project)
+    collected = []
+    for pass_class in (*CHAINER_PASSES, ResidualSweep):
+        if pass_class is ResidualSweep and ctx.imports:
+            module = _add_imports(module, ctx.imports)
+            ctx.imports.clear()
+        before = module.code
+        ctx.findings = []
+        module = MetadataWrapper(module).visit(pass_class(ctx))
+        line_map = LineMap(text, before) if before != text else None
+        for raw in ctx.findings:
+            if line_map is not None:
+                raw.line = line_map(raw.line)
+            collected.append(raw)
+    return module.code, collected
+
+
+def _add_imports(module: cst.Module, imports) -> cst.Module:
+    context = CodemodContext()
+    items = [ImportItem(module_name, obj, alias) for module_name, obj, alias in sorted(imports, key=str)]
+    return AddImportsVisitor(context, items).transform_module(module)
+
+
+class LineMap:
+    """Maps a 1-based line of ``new`` to the line of ``old`` it came from (or the nearest one)."""
+
+    def __init__(self, old: str, new: str):
+        self._map: dict[int, int] = {}
+        matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            for j in range(j1, j2):
+                self._map[j + 1] = (i1 + (j - j1) + 1) if tag == "equal" else i1 + 1
+
+    def __call__(self, line: int) -> int:
+        return self._map.get(line, line)

@@ -1,0 +1,88 @@
+"""Finding, reading and writing files without ever losing user data.
+
+Reads refuse binary and non-UTF-8 input with a one-line reason; writes go to a temporary file
+in the target directory that is then renamed over the target (atomic on POSIX), keeping the
+original's permissions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# Directories a migration never descends into.
+SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", ".eggs"}
+
+
+class SourceError(ValueError):
+    """A file that cannot be migrated; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path  # as given or found
+    relative: Path  # where it goes under the output root
+    is_python: bool
+
+
+def discover(root: Path) -> list[InputFile]:
+    """The files under ``root`` (or ``root`` itself), Python and other, in a stable order."""
+    if root.is_file():
+        return [InputFile(root, Path(root.name), root.suffix == ".py")]
+    found = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".venv")
+                         and not os.path.islink(os.path.join(directory, d)))
+        for name in sorted(files):
+            path = Path(directory) / name
+            if name.endswith((".pyc", ".pyo")) or path.is_symlink():
+                continue
+            found.append(InputFile(path, path.relative_to(root), name.endswith(".py")))
+    return found
+
+
+def read_source(path: Path) -> tuple[str, bool]:
+    """(text, had a UTF-8 byte-order mark) of a Python file, or SourceError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if b"\0" in data:
+        raise SourceError(f"{path}: binary file (contains NUL bytes), not Python source")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data[3 if bom else 0:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise SourceError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+                          "re-encode the file as UTF-8 and run again") from None
+    return text, bom
+
+
+def write_atomic(path: Path, data: str | bytes, like: Path | None = None) -> None:
+    """Write ``data`` to ``path`` atomically, with the permissions of ``like`` (or of ``path``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = data.encode("utf-8") if isinstance(data, str) else data
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".netport-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        template = like if like is not None and like.exists() else path
+        if template.exists():
+            shutil.copymode(template, temporary)
+        else:
+            os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def copy_atomic(source: Path, target: Path) -> None:
+    write_atomic(target, source.read_bytes(), like=source)

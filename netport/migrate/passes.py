@@ -1,0 +1,353 @@
+"""The machinery every rewrite pass shares: name resolution, findings, and statement edits.
+
+A pass is a LibCST transformer run over the whole module with fresh metadata. Rules inside a
+pass never add or remove statements themselves; they *request* edits on the innermost statement
+that contains the node they look at (wrap it in a ``with``, open a ``with`` region, remove it,
+insert statements after it, mark it TODO), and the block that holds the statement applies the
+requests when the traversal leaves it. That keeps statement lists aligned with the original tree
+and lets requests from different rules merge into one ``with``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
+
+from netport.migrate.project import ProjectFacts
+from netport.migrate.report import Severity
+
+TODO_PREFIX = "# netport: TODO"
+
+
+@dataclass
+class RawFinding:
+    """A finding in the coordinates of the pass's input; the engine maps it to the original file."""
+
+    line: int
+    col: int
+    severity: Severity
+    rule: str
+    message: str
+
+
+@dataclass
+class FileContext:
+    """Per-file state shared by the passes of one migration."""
+
+    path: str
+    project: ProjectFacts
+    findings: list[RawFinding] = field(default_factory=list)
+    imports: set[tuple[str, str | None, str | None]] = field(default_factory=set)  # (module, obj, alias)
+
+
+@dataclass
+class _Region:
+    start: cst.CSTNode
+    end: cst.CSTNode | None  # None: to the end of the block
+    managers: list[str]
+    include_start: bool
+
+
+@dataclass
+class _StatementEdits:
+    wraps: list[str] = field(default_factory=list)
+    remove: bool = False
+    after: list[cst.BaseStatement] = field(default_factory=list)
+    todos: list[str] = field(default_factory=list)
+
+
+NO_BACKPROP = "chainer.no_backprop_mode()"
+TRAIN_FALSE = "chainer.using_config('train', False)"
+
+
+class RulePass(cst.CSTTransformer):
+    """Base class of the rewrite passes (see the module docstring)."""
+
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider, ParentNodeProvider)
+
+    def __init__(self, ctx: FileContext):
+        super().__init__()
+        self.ctx = ctx
+        self.project = ctx.project
+        self._statements: list[cst.BaseStatement] = []
+        self._edits: dict[int, _StatementEdits] = {}  # id(original statement) -> edits
+        self._regions: list[_Region] = []
+        self.aliases: dict[str, str] = {}
+
+    # --- names -------------------------------------------------------------------------------
+
+    def qualified(self, node: cst.CSTNode) -> str | None:
+        """The imported qualified name a Name/Attribute/Call-func refers to, e.g. chainer.functions.dropout."""
+        try:
+            names = self.get_metadata(QualifiedNameProvider, node, set())
+        except KeyError:
+            return None
+        imported = sorted(q.name for q in names if q.source is QualifiedNameSource.IMPORT)
+        return imported[0] if imported else None
+
+    def callee(self, call: cst.Call) -> str | None:
+        return self.qualified(call.func)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.aliases = import_aliases(node)
+
+    def spell(self, qualified_name: str) -> str:
+        """Source text for a qualified name, using the file's own imports, adding one if needed."""
+        spelling = spell_with(self.aliases, qualified_name)
+        if spelling is not None and not spelling.startswith("chainer."):
+            return spelling
+        # Prefer the conventional aliases to spelling chainer.links.X out in full.
+        for module, alias in (("chainer.links", "L"), ("chainer.functions", "F")):
+            if qualified_name.startswith(module + ".") and alias not in self.aliases.values():
+                self.ctx.imports.add((module, None, alias))
+                self.aliases[module] = alias
+                return alias + qualified_name[len(module):]
+        if spelling is not None:
+            return spelling
+        root = qualified_name.split(".")[0]
+        self.ctx.imports.add((root, None, None))
+        self.aliases.setdefault(root, root)
+        return qualified_name
+
+    def need_import(self, module: str) -> str:
+        """Make sure ``import module`` is available; returns how to spell it."""
+        if module not in self.aliases:
+            self.ctx.imports.add((module, None, None))
+            self.aliases[module] = module
+        return self.aliases[module]
+
+    # --- findings ----------------------------------------------------------------------------
+
+    def report(self, node: cst.CSTNode, rule: str, severity: Severity, message: str) -> None:
+        try:
+            position = self.get_metadata(PositionProvider, node).start
+            line, col = position.line, position.column + 1
+        except KeyError:  # a node this pass created: attribute it to the statement being edited
+            line, col = self._statement_position()
+        self.ctx.findings.append(RawFinding(line, col, severity, rule, message))
+
+    def info(self, node, rule, message):
+        self.report(node, rule, Severity.INFO, message)
+
+    def warn(self, node, rule, message):
+        self.report(node, rule, Severity.WARNING, message)
+
+    def todo(self, node: cst.CSTNode, rule: str, message: str) -> None:
+        """Leave the code as it is, mark its statement, and report an ERROR."""
+        self.report(node, rule, Severity.ERROR, message)
+        self.edits().todos.append(f"{TODO_PREFIX}({rule}): {message}")
+
+    def _statement_position(self) -> tuple[int, int]:
+        for statement in reversed(self._statements):
+            try:
+                start = self.get_metadata(PositionProvider, statement).start
+                return start.line, start.column + 1
+            except KeyError:
+                continue
+        return 1, 1
+
+    # --- statement edits ---------------------------------------------------------------------
+
+    @property
+    def statement(self) -> cst.BaseStatement | None:
+        """The innermost statement (of the original tree) being visited."""
+        return self._statements[-1] if self._statements else None
+
+    def edits(self, statement: cst.BaseStatement | None = None) -> _StatementEdits:
+        statement = statement or self.statement
+        return self._edits.setdefault(id(statement), _StatementEdits())
+
+    def wrap(self, manager: str, statement: cst.BaseStatement | None = None) -> None:
+        wraps = self.edits(statement).wraps
+        if manager not in wraps:
+            wraps.append(manager)
+
+    def remove(self, statement: cst.BaseStatement | None = None) -> None:
+        self.edits(statement).remove = True
+
+    def insert_after(self, statement: cst.BaseStatement, new: Iterable[cst.BaseStatement]) -> None:
+        self.edits(statement).after.extend(new)
+
+    def region(self, start, end, managers: Sequence[str], include_start: bool = True) -> None:
+        """Wrap the statements from ``start`` (inclusive or not) up to ``end`` (exclusive; None: the
+        end of the block) in ``with managers:``."""
+        self._regions.append(_Region(start, end, list(managers), include_start))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.BaseStatement):
+            self._statements.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node, updated_node):
+        updated = super().on_leave(original_node, updated_node)
+        if isinstance(original_node, cst.BaseStatement):
+            self._statements.pop()
+            edits = self._edits.get(id(original_node))
+            if edits and edits.todos and isinstance(updated, cst.BaseStatement):
+                updated = add_todo_comments(updated, edits.todos)
+        if isinstance(original_node, (cst.IndentedBlock, cst.Module)) and isinstance(updated, type(original_node)):
+            updated = updated.with_changes(body=self._assemble(original_node.body, updated.body))
+        return updated
+
+    def _assemble(self, originals: Sequence[cst.CSTNode], updated: Sequence[cst.CSTNode]) -> list:
+        """Apply the requested edits to one block's statements."""
+        if len(originals) != len(updated):  # a subclass removed statements itself: leave as is
+            return list(updated)
+        index = {id(node): i for i, node in enumerate(originals)}
+        regions = self._block_regions(originals, index)
+        items: list[tuple[list[str], cst.BaseStatement]] = []  # (region managers, statement)
+        carry: Sequence[cst.EmptyLine] = ()
+        for i, (original, statement) in enumerate(zip(originals, updated)):
+            edits = self._edits.get(id(original), _StatementEdits())
+            managers = next((r[2] for r in regions if r[0] <= i < r[1]), [])
+            if edits.remove:  # its comments go to whatever comes next
+                carry = [*carry, *getattr(statement, "leading_lines", ())]
+            else:
+                if carry:
+                    statement = statement.with_changes(leading_lines=[*carry, *statement.leading_lines])
+                    carry = ()
+                wraps = [w for w in edits.wraps if w not in managers]
+                if NO_BACKPROP in managers and TRAIN_FALSE in wraps:
+                    wraps.remove(TRAIN_FALSE)  # already promoted to the region
+                if wraps:
+                    statement = make_with(wraps, [statement])
+                items.append((managers, statement))
+            for extra in edits.after:
+                if carry:
+                    extra = extra.with_changes(leading_lines=[*carry, *extra.leading_lines])
+                    carry = ()
+                items.append((managers, extra))
+        # Group consecutive statements of the same region into one `with`.
+        body: list = []
+        i = 0
+        while i < len(items):
+            managers, statement = items[i]
+            if not managers:
+                body.append(statement)
+                i += 1
+                continue
+            j = i
+            while j < len(items) and items[j][0] is managers:
+                j += 1
+            body.append(make_with(managers, [s for _, s in items[i:j]]))
+            i = j
+        return body
+
+    def _block_regions(self, originals, index) -> list[tuple[int, int, list[str]]]:
+        spans = []
+        for region in self._regions:
+            if id(region.start) not in index:
+                continue
+            start = index[id(region.start)] + (0 if region.include_start else 1)
+            end = index[id(region.end)] if region.end is not None and id(region.end) in index else len(originals)
+            if start < end:
+                spans.append([start, end, list(region.managers)])
+        spans.sort()
+        merged: list[list] = []
+        for span in spans:  # overlapping regions become one region with all their managers
+            if merged and span[0] < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], span[1])
+                merged[-1][2] += [m for m in span[2] if m not in merged[-1][2]]
+            else:
+                merged.append(span)
+        for span in merged:
+            promoted = NO_BACKPROP in span[2] and any(
+                TRAIN_FALSE in self._edits.get(id(originals[i]), _StatementEdits()).wraps
+                for i in range(span[0], span[1]))
+            if promoted and TRAIN_FALSE not in span[2]:
+                span[2].append(TRAIN_FALSE)
+        return [tuple(span) for span in merged]
+
+
+def make_with(managers: Sequence[str], statements: Sequence[cst.BaseStatement]) -> cst.With:
+    """``with a, b:`` around statements; comments above the first statement move above the with."""
+    first = statements[0]
+    leading = getattr(first, "leading_lines", ())
+    body = [first.with_changes(leading_lines=()), *statements[1:]]
+    items = [cst.WithItem(cst.parse_expression(m)) for m in managers]
+    items = [item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if k < len(items) - 1
+             else item for k, item in enumerate(items)]
+    return cst.With(items=items, body=cst.IndentedBlock(body=body), leading_lines=leading)
+
+
+def add_todo_comments(statement: cst.BaseStatement, todos: Sequence[str]) -> cst.BaseStatement:
+    """Mark a statement; markers it already carries are not added twice (migration is idempotent)."""
+    existing = {line.comment.value for line in getattr(statement, "leading_lines", ()) if line.comment}
+    trailing = getattr(statement, "trailing_whitespace", None)
+    if trailing is not None and trailing.comment is not None:
+        existing.add(trailing.comment.value)
+    new = [t for t in dict.fromkeys(todos) if t not in existing]
+    if not new:
+        return statement
+    if isinstance(statement, cst.SimpleStatementLine) and trailing.comment is None and len(new) == 1:
+        return statement.with_changes(trailing_whitespace=trailing.with_changes(
+            whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(new[0])))
+    lines = [cst.EmptyLine(comment=cst.Comment(t)) for t in new]
+    return statement.with_changes(leading_lines=[*statement.leading_lines, *lines])
+
+
+def import_aliases(module: cst.Module) -> dict[str, str]:
+    """Qualified module/object name -> local name, from the module's top-level imports."""
+    aliases: dict[str, str] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = dotted(alias.name)
+                    if alias.asname is not None:
+                        aliases[name] = alias.asname.name.value
+                    else:
+                        root = name.split(".")[0]
+                        aliases.setdefault(root, root)
+                        aliases.setdefault(name, name)
+            elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+                if isinstance(small.names, cst.ImportStar):
+                    continue
+                base = dotted(small.module)
+                for alias in small.names:
+                    local = alias.asname.name.value if alias.asname else dotted(alias.name)
+                    aliases[f"{base}.{dotted(alias.name)}"] = local
+    return aliases
+
+
+def spell_with(aliases: dict[str, str], qualified_name: str) -> str | None:
+    parts = qualified_name.split(".")
+    for cut in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in aliases:
+            return ".".join([aliases[prefix], *parts[cut:]])
+    return None
+
+
+def dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{dotted(node.value)}.{node.attr.value}"
+    raise TypeError(f"not a dotted name: {node!r}")
+
+
+def code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def is_dotted(node: cst.CSTNode) -> bool:
+    """A plain dotted name (``a.b.c``), not an attribute of a call or subscript result."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+def is_bool(node: cst.BaseExpression | None, value: bool) -> bool:
+    return isinstance(node, cst.Name) and node.value == str(value)

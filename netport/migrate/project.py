@@ -1,0 +1,136 @@
+"""Facts about the whole set of files being migrated, gathered before any file is rewritten.
+
+A v1 program spreads one idea over several files: ``net.py`` defines ``encode(self, x,
+train=True)`` and ``train.py`` calls ``ae.encode(x, train=False)``. Rewriting the call needs to
+know the method takes a train flag, so a first pass over every file collects:
+
+* functions and methods with a boolean ``train``/``test`` parameter (and whether they make their
+  inputs volatile with it),
+* classes that keep a ``self.train`` attribute,
+* the link class behind each ``self.<name>`` child (to recognise ``self.bn(x, test=...)``).
+
+The scan uses :mod:`ast` (fast, and enough for these facts).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+FLAG_NAMES = ("train", "test")
+# Cheap textual gate: a file that never says "chainer" and passes no flag keyword is not touched.
+_FLAG_KEYWORD = re.compile(r"\b(?:train|test|volatile)\s*=[^=]")
+
+
+@dataclass(frozen=True)
+class FlagFunction:
+    name: str
+    param: str  # "train" or "test"
+    index: int  # position of the parameter, counting self
+    default: bool
+    volatile: bool  # makes Variables volatile with the flag (volatile=not train)
+    is_method: bool  # first parameter is self: callers pass one argument fewer
+
+
+@dataclass
+class ProjectFacts:
+    flag_functions: dict[str, FlagFunction] = field(default_factory=dict)
+    train_attribute_classes: set[str] = field(default_factory=set)
+    link_types: dict[str, str] = field(default_factory=dict)  # child attribute name -> link class
+    uses_chainer: bool = False
+
+    def add_source(self, source: str) -> None:
+        if "chainer" not in source:
+            return
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return
+        self.uses_chainer = True
+        aliases = _ast_aliases(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._scan_function(node)
+            elif isinstance(node, ast.ClassDef):
+                self._scan_class(node, aliases)
+
+    def is_relevant(self, source: str) -> bool:
+        return "chainer" in source or (bool(self.flag_functions or self.train_attribute_classes)
+                                        and _FLAG_KEYWORD.search(source) is not None)
+
+    def _scan_function(self, node: ast.FunctionDef) -> None:
+        args = node.args.args
+        defaults = node.args.defaults
+        first_default = len(args) - len(defaults)
+        for index, arg in enumerate(args):
+            if arg.arg not in FLAG_NAMES or index < first_default:
+                continue
+            default = defaults[index - first_default]
+            if isinstance(default, ast.Constant) and isinstance(default.value, bool):
+                volatile = any(
+                    isinstance(k, ast.keyword) and k.arg == "volatile" and _mentions(k.value, arg.arg)
+                    for k in ast.walk(node))
+                is_method = bool(args) and args[0].arg == "self"
+                self.flag_functions[node.name] = FlagFunction(
+                    node.name, arg.arg, index, default.value, volatile, is_method)
+
+    def _scan_class(self, node: ast.ClassDef, aliases: dict[str, str]) -> None:
+        for item in node.body:
+            if not (isinstance(item, ast.FunctionDef) and item.name == "__init__"):
+                continue
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Assign) and any(_is_self_attr(t, "train") for t in sub.targets):
+                    if isinstance(sub.value, ast.Constant) and isinstance(sub.value.value, bool):
+                        self.train_attribute_classes.add(node.name)
+                elif isinstance(sub, ast.Call):
+                    for keyword in sub.keywords:  # Chain.__init__(self, bn=L.BatchNormalization(...))
+                        if keyword.arg and isinstance(keyword.value, ast.Call):
+                            self._record_link(keyword.arg, keyword.value.func, aliases)
+                    if _is_self_attr(sub.func, "add_link") and len(sub.args) == 2:
+                        name, link = sub.args
+                        if isinstance(name, ast.Constant) and isinstance(link, ast.Call):
+                            self._record_link(str(name.value), link.func, aliases)
+                if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
+                    for target in sub.targets:  # self.bn = L.BatchNormalization(...) in init_scope
+                        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                                and target.value.id == "self":
+                            self._record_link(target.attr, sub.value.func, aliases)
+
+    def _record_link(self, name: str, func: ast.expr, aliases: dict[str, str]) -> None:
+        qualified = _ast_qualified(func, aliases)
+        if qualified and qualified.startswith("chainer."):
+            self.link_types[name] = qualified
+
+
+def _mentions(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _is_self_attr(node: ast.AST, attr: str) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.value, ast.Name) \
+        and node.value.id == "self"
+
+
+def _ast_aliases(tree: ast.Module) -> dict[str, str]:
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
+                    alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases
+
+
+def _ast_qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return None
+    parts.append(aliases[node.id])
+    return ".".join(reversed(parts))
