@@ -17,22 +17,22 @@ register(
          after="import chainer.links as L\nl = L.Linear(3, 2, initial_bias=0.1)\n"),
     Rule("CH011", "wscale=w becomes initialW=LeCunNormal(sqrt(w)), Chainer 1.24's exact initialisation",
          before="import chainer.links as L\nl = L.Linear(3, 2, wscale=2.0)\n",
-         after="import math\n\nimport chainer\nimport chainer.links as L\n"
-               "l = L.Linear(3, 2, initialW=chainer.initializers.LeCunNormal(math.sqrt(2.0)))\n"),
+         after='import chainer.links as L\nimport chainer\nimport math\n\nl = L.Linear(3, 2, initialW=chainer.initializers.LeCunNormal(math.sqrt(2.0)))\n'),
     Rule("CH012", "use_cudnn=True is dropped; use_cudnn=False becomes a using_config('use_cudnn', 'never') scope",
          before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2, use_cudnn=False)\ny = F.relu(h, use_cudnn=True)\n",
-         after="import chainer\nimport chainer.functions as F\nwith chainer.using_config('use_cudnn', 'never'):\n"
-               "    h = F.max_pooling_2d(x, 2)\ny = F.relu(h)\n"),
+         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('use_cudnn', 'never'):\n    h = F.max_pooling_2d(x, 2)\ny = F.relu(h)\n"),
     Rule("CH013", "deterministic=True becomes a using_config('cudnn_deterministic', True) scope",
          before="import chainer.functions as F\ny = F.convolution_2d(x, W, deterministic=True)\n",
-         after="import chainer\nimport chainer.functions as F\nwith chainer.using_config('cudnn_deterministic', True):\n"
-               "    y = F.convolution_2d(x, W)\n"),
+         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('cudnn_deterministic', True):\n    y = F.convolution_2d(x, W)\n"),
     Rule("CH014", "F.split_axis keeps v1 semantics: force_tuple=False (the default became True in v2)",
          before="import chainer.functions as F\nh = F.split_axis(x, 2, 1)\n",
          after="import chainer.functions as F\nh = F.split_axis(x, 2, 1, force_tuple=False)\n"),
     Rule("CH015", "L.LSTM keeps v1's forget-gate bias of 0 (the default became 1 in v2)",
          before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
          after="import chainer.links as L\nlstm = L.LSTM(10, 20, forget_bias_init=0)\n"),
+    Rule("CH017", "L.BatchNormalization keeps v1's running variance start of 0 (Chainer 5 starts it at 1)",
+         before="import chainer.links as L\nbn = L.BatchNormalization(16)\n",
+         after="import chainer.links as L\nbn = L.BatchNormalization(16, initial_avg_var=0)\n"),
     Rule("CH016", "v1's stateless L.GRU(out, in) has no drop-in v2 equivalent (flagged)",
          before="import chainer.links as L\ngru = L.GRU(20, 10)\n",
          after="import chainer.links as L\ngru = L.GRU(20, 10)  # netport: TODO(CH016): L.GRU is stateful since Chainer 2; "
@@ -99,6 +99,14 @@ class KeywordArguments(RulePass):
             args.append(cst.Arg(cst.Integer("0"), keyword=cst.Name("forget_bias_init"), equal=_EQUAL))
             self.warn(original, "CH015", "L.LSTM initialises the forget-gate bias to 1 since Chainer 2; "
                       "`forget_bias_init=0` keeps v1's numbers (drop it to take the new default)")
+        if api.renamed(qualified) == "chainer.links.BatchNormalization" and "initial_avg_var" not in keywords:
+            # The running variance is an exponential average: its start value still weighs
+            # decay**n after n updates, so evaluation numbers differ for many iterations.
+            args.append(cst.Arg(cst.Integer("0"), keyword=cst.Name("initial_avg_var"), equal=_EQUAL))
+            self.warn(original, "CH017", "L.BatchNormalization starts its running variance at 1 since Chainer 5; "
+                      "`initial_avg_var=0` keeps v1's start. Chainer 1.24 on the CPU also added eps into the "
+                      "running variance, which no argument reproduces: evaluation outputs of this layer differ "
+                      "by about eps (2e-5) relative")
         if api.renamed(qualified) == "chainer.links.GRU":
             self.todo(original, "CH016", "L.GRU is stateful since Chainer 2; v1's stateless GRU(n_units, n_inputs) "
                       "is L.StatelessGRU(n_inputs, n_units)")

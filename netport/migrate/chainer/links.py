@@ -39,10 +39,10 @@ register(
     Rule("CH033", "a FunctionSet/Chain built from keyword links becomes a Chain filled inside init_scope",
          before="import chainer\nimport chainer.functions as F\n"
                 "model = chainer.FunctionSet(l1=F.Linear(784, 100),\n                            l2=F.Linear(100, 10))\n",
-         after="import chainer\nimport chainer.functions as F\nimport chainer.links as L\nmodel = chainer.Chain()\n"
-               "with model.init_scope():\n    model.l1 = L.Linear(784, 100)\n    model.l2 = L.Linear(100, 10)\n"),
+         after='import chainer\nimport chainer.functions as F\nimport chainer.links as L\n\nmodel = chainer.Chain()\nwith model.init_scope():\n    model.l1 = L.Linear(784, 100)\n    model.l2 = L.Linear(100, 10)\n'),
     Rule("CH034", "optimizer.setup(model.collect_parameters()) becomes optimizer.setup(model)",
-         before="optimizer.setup(model.collect_parameters())\n", after="optimizer.setup(model)\n"),
+         before="import chainer\noptimizer.setup(model.collect_parameters())\n",
+         after="import chainer\noptimizer.setup(model)\n"),
 )
 
 _CHAIN_NAMES = {"chainer.Chain", "chainer.link.Chain"}

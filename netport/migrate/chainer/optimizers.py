@@ -17,12 +17,12 @@ from netport.migrate.rules import Rule, register
 
 register(
     Rule("CH040", "zerograds()/zerograd() become cleargrads()/cleargrad()",
-         before="model.zerograds()\n", after="model.cleargrads()\n"),
+         before="import chainer\nmodel.zerograds()\n", after="import chainer\nmodel.cleargrads()\n"),
     Rule("CH041", "optimizer.zero_grads() clears the gradients of the optimizer's target",
-         before="optimizer.setup(model)\nfor x in data:\n    optimizer.zero_grads()\n",
-         after="optimizer.setup(model)\nfor x in data:\n    model.cleargrads()\n"),
+         before="import chainer\noptimizer.setup(model)\nfor x in data:\n    optimizer.zero_grads()\n",
+         after="import chainer\noptimizer.setup(model)\nfor x in data:\n    model.cleargrads()\n"),
     Rule("CH042", "per-iteration weight_decay/clip_grads calls become hooks added once after setup",
-         before="optimizer.setup(model)\nfor x in data:\n    loss = f(x)\n    loss.backward()\n"
+         before="import chainer\noptimizer.setup(model)\nfor x in data:\n    loss = f(x)\n    loss.backward()\n"
                 "    optimizer.weight_decay(0.0005)\n    optimizer.clip_grads(5.0)\n    optimizer.update()\n",
          after="import chainer\noptimizer.setup(model)\n"
                "optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(0.0005))\n"

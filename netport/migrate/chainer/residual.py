@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from netport.migrate.chainer import api
-from netport.migrate.passes import RulePass, code, dotted, is_dotted
+from netport.migrate.passes import TODO_PREFIX, RulePass, code, dotted, is_dotted
 from netport.migrate.rules import Rule, register
 
 register(Rule(
@@ -44,8 +44,24 @@ class ResidualSweep(RulePass):
     def _check_name(self, node: cst.CSTNode, qualified: str) -> bool:
         if api.exists_in_target(qualified):
             return False
-        self.todo(node, "CH099", f"`{qualified}` does not exist in Chainer 5+; rewrite this use by hand")
+        self._residual(node, qualified.rsplit(".", 1)[-1],
+                       f"`{qualified}` does not exist in Chainer 5+; rewrite this use by hand")
         return True
+
+    def _residual(self, node: cst.CSTNode, needle: str, message: str) -> None:
+        """Report and mark, unless a rule already marked this statement for the same thing."""
+        if not any(needle in marker for marker in self._markers()):
+            self.todo(node, "CH099", message)
+
+    def _markers(self) -> list[str]:
+        markers = []
+        for statement in self._statements:
+            comments = [line.comment for line in getattr(statement, "leading_lines", ()) if line.comment]
+            trailing = getattr(statement, "trailing_whitespace", None)
+            if trailing is not None and trailing.comment is not None:
+                comments.append(trailing.comment)
+            markers += [c.value for c in comments if c.value.startswith(TODO_PREFIX)]
+        return markers
 
     def visit_Call(self, node: cst.Call) -> None:
         qualified = self.callee(node)
@@ -53,9 +69,9 @@ class ResidualSweep(RulePass):
             removed = api.removed_keywords(qualified)
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value in removed:
-                    self.todo(arg, "CH099", f"`{code(node.func)}(..., {arg.keyword.value}=...)`: the argument "
-                              "was removed after Chainer 1.24; rewrite this call by hand")
+                    self._residual(arg, arg.keyword.value, f"`{code(node.func)}(..., {arg.keyword.value}=...)`: "
+                                   "the argument was removed after Chainer 1.24; rewrite this call by hand")
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value in api.V1_ONLY_METHODS:
             method = node.func.attr.value
-            self.todo(node, "CH099", f"`.{method}()` does not exist in Chainer 5+: use "
-                      f"{api.V1_ONLY_METHODS[method]}")
+            self._residual(node, method, f"`.{method}()` does not exist in Chainer 5+: use "
+                           f"{api.V1_ONLY_METHODS[method]}")

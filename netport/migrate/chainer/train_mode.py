@@ -31,8 +31,7 @@ from netport.migrate.rules import Rule, register
 register(
     Rule("CH020", "train=/test= arguments of Chainer functions and links become the train configuration",
          before="import chainer.functions as F\ny = F.dropout(x, 0.5, train=False)\n",
-         after="import chainer\nimport chainer.functions as F\nwith chainer.using_config('train', False):\n"
-               "    y = F.dropout(x, 0.5)\n"),
+         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('train', False):\n    y = F.dropout(x, 0.5)\n"),
     Rule("CH021", "user functions and methods lose their train/test parameter; callers passing False get a scope",
          before="import chainer\nimport chainer.functions as F\n\n\nclass MLP(chainer.Chain):\n"
                 "    def __call__(self, x, train=True):\n        return F.dropout(self.l1(x), train=train)\n\n\n"

@@ -1,0 +1,146 @@
+"""`netport migrate` on the command line: modes, outputs, exit codes and never losing data."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from netport.migrate import RULES
+
+GOOD = "import chainer.functions as F\ny = F.dropout(x, train=False)\n"
+TODO = "import chainer\nv = chainer.Variable(x, volatile=mode)\n"
+REPORT_LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>INFO|WARNING|ERROR) (?P<rule>CH\d{3}) .+$")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "pkg").mkdir(parents=True)
+    (root / "train.py").write_text(GOOD)
+    (root / "pkg" / "util.py").write_text("def f(x):\n    return x\n")
+    (root / "README.md").write_text("notes\n")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_default_prints_a_diff_and_writes_nothing(project, run_netport):
+    before = snapshot(project.parent)
+    result = run_netport("migrate", str(project))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"--- a/{project}/train.py\n+++ b/{project}/train.py\n")
+    assert "+with chainer.using_config('train', False):" in result.stdout
+    assert snapshot(project.parent) == before
+    lines = result.stderr.splitlines()
+    assert all(REPORT_LINE.match(line) for line in lines[:-1])
+    assert lines[-1].startswith("netport: 2 file(s), 1 changed")
+
+
+def test_output_tree_mirrors_the_input_and_copies_other_files(project, tmp_path, run_netport):
+    out = tmp_path / "out"
+    result = run_netport("migrate", str(project), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # no diff unless asked
+    assert sorted(snapshot(out)) == ["README.md", "pkg/util.py", "train.py"]
+    assert (out / "README.md").read_text() == "notes\n"
+    assert "with chainer.using_config('train', False):" in (out / "train.py").read_text()
+    assert (project / "train.py").read_text() == GOOD
+    assert not list(out.rglob("*.netport-tmp"))
+
+
+def test_single_file_to_output_file(project, tmp_path, run_netport):
+    out = tmp_path / "migrated.py"
+    result = run_netport("migrate", str(project / "train.py"), "-o", str(out), "--diff")
+    assert result.returncode == 0
+    assert out.read_text().endswith("    y = F.dropout(x)\n")
+    assert "+    y = F.dropout(x)" in result.stdout
+
+
+def test_output_inside_the_input_is_refused(project, run_netport):
+    result = run_netport("migrate", str(project), "-o", str(project / "out"))
+    assert result.returncode == 2
+    assert "would overwrite or sit inside the input" in result.stderr
+    assert not (project / "out").exists()
+
+
+def test_in_place_with_backup(project, run_netport):
+    result = run_netport("migrate", str(project), "--in-place", "--backup-suffix", ".bak")
+    assert result.returncode == 0, result.stderr
+    assert (project / "train.py.bak").read_text() == GOOD
+    assert "using_config" in (project / "train.py").read_text()
+    assert not (project / "pkg" / "util.py.bak").exists()  # unchanged files are not touched
+
+
+def test_backup_suffix_needs_in_place(project, run_netport):
+    result = run_netport("migrate", str(project), "--backup-suffix", ".bak")
+    assert result.returncode == 2 and "--backup-suffix needs --in-place" in result.stderr
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("broken.py", b"import chainer\ndef f(:\n", "broken.py:2:7: syntax error"),
+    ("binary.py", b"\x00\x01\x02chainer", "binary.py: binary file"),
+    ("latin1.py", "import chainer\n# caf\xe9\n".encode("latin-1"), "latin1.py:2: not UTF-8 (byte 0xe9)"),
+])
+def test_bad_files_give_one_line_exit_2_and_the_others_are_still_migrated(project, tmp_path, run_netport,
+                                                                          name, content, message):
+    (project / name).write_bytes(content)
+    out = tmp_path / "out"
+    result = run_netport("migrate", str(project), "-o", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    bad_lines = [line for line in result.stderr.splitlines() if name in line]
+    assert len(bad_lines) == 1 and message in bad_lines[0]
+    assert not (out / name).exists()  # no partial output
+    assert "using_config" in (out / "train.py").read_text()
+
+
+def test_exit_1_when_manual_work_remains(tmp_path, run_netport):
+    (tmp_path / "todo.py").write_text(TODO)
+    result = run_netport("migrate", str(tmp_path / "todo.py"))
+    assert result.returncode == 1
+    assert "ERROR CH023" in result.stderr
+    assert "+v = chainer.Variable(x, volatile=mode)  # netport: TODO(CH023):" in result.stdout
+
+
+def test_json_report_to_file(project, tmp_path, run_netport):
+    report = tmp_path / "report.json"
+    result = run_netport("migrate", str(project), "--report", str(report), "--format", "json")
+    assert result.returncode == 0
+    data = json.loads(report.read_text())
+    assert data["summary"] == {"files": 2, "changed": 1, "changes": 1, "warnings": 0, "errors": 0, "unreadable": 0}
+    assert data["findings"][0]["rule"] == "CH020" and data["findings"][0]["line"] == 2
+    assert result.stderr.startswith("netport: 2 file(s)")
+
+
+def test_parallel_jobs_give_the_same_result(project, run_netport):
+    assert run_netport("migrate", str(project), "-j", "2").stdout == run_netport("migrate", str(project)).stdout
+
+
+def test_running_twice_gives_the_same_output(project, tmp_path, run_netport):
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    run_netport("migrate", str(project), "-o", str(once))
+    result = run_netport("migrate", str(once), "-o", str(twice))
+    assert result.returncode == 0
+    assert snapshot(once) == snapshot(twice)
+    assert "0 changed" in result.stderr
+
+
+def test_torch_target_is_not_there_yet(project, run_netport):
+    result = run_netport("migrate", str(project), "--to", "torch")
+    assert result.returncode == 2 and "not implemented yet" in result.stderr
+
+
+def test_missing_path_and_no_path(tmp_path, run_netport):
+    assert run_netport("migrate", str(tmp_path / "nope")).returncode == 2
+    assert run_netport("migrate").returncode == 2
+
+
+def test_list_rules(run_netport):
+    result = run_netport("migrate", "--list-rules")
+    assert result.returncode == 0
+    assert [line.split()[0] for line in result.stdout.splitlines()] == list(RULES)

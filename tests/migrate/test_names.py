@@ -1,0 +1,63 @@
+"""Names are resolved by qualified name: every import spelling matches, a local F does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from netport.migrate import migrate_source
+
+SPELLINGS = {
+    "alias": ("import chainer.functions as F\n", "F.dropout"),
+    "from-import module": ("from chainer import functions\n", "functions.dropout"),
+    "package import": ("import chainer\n", "chainer.functions.dropout"),
+    "from-import function": ("from chainer.functions import dropout\n", "dropout"),
+    "other alias": ("import chainer.functions as fn\n", "fn.dropout"),
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+def test_dropout_train_flag_is_found_under_every_import_spelling(spelling):
+    header, func = SPELLINGS[spelling]
+    result = migrate_source(f"{header}y = {func}(x, 0.5, train=False)\n")
+    assert f"y = {func}(x, 0.5)\n" in result.migrated
+    assert "with chainer.using_config('train', False):" in result.migrated
+    assert [f.rule for f in result.findings] == ["CH020"]
+
+
+def test_a_local_variable_called_F_is_not_chainer():
+    source = ("import chainer\n\n\ndef f(F, x):\n    return F.dropout(x, train=False)\n")
+    result = migrate_source(source)
+    assert result.migrated == source
+    assert result.findings == []
+
+
+def test_positional_wscale_is_normalised_before_it_can_rebind_to_nobias():
+    source = "import chainer.links as L\nc = L.Convolution2D(16, 32, 5, 1, 0, 2.0)\n"
+    result = migrate_source(source)
+    assert "L.Convolution2D(16, 32, 5, 1, 0, initialW=chainer.initializers.LeCunNormal(math.sqrt(2.0)))" \
+        in result.migrated
+    assert {f.rule for f in result.findings} == {"CH001", "CH011"}
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import chainer.links as L\nl = L.Linear(3, 2, 0.5)\n", "initialW=chainer.initializers.LeCunNormal(math.sqrt(0.5))"),
+    ("import chainer.functions as F\ny = F.softmax(x, False)\n", "y = F.softmax(x)\n"),
+    ("import chainer.functions as F\nl = F.softmax_cross_entropy(x, t, True, False)\n",
+     "l = F.softmax_cross_entropy(x, t, normalize=False)\n"),
+])
+def test_silent_positional_rebinds(source, expected):
+    result = migrate_source(source)
+    assert expected in result.migrated
+    assert any(f.rule == "CH001" for f in result.findings)
+
+
+def test_a_renamed_parameter_in_the_same_slot_stays_positional():
+    """save_npz(filename, obj) became save_npz(file, obj): same slot, same meaning."""
+    source = "from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
+    assert migrate_source(source).migrated == source
+
+
+def test_untouched_chainer_code_is_reported_clean():
+    source = "import chainer.functions as F\ny = F.relu(F.linear(x, W, b))\n"
+    result = migrate_source(source)
+    assert result.migrated == source and result.findings == []

@@ -1,0 +1,92 @@
+"""train/test flags, the self.train attribute and volatile across files and call sites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netport.migrate import Severity, migrate_paths, migrate_source
+
+NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class MLP(chainer.Chain):
+    def __init__(self):
+        super(MLP, self).__init__(l1=L.Linear(3, 4), bn=L.BatchNormalization(4))
+
+    def __call__(self, x, test=False):
+        h = self.bn(self.l1(x), test=test)
+        if not test:
+            h = F.dropout(h)
+        return h
+'''
+TRAIN = '''import net
+
+model = net.MLP()
+y = model(x)
+y = model(x, test=True)
+y = model(x, test=flag)
+'''
+
+
+def test_flag_functions_are_found_across_files(tmp_path: Path):
+    (tmp_path / "net.py").write_text(NET)
+    (tmp_path / "train.py").write_text(TRAIN)
+    migration = migrate_paths([tmp_path])
+    net, train = (migration.results[tmp_path / name] for name in ("net.py", "train.py"))
+    assert "def __call__(self, x):" in net.migrated
+    assert "h = self.bn(self.l1(x))" in net.migrated
+    # a read of the flag for other logic now reads the configuration
+    assert "if not (not chainer.config.train):" in net.migrated
+    assert train.migrated == (
+        "import net\nimport chainer\n\nmodel = net.MLP()\ny = model(x)\n"
+        "with chainer.using_config('train', False):\n    y = model(x)\n"
+        "with chainer.using_config('train', not (flag)):\n    y = model(x)\n")
+    assert "chainer" not in TRAIN  # the script never imported chainer; now it needs it
+
+
+def test_flag_passed_positionally_is_found():
+    source = ("import chainer\nimport chainer.functions as F\n\n\nclass M(chainer.Chain):\n"
+              "    def encode(self, x, train=True):\n        return F.dropout(x, train=train)\n\n\n"
+              "h = m.encode(x, False)\n")
+    result = migrate_source(source)
+    assert "with chainer.using_config('train', False):\n    h = m.encode(x)\n" in result.migrated
+
+
+def test_volatile_on_scopes_the_rest_of_the_block_and_merges_with_train_false():
+    source = ("import chainer\n\n\nclass M(chainer.Chain):\n    def __call__(self, x, train=True):\n"
+              "        return x\n\n\nfor batch in data:\n    # inference\n"
+              "    x = chainer.Variable(batch, volatile='on')\n    y = model(x, train=False)\n    total += y\n"
+              "print(total)\n")
+    result = migrate_source(source)
+    assert ("for batch in data:\n    # inference\n"
+            "    with chainer.no_backprop_mode(), chainer.using_config('train', False):\n"
+            "        x = chainer.Variable(batch)\n        y = model(x)\n        total += y\nprint(total)\n") \
+        in result.migrated
+
+
+def test_unknown_volatile_value_is_left_with_a_todo_and_an_error():
+    source = "import chainer\nv = chainer.Variable(x, volatile=mode)\n"
+    result = migrate_source(source)
+    assert result.migrated.startswith("import chainer\nv = chainer.Variable(x, volatile=mode)  # netport: TODO(CH023):")
+    errors = [f for f in result.findings if f.severity is Severity.ERROR]
+    assert [(f.line, f.rule) for f in errors] == [(2, "CH023")]
+    assert result.needs_manual_work
+
+
+def test_train_attribute_toggle_without_reset_warns():
+    source = ("import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
+              "    def __init__(self):\n        self.train = True\n\n    def __call__(self, x):\n"
+              "        return F.dropout(x, train=self.train)\n\n\nmodel.train = False\ny = model(x)\n")
+    result = migrate_source(source)
+    assert result.migrated.endswith("with chainer.using_config('train', False):\n    y = model(x)\n")
+    assert any(f.severity is Severity.WARNING and f.rule == "CH022" for f in result.findings)
+
+
+def test_self_train_read_for_logic_becomes_config_train():
+    source = ("import chainer\n\n\nclass Net(chainer.Chain):\n    def __init__(self):\n        self.train = True\n\n"
+              "    def __call__(self, x):\n        if self.train:\n            x = x + 1\n        return x\n")
+    result = migrate_source(source)
+    assert "        if chainer.config.train:\n" in result.migrated
+    assert "self.train = True" not in result.migrated
