@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stderr")
     migrate.add_argument("--format", choices=["text", "json"], default="text", help="report format")
     migrate.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="processes to use")
+    migrate.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                         help="skip files and directories matching GLOB (repeatable)")
     migrate.add_argument("--list-rules", action="store_true", help="print the rule catalogue and exit")
     migrate.set_defaults(handler=_migrate)
 
@@ -87,7 +89,7 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         return fail("--jobs must be at least 1")
     try:
-        migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs)
+        migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude)
         report = migration.report
         if args.diff or not (args.output or args.in_place):
             sys.stdout.write("".join(migrate.unified_diff(r) for r in report.files))

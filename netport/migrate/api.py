@@ -45,14 +45,15 @@ class Migration:
         return Report([self.results[f.path] for _, f in self.inputs if f.path in self.results])
 
 
-def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1) -> Migration:
+def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1,
+                  exclude: Sequence[str] = ()) -> Migration:
     """Migrate files and directory trees (read-only: see :func:`write_outputs`)."""
     _check_target(target)
     roots = [Path(p) for p in paths]
     for root in roots:
         if not root.exists():
             raise UsageError(f"{root}: no such file or directory")
-    inputs = [(root, f) for root in roots for f in discover(root)]
+    inputs = [(root, f) for root in roots for f in discover(root, exclude)]
     python = [f.path for _, f in inputs if f.is_python]
     migration = Migration(roots, inputs)
 

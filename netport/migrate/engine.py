@@ -30,9 +30,45 @@ from netport.migrate.project import ProjectFacts
 from netport.migrate.python2 import Python2Error, convert_python2
 from netport.migrate.report import FileResult, Finding, Severity
 
-# Order matters: arguments are normalised before anything renames or removes them, names are
-# final before keyword tables are looked up, and the residual sweep comes last.
-CHAINER_PASSES = (PositionalToKeyword, RenameApis, KeywordArguments, TrainMode, LinkRegistration, OptimizerCalls)
+
+
+class CallRules(PositionalToKeyword, KeywordArguments, RenameApis):
+    """One traversal for the call-level rules: arguments are normalised to keywords (CH001)
+    before the keyword tables look at them (CH010-CH017), then names are renamed (CH002-CH004)."""
+
+    TRIGGER = None
+
+    def leave_Call(self, original, updated):
+        updated = PositionalToKeyword.leave_Call(self, original, updated)
+        updated = KeywordArguments.leave_Call(self, original, updated)
+        return RenameApis.leave_Call(self, original, updated)
+
+
+class ScopeRules(TrainMode, LinkRegistration, OptimizerCalls):
+    """One traversal for the statement-level rules (train mode, link registration, optimizer
+    calls); their requests on one statement merge (e.g. into one ``with``)."""
+
+    TRIGGER = None
+
+    def visit_FunctionDef(self, node):
+        TrainMode.visit_FunctionDef(self, node)
+        LinkRegistration.visit_FunctionDef(self, node)
+
+    def leave_FunctionDef(self, original, updated):
+        updated = TrainMode.leave_FunctionDef(self, original, updated)
+        return LinkRegistration.leave_FunctionDef(self, original, updated)
+
+    def leave_Call(self, original, updated):
+        updated = TrainMode.leave_Call(self, original, updated)
+        if isinstance(updated, cst.Call):
+            updated = LinkRegistration.leave_Call(self, original, updated)
+        if isinstance(updated, cst.Call):
+            updated = OptimizerCalls.leave_Call(self, original, updated)
+        return updated
+
+
+# Each pass is one LibCST traversal (plus its metadata); the residual sweep comes last.
+CHAINER_PASSES = (CallRules, ScopeRules)
 TARGETS = ("chainer",)
 
 
@@ -125,8 +161,10 @@ def run_passes(text: str, path: str, project: ProjectFacts) -> tuple[str, list]:
             module = _add_imports(module, ctx.imports)
             ctx.imports.clear()
         before = module.code
+        if pass_class.TRIGGER is not None and not pass_class.TRIGGER.search(before):
+            continue
         ctx.findings = []
-        module = MetadataWrapper(module).visit(pass_class(ctx))
+        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(pass_class(ctx))
         line_map = LineMap(text, before) if before != text else None
         for raw in ctx.findings:
             if line_map is not None:

@@ -7,11 +7,13 @@ original's permissions.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 # Directories a migration never descends into.
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", ".eggs"}
@@ -28,17 +30,25 @@ class InputFile:
     is_python: bool
 
 
-def discover(root: Path) -> list[InputFile]:
-    """The files under ``root`` (or ``root`` itself), Python and other, in a stable order."""
+def discover(root: Path, exclude: Sequence[str] = ()) -> list[InputFile]:
+    """The files under ``root`` (or ``root`` itself), Python and other, in a stable order.
+
+    ``exclude`` holds glob patterns matched against each path relative to ``root`` and against
+    each of its directory and file names."""
     if root.is_file():
         return [InputFile(root, Path(root.name), root.suffix == ".py")]
+
+    def excluded(relative: Path) -> bool:
+        return any(fnmatch.fnmatch(str(relative), p) or fnmatch.fnmatch(relative.name, p) for p in exclude)
+
     found = []
     for directory, dirs, files in os.walk(root):
+        base = Path(directory)
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".venv")
-                         and not os.path.islink(os.path.join(directory, d)))
+                         and not os.path.islink(base / d) and not excluded((base / d).relative_to(root)))
         for name in sorted(files):
-            path = Path(directory) / name
-            if name.endswith((".pyc", ".pyo")) or path.is_symlink():
+            path = base / name
+            if name.endswith((".pyc", ".pyo")) or path.is_symlink() or excluded(path.relative_to(root)):
                 continue
             found.append(InputFile(path, path.relative_to(root), name.endswith(".py")))
     return found

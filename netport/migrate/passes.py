@@ -10,6 +10,7 @@ and lets requests from different rules merge into one ``with``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -19,7 +20,6 @@ from libcst.metadata import (
     PositionProvider,
     QualifiedNameProvider,
     QualifiedNameSource,
-    ScopeProvider,
 )
 
 from netport.migrate.project import ProjectFacts
@@ -72,7 +72,10 @@ TRAIN_FALSE = "chainer.using_config('train', False)"
 class RulePass(cst.CSTTransformer):
     """Base class of the rewrite passes (see the module docstring)."""
 
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider, ScopeProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
+    # A pass runs only on source that matches this pattern (None: always); cheap, and most
+    # passes have nothing to do in most files.
+    TRIGGER: "re.Pattern[str] | None" = None
 
     def __init__(self, ctx: FileContext):
         super().__init__()

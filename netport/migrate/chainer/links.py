@@ -8,6 +8,7 @@ becomes ``model = chainer.Chain()`` plus ``with model.init_scope():``. Statement
 
 from __future__ import annotations
 
+import re
 import keyword
 
 import libcst as cst
@@ -49,6 +50,8 @@ _CHAIN_NAMES = {"chainer.Chain", "chainer.link.Chain"}
 
 
 class LinkRegistration(RulePass):
+    TRIGGER = re.compile(r"__init__|add_link|add_param|collect_parameters|Chain\b|FunctionSet")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._owner: list[str] = []

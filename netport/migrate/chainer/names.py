@@ -33,6 +33,8 @@ _DEVICE_ID_NAME = re.compile(r"(gpu|device|dev_id|_id$|^id$)", re.IGNORECASE)
 
 
 class RenameApis(RulePass):
+    TRIGGER = re.compile(r"\bcuda\b|FunctionSet|optimizer\.|\bF\.[A-Z]|functions\.[A-Z]|import [A-Z]")
+
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         for name, local in list(self.aliases.items()):  # after the import rewrite below

@@ -9,6 +9,7 @@ order the loop called them.
 
 from __future__ import annotations
 
+import re
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
@@ -50,6 +51,9 @@ class _SetupFinder(cst.CSTVisitor):
 
 
 class OptimizerCalls(RulePass):
+    METADATA_DEPENDENCIES = (*RulePass.METADATA_DEPENDENCIES, ParentNodeProvider)
+    TRIGGER = re.compile(r"zerograd|zero_grads|weight_decay|clip_grads")
+
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         finder = _SetupFinder()

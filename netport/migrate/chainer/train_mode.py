@@ -20,6 +20,7 @@ dropout off during training too), so:
 
 from __future__ import annotations
 
+import re
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
@@ -60,6 +61,9 @@ _BN_LINKS = {"chainer.links.BatchNormalization", "chainer.functions.BatchNormali
 
 
 class TrainMode(RulePass):
+    METADATA_DEPENDENCIES = (*RulePass.METADATA_DEPENDENCIES, ParentNodeProvider)
+    TRIGGER = re.compile(r"\b(train|test|volatile)\b")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._functions: list[FlagFunction | None] = []  # flag of each enclosing function

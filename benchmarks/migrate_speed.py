@@ -1,0 +1,70 @@
+"""Throughput of `netport migrate` against `python -m lib2to3` on the same trees, in one run.
+
+Two trees, because they stress different things:
+
+* the Python standard library (minus site-packages): real code with no Chainer in it; netport
+  checks every file's syntax with the compiler and rewrites nothing, 2to3 parses and runs
+  every fixer on every file;
+* a Chainer corpus: the legacy examples copied N times; every file goes through netport's full
+  LibCST pipeline.
+
+Both tools run as subprocesses with the same -j, writing nothing (each prints its diff to
+/dev/null). Usage: .venv/bin/python benchmarks/migrate_speed.py [-j 2] [--copies 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def count_lines(root: Path, exclude: str | None) -> tuple[int, int]:
+    files = [p for p in root.rglob("*.py") if not (exclude and exclude in p.parts)]
+    return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=20, help="copies of legacy_examples in the Chainer corpus")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "chainer_corpus"
+        for i in range(args.copies):
+            shutil.copytree(REPO / "legacy_examples", corpus / f"copy{i}")
+        stdlib = Path(sysconfig.get_paths()["stdlib"])
+        trees = [("standard library", stdlib, "site-packages"), ("Chainer corpus", corpus, None)]
+        print(f"{'tree':18} {'files':>6} {'lines':>8}  {'netport lines/s':>16}  {'2to3 lines/s':>13}  ratio")
+        for name, root, exclude in trees:
+            files, lines = count_lines(root, exclude)
+            netport = [sys.executable, "-m", "netport", "migrate", str(root), "-j", str(args.jobs)]
+            if exclude:
+                netport += ["--exclude", exclude]
+            # 2to3 has no exclusion option: give it the tree's top-level entries but the excluded one.
+            targets = [str(p) for p in sorted(root.iterdir()) if p.name != exclude and
+                       (p.is_dir() or p.suffix == ".py")] if exclude else [str(root)]
+            lib2to3 = [sys.executable, "-W", "ignore", "-m", "lib2to3", "-j", str(args.jobs), *targets]
+            netport_s = timed(netport)
+            lib2to3_s = timed(lib2to3)
+            print(f"{name:18} {files:6d} {lines:8d}  {lines / netport_s:16,.0f}  {lines / lib2to3_s:13,.0f}  "
+                  f"{lib2to3_s / netport_s:5.2f}x   (netport {netport_s:.1f} s, 2to3 {lib2to3_s:.1f} s, -j {args.jobs})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
