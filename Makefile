@@ -53,6 +53,7 @@ $(VENV_LEGACY)/$(STAMP): $(DEPS)
 	touch $@
 
 DEMO_OUT := build/demo
+DEMO_SAE_ARGS := --unit 256,64,2 --epoch_pre 2 --epoch_fine 2 --n_train 2000
 
 demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	@echo "== netport $$($(VENV)/bin/netport --version)"
@@ -61,7 +62,19 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	@echo
 	@echo "== legacy_examples/mnist_sae on real Chainer 1.24 (tiny settings, embedded data)"
 	cd legacy_examples/mnist_sae && ../../$(VENV_LEGACY)/bin/python train_mnist_sae.py \
-	  --unit 256,64,2 --epoch_pre 2 --epoch_fine 2 --n_train 2000 --out ../../$(DEMO_OUT)/mnist_sae
+	  $(DEMO_SAE_ARGS) --out ../../$(DEMO_OUT)/legacy_sae
+	@echo
+	@echo "== netport migrate legacy_examples/mnist_sae (Chainer v1 -> Chainer 5+): report and diff summary"
+	rm -rf $(DEMO_OUT)/mnist_sae_chainer
+	$(VENV)/bin/netport migrate legacy_examples/mnist_sae -o $(DEMO_OUT)/mnist_sae_chainer \
+	  --report $(DEMO_OUT)/mnist_sae_chainer.report.txt
+	@tail -n 2 $(DEMO_OUT)/mnist_sae_chainer.report.txt
+	@echo "(every change, by line: $(DEMO_OUT)/mnist_sae_chainer.report.txt;" \
+	  "the diff: diff -ru legacy_examples/mnist_sae $(DEMO_OUT)/mnist_sae_chainer)"
+	@echo
+	@echo "== the migrated SAE on Chainer 7.8.1, same settings: the same losses as on Chainer 1.24"
+	cd $(DEMO_OUT)/mnist_sae_chainer && $(CURDIR)/$(VENV)/bin/python -W ignore train_mnist_sae.py \
+	  $(DEMO_SAE_ARGS) --out ../migrated_sae
 
 # pytest exits 5 when it collects nothing; say so loudly instead of failing the run.
 test: envs

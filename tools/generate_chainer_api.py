@@ -63,7 +63,7 @@ def resolve(dotted):
 
 def main() -> int:
     version = chainer.__version__
-    names, signatures = {}, {}
+    names, modules, signatures = {}, {}, {}
     for namespace in NAMESPACES:
         try:
             module = importlib.import_module(namespace)
@@ -71,6 +71,7 @@ def main() -> int:
             continue
         public = sorted(n for n in dir(module) if not n.startswith("_"))
         names[namespace] = public
+        modules[namespace] = [n for n in public if inspect.ismodule(getattr(module, n))]
         for name in public:
             obj = getattr(module, name)
             if callable(obj) and not inspect.ismodule(obj):
@@ -91,7 +92,7 @@ def main() -> int:
                 signatures[f"{dotted}.{name}"] = params[1:] if params and params[0][0] == "self" else params
     tag = "_".join(version.split(".")[:2])
     out = Path(__file__).resolve().parents[1] / "netport" / "migrate" / "chainer" / f"api_v{tag}.json"
-    out.write_text(json.dumps({"version": version, "names": names, "methods": methods,
+    out.write_text(json.dumps({"version": version, "names": names, "modules": modules, "methods": methods,
                                "signatures": signatures}, indent=0, sort_keys=True) + "\n")
     print(f"wrote {out} ({len(signatures)} signatures)")
     return 0

@@ -142,6 +142,10 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
     except RecursionError:
         result.error = f"{prepared.path}: too deeply nested to migrate"
         return result
+    except Exception as exc:  # a bug in netport must cost one file, not the run: report it in one line
+        result.error = f"{prepared.path}: netport internal error ({type(exc).__name__}: " \
+                       f"{' '.join(str(exc).split())}); the file was not migrated, please report this"
+        return result
     line_map = LineMap(prepared.text, text) if python2 else None
     for raw in pass_findings:
         line = line_map(raw.line) if line_map else raw.line

@@ -75,7 +75,7 @@ class RulePass(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
     # A pass runs only on source that matches this pattern (None: always); cheap, and most
     # passes have nothing to do in most files.
-    TRIGGER: "re.Pattern[str] | None" = None
+    TRIGGER: re.Pattern | None = None
 
     def __init__(self, ctx: FileContext):
         super().__init__()
@@ -98,7 +98,8 @@ class RulePass(cst.CSTTransformer):
         return imported[0] if imported else None
 
     def callee(self, call: cst.Call) -> str | None:
-        return self.qualified(call.func)
+        """The qualified name of what is called, when it is a plain dotted name (not ``f(x)(y)``)."""
+        return self.qualified(call.func) if is_dotted(call.func) else None
 
     def visit_Module(self, node: cst.Module) -> None:
         self.aliases = import_aliases(node)
@@ -131,6 +132,7 @@ class RulePass(cst.CSTTransformer):
     # --- findings ----------------------------------------------------------------------------
 
     def report(self, node: cst.CSTNode, rule: str, severity: Severity, message: str) -> None:
+        message = " ".join(message.split())  # one line, even when it quotes multi-line code
         try:
             position = self.get_metadata(PositionProvider, node).start
             line, col = position.line, position.column + 1
@@ -146,6 +148,7 @@ class RulePass(cst.CSTTransformer):
 
     def todo(self, node: cst.CSTNode, rule: str, message: str) -> None:
         """Leave the code as it is, mark its statement, and report an ERROR."""
+        message = " ".join(message.split())
         self.report(node, rule, Severity.ERROR, message)
         self.edits().todos.append(f"{TODO_PREFIX}({rule}): {message}")
 

@@ -35,7 +35,10 @@ class FlagFunction:
 
 @dataclass
 class ProjectFacts:
-    flag_functions: dict[str, FlagFunction] = field(default_factory=dict)
+    # several functions may share a name (every model's __call__): all of them are kept
+    flag_functions: dict[str, list[FlagFunction]] = field(default_factory=dict)
+    defined_functions: set[str] = field(default_factory=set)  # every def, flagged or not
+    classes: set[str] = field(default_factory=set)
     train_attribute_classes: set[str] = field(default_factory=set)
     link_types: dict[str, str] = field(default_factory=dict)  # child attribute name -> link class
     uses_chainer: bool = False
@@ -51,8 +54,10 @@ class ProjectFacts:
         aliases = _ast_aliases(tree)
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.defined_functions.add(node.name)
                 self._scan_function(node)
             elif isinstance(node, ast.ClassDef):
+                self.classes.add(node.name)
                 self._scan_class(node, aliases)
 
     def is_relevant(self, source: str) -> bool:
@@ -60,6 +65,8 @@ class ProjectFacts:
                                         and _FLAG_KEYWORD.search(source) is not None)
 
     def _scan_function(self, node: ast.FunctionDef) -> None:
+        if node.name == "__init__":  # a constructor's flag configures the object, not a call's mode
+            return
         args = node.args.args
         defaults = node.args.defaults
         first_default = len(args) - len(defaults)
@@ -72,8 +79,9 @@ class ProjectFacts:
                     isinstance(k, ast.keyword) and k.arg == "volatile" and _mentions(k.value, arg.arg)
                     for k in ast.walk(node))
                 is_method = bool(args) and args[0].arg == "self"
-                self.flag_functions[node.name] = FlagFunction(
-                    node.name, arg.arg, index, default.value, volatile, is_method)
+                flag = FlagFunction(node.name, arg.arg, index, default.value, volatile, is_method)
+                if flag not in self.flag_functions.setdefault(node.name, []):
+                    self.flag_functions[node.name].append(flag)
 
     def _scan_class(self, node: ast.ClassDef, aliases: dict[str, str]) -> None:
         for item in node.body:

@@ -80,9 +80,17 @@ class Report:
             line += f", {s['unreadable']} file(s) not processed"
         return line
 
+    def rule_counts(self) -> str:
+        counts: dict[str, int] = {}
+        for finding in self.findings:
+            counts[finding.rule] = counts.get(finding.rule, 0) + 1
+        return ", ".join(f"{rule} x{n}" for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def to_text(self) -> str:
         lines = [r.error for r in self.files if r.error]
         lines += [f.format() for f in self.findings]
+        if self.findings:
+            lines.append(f"by rule: {self.rule_counts()}")
         lines.append(self.summary_line())
         return "\n".join(lines) + "\n"
 

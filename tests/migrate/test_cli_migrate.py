@@ -37,7 +37,8 @@ def test_default_prints_a_diff_and_writes_nothing(project, run_netport):
     assert "+with chainer.using_config('train', False):" in result.stdout
     assert snapshot(project.parent) == before
     lines = result.stderr.splitlines()
-    assert all(REPORT_LINE.match(line) for line in lines[:-1])
+    assert all(REPORT_LINE.match(line) for line in lines[:-2])
+    assert lines[-2] == "by rule: CH020 x1"
     assert lines[-1].startswith("netport: 2 file(s), 1 changed")
 
 

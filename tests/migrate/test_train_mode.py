@@ -90,3 +90,33 @@ def test_self_train_read_for_logic_becomes_config_train():
     result = migrate_source(source)
     assert "        if chainer.config.train:\n" in result.migrated
     assert "self.train = True" not in result.migrated
+
+
+def test_builtins_and_constructors_are_not_mistaken_for_flagged_calls():
+    """Regressions found on Chainer 1.24's own source: `range(0, N, batchsize)` next to a flagged
+    `forward(x, t, train=True)`, and a class whose constructor takes `train`."""
+    source = ("import chainer\nimport chainer.functions as F\n\n\ndef forward(x, t, train=True):\n"
+              "    return F.dropout(x, train=train)\n\n\nclass RNN(object):\n"
+              "    def __init__(self, n, train=True):\n        self.keep = train\n\n\n"
+              "for i in range(0, N, batchsize):\n    rnn = RNN(3, train=False)\n")
+    result = migrate_source(source)
+    assert "for i in range(0, N, batchsize):\n    rnn = RNN(3, train=False)\n" in result.migrated
+    assert "def __init__(self, n, train=True):" in result.migrated
+    assert "def forward(x, t):" in result.migrated
+
+
+def test_methods_sharing_a_name_with_different_flags_are_all_rewritten_in_one_run():
+    source = ("import chainer\nimport chainer.functions as F\n\n\nclass A(chainer.Chain):\n"
+              "    def __call__(self, x, train=True):\n        return F.dropout(x, train=train)\n\n\n"
+              "class B(chainer.Chain):\n    def __call__(self, x, test=False):\n"
+              "        return F.dropout(x, train=not test)\n")
+    once = migrate_source(source).migrated
+    assert "def __call__(self, x):\n        return F.dropout(x)\n" in once
+    assert once.count("def __call__(self, x):") == 2
+    assert migrate_source(once).migrated == once
+
+
+def test_report_messages_stay_on_one_line_when_they_quote_multi_line_code():
+    source = ("import chainer.links as L\nl = L.Linear(3, 2, wscale=(\n    2.0))\n")
+    result = migrate_source(source)
+    assert all("\n" not in f.message for f in result.findings)

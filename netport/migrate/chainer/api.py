@@ -32,6 +32,14 @@ MODULE_RENAMES = {"chainer.cuda": "chainer.backends.cuda"}
 # into a configuration entry; handled by the keyword rules.
 CONFIG_KEYWORDS = {"use_cudnn": "use_cudnn", "deterministic": "cudnn_deterministic"}
 
+# Keywords that Chainer 2+ callables taking **kwargs reject (argument.check_unexpected_kwargs
+# raises ValueError for them, or they fall through to a TypeError).
+KWARGS_REJECTED = {"train", "test", "volatile", "use_cudnn", "wscale", "bias", "deterministic"}
+
+# v1 modules removed in Chainer 2 (module listings depend on import order, so they are named
+# here): the volatile flags, FunctionSet, and the Caffe importer's old home.
+REMOVED_MODULES = ("chainer.flag", "chainer.function_set", "chainer.functions.caffe")
+
 # Method names that exist on v1 Optimizer/Link/Variable objects but not in Chainer 5+, and that
 # no other library commonly uses (so a call by that name is a v1 call). Derived from the
 # 'methods' tables of the JSON files, minus internal hooks of custom optimizers.
@@ -95,19 +103,38 @@ def removed_keywords(qualified_name: str) -> set[str]:
     for version in TARGET_VERSIONS:
         target = keyword_names(version, target_name)
         if target is not None:
-            removed |= source[0] - target[0]
+            gone = source[0] - target[0]
+            # Behind **kwargs a v2+ callable still takes some undeclared keywords (Variable's
+            # name=, grad=); only the ones Chainer 2 is known to reject count there.
+            removed |= gone & KWARGS_REJECTED if target[1] else gone
     return removed
 
 
 def exists_in_target(qualified_name: str) -> bool:
-    """Whether a chainer.* qualified name resolves in every target version (its module-level part)."""
-    for version in TARGET_VERSIONS:
-        names = api(version)["names"]
-        parts = qualified_name.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            namespace = ".".join(parts[:cut])
-            if namespace in names:
-                if parts[cut] not in names[namespace] and qualified_name != namespace:
-                    return False
-                break
-    return True
+    """False only for a public Chainer 1.24 API that a target version no longer has.
+
+    Names the v1.24 table does not list (private helpers, CuPy-dependent names, submodules not
+    imported by their package) are given the benefit of the doubt: the sweep reports only what
+    it knows was removed."""
+    removed = _removed_name(qualified_name)
+    return removed is None
+
+
+def _removed_name(qualified_name: str) -> str | None:
+    for module in REMOVED_MODULES:
+        if qualified_name == module or qualified_name.startswith(module + "."):
+            return module
+    source = api(SOURCE_VERSION)
+    parts = qualified_name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        namespace, name = ".".join(parts[:cut]), parts[cut]
+        if namespace not in source["names"]:
+            continue
+        if name not in source["names"][namespace] or name in source["modules"].get(namespace, ()):
+            return None
+        for version in TARGET_VERSIONS:
+            target = api(version)["names"].get(renamed(namespace + ".x")[:-2])
+            if target is not None and name not in target:
+                return f"{namespace}.{name}"
+        return None
+    return None

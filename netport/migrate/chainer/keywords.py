@@ -33,6 +33,9 @@ register(
     Rule("CH017", "L.BatchNormalization keeps v1's running variance start of 0 (Chainer 5 starts it at 1)",
          before="import chainer.links as L\nbn = L.BatchNormalization(16)\n",
          after="import chainer.links as L\nbn = L.BatchNormalization(16, initial_avg_var=0)\n"),
+    Rule("CH018", "L.ConvolutionND/DeconvolutionND without initial_bias keep v1's missing bias (nobias=True)",
+         before="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3)\n",
+         after="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3, nobias=True)\n"),
     Rule("CH016", "v1's stateless L.GRU(out, in) has no drop-in v2 equivalent (flagged)",
          before="import chainer.links as L\ngru = L.GRU(20, 10)\n",
          after="import chainer.links as L\ngru = L.GRU(20, 10)  # netport: TODO(CH016): L.GRU is stateful since Chainer 2; "
@@ -107,6 +110,11 @@ class KeywordArguments(RulePass):
                       "`initial_avg_var=0` keeps v1's start. Chainer 1.24 on the CPU also added eps into the "
                       "running variance, which no argument reproduces: evaluation outputs of this layer differ "
                       "by about eps (2e-5) relative")
+        if api.renamed(qualified) in ("chainer.links.ConvolutionND", "chainer.links.DeconvolutionND") and \
+                "initial_bias" not in keywords and "nobias" not in keywords:
+            args.append(cst.Arg(cst.Name("True"), keyword=cst.Name("nobias"), equal=_EQUAL))
+            self.info(original, "CH018", f"{name} had no bias in v1 unless initial_bias was given; Chainer 2+ adds "
+                      "one by default: `nobias=True` keeps v1's layer")
         if api.renamed(qualified) == "chainer.links.GRU":
             self.todo(original, "CH016", "L.GRU is stateful since Chainer 2; v1's stateless GRU(n_units, n_inputs) "
                       "is L.StatelessGRU(n_inputs, n_units)")

@@ -10,6 +10,7 @@ order the loop called them.
 from __future__ import annotations
 
 import re
+
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 

@@ -20,7 +20,9 @@ dropout off during training too), so:
 
 from __future__ import annotations
 
+import builtins
 import re
+
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
@@ -79,9 +81,16 @@ class TrainMode(RulePass):
         return updated
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        flag = self.project.flag_functions.get(node.name.value)
-        params = [p.name.value for p in node.params.params]
-        self._functions.append(flag if flag is not None and flag.param in params else None)
+        """Note this function's own train/test flag: a parameter of that name with a bool default."""
+        flag = None
+        if node.name.value != "__init__":
+            for index, param in enumerate(node.params.params):
+                if param.name.value in FLAG_NAMES and param.default is not None and \
+                        isinstance(param.default, cst.Name) and param.default.value in ("True", "False"):
+                    flag = FlagFunction(node.name.value, param.name.value, index, param.default.value == "True",
+                                        False, index > 0 and node.params.params[0].name.value == "self")
+                    break
+        self._functions.append(flag)
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
         flag = self._functions.pop()
@@ -182,14 +191,25 @@ class TrainMode(RulePass):
     def _user_call(self, original: cst.Call, keyword_index: dict[str, int]) -> set[int]:
         """A call to a project function, method or link that takes a train/test flag."""
         name = _callee_name(original.func)
-        flag = self.project.flag_functions.get(name) if name else None
-        if flag is None and self.project.link_types.get(name) in _BN_LINKS and "test" in keyword_index:
-            flag = FlagFunction(name, "test", -1, False, False, True)
-        if flag is None and name not in self.project.flag_functions:
-            call_flag = self.project.flag_functions.get("__call__") or self.project.flag_functions.get("forward")
-            if call_flag is not None and call_flag.param in keyword_index and \
-                    isinstance(original.func, (cst.Name, cst.Attribute)):
-                flag = call_flag  # calling a model object whose __call__ takes the flag
+        if name is None or name in self.project.classes:  # a constructor's flag is not a mode
+            return set()
+        facts = self.project.flag_functions
+        if self.project.link_types.get(name) in _BN_LINKS and "test" in keyword_index:
+            candidates = [FlagFunction(name, "test", -1, False, False, True)]
+        elif name in facts:
+            candidates = facts[name]
+        elif name not in self.project.defined_functions and not hasattr(builtins, name):
+            # calling a model object, whose __call__/forward takes the flag: only a flag passed
+            # by keyword says so (a positional argument of an unknown callee could be anything)
+            candidates = facts.get("__call__", []) + facts.get("forward", [])
+            candidates = [c for c in candidates if c.param in keyword_index][:1]
+        else:
+            return set()
+        flag = next((c for c in candidates if c.param in keyword_index), None)
+        if flag is None and candidates and all((c.param, c.index, c.is_method) ==
+                                               (candidates[0].param, candidates[0].index, candidates[0].is_method)
+                                               for c in candidates):
+            flag = candidates[0]
         if flag is None:
             return set()
         index = keyword_index.get(flag.param)
