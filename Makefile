@@ -68,7 +68,7 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	rm -rf $(DEMO_OUT)/mnist_sae_chainer
 	$(VENV)/bin/netport migrate legacy_examples/mnist_sae -o $(DEMO_OUT)/mnist_sae_chainer \
 	  --report $(DEMO_OUT)/mnist_sae_chainer.report.txt
-	@tail -n 2 $(DEMO_OUT)/mnist_sae_chainer.report.txt
+	@grep "^by rule" $(DEMO_OUT)/mnist_sae_chainer.report.txt
 	@echo "(every change, by line: $(DEMO_OUT)/mnist_sae_chainer.report.txt;" \
 	  "the diff: diff -ru legacy_examples/mnist_sae $(DEMO_OUT)/mnist_sae_chainer)"
 	@echo
