@@ -3,6 +3,7 @@ so such files first go through fissix (lib2to3's maintained fork) with 2to3's de
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fissix import refactor
@@ -16,6 +17,9 @@ register(Rule(
     before="import chainer\nfor i in xrange(3):\n    print i\n",
     after="import chainer\nfor i in range(3):\n    print(i)\n",
 ))
+
+
+_SELF_ALIAS = re.compile(r"^([ \t]*)import ([\w.]+) as \2[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ def convert_python2(source: str, name: str) -> tuple[str, list[Python2Change]]:
         line = getattr(exc, "lineno", None) or _parse_error_line(exc)
         raise Python2Error(line, f"not valid Python 3 or Python 2 ({type(exc).__name__}: {exc})") from None
     changes = sorted(set(tool.changes), key=lambda c: (c.line, c.fixer))
-    return str(tree), changes
+    # fix_imports turns `import cPickle as pickle` into `import pickle as pickle`: say it once.
+    return _SELF_ALIAS.sub(r"\1import \2", str(tree)), changes
 
 
 def _parse_error_line(exc: Exception) -> int:

@@ -6,7 +6,7 @@ This file is Python 2 source (print statements, xrange, cPickle, the old
 except syntax).  It does not run on Python 3; it exists as migration input.
 """
 import argparse
-import pickle as pickle
+import pickle
 import sys
 
 import numpy as np
