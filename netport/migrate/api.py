@@ -104,7 +104,7 @@ def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in
         raise UsageError("give either an output path or in_place=True")
     written: list[Path] = []
     if in_place:
-        for root, item in migration.inputs:
+        for _, item in migration.inputs:
             result = migration.results.get(item.path)
             if result is None or not result.changed:
                 continue

@@ -81,7 +81,6 @@ class Prepared:
     error: str | None = None
     python2_text: str | None = None  # 2to3 output when ``text`` is Python 2
     python2_changes: list = field(default_factory=list)
-    bom: bool = False
 
     @property
     def python3_text(self) -> str | None:
@@ -189,7 +188,7 @@ class LineMap:
     def __init__(self, old: str, new: str):
         self._map: dict[int, int] = {}
         matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for tag, i1, _, j1, j2 in matcher.get_opcodes():
             for j in range(j1, j2):
                 self._map[j + 1] = (i1 + (j - j1) + 1) if tag == "equal" else i1 + 1
 

@@ -16,7 +16,6 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 from libcst.metadata import (
-    ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
     QualifiedNameSource,

@@ -59,7 +59,7 @@ def write_idx(path: Path, array: np.ndarray, *, gzipped: bool, magic: int | None
 
 def write_idx_dir(directory: Path, raw, gzipped=(True, True, False, False)) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    for (key, stem), array, gz in zip(IDX_NAMES.items(), raw, gzipped):
+    for stem, array, gz in zip(IDX_NAMES.values(), raw, gzipped):
         write_idx(directory / stem, array, gzipped=gz)
     return directory
 
