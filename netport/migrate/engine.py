@@ -167,6 +167,7 @@ def run_passes(text: str, path: str, project: ProjectFacts) -> tuple[str, list]:
         if pass_class.TRIGGER is not None and not pass_class.TRIGGER.search(before):
             continue
         ctx.findings = []
+        ctx.source = before
         module = MetadataWrapper(module, unsafe_skip_copy=True).visit(pass_class(ctx))
         line_map = LineMap(text, before) if before != text else None
         for raw in ctx.findings:

@@ -61,3 +61,14 @@ def test_untouched_chainer_code_is_reported_clean():
     source = "import chainer.functions as F\ny = F.relu(F.linear(x, W, b))\n"
     result = migrate_source(source)
     assert result.migrated == source and result.findings == []
+
+
+def test_scopes_stay_aligned_across_many_nested_functions_of_the_same_name():
+    """Regression (found on Chainer 1.24's source): name resolution walks Python's symbol tables
+    in step with the traversal; methods sharing a name in several classes must not confuse it."""
+    body = "".join(
+        f"class K{i}(object):\n    @chainer.cuda.memoize()\n    def gen(self):\n"
+        f"        def inner(F):\n            return F.relu(1)\n        return inner\n\n\n" for i in range(6))
+    result = migrate_source("import chainer\n\n\n" + body)
+    assert result.migrated.count("@chainer.backends.cuda.memoize()") == 6
+    assert result.migrated.count("return F.relu(1)") == 6  # a parameter named F is not chainer.functions

@@ -58,7 +58,8 @@ class OptimizerCalls(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         finder = _SetupFinder()
-        node.visit(finder)
+        if OptimizerCalls.TRIGGER.search(self.ctx.source):  # the scan is a whole traversal: only if needed
+            node.visit(finder)
         self._setups = finder.setups
         self._hooked: set[tuple[str, str]] = set()
 
