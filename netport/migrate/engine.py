@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from netport.migrate.chainer.keywords import KeywordArguments
 from netport.migrate.chainer.links import LinkRegistration
@@ -168,7 +168,12 @@ def run_passes(text: str, path: str, project: ProjectFacts) -> tuple[str, list]:
             continue
         ctx.findings = []
         ctx.source = before
-        module = MetadataWrapper(module, unsafe_skip_copy=True).visit(pass_class(ctx))
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        module = wrapper.visit(pass_class(ctx))
+        if ctx.findings:
+            positions = wrapper.resolve(PositionProvider)  # of the pass's input, whose nodes it saw
+            for raw in ctx.findings:
+                raw.locate(positions)
         line_map = LineMap(text, before) if before != text else None
         for raw in ctx.findings:
             if line_map is not None:

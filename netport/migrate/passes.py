@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from netport.migrate.project import ProjectFacts
 from netport.migrate.report import Severity
@@ -27,13 +26,25 @@ TODO_PREFIX = "# netport: TODO"
 
 @dataclass
 class RawFinding:
-    """A finding in the coordinates of the pass's input; the engine maps it to the original file."""
+    """A finding about ``node`` (or, for a node the pass created, the innermost original node in
+    ``fallbacks`` that has a position) of the pass's input. Positions are computed after the pass,
+    and only for passes that found something: the computation is a full code generation."""
 
-    line: int
-    col: int
+    node: cst.CSTNode
+    fallbacks: tuple[cst.CSTNode, ...]
     severity: Severity
     rule: str
     message: str
+    line: int = 0
+    col: int = 0
+
+    def locate(self, positions) -> None:
+        for node in (self.node, *self.fallbacks):
+            if node in positions:
+                start = positions[node].start
+                self.line, self.col = start.line, start.column + 1
+                return
+        self.line, self.col = 1, 1
 
 
 @dataclass
@@ -70,7 +81,7 @@ TRAIN_FALSE = "chainer.using_config('train', False)"
 class RulePass(cst.CSTTransformer):
     """Base class of the rewrite passes (see the module docstring)."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
+    METADATA_DEPENDENCIES = ()
     # A pass runs only on source that matches this pattern (None: always); cheap, and most
     # passes have nothing to do in most files.
     TRIGGER: re.Pattern | None = None
@@ -80,6 +91,7 @@ class RulePass(cst.CSTTransformer):
         self.ctx = ctx
         self.project = ctx.project
         self._statements: list[cst.BaseStatement] = []
+        self._path: list[cst.CSTNode] = []  # the original nodes from the module to the current one
         self._edits: dict[int, _StatementEdits] = {}  # id(original statement) -> edits
         self._regions: list[_Region] = []
         self.aliases: dict[str, str] = {}
@@ -135,12 +147,8 @@ class RulePass(cst.CSTTransformer):
 
     def report(self, node: cst.CSTNode, rule: str, severity: Severity, message: str) -> None:
         message = " ".join(message.split())  # one line, even when it quotes multi-line code
-        try:
-            position = self.get_metadata(PositionProvider, node).start
-            line, col = position.line, position.column + 1
-        except KeyError:  # a node this pass created: attribute it to the statement being edited
-            line, col = self._statement_position()
-        self.ctx.findings.append(RawFinding(line, col, severity, rule, message))
+        fallbacks = tuple(reversed(self._statements))
+        self.ctx.findings.append(RawFinding(node, fallbacks, severity, rule, message))
 
     def info(self, node, rule, message):
         self.report(node, rule, Severity.INFO, message)
@@ -153,15 +161,6 @@ class RulePass(cst.CSTTransformer):
         message = " ".join(message.split())
         self.report(node, rule, Severity.ERROR, message)
         self.edits().todos.append(f"{TODO_PREFIX}({rule}): {message}")
-
-    def _statement_position(self) -> tuple[int, int]:
-        for statement in reversed(self._statements):
-            try:
-                start = self.get_metadata(PositionProvider, statement).start
-                return start.line, start.column + 1
-            except KeyError:
-                continue
-        return 1, 1
 
     # --- statement edits ---------------------------------------------------------------------
 
@@ -190,7 +189,18 @@ class RulePass(cst.CSTTransformer):
         end of the block) in ``with managers:``."""
         self._regions.append(_Region(start, end, list(managers), include_start))
 
+    def ancestors(self, node: cst.CSTNode):
+        """The nodes above ``node`` (which must be on the path being visited), innermost first."""
+        for i in range(len(self._path) - 1, -1, -1):
+            if self._path[i] is node:
+                return reversed(self._path[:i])
+        return iter(())
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return next(self.ancestors(node), None)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
+        self._path.append(node)
         if isinstance(node, cst.BaseStatement):
             self._statements.append(node)
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -199,6 +209,7 @@ class RulePass(cst.CSTTransformer):
 
     def on_leave(self, original_node, updated_node):
         updated = super().on_leave(original_node, updated_node)
+        self._path.pop()
         if isinstance(original_node, (cst.FunctionDef, cst.ClassDef)):
             self._scopes.leave()
         if isinstance(original_node, cst.BaseStatement):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from netport.migrate.passes import RulePass, code
 from netport.migrate.rules import Rule, register
@@ -41,18 +40,28 @@ class _SetupFinder(cst.CSTVisitor):
     """``<optimizer>.setup(<target>)`` statements of a module, by optimizer expression."""
 
     def __init__(self):
-        self.setups: dict[str, tuple[cst.SimpleStatementLine, cst.BaseExpression]] = {}
+        # optimizer -> (setup statement, the block holding it, the setup's argument)
+        self.setups: dict[str, tuple[cst.SimpleStatementLine, cst.CSTNode, cst.BaseExpression]] = {}
+        self._blocks: list[cst.CSTNode] = []
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._blocks.append(node)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._blocks.append(node)
+
+    def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._blocks.pop()
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         for small in node.body:
             call = small.value if isinstance(small, cst.Expr) else None
             if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
                     call.func.attr.value == "setup" and len(call.args) == 1 and call.args[0].keyword is None:
-                self.setups.setdefault(code(call.func.value), (node, call.args[0].value))
+                self.setups.setdefault(code(call.func.value), (node, self._blocks[-1], call.args[0].value))
 
 
 class OptimizerCalls(RulePass):
-    METADATA_DEPENDENCIES = (*RulePass.METADATA_DEPENDENCIES, ParentNodeProvider)
     TRIGGER = re.compile(r"zerograd|zero_grads|weight_decay|clip_grads")
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -76,7 +85,7 @@ class OptimizerCalls(RulePass):
         optimizer = code(func.value)
         if method == "zero_grads" and not original.args:
             target = self._setups.get(optimizer)
-            receiver = code(target[1]) if target is not None and _is_plain(target[1]) else f"{optimizer}.target"
+            receiver = code(target[2]) if target is not None and _is_plain(target[2]) else f"{optimizer}.target"
             self.info(original, "CH041", f"`{optimizer}.zero_grads()` was removed in Chainer 2; "
                       f"`{receiver}.cleargrads()` clears the same gradients")
             return cst.parse_expression(f"{receiver}.cleargrads()")
@@ -96,7 +105,7 @@ class OptimizerCalls(RulePass):
             problem = f"no `{optimizer}.setup(...)` in this file"
         elif not _is_plain(argument) and not isinstance(argument, (cst.Integer, cst.Float)):
             problem = "its argument may change between iterations"
-        elif not self._encloses(self.get_metadata(ParentNodeProvider, setup[0], None), statement):
+        elif not any(block is setup[1] for block in self.ancestors(statement)):
             problem = f"`{optimizer}.setup(...)` is in another scope"
         elif self._conditional(statement):
             problem = "it is called conditionally"
@@ -113,19 +122,12 @@ class OptimizerCalls(RulePass):
         self.info(call, "CH042", f"`{optimizer}.{method}({code(argument)})` every iteration became "
                   f"`{hook.strip()}` after `{optimizer}.setup(...)`")
 
-    def _encloses(self, block: cst.CSTNode | None, node: cst.CSTNode) -> bool:
-        while node is not None:
-            if node is block:
-                return True
-            node = self.get_metadata(ParentNodeProvider, node, None)
-        return False
-
     def _conditional(self, statement: cst.CSTNode) -> bool:
-        node = self.get_metadata(ParentNodeProvider, statement, None)
-        while node is not None and not isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.Module)):
+        for node in self.ancestors(statement):
+            if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.Module)):
+                return False
             if isinstance(node, (cst.If, cst.Try, cst.Else)):
                 return True
-            node = self.get_metadata(ParentNodeProvider, node, None)
         return False
 
 

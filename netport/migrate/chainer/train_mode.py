@@ -24,7 +24,6 @@ import builtins
 import re
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
 from netport.migrate.chainer import api
 from netport.migrate.passes import NO_BACKPROP, TRAIN_FALSE, RulePass, code, is_bool
@@ -63,7 +62,6 @@ _BN_LINKS = {"chainer.links.BatchNormalization", "chainer.functions.BatchNormali
 
 
 class TrainMode(RulePass):
-    METADATA_DEPENDENCIES = (*RulePass.METADATA_DEPENDENCIES, ParentNodeProvider)
     TRIGGER = re.compile(r"\b(train|test|volatile)\b")
 
     def __init__(self, ctx):
@@ -263,13 +261,13 @@ class TrainMode(RulePass):
 
     def _is_load(self, node: cst.CSTNode) -> bool:
         """A read of the value, outside the flag arguments that leave_Call rewrites anyway."""
-        ancestor = node
-        while ancestor is not None and not isinstance(ancestor, cst.BaseStatement):
-            ancestor = self.get_metadata(ParentNodeProvider, ancestor, None)
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, cst.BaseStatement):
+                break
             if isinstance(ancestor, cst.Arg) and ancestor.keyword is not None and \
                     ancestor.keyword.value in (*FLAG_NAMES, "volatile"):
                 return False
-        parent = self.get_metadata(ParentNodeProvider, node, None)
+        parent = self.parent(node)
         if isinstance(parent, cst.Arg) and parent.keyword is node:
             return False
         if isinstance(parent, cst.Attribute) and parent.attr is node:
@@ -309,7 +307,7 @@ class TrainMode(RulePass):
             self.todo(node, "CH022", f"`{owner}.train` set to a computed value; use "
                       "`with chainer.using_config('train', value):` around the calls instead")
             return
-        block = self.get_metadata(ParentNodeProvider, node, None)
+        block = self.parent(node)
         siblings = list(getattr(block, "body", ()))
         after = siblings[siblings.index(node) + 1:] if node in siblings else []
         end = next((s for s in after if _is_train_assignment(s, owner, True)), None)
