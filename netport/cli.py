@@ -58,6 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--list-rules", action="store_true", help="print the rule catalogue and exit")
     migrate.set_defaults(handler=_migrate)
 
+    weights = commands.add_parser(
+        "convert-weights",
+        help="convert Chainer .npz weights to a torch state_dict (.pt) or back",
+        description="Convert a Chainer .npz (a saved link, or a Trainer snapshot) into a PyTorch "
+        "state_dict saved with torch.save, or a state_dict back into an .npz. Names follow the "
+        "link attributes (predictor/l1/W -> predictor.l1.weight); BatchNormalization statistics, "
+        "L.LSTM gate order and L.NStepLSTM matrices are converted. With --template (a file of the "
+        "target format saved from the target model) keys and shapes must match exactly.",
+    )
+    weights.add_argument("source", metavar="FILE", help=".npz (to torch) or .pt (to chainer)")
+    weights.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write")
+    weights.add_argument("--to", choices=["torch", "chainer"], default="torch", help="target format")
+    weights.add_argument("--template", metavar="FILE", help="the target model's own weights, to check against")
+    weights.set_defaults(handler=_convert_weights)
+
     info = commands.add_parser(
         "mnist-info",
         help="load an MNIST source and describe it (checks a --data path before a long run)",
@@ -111,6 +126,30 @@ def _migrate(args: argparse.Namespace) -> int:
     else:
         sys.stderr.write(rendered)
     return report.exit_code
+
+
+def _convert_weights(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from netport.weights import WeightConversionError, convert_file
+
+    source, output = Path(args.source), Path(args.output)
+    if not source.exists():
+        print(f"netport convert-weights: error: {source}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    if output.resolve() == source.resolve():
+        print("netport convert-weights: error: the output would overwrite the input", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        written = convert_file(source, output, to=args.to,
+                               template=Path(args.template) if args.template else None)
+    except WeightConversionError as exc:
+        print(f"netport convert-weights: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for key, shape in sorted(written.items()):
+        print(f"{key:40} {shape}")
+    print(f"wrote {output} ({len(written)} arrays)", file=sys.stderr)
+    return EXIT_OK
 
 
 def _not_implemented(args: argparse.Namespace) -> int:

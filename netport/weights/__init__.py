@@ -1,0 +1,13 @@
+"""Chainer npz <-> PyTorch state_dict conversion (``netport convert-weights``)."""
+
+from netport.weights.convert import (
+    WeightConversionError,
+    chainer_to_torch,
+    check_against,
+    strip_snapshot_prefix,
+    torch_to_chainer,
+)
+from netport.weights.files import convert_file
+
+__all__ = ["WeightConversionError", "chainer_to_torch", "check_against", "convert_file",
+           "strip_snapshot_prefix", "torch_to_chainer"]
