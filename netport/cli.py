@@ -73,6 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
     weights.add_argument("--template", metavar="FILE", help="the target model's own weights, to check against")
     weights.set_defaults(handler=_convert_weights)
 
+    check = commands.add_parser(
+        "verify",
+        help="compare a legacy model and its migrated form layer by layer on the same weights",
+        description="Build LEGACY and MIGRATED (factories `file.py:function` returning a Chainer link, a "
+        "torch module, or (model, forward)) each in its own interpreter, give the migrated one the legacy "
+        "one's weights (converted for torch), run one random input in inference mode, and print the "
+        "largest difference of every layer's output. Exit 0 when all agree within the tolerances.",
+    )
+    check.add_argument("legacy", metavar="LEGACY_FACTORY")
+    check.add_argument("migrated", metavar="MIGRATED_FACTORY")
+    check.add_argument("--input-shape", required=True, metavar="N,D,...", help="shape of the random input")
+    check.add_argument("--legacy-python", metavar="PYTHON", help="interpreter for the legacy side "
+                       "(e.g. .venv-legacy/bin/python; default: this one)")
+    check.add_argument("--migrated-python", metavar="PYTHON", help="interpreter for the migrated side")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--rtol", type=float, default=1e-5)
+    check.add_argument("--atol", type=float, default=1e-6)
+    check.set_defaults(handler=_verify)
+
     info = commands.add_parser(
         "mnist-info",
         help="load an MNIST source and describe it (checks a --data path before a long run)",
@@ -150,6 +169,25 @@ def _convert_weights(args: argparse.Namespace) -> int:
         print(f"{key:40} {shape}")
     print(f"wrote {output} ({len(written)} arrays)", file=sys.stderr)
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from netport.verify import VerifyError, verify
+
+    try:
+        shape = tuple(int(n) for n in args.input_shape.split(","))
+    except ValueError:
+        print(f"netport verify: error: --input-shape must be integers separated by commas, not "
+              f"{args.input_shape!r}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = verify(args.legacy, args.migrated, shape, legacy_python=args.legacy_python,
+                        migrated_python=args.migrated_python, seed=args.seed, rtol=args.rtol, atol=args.atol)
+    except VerifyError as exc:
+        print(f"netport verify: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(result.to_text())
+    return EXIT_OK if result.ok else 1
 
 
 def _not_implemented(args: argparse.Namespace) -> int:
