@@ -138,7 +138,7 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.report:
         from pathlib import Path
 
-        from netport.migrate.files import write_atomic
+        from netport.atomic import write_atomic
 
         write_atomic(Path(args.report), rendered)
         print(report.summary_line(), file=sys.stderr)

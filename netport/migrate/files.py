@@ -1,16 +1,12 @@
-"""Finding, reading and writing files without ever losing user data.
+"""Finding and reading source files (writes go through :mod:`netport.atomic`).
 
-Reads refuse binary and non-UTF-8 input with a one-line reason; writes go to a temporary file
-in the target directory that is then renamed over the target (atomic on POSIX), keeping the
-original's permissions.
+Reads refuse binary and non-UTF-8 input with a one-line reason.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -70,29 +66,3 @@ def read_source(path: Path) -> tuple[str, bool]:
         raise SourceError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
                           "re-encode the file as UTF-8 and run again") from None
     return text, bom
-
-
-def write_atomic(path: Path, data: str | bytes, like: Path | None = None) -> None:
-    """Write ``data`` to ``path`` atomically, with the permissions of ``like`` (or of ``path``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    blob = data.encode("utf-8") if isinstance(data, str) else data
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".netport-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        template = like if like is not None and like.exists() else path
-        if template.exists():
-            shutil.copymode(template, temporary)
-        else:
-            os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def copy_atomic(source: Path, target: Path) -> None:
-    write_atomic(target, source.read_bytes(), like=source)

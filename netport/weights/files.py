@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netport.migrate.files import write_atomic
+from netport.atomic import write_atomic
 from netport.weights.convert import WeightConversionError, chainer_to_torch, check_against, torch_to_chainer
 
 
