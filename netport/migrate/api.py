@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from netport.migrate.engine import TARGETS, Prepared, migrate_prepared, prepare
 from netport.atomic import copy_atomic, write_atomic
+from netport.migrate.engine import TARGETS, Prepared, migrate_prepared, prepare
 from netport.migrate.files import InputFile, SourceError, discover, read_source
 from netport.migrate.project import ProjectFacts
 from netport.migrate.report import FileResult, Report
