@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser(
         "migrate",
-        help="rewrite Chainer v1 source into Chainer 5+ idiom",
+        help="rewrite Chainer v1 source into Chainer 5+ idiom (or, partly, PyTorch)",
         description="Rewrite Chainer v1 programs (files or directory trees) into Chainer 5+ idiom, "
         "keeping comments and formatting. By default prints a unified diff and writes nothing. "
         "Report lines are `path:line:col: SEVERITY CHxxx message`. Exit status: 0 everything "
@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("paths", nargs="*", metavar="PATH", help="Python files or directories")
     migrate.add_argument("--to", default="chainer", choices=["chainer", "torch"],
-                         help="target: chainer (Chainer 5-7); torch is not implemented yet")
+                         help="target: chainer (Chainer 5-7, the default) or torch (so far model definitions: "
+                         "modules, links, parameters, functions; everything else is marked TODO)")
     where = migrate.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
                        help="write the result here (a directory tree is mirrored, other files copied)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from netport.migrate.chainer.keywords import KeywordArguments
@@ -25,7 +25,10 @@ from netport.migrate.chainer.optimizers import OptimizerCalls
 from netport.migrate.chainer.positional import PositionalToKeyword
 from netport.migrate.chainer.residual import ResidualSweep
 from netport.migrate.chainer.train_mode import TrainMode
-from netport.migrate.passes import FileContext
+from netport.migrate.passes import FileContext, dotted
+from netport.migrate.torch.functions import FunctionRules
+from netport.migrate.torch.modules import ModuleRules
+from netport.migrate.torch.residual import TorchResidual
 from netport.migrate.project import ProjectFacts
 from netport.migrate.python2 import Python2Error, convert_python2
 from netport.migrate.report import FileResult, Finding, Severity
@@ -67,9 +70,11 @@ class ScopeRules(TrainMode, LinkRegistration, OptimizerCalls):
         return updated
 
 
-# Each pass is one LibCST traversal (plus its metadata); the residual sweep comes last.
-CHAINER_PASSES = (CallRules, ScopeRules)
-TARGETS = ("chainer",)
+# Each pass is one LibCST traversal; the residual sweep comes last. The torch target runs the
+# Chainer passes first and then its own on their Chainer 5 idiom.
+CHAINER_PASSES = (CallRules, ScopeRules, ResidualSweep)
+TORCH_PASSES = (ModuleRules, FunctionRules, TorchResidual)
+TARGETS = ("chainer", "torch")
 
 
 @dataclass
@@ -133,7 +138,7 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
         result.findings = findings
         return result
     try:
-        migrated, pass_findings = run_passes(text, prepared.path, project)
+        migrated, pass_findings = run_passes(text, prepared.path, project, target)
     except cst.ParserSyntaxError as exc:
         result.error = f"{prepared.path}:{exc.raw_line}:{exc.raw_column + 1}: LibCST cannot parse this file: " \
                        f"{' '.join(exc.message.split())}"
@@ -154,15 +159,18 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
     return result
 
 
-def run_passes(text: str, path: str, project: ProjectFacts) -> tuple[str, list]:
+def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chainer") -> tuple[str, list]:
     """Run every pass and the residual sweep; findings come back in lines of ``text``."""
     module = cst.parse_module(text)
     ctx = FileContext(path, project)
     collected = []
-    for pass_class in (*CHAINER_PASSES, ResidualSweep):
-        if pass_class is ResidualSweep and ctx.imports:
+    passes = CHAINER_PASSES + (TORCH_PASSES if target == "torch" else ())
+    for pass_class in passes:
+        if pass_class in (ResidualSweep, TorchResidual) and ctx.imports:
             module = _add_imports(module, ctx.imports)
             ctx.imports.clear()
+        if pass_class is TorchResidual:
+            module = _remove_unused_chainer_imports(module)
         before = module.code
         if pass_class.TRIGGER is not None and not pass_class.TRIGGER.search(before):
             continue
@@ -180,6 +188,27 @@ def run_passes(text: str, path: str, project: ProjectFacts) -> tuple[str, list]:
                 raw.line = line_map(raw.line)
             collected.append(raw)
     return module.code, collected
+
+
+def _remove_unused_chainer_imports(module: cst.Module) -> cst.Module:
+    context = CodemodContext()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = dotted(alias.name)
+                    if name.split(".")[0] == "chainer":
+                        RemoveImportsVisitor.remove_unused_import(
+                            context, name, asname=alias.asname.name.value if alias.asname else None)
+            elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative and \
+                    not isinstance(small.names, cst.ImportStar) and dotted(small.module).split(".")[0] == "chainer":
+                for alias in small.names:
+                    RemoveImportsVisitor.remove_unused_import(
+                        context, dotted(small.module), dotted(alias.name),
+                        asname=alias.asname.name.value if alias.asname else None)
+    return RemoveImportsVisitor(context).transform_module(module)
 
 
 def _add_imports(module: cst.Module, imports) -> cst.Module:

@@ -131,9 +131,12 @@ def test_running_twice_gives_the_same_output(project, tmp_path, run_netport):
     assert "0 changed" in result.stderr
 
 
-def test_torch_target_is_not_there_yet(project, run_netport):
+def test_torch_target_marks_what_it_cannot_convert_and_exits_1(project, run_netport):
+    """A module-level F.dropout has no module whose `training` flag it could follow."""
     result = run_netport("migrate", str(project), "--to", "torch")
-    assert result.returncode == 2 and "not implemented yet" in result.stderr
+    assert result.returncode == 1
+    assert "ERROR PT011" in result.stderr
+    assert "# netport: TODO(PT011)" in result.stdout
 
 
 def test_missing_path_and_no_path(tmp_path, run_netport):

@@ -11,7 +11,7 @@ from netport.migrate import RULES, Severity, migrate_source
 def test_rule_example(rule_id):
     rule = RULES[rule_id]
     assert rule.before and rule.after, f"{rule_id} has no example"
-    result = migrate_source(rule.before, "example.py")
+    result = migrate_source(rule.before, "example.py", target=rule.target)
     assert result.error is None
     assert result.migrated == rule.after
     assert any(f.rule == rule_id for f in result.findings), f"{rule_id} did not report itself"
@@ -19,13 +19,15 @@ def test_rule_example(rule_id):
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))
 def test_rule_example_is_idempotent(rule_id):
-    once = migrate_source(RULES[rule_id].before, "example.py").migrated
-    twice = migrate_source(once, "example.py")
+    target = RULES[rule_id].target
+    once = migrate_source(RULES[rule_id].before, "example.py", target=target).migrated
+    twice = migrate_source(once, "example.py", target=target)
     assert twice.migrated == once
     assert [f for f in twice.findings if f.severity is not Severity.ERROR] == []
 
 
 def test_rule_ids_are_unique_and_well_formed():
     for rule_id, rule in RULES.items():
-        assert rule_id == rule.id and rule_id.startswith("CH") and len(rule_id) == 5
+        assert rule_id == rule.id and rule_id[:2] == {"chainer": "CH", "torch": "PT"}[rule.target]
+        assert len(rule_id) == 5 and rule_id[2:].isdigit()
         assert rule.summary and "\n" not in rule.summary

@@ -1,0 +1,123 @@
+"""PT010-PT015: chainer.functions calls become torch calls, with Chainer's behaviour spelled out
+where torch's default differs (dropout's training flag, linear's flattening)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from netport.migrate.passes import RulePass, code, is_dotted
+from netport.migrate.rules import Rule, register
+
+register(
+    Rule("PT010", "activations and losses map to their torch functions",
+         before="import chainer.functions as F\ny = F.sigmoid(F.relu(x))\nl = F.mean_squared_error(y, t)\n",
+         after='import torch\nfrom torch import nn\n\ny = torch.sigmoid(torch.relu(x))\nl = nn.functional.mse_loss(y, t)\n',
+         target="torch"),
+    Rule("PT011", "F.dropout inside a module passes training=self.training (torch's functional default is "
+         "always-on)",
+         before="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
+                "    def __call__(self, x):\n        return F.dropout(x, ratio=0.2)\n",
+         after="from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
+               "        return nn.functional.dropout(x, p=0.2, training=self.training)\n",
+         target="torch"),
+    Rule("PT012", "F.linear flattens its input after the batch axis, as Chainer did",
+         before="import chainer.functions as F\ny = F.linear(x, W, b)\n",
+         after='from torch import nn\n\ny = nn.functional.linear(x.flatten(1), W, b)\n',
+         target="torch"),
+    Rule("PT013", "F.transpose without axes reverses the axes: .T",
+         before="import chainer.functions as F\nWt = F.transpose(W)\n", after="Wt = W.T\n", target="torch"),
+    Rule("PT014", "F.identity is nn.Identity() as a value and disappears as a call",
+         before="import chainer.functions as F\nf = F.identity\ny = F.identity(x)\n",
+         after='from torch import nn\n\nf = nn.Identity()\ny = x\n',
+         target="torch"),
+)
+
+SIMPLE = {"chainer.functions.sigmoid": "torch.sigmoid", "chainer.functions.relu": "torch.relu",
+          "chainer.functions.tanh": "torch.tanh", "chainer.functions.exp": "torch.exp",
+          "chainer.functions.log": "torch.log",
+          "chainer.functions.mean_squared_error": "nn.functional.mse_loss"}
+
+
+class FunctionRules(RulePass):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._methods: list[bool] = []  # inside a method of a class (self.training exists)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._methods.append(False)
+
+    def leave_ClassDef(self, original, updated):
+        self._methods.pop()
+        return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = node.params.params
+        self._methods.append(bool(params) and params[0].name.value == "self")
+
+    def leave_FunctionDef(self, original, updated):
+        self._methods.pop()
+        return updated
+
+    def _spell(self, target: str) -> str:
+        if target.startswith("nn."):
+            self.ctx.imports.add(("torch", "nn", None))
+        else:
+            self.need_import("torch")
+        return target
+
+    def leave_Attribute(self, original: cst.Attribute, updated):
+        return self._reference(original, updated)
+
+    def leave_Name(self, original: cst.Name, updated):
+        return self._reference(original, updated)
+
+    def _reference(self, original, updated):
+        """Functions used as values (``ACTIVATIONS = {'relu': F.relu}``) or called."""
+        qualified = self.qualified(original) if is_dotted(original) else None
+        if qualified in SIMPLE:
+            self.info(original, "PT010", f"`{code(original)}` is `{SIMPLE[qualified]}`")
+            return cst.parse_expression(self._spell(SIMPLE[qualified]))
+        if qualified == "chainer.functions.identity":
+            return cst.parse_expression(self._spell("nn.Identity()"))
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        qualified = self.callee(original)
+        args = [a for a in updated.args]
+        if qualified == "chainer.functions.identity" and len(args) == 1 and args[0].keyword is None:
+            self.info(original, "PT014", "`F.identity(x)` is `x`")
+            return args[0].value
+        if qualified == "chainer.functions.dropout":
+            return self._dropout(original, updated)
+        if qualified == "chainer.functions.linear" and args and args[0].keyword is None:
+            self.info(original, "PT012", "F.linear flattened its input to (batch, -1); torch applies to the last "
+                      "axis: `.flatten(1)` keeps Chainer's behaviour")
+            flattened = args[0].with_changes(value=cst.parse_expression(f"{_paren(code(args[0].value))}.flatten(1)"))
+            return updated.with_changes(func=cst.parse_expression(self._spell("nn.functional.linear")),
+                                        args=[flattened, *args[1:]])
+        if qualified == "chainer.functions.transpose" and len(args) == 1 and args[0].keyword is None:
+            self.info(original, "PT013", "F.transpose without axes reverses them: `.T`")
+            return cst.parse_expression(f"{_paren(code(args[0].value))}.T")
+        return updated
+
+    def _dropout(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not (self._methods and self._methods[-1]):
+            self.todo(original, "PT011", "F.dropout outside a module method: pass training= explicitly "
+                      "(torch's functional dropout is always on)")
+            return updated
+        values, positional = {}, ["x", "ratio"]
+        for i, arg in enumerate(updated.args):
+            name = arg.keyword.value if arg.keyword is not None else (positional[i] if i < 2 else None)
+            if name not in ("x", "ratio") or arg.star:
+                self.todo(original, "PT011", f"F.dropout argument {code(arg)}: convert by hand")
+                return updated
+            values[name] = code(arg.value)
+        ratio = values.get("ratio", "0.5")
+        self.info(original, "PT011", "F.dropout is nn.functional.dropout with `training=self.training` "
+                  "(Chainer followed chainer.config.train)")
+        return cst.parse_expression(f"{self._spell('nn.functional.dropout')}({values['x']}, p={ratio}, "
+                                    "training=self.training)")
+
+
+def _paren(text: str) -> str:
+    return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"
