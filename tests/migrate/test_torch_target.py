@@ -87,3 +87,11 @@ def test_what_the_torch_rules_do_not_cover_is_marked():
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
     assert errors == {(3, "PT099"), (4, "PT099")}
     assert result.migrated.count("# netport: TODO(PT099)") == 2
+
+
+def test_chainer_methods_on_untyped_objects_are_marked_too():
+    source = ("import chainer\nfrom chainer import optimizers\nopt = optimizers.Adam()\nopt.setup(model)\n"
+              "for x in data:\n    opt.update(model, x)\n    config.update(x)\nmodel.to_gpu()\n")
+    result = migrate_source(source, target="torch")
+    errors = sorted((f.line, f.message.split()[0]) for f in result.findings if f.severity is Severity.ERROR)
+    assert errors == [(3, "`chainer.optimizers.Adam`"), (4, "`.setup()`"), (6, "`.update()`"), (8, "`.to_gpu()`")]

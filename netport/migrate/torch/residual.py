@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, is_dotted
+from netport.migrate.passes import RulePass, code, is_dotted
 from netport.migrate.rules import Rule, register
 
 register(Rule(
@@ -16,7 +16,30 @@ register(Rule(
 ))
 
 
+# Methods of Chainer links, optimizers and variables that torch objects do not have; called on
+# objects whose type the rewriter cannot see, so they are matched by name. (`update` is matched only
+# on receivers that were `setup(...)`, as dicts have an `update` too.)
+CHAINER_METHODS = {"setup", "cleargrads", "zerograds", "to_gpu", "to_cpu", "add_hook", "namedlinks",
+                   "namedparams", "copyparams", "addgrads", "use_cleargrads", "new_epoch", "add_persistent",
+                   "register_persistent", "disable_update", "enable_update", "unchain_backward", "to_device"}
+
+
 class TorchResidual(RulePass):
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._optimizers: set[str] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or self.qualified(func) is not None:
+            return
+        method, receiver = func.attr.value, code(func.value)
+        if method == "setup":
+            self._optimizers.add(receiver)
+        if method in CHAINER_METHODS or (method == "update" and receiver in self._optimizers):
+            self.todo(node, "PT099", f"`.{method}()` is a Chainer method with no automatic torch conversion yet; "
+                      "rewrite this call by hand")
+
     def visit_Import(self, node: cst.Import) -> bool:
         return False
 
