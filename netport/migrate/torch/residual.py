@@ -9,9 +9,8 @@ from netport.migrate.rules import Rule, register
 
 register(Rule(
     "PT099", "residual sweep: a remaining use of Chainer in code migrated to torch",
-    before="import chainer\nv = chainer.Variable(x)\n",
-    after="import chainer\nv = chainer.Variable(x)  # netport: TODO(PT099): `chainer.Variable` has no automatic "
-          "torch conversion yet; rewrite this use by hand\n",
+    before="import chainer.functions as F\ny = F.softmax(x)\n",
+    after='import chainer.functions as F\ny = F.softmax(x)  # netport: TODO(PT099): `chainer.functions.softmax` has no automatic torch conversion yet; rewrite this use by hand\n',
     target="torch",
 ))
 

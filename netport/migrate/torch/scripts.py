@@ -1,0 +1,218 @@
+"""PT020-PT026: the training-script side of the torch target.
+
+Optimizers become ``torch.optim`` with Chainer's hyper-parameters spelled out, ``update`` becomes
+``zero_grad``/``backward``/``step`` (gradients cleared before the forward pass), Variables become
+tensors, ``cuda.to_cpu(v.data)`` becomes ``.detach().cpu().numpy()``, inference scopes become
+``model.eval()`` + ``torch.no_grad()`` with ``model.train()`` after, and ``save_npz``/``load_npz``
+become ``torch.save``/``load_state_dict``.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+from netport.migrate.passes import RulePass, code
+from netport.migrate.rules import Rule, register
+
+register(
+    Rule("PT020", "Chainer optimizers become torch.optim with Chainer's hyper-parameters; setup binds the "
+         "parameters",
+         before="from chainer import optimizers\nopt = optimizers.Adam()\nopt.setup(model)\n",
+         after='import torch\n\nopt = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)\n',
+         target="torch"),
+    Rule("PT021", "optimizer.update(lossfun, *args) becomes zero_grad, backward and step",
+         before="from chainer import optimizers\nopt = optimizers.SGD()\nopt.setup(model)\nopt.update(lossfun, x, t)\n",
+         after='import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\nopt.zero_grad()\nlossfun(x, t).backward()\nopt.step()\n',
+         target="torch"),
+    Rule("PT022", "chainer.Variable(a) becomes torch.as_tensor(a); cuda.to_cpu(v.data) becomes "
+         "v.detach().cpu().numpy()",
+         before="import chainer\nfrom chainer import cuda\nv = chainer.Variable(a)\nn = cuda.to_cpu(v.data)\n",
+         after='import torch\n\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\n',
+         target="torch"),
+    Rule("PT023", "inference scopes become model.eval() and torch.no_grad(), with model.train() after",
+         before="import chainer\nimport chainer.functions as F\n\n\nclass M(chainer.Chain):\n"
+                "    def __call__(self, x, train=True):\n        return F.dropout(x, train=train)\n\n\n"
+                "with chainer.no_backprop_mode(), chainer.using_config('train', False):\n    y = model(x)\n",
+         after="import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    def forward(self, x):\n"
+               "        return nn.functional.dropout(x, p=0.5, training=self.training)\n\n\nmodel.eval()\n"
+               "with torch.no_grad():\n    y = model(x)\nmodel.train()\n",
+         target="torch"),
+    Rule("PT024", "serializers.save_npz/load_npz become torch.save/load of the state_dict",
+         before="from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
+                "serializers.load_npz('m.npz', model)\n",
+         after="import torch\n\ntorch.save(model.state_dict(), 'm.npz')\nmodel.load_state_dict(torch.load('m.npz'))\n",
+         target="torch"),
+)
+
+# Chainer optimizer -> (torch optimizer, [(chainer hyper-parameter, default, torch keyword)])
+OPTIMIZERS = {
+    "chainer.optimizers.Adam": ("Adam", [("alpha", "0.001", "lr"), ("beta1", "0.9", None), ("beta2", "0.999", None),
+                                         ("eps", "1e-08", "eps")]),
+    "chainer.optimizers.MomentumSGD": ("SGD", [("lr", "0.01", "lr"), ("momentum", "0.9", "momentum")]),
+    "chainer.optimizers.SGD": ("SGD", [("lr", "0.01", "lr")]),
+}
+
+
+class ScriptRules(RulePass):
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._folded: set[int] = set()  # id of setup statements folded into a constructor
+
+    # optimizers ------------------------------------------------------------------------------------
+
+    def _optimizer(self, call: cst.Call, params: str | None) -> str | None:
+        name, spec = OPTIMIZERS[self.callee(call)]
+        values = {}
+        for i, arg in enumerate(call.args):
+            key = arg.keyword.value if arg.keyword is not None else (spec[i][0] if i < len(spec) else None)
+            if key not in {s[0] for s in spec} or arg.star:
+                return None
+            values[key] = code(arg.value)
+        keywords = []
+        for chainer_name, default, torch_name in spec:
+            if torch_name is not None:
+                keywords.append(f"{torch_name}={values.get(chainer_name, default)}")
+        if name == "Adam":
+            keywords.insert(1, f"betas=({values.get('beta1', '0.9')}, {values.get('beta2', '0.999')})")
+        self.need_import("torch")
+        head = f"torch.optim.{name}("
+        return head + (f"{params}, " if params else "") + ", ".join(keywords) + ")"
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        qualified = self.callee(original)
+        if qualified in OPTIMIZERS:
+            setup = self._following_setup(original)
+            text = self._optimizer(updated, f"{setup[1]}.parameters()" if setup else None)
+            if text is None:
+                self.todo(original, "PT020", f"{code(original.func)} with these arguments: build the torch.optim "
+                          "optimizer by hand")
+                return updated
+            if setup:
+                self._folded.add(id(setup[0]))
+                self.remove(setup[0])
+            elif not text.startswith("functools"):
+                text = f"{self.need_import('functools')}.partial(" + text.replace("(", ", ", 1)
+            self.info(original, "PT020", f"{code(original.func)} is `{text}` (Chainer's defaults spelled out)")
+            return cst.parse_expression(text)
+        if qualified == "chainer.Variable" and len(updated.args) == 1 and updated.args[0].keyword is None:
+            self.info(original, "PT022", "chainer.Variable is a tensor: torch.as_tensor")
+            self.need_import("torch")
+            return updated.with_changes(func=cst.parse_expression("torch.as_tensor"))
+        if qualified in ("chainer.backends.cuda.to_cpu", "chainer.cuda.to_cpu") and len(updated.args) == 1:
+            inner = updated.args[0].value
+            if isinstance(inner, cst.Attribute) and inner.attr.value in ("data", "array"):
+                self.info(original, "PT022", "cuda.to_cpu(v.data) is v.detach().cpu().numpy()")
+                return cst.parse_expression(f"{code(inner.value)}.detach().cpu().numpy()")
+        if qualified in ("chainer.serializers.save_npz", "chainer.serializers.load_npz") and len(updated.args) == 2:
+            path, model = (code(a.value) for a in updated.args)
+            self.need_import("torch")
+            self.info(original, "PT024", f"{code(original.func)} saves/loads the torch state_dict")
+            if qualified.endswith("save_npz"):
+                return cst.parse_expression(f"torch.save({model}.state_dict(), {path})")
+            return cst.parse_expression(f"{model}.load_state_dict(torch.load({path}))")
+        if isinstance(original.func, cst.Name) and original.func.value == "len" and len(updated.args) == 1:
+            inner = updated.args[0].value
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "data" and isinstance(inner.value, cst.Name):
+                return updated.with_changes(args=[updated.args[0].with_changes(value=inner.value)])
+        return updated
+
+    def _following_setup(self, call: cst.Call):
+        """(statement, target) of `opt.setup(target)` right after `opt = <call>` in the same block."""
+        statement = self.statement
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Assign) and statement.body[0].value is call):
+            return None
+        name = code(statement.body[0].targets[0].target)
+        block = self.parent(statement)
+        body = list(getattr(block, "body", ()))
+        index = next((i for i, s in enumerate(body) if s is statement), None)
+        if index is None or index + 1 >= len(body):
+            return None
+        following = body[index + 1]
+        if isinstance(following, cst.SimpleStatementLine) and len(following.body) == 1 and \
+                isinstance(following.body[0], cst.Expr) and isinstance(following.body[0].value, cst.Call):
+            setup = following.body[0].value
+            if isinstance(setup.func, cst.Attribute) and setup.func.attr.value == "setup" and \
+                    code(setup.func.value) == name and len(setup.args) == 1:
+                return following, code(setup.args[0].value)
+        return None
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if id(original) in self._folded or len(updated.body) != 1 or not isinstance(updated.body[0], cst.Expr):
+            return updated
+        call = updated.body[0].value
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return updated
+        method, receiver = call.func.attr.value, code(call.func.value)
+        if method == "setup" and len(call.args) == 1 and isinstance(call.func.value, cst.Name):
+            self.info(original, "PT020", f"`{receiver}.setup(m)` binds the parameters: `{receiver} = "
+                      f"{receiver}(m.parameters())`")
+            return cst.parse_statement(f"{receiver} = {receiver}({code(call.args[0].value)}.parameters())\n") \
+                .with_changes(leading_lines=updated.leading_lines)
+        if method == "update" and call.args and not any(a.keyword or a.star for a in call.args):
+            lossfun, rest = code(call.args[0].value), ", ".join(code(a.value) for a in call.args[1:])
+            self.insert_after(original, [cst.parse_statement(f"{lossfun}({rest}).backward()\n"),
+                                         cst.parse_statement(f"{receiver}.step()\n")])
+            self.info(original, "PT021", f"`{receiver}.update(lossfun, ...)` is zero_grad(), lossfun(...).backward(), "
+                      "step(): gradients are cleared before the forward pass")
+            return cst.parse_statement(f"{receiver}.zero_grad()\n").with_changes(leading_lines=updated.leading_lines)
+        if method == "update" and not call.args:
+            return updated.with_changes(body=[updated.body[0].with_changes(
+                value=call.with_changes(func=call.func.with_changes(attr=cst.Name("step"))))])
+        return updated
+
+    # inference scopes ---------------------------------------------------------------------------
+
+    def leave_With(self, original: cst.With, updated: cst.With):
+        kinds = [self._scope_kind(item.item) for item in original.items]
+        if not kinds or None in kinds:
+            return updated
+        modules = _called_modules(original.body, self.project) if "eval" in kinds else []
+        if "eval" in kinds and not modules:
+            self.todo(original, "PT023", "inference scope around code that calls no model object: call "
+                      "model.eval() before it and model.train() after it by hand")
+            return updated
+        statements = [cst.parse_statement(f"{m}.eval()\n") for m in modules]
+        if "no_grad" in kinds:
+            self.need_import("torch")
+            statements.append(updated.with_changes(items=[cst.WithItem(cst.parse_expression("torch.no_grad()"))],
+                                                   leading_lines=()))
+        else:
+            statements.extend(updated.body.body)
+        statements += [cst.parse_statement(f"{m}.train()\n") for m in modules]
+        self.insert_after(original, statements)
+        self.remove(original)
+        self.info(original, "PT023", "inference scope: " + ", ".join(f"{m}.eval()" for m in modules) +
+                  (" + torch.no_grad()" if "no_grad" in kinds else "") + ", training mode restored after")
+        return updated
+
+    def _scope_kind(self, expression: cst.BaseExpression) -> str | None:
+        if not isinstance(expression, cst.Call):
+            return None
+        qualified = self.callee(expression)
+        if qualified == "chainer.no_backprop_mode":
+            return "no_grad"
+        if qualified == "chainer.using_config" and len(expression.args) == 2 and \
+                code(expression.args[0].value) in ("'train'", '"train"') and code(expression.args[1].value) == "False":
+            return "eval"
+        return None
+
+
+def _called_modules(body: cst.BaseSuite, project) -> list[str]:
+    """Objects called like models in ``body``: ``m(x)`` for an unknown name ``m`` and
+    ``m.encode(x)`` for a method that took the train flag."""
+    found: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in project.flag_functions:
+                found.append(code(func.value))
+            elif isinstance(func, cst.Name) and func.value not in project.defined_functions and \
+                    func.value not in project.classes and not hasattr(builtins, func.value):
+                found.append(func.value)
+
+    body.visit(Finder())
+    return list(dict.fromkeys(found))
