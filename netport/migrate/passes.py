@@ -162,6 +162,18 @@ class RulePass(cst.CSTTransformer):
         self.report(node, rule, Severity.ERROR, message)
         self.edits().todos.append(f"{TODO_PREFIX}({rule}): {message}")
 
+    def existing_markers(self) -> list[str]:
+        """The TODO markers that the statements around the current node already carry (from an
+        earlier pass or an earlier run), so a residual sweep does not mark the same thing twice."""
+        markers = []
+        for statement in self._statements:
+            comments = [line.comment for line in getattr(statement, "leading_lines", ()) if line.comment]
+            trailing = getattr(statement, "trailing_whitespace", None)
+            if trailing is not None and trailing.comment is not None:
+                comments.append(trailing.comment)
+            markers += [c.value for c in comments if c.value.startswith(TODO_PREFIX)]
+        return markers
+
     # --- statement edits ---------------------------------------------------------------------
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from netport.migrate.chainer import api
-from netport.migrate.passes import TODO_PREFIX, RulePass, code, dotted, is_dotted
+from netport.migrate.passes import RulePass, code, dotted, is_dotted
 from netport.migrate.rules import Rule, register
 
 register(Rule(
@@ -50,18 +50,8 @@ class ResidualSweep(RulePass):
 
     def _residual(self, node: cst.CSTNode, needle: str, message: str) -> None:
         """Report and mark, unless a rule already marked this statement for the same thing."""
-        if not any(needle in marker for marker in self._markers()):
+        if not any(needle in marker for marker in self.existing_markers()):
             self.todo(node, "CH099", message)
-
-    def _markers(self) -> list[str]:
-        markers = []
-        for statement in self._statements:
-            comments = [line.comment for line in getattr(statement, "leading_lines", ()) if line.comment]
-            trailing = getattr(statement, "trailing_whitespace", None)
-            if trailing is not None and trailing.comment is not None:
-                comments.append(trailing.comment)
-            markers += [c.value for c in comments if c.value.startswith(TODO_PREFIX)]
-        return markers
 
     def visit_Call(self, node: cst.Call) -> None:
         qualified = self.callee(node)

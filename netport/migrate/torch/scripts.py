@@ -39,6 +39,13 @@ register(
                "        return nn.functional.dropout(x, p=0.5, training=self.training)\n\n\nmodel.eval()\n"
                "with torch.no_grad():\n    y = model(x)\nmodel.train()\n",
          target="torch"),
+    Rule("PT025", "GPU selection: get_device_from_id(g).use() -> torch.cuda.set_device(g), to_gpu() -> cuda(), "
+         "and `xp = np if cpu else cuda.cupy` -> a torch.device that tensors are created on",
+         before="import numpy as np\nimport chainer\nfrom chainer import cuda\nif gpu >= 0:\n"
+                "    cuda.get_device_from_id(gpu).use()\n    model.to_gpu()\nxp = np if gpu < 0 else cuda.cupy\n"
+                "x = chainer.Variable(xp.asarray(batch))\n",
+         after="import numpy as np\nimport torch\n\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n    model.cuda()\nxp = np\ndevice = torch.device('cpu') if gpu < 0 else torch.device('cuda')\nx = torch.as_tensor(batch, device=device)\n",
+         target="torch"),
     Rule("PT024", "serializers.save_npz/load_npz become torch.save/load of the state_dict",
          before="from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
                 "serializers.load_npz('m.npz', model)\n",
@@ -59,6 +66,25 @@ class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
+        self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
+        for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
+            choice = _array_module_choice(statement)
+            if choice is not None and "device" not in self.aliases.values():
+                self._array_modules[choice[0]] = "device"
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
+        statement = self.statement
+        choice = _array_module_choice(statement) if statement is not None else None
+        if choice is None or choice[0] not in self._array_modules:
+            return updated
+        name, condition, cpu_first = choice
+        self.need_import("torch")
+        cpu, gpu = "torch.device('cpu')", "torch.device('cuda')"
+        device = f"{cpu} if {condition} else {gpu}" if cpu_first else f"{gpu} if {condition} else {cpu}"
+        self.insert_after(statement, [cst.parse_statement(f"device = {device}\n")])
+        self.info(original, "PT025", f"`{name}` chose NumPy or CuPy; tensors are created on `device` instead")
+        # arrays stay NumPy on the host; tensors made from them through chainer.Variable go to `device`
+        return updated.with_changes(value=cst.Name("np"))
 
     # optimizers ------------------------------------------------------------------------------------
 
@@ -99,7 +125,29 @@ class ScriptRules(RulePass):
         if qualified == "chainer.Variable" and len(updated.args) == 1 and updated.args[0].keyword is None:
             self.info(original, "PT022", "chainer.Variable is a tensor: torch.as_tensor")
             self.need_import("torch")
+            value = updated.args[0].value
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+                    value.func.attr.value == "asarray" and code(value.func.value) in self._array_modules and \
+                    len(value.args) == 1:
+                # xp.asarray(a) chose the device in Chainer; the tensor is created there instead
+                return cst.parse_expression(f"torch.as_tensor({code(value.args[0].value)}, "
+                                            f"device={self._array_modules[code(value.func.value)]})")
             return updated.with_changes(func=cst.parse_expression("torch.as_tensor"))
+        if qualified in ("chainer.backends.cuda.get_device_from_id", "chainer.cuda.get_device_from_id"):
+            return updated  # handled with its .use() below
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "use" and \
+                isinstance(original.func.value, cst.Call) and not original.args and \
+                self.callee(original.func.value) in ("chainer.backends.cuda.get_device_from_id",
+                                                     "chainer.cuda.get_device_from_id"):
+            self.need_import("torch")
+            self.info(original, "PT025", "get_device_from_id(g).use() is torch.cuda.set_device(g)")
+            return cst.parse_expression(f"torch.cuda.set_device({code(original.func.value.args[0].value)})")
+        if isinstance(updated.func, cst.Attribute) and updated.func.attr.value in ("to_gpu", "to_cpu") and \
+                self.qualified(original.func) is None:
+            new = "cuda" if updated.func.attr.value == "to_gpu" else "cpu"
+            self.info(original, "PT025", f"`.{updated.func.attr.value}()` of a model is `.{new}()` (in place for "
+                      "an nn.Module)")
+            return updated.with_changes(func=updated.func.with_changes(attr=cst.Name(new)))
         if qualified in ("chainer.backends.cuda.to_cpu", "chainer.cuda.to_cpu") and len(updated.args) == 1:
             inner = updated.args[0].value
             if isinstance(inner, cst.Attribute) and inner.attr.value in ("data", "array"):
@@ -216,3 +264,20 @@ def _called_modules(body: cst.BaseSuite, project) -> list[str]:
 
     body.visit(Finder())
     return list(dict.fromkeys(found))
+
+
+def _array_module_choice(statement) -> tuple[str, str, bool] | None:
+    """(name, condition, numpy-when-true) for ``name = np if cond else cuda.cupy`` (either way round)."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+            isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1):
+        return None
+    assign = statement.body[0]
+    value = assign.value
+    if not (isinstance(value, cst.IfExp) and isinstance(assign.targets[0].target, cst.Name)):
+        return None
+    body, orelse = code(value.body), code(value.orelse)
+    if body in ("np", "numpy") and orelse.endswith("cupy"):
+        return assign.targets[0].target.value, code(value.test), True
+    if orelse in ("np", "numpy") and body.endswith("cupy"):
+        return assign.targets[0].target.value, code(value.test), False
+    return None
