@@ -56,6 +56,7 @@ class FileContext:
     source: str = ""  # the text the current pass reads
     findings: list[RawFinding] = field(default_factory=list)
     imports: set[tuple[str, str | None, str | None]] = field(default_factory=set)  # (module, obj, alias)
+    global_models: list[str] = field(default_factory=list)  # module-level `model = nn.Module()` names
 
 
 @dataclass

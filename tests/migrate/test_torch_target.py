@@ -3,6 +3,8 @@ legacy Chainer 1.24 model computes, layer by layer, on the same weights."""
 
 from __future__ import annotations
 
+import pytest
+
 from netport.migrate import Severity, migrate_source
 from netport.verify import verify
 from tests.conftest import REPO
@@ -81,7 +83,7 @@ def test_torch_model_keeps_chainers_initialisation(tmp_path):
 
 
 def test_what_the_torch_rules_do_not_cover_is_marked():
-    source = ("import chainer.functions as F\nimport chainer.links as L\nbn = L.BatchNormalization(3)\n"
+    source = ("import chainer.functions as F\nimport chainer.links as L\nembed = L.EmbedID(10, 3)\n"
               "y = F.softmax(x)\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
@@ -90,11 +92,11 @@ def test_what_the_torch_rules_do_not_cover_is_marked():
 
 
 def test_chainer_methods_on_untyped_objects_are_marked_too():
-    source = ("import chainer\nfor x in data:\n    model.cleargrads()\n    config.update(x)\n"
+    source = ("import chainer\nfor x in data:\n    model.addgrads(other)\n    config.update(x)\n"
               "target.copyparams(model)\nlinks = list(model.namedlinks())\n")
     result = migrate_source(source, target="torch")
     errors = sorted((f.line, f.message.split()[0]) for f in result.findings if f.severity is Severity.ERROR)
-    assert errors == [(3, "`.cleargrads()`"), (5, "`.copyparams()`"), (6, "`.namedlinks()`")]
+    assert errors == [(3, "`.addgrads()`"), (5, "`.copyparams()`"), (6, "`.namedlinks()`")]
 
 
 def test_sae_program_migrated_to_torch_trains(tmp_path, run_netport):
@@ -115,3 +117,42 @@ def test_sae_program_migrated_to_torch_trains(tmp_path, run_netport):
     finetune = [float(v) for v in re.findall(r"finetune epoch \d+ loss ([0-9.]+)", run.stdout)]
     assert len(finetune) == 2 and finetune[1] < finetune[0]
     assert (tmp_path / "model" / "sae.model").exists()
+
+
+TORCH_RUNS = {
+    "mnist_mlp_functionset": (["train_mnist_mlp.py", "--epoch", "2", "--unit", "50", "--n_train", "500"],
+                              r"train mean loss=([0-9.]+)"),
+    "mnist_convnet": (["train_mnist_convnet.py", "--epoch", "2", "--n_train", "400"], r"train mean loss=([0-9.]+)"),
+    "py2_mlp": (["train_mnist_py2.py", "--epoch", "2", "--unit", "50"], r"train mean loss=([0-9.]+)"),
+}
+
+
+@pytest.mark.parametrize("example", sorted(TORCH_RUNS))
+def test_migrated_torch_examples_run_and_learn(example, tmp_path):
+    import re
+    import shutil
+    import sys
+
+    from tests.conftest import run_python
+
+    work = tmp_path / example
+    shutil.copytree(REPO / "migrated_examples" / "torch" / example, work)
+    args, pattern = TORCH_RUNS[example]
+    extra = ["--model", str(tmp_path / "m.pkl")] if example == "py2_mlp" else ["--out", str(tmp_path / "out")] \
+        if example == "mnist_convnet" else []
+    result = run_python(sys.executable, [*args, *extra], cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    losses = [float(v) for v in re.findall(pattern, result.stdout)]
+    assert len(losses) == 2 and losses[1] < losses[0]
+
+
+def test_migrated_torch_pretrain_bug_still_fails_with_torchs_shape_error(tmp_path):
+    import sys
+
+    from tests.conftest import run_python
+
+    result = run_python(sys.executable, ["train_mnist_sae.py", "--epoch_pre", "1", "--n_train", "300", "--out",
+                                         str(tmp_path)], cwd=REPO / "migrated_examples" / "torch" / "mnist_sae_pretrain_bug")
+    assert result.returncode != 0
+    assert "pretrain layer 1 epoch 1 loss" in result.stdout
+    assert result.stderr.rstrip().endswith("mat1 and mat2 shapes cannot be multiplied (100x784 and 250x100)")

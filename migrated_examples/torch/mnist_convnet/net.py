@@ -1,9 +1,5 @@
 """Small convolutional network for MNIST, written against Chainer v1 (1.24)."""
 import math
-
-import chainer
-import chainer.functions as F
-import chainer.links as L
 import torch
 from torch import nn
 
@@ -21,12 +17,14 @@ class ConvNet(nn.Module):
         self.conv1 = nn.Conv2d(1, 16, 5)
         nn.init.normal_(self.conv1.weight, std=(math.sqrt(math.sqrt(2))) / math.sqrt(1 * 5 * 5))
         nn.init.zeros_(self.conv1.bias)
-        self.bn1 = L.BatchNormalization(16, initial_avg_var=0)  # netport: TODO(PT099): `chainer.links.BatchNormalization` has no automatic torch conversion yet; rewrite this use by hand
+        self.bn1 = nn.BatchNorm2d(16, eps=2e-05, momentum=0.1)
+        nn.init.zeros_(self.bn1.running_var)
         # in_channels, out_channels, ksize, stride, pad, wscale
         self.conv2 = nn.Conv2d(16, 32, 5, stride=1, padding=0)
         nn.init.normal_(self.conv2.weight, std=(math.sqrt(2.0)) / math.sqrt(16 * 5 * 5))
         nn.init.zeros_(self.conv2.bias)
-        self.bn2 = L.BatchNormalization(32, initial_avg_var=0)  # netport: TODO(PT099): `chainer.links.BatchNormalization` has no automatic torch conversion yet; rewrite this use by hand
+        self.bn2 = nn.BatchNorm2d(32, eps=2e-05, momentum=0.1)
+        nn.init.zeros_(self.bn2.running_var)
         self.fc1 = nn.Linear(32 * 4 * 4, n_hidden)
         nn.init.normal_(self.fc1.weight, std=1 / math.sqrt(32 * 4 * 4))
         nn.init.constant_(self.fc1.bias, 0.1)
@@ -36,11 +34,10 @@ class ConvNet(nn.Module):
 
     def forward(self, x):
         h = torch.relu(self.bn1(self.conv1(x)))
-        h = F.max_pooling_2d(h, 2)  # netport: TODO(PT099): `chainer.functions.max_pooling_2d` has no automatic torch conversion yet; rewrite this use by hand
+        h = nn.functional.max_pool2d(h, 2, stride=2, padding=0, ceil_mode=True)
         h = torch.relu(self.bn2(self.conv2(h)))
         # cuDNN's pooling backward is not deterministic; keep this one on chainer's own kernel
-        # netport: TODO(PT099): `chainer.using_config` has no automatic torch conversion yet; rewrite this use by hand
-        with chainer.using_config('use_cudnn', 'never'):
-            h = F.max_pooling_2d(h, 2)  # netport: TODO(PT099): `chainer.functions.max_pooling_2d` has no automatic torch conversion yet; rewrite this use by hand
-        h = nn.functional.dropout(torch.relu(self.fc1(h)), p=0.5, training=self.training)
-        return self.fc2(h)
+        with torch.backends.cudnn.flags(enabled=False):
+            h = nn.functional.max_pool2d(h, 2, stride=2, padding=0, ceil_mode=True)
+        h = nn.functional.dropout(torch.relu(self.fc1(h.flatten(1))), p=0.5, training=self.training)
+        return self.fc2(h.flatten(1))

@@ -10,13 +10,25 @@ import os
 
 import numpy as np
 
-import chainer
-import chainer.links as L
-
 from netport.data import load_mnist
 
 import net
 import torch
+from torch import nn
+
+
+class Classifier(nn.Module):
+    """Chainer's L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""
+
+    def __init__(self, predictor):
+        super().__init__()
+        self.predictor = predictor
+
+    def forward(self, x, t):
+        y = self.predictor(x)
+        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)
+        self.accuracy = (y.argmax(1) == t).float().mean()
+        return self.loss
 
 
 parser = argparse.ArgumentParser(description='Chainer example: MNIST convnet')
@@ -48,7 +60,7 @@ N = len(x_train)
 N_test = len(x_test)
 batchsize = args.batchsize
 
-model = L.Classifier(net.ConvNet(n_hidden=args.hidden))  # netport: TODO(PT099): `chainer.links.Classifier` has no automatic torch conversion yet; rewrite this use by hand
+model = Classifier(net.ConvNet(n_hidden=args.hidden))
 if args.gpu >= 0:
     torch.cuda.set_device(args.gpu)
     model.cuda()
@@ -56,9 +68,10 @@ xp = np
 device = torch.device('cpu') if args.gpu < 0 else torch.device('cuda')
 
 optimizer = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)
-# netport: TODO(PT099): `.add_hook()` is a Chainer method with no automatic torch conversion yet; rewrite this call by hand
-# netport: TODO(PT099): `chainer.optimizer_hooks.GradientClipping` has no automatic torch conversion yet; rewrite this use by hand
-optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(5.0))
+def clip_gradients(optimizer, args, kwargs):
+    """Chainer's GradientClipping(5.0) hook: scale the gradients to an L2 norm of at most 5.0."""
+    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group['params']], 5.0)
+optimizer.register_step_pre_hook(clip_gradients)
 
 for epoch in range(1, args.epoch + 1):
     perm = np.random.permutation(N)
@@ -68,7 +81,7 @@ for epoch in range(1, args.epoch + 1):
         x = torch.as_tensor(x_train[perm[i:i + batchsize]], device=device)
         t = torch.as_tensor(y_train[perm[i:i + batchsize]], device=device)
 
-        model.cleargrads()  # netport: TODO(PT099): `.cleargrads()` is a Chainer method with no automatic torch conversion yet; rewrite this call by hand
+        model.zero_grad()
         loss = model(x, t)
         loss.backward()
         optimizer.step()

@@ -10,9 +10,6 @@ import argparse
 
 import numpy as np
 
-import chainer
-import chainer.functions as F
-
 from netport.data import load_mnist
 import math
 import torch
@@ -50,7 +47,7 @@ N = len(x_train)
 N_test = len(x_test)
 
 # Prepare multi-layer perceptron model
-model = chainer.Chain()  # netport: TODO(PT099): `chainer.Chain` has no automatic torch conversion yet; rewrite this use by hand
+model = nn.Module()
 model.l1 = nn.Linear(784, n_units)
 nn.init.normal_(model.l1.weight, std=1 / math.sqrt(784))
 nn.init.zeros_(model.l1.bias)
@@ -71,19 +68,14 @@ def forward(x_data, y_data):
     # Neural net architecture
     x, t = torch.as_tensor(x_data), \
         torch.as_tensor(y_data)
-    h1 = F.dropout(torch.relu(model.l1(x)))  # netport: TODO(PT011): F.dropout outside a module method: pass training= explicitly (torch's functional dropout is always on)
-    h2 = F.dropout(torch.relu(model.l2(h1)))  # netport: TODO(PT011): F.dropout outside a module method: pass training= explicitly (torch's functional dropout is always on)
+    h1 = nn.functional.dropout(torch.relu(model.l1(x)), p=0.5, training=model.training)
+    h2 = nn.functional.dropout(torch.relu(model.l2(h1)), p=0.5, training=model.training)
     y = model.l3(h2)
-    # netport: TODO(PT099): `chainer.functions.softmax_cross_entropy` has no automatic torch conversion yet; rewrite this use by hand
-    # netport: TODO(PT099): `chainer.functions.accuracy` has no automatic torch conversion yet; rewrite this use by hand
-    return F.softmax_cross_entropy(y, t), F.accuracy(y, t)
+    return nn.functional.cross_entropy(y, t.long(), ignore_index=-1), (y.argmax(1) == t).float().mean()
 
 
 # Setup optimizer
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-# netport: TODO(PT099): `.add_hook()` is a Chainer method with no automatic torch conversion yet; rewrite this call by hand
-# netport: TODO(PT099): `chainer.optimizer_hooks.WeightDecay` has no automatic torch conversion yet; rewrite this use by hand
-optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(0.0005))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.0005)
 
 # Learning loop
 for epoch in range(1, n_epoch + 1):
@@ -97,7 +89,7 @@ for epoch in range(1, n_epoch + 1):
         x_batch = xp.asarray(x_train[perm[i:i + batchsize]])
         y_batch = xp.asarray(y_train[perm[i:i + batchsize]])
 
-        model.cleargrads()  # netport: TODO(PT099): `.cleargrads()` is a Chainer method with no automatic torch conversion yet; rewrite this call by hand
+        model.zero_grad()
         loss, acc = forward(x_batch, y_batch)
         loss.backward()
         optimizer.step()
@@ -115,9 +107,10 @@ for epoch in range(1, n_epoch + 1):
         x_batch = xp.asarray(x_test[i:i + batchsize])
         y_batch = xp.asarray(y_test[i:i + batchsize])
 
-        # netport: TODO(PT023): inference scope around code that calls no model object: call model.eval() before it and model.train() after it by hand
-        with chainer.using_config('train', False), chainer.no_backprop_mode():
+        model.eval()
+        with torch.no_grad():
             loss, acc = forward(x_batch, y_batch)
+        model.train()
 
         sum_loss += float(loss.detach().cpu().numpy()) * len(y_batch)
         sum_accuracy += float(acc.detach().cpu().numpy()) * len(y_batch)

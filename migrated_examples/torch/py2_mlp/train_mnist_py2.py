@@ -11,14 +11,24 @@ import sys
 
 import numpy as np
 
-import chainer
-import chainer.functions as F
-import chainer.links as L
-
 from netport.data import load_mnist
 import math
 import torch
 from torch import nn
+
+
+class Classifier(nn.Module):
+    """Chainer's L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""
+
+    def __init__(self, predictor):
+        super().__init__()
+        self.predictor = predictor
+
+    def forward(self, x, t):
+        y = self.predictor(x)
+        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)
+        self.accuracy = (y.argmax(1) == t).float().mean()
+        return self.loss
 
 
 class MLP(nn.Module):
@@ -60,7 +70,7 @@ x_test, y_test = mnist.x_test, mnist.y_test
 N, N_test = len(x_train), len(x_test)
 print('train', N, 'test', N_test)
 
-model = L.Classifier(MLP(784, args.unit, 10))  # netport: TODO(PT099): `chainer.links.Classifier` has no automatic torch conversion yet; rewrite this use by hand
+model = Classifier(MLP(784, args.unit, 10))
 optimizer = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)
 
 for epoch in range(1, args.epoch + 1):
@@ -79,13 +89,14 @@ for epoch in range(1, args.epoch + 1):
 
     sum_loss, sum_accuracy = 0, 0
     for i in range(0, N_test, args.batchsize):
-        # netport: TODO(PT023): inference scope around code that calls no model object: call model.eval() before it and model.train() after it by hand
-        with chainer.no_backprop_mode(), chainer.using_config('train', False):
+        model.eval()
+        with torch.no_grad():
             x = torch.as_tensor(x_test[i:i + args.batchsize])
             t = torch.as_tensor(y_test[i:i + args.batchsize])
             y = model.predictor(x)
-            sum_loss += float(F.softmax_cross_entropy(y, t).data) * len(t)
-            sum_accuracy += float(F.accuracy(y, t).data) * len(t)
+            sum_loss += float(nn.functional.cross_entropy(y, t.long(), ignore_index=-1).data) * len(t)
+            sum_accuracy += float((y.argmax(1) == t).float().mean().data) * len(t)
+        model.train()
     print('test  mean loss=%f, accuracy=%f' % (sum_loss / N_test,
                                                 sum_accuracy / N_test))
 

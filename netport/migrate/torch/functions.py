@@ -24,6 +24,12 @@ register(
          before="import chainer.functions as F\ny = F.linear(x, W, b)\n",
          after='from torch import nn\n\ny = nn.functional.linear(x.flatten(1), W, b)\n',
          target="torch"),
+    Rule("PT015", "softmax_cross_entropy/accuracy keep Chainer's ignore label and int64 targets",
+         before="import chainer.functions as F\nl = F.softmax_cross_entropy(y, t)\na = F.accuracy(y, t)\n",
+         after='from torch import nn\n\nl = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\na = (y.argmax(1) == t).float().mean()\n', target="torch"),
+    Rule("PT016", "max_pooling_2d keeps cover_all (ceil_mode=True) and stride=ksize explicit",
+         before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2)\n",
+         after='from torch import nn\n\nh = nn.functional.max_pool2d(x, 2, stride=2, padding=0, ceil_mode=True)\n', target="torch"),
     Rule("PT013", "F.transpose without axes reverses the axes: .T",
          before="import chainer.functions as F\nWt = F.transpose(W)\n", after="Wt = W.T\n", target="torch"),
     Rule("PT014", "F.identity is nn.Identity() as a value and disappears as a call",
@@ -95,13 +101,47 @@ class FunctionRules(RulePass):
             flattened = args[0].with_changes(value=cst.parse_expression(f"{_paren(code(args[0].value))}.flatten(1)"))
             return updated.with_changes(func=cst.parse_expression(self._spell("nn.functional.linear")),
                                         args=[flattened, *args[1:]])
+        if qualified == "chainer.functions.softmax_cross_entropy" and len(args) == 2 and \
+                not any(a.keyword or a.star for a in args):
+            y, t = (code(a.value) for a in args)
+            self.info(original, "PT015", "F.softmax_cross_entropy is nn.functional.cross_entropy with Chainer's "
+                      "ignore label -1 and int64 labels")
+            return cst.parse_expression(f"{self._spell('nn.functional.cross_entropy')}({y}, {_paren(t)}.long(), "
+                                        "ignore_index=-1)")
+        if qualified == "chainer.functions.accuracy" and len(args) == 2 and not any(a.keyword or a.star for a in args):
+            y, t = (code(a.value) for a in args)
+            self.info(original, "PT015", "F.accuracy is the mean of argmax matches")
+            return cst.parse_expression(f"({_paren(y)}.argmax(1) == {_paren(t)}).float().mean()")
+        if qualified == "chainer.functions.max_pooling_2d":
+            return self._max_pooling(original, updated)
         if qualified == "chainer.functions.transpose" and len(args) == 1 and args[0].keyword is None:
             self.info(original, "PT013", "F.transpose without axes reverses them: `.T`")
             return cst.parse_expression(f"{_paren(code(args[0].value))}.T")
         return updated
 
+    def _max_pooling(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        names = ["x", "ksize", "stride", "pad", "cover_all"]
+        values = {}
+        for i, arg in enumerate(updated.args):
+            name = arg.keyword.value if arg.keyword is not None else (names[i] if i < len(names) else None)
+            if name not in names or arg.star:
+                self.todo(original, "PT016", f"F.max_pooling_2d argument {code(arg)}: convert by hand")
+                return updated
+            values[name] = code(arg.value)
+        stride = values.get("stride", values["ksize"])
+        pad = values.get("pad", "0")
+        cover_all = values.get("cover_all", "True")
+        self.info(original, "PT016", "F.max_pooling_2d is nn.functional.max_pool2d; Chainer's cover_all=True is "
+                  "ceil_mode=True (torch's default is False)")
+        return cst.parse_expression(f"{self._spell('nn.functional.max_pool2d')}({values['x']}, {values['ksize']}, "
+                                    f"stride={stride}, padding={pad}, ceil_mode={cover_all})")
+
     def _dropout(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if not (self._methods and self._methods[-1]):
+        if self._methods and self._methods[-1]:
+            training = "self.training"
+        elif len(self.ctx.global_models) == 1:  # a function using the program's one module-level model
+            training = f"{self.ctx.global_models[0]}.training"
+        else:
             self.todo(original, "PT011", "F.dropout outside a module method: pass training= explicitly "
                       "(torch's functional dropout is always on)")
             return updated
@@ -113,10 +153,10 @@ class FunctionRules(RulePass):
                 return updated
             values[name] = code(arg.value)
         ratio = values.get("ratio", "0.5")
-        self.info(original, "PT011", "F.dropout is nn.functional.dropout with `training=self.training` "
+        self.info(original, "PT011", f"F.dropout is nn.functional.dropout with `training={training}` "
                   "(Chainer followed chainer.config.train)")
         return cst.parse_expression(f"{self._spell('nn.functional.dropout')}({values['x']}, p={ratio}, "
-                                    "training=self.training)")
+                                    f"training={training})")
 
 
 def _paren(text: str) -> str:

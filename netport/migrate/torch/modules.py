@@ -33,6 +33,8 @@ register(
          before="import chainer\nb = chainer.Parameter(chainer.initializers.NaN(), (3,))\n",
          after="import torch\nfrom torch import nn\n\nb = nn.Parameter(torch.full((3,), float('nan')))\n",
          target="torch"),
+    Rule("PT006", "L.Classifier becomes a small Classifier module written into the file",
+         before="import chainer.links as L\nmodel = L.Classifier(net)\n", after='from torch import nn\n\n\nclass Classifier(nn.Module):\n    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n    def forward(self, x, t):\n        y = self.predictor(x)\n        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\nmodel = Classifier(net)\n', target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        with self.init_scope():\n"
@@ -44,6 +46,20 @@ register(
                "        return self.fc.weight\n",
          target="torch"),
 )
+
+CLASSIFIER = '''class Classifier(nn.Module):
+    """Chainer's L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""
+
+    def __init__(self, predictor):
+        super().__init__()
+        self.predictor = predictor
+
+    def forward(self, x, t):
+        y = self.predictor(x)
+        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)
+        self.accuracy = (y.argmax(1) == t).float().mean()
+        return self.loss
+'''
 
 _MODULE_BASES = {"chainer.Chain": "Module", "chainer.link.Chain": "Module", "chainer.Link": "Module",
                  "chainer.link.Link": "Module", "chainer.ChainList": "ModuleList",
@@ -63,6 +79,22 @@ class ModuleRules(RulePass):
     def __init__(self, ctx):
         super().__init__(ctx)
         self._module_classes: list[bool] = []
+        self._needs_classifier = False
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if not self._needs_classifier:
+            return updated
+        body = list(updated.body)
+        last_import = max((i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine) and
+                           any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)), default=-1)
+        classifier = cst.parse_module(CLASSIFIER).body
+        first = classifier[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        rest = body[last_import + 1:]
+        if rest:  # two blank lines after the class, as before any top-level definition
+            blank = [cst.EmptyLine(), cst.EmptyLine()]
+            rest[0] = rest[0].with_changes(leading_lines=[*blank, *[l for l in rest[0].leading_lines
+                                                                     if l.comment is not None]])
+        return updated.with_changes(body=[*body[:last_import + 1], first, *classifier[1:], *rest])
 
     def _nn(self, name: str) -> str:
         self.ctx.imports.add(("torch", "nn", None))
@@ -109,14 +141,50 @@ class ModuleRules(RulePass):
         qualified = self.callee(original)
         if qualified in _LINKS:
             return self._link(original, updated, qualified)
+        if qualified == "chainer.links.BatchNormalization":
+            return self._batch_normalization(original, updated)
+        if qualified == "chainer.links.Classifier" and len(updated.args) == 1 and updated.args[0].keyword is None:
+            if "Classifier" in self.project.classes:
+                self.todo(original, "PT006", "L.Classifier: this program defines its own Classifier; write the loss "
+                          "and accuracy wrapper by hand")
+                return updated
+            self._needs_classifier = True
+            self._nn("Module")  # the inserted class needs `from torch import nn`
+            target = _assignment_target(self.statement, original)
+            if target is not None and not self._module_classes:
+                self.ctx.global_models.append(target)
+            self.info(original, "PT006", "L.Classifier is the `Classifier` module defined at the top of this file "
+                      "(softmax cross-entropy loss and accuracy around the predictor, as Chainer's)")
+            return updated.with_changes(func=cst.Name("Classifier"))
+        if qualified in ("chainer.Chain", "chainer.ChainList") and not updated.args:
+            target = _assignment_target(self.statement, original)
+            if target is not None and not self._module_classes:
+                self.ctx.global_models.append(target)
+            kind = "Module" if qualified == "chainer.Chain" else "ModuleList"
+            self.info(original, "PT001", f"an empty {qualified.split('.')[-1]} is `nn.{kind}()`")
+            return cst.parse_expression(f"{self._nn(kind)}()")
         if qualified == "chainer.Parameter":
             return self._parameter(original, updated)
+        if self._is_linear_link_call(original) and updated.args and updated.args[0].keyword is None:
+            # L.Linear flattened its input to (batch, -1) like F.linear; nn.Linear applies to the last
+            # axis. Only programs with convolutions feed it images, so only there is it spelled out.
+            self.info(original, "PT003", "a Linear link flattened its input after the batch axis: `.flatten(1)`")
+            first = updated.args[0]
+            return updated.with_changes(args=[first.with_changes(
+                value=cst.parse_expression(f"{_paren(code(first.value))}.flatten(1)")), *updated.args[1:]])
         func = updated.func
         if self._module_classes and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and \
                 len(updated.args) == 1 and updated.args[0].star == "*":
             # ChainList.__init__(*links) -> ModuleList.__init__(links)
             return updated.with_changes(args=[updated.args[0].with_changes(star="")])
         return updated
+
+    def _is_linear_link_call(self, call: cst.Call) -> bool:
+        func = call.func
+        links = self.project.link_types
+        return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
+            and links.get(func.attr.value) == "chainer.links.Linear" and \
+            any(kind == "chainer.links.Convolution2D" for kind in links.values())
 
     def _arguments(self, call: cst.Call, names: list[str]) -> dict[str, cst.BaseExpression] | None:
         values = {}
@@ -184,6 +252,28 @@ class ModuleRules(RulePass):
                   f"(LeCun normal{' scaled by ' + scale if scale else ''}, "
                   f"{'no bias' if not has_bias else 'bias as given' if values.get('initial_bias') else 'zero bias'})")
         return cst.parse_expression(f"{self._nn(module)}({args})")
+
+    def _batch_normalization(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        names = ["size", "decay", "eps", "dtype", "use_gamma", "use_beta", "initial_gamma", "initial_beta", "axis",
+                 "initial_avg_mean", "initial_avg_var"]
+        values = self._arguments(updated, names)
+        target = _assignment_target(self.statement, original)
+        supported = {"size", "decay", "eps", "initial_avg_var"}
+        if values is None or "size" not in values or set(values) - supported or target is None:
+            self.todo(original, "PT003", "L.BatchNormalization with these arguments: write the nn.BatchNorm module "
+                      "by hand")
+            return updated
+        # Chainer normalises any input; torch needs the input's rank: images after convolutions
+        images = any(kind == "chainer.links.Convolution2D" for kind in self.project.link_types.values())
+        module = "BatchNorm2d" if images else "BatchNorm1d"
+        decay = values.get("decay")
+        momentum = f"1 - {_paren(code(decay))}" if decay is not None else "0.1"
+        eps = code(values["eps"]) if "eps" in values else "2e-05"
+        if "initial_avg_var" in values and code(values["initial_avg_var"]) in ("0", "0.0"):
+            self.insert_after(self.statement, [cst.parse_statement(f"{self._nn('init')}.zeros_({target}.running_var)\n")])
+        self.info(original, "PT003", f"L.BatchNormalization is `nn.{module}` with Chainer's eps={eps} and "
+                  f"momentum = 1 - decay = {momentum}")
+        return cst.parse_expression(f"{self._nn(module)}({code(values['size'])}, eps={eps}, momentum={momentum})")
 
     def _parameter(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         args = [a.value for a in updated.args if a.keyword is None]

@@ -53,6 +53,27 @@ register(
          target="torch"),
 )
 
+# Chainer optimizer hooks -> a torch step pre-hook doing the same to the gradients before the update
+# (WeightDecay is folded into the optimizer's weight_decay= instead when its construction is in view)
+HOOKS = {
+    "chainer.optimizer_hooks.WeightDecay": (
+        "def weight_decay(optimizer, args, kwargs):\n"
+        "    \"\"\"Chainer's WeightDecay({value}) hook: grad += {value} * param before each step.\"\"\"\n"
+        "    for group in optimizer.param_groups:\n"
+        "        for p in group['params']:\n"
+        "            if p.grad is not None:\n"
+        "                p.grad.add_(p.detach(), alpha={value})\n"
+        "{opt}.register_step_pre_hook(weight_decay)\n"),
+    "chainer.optimizer_hooks.GradientClipping": (
+        "def clip_gradients(optimizer, args, kwargs):\n"
+        "    \"\"\"Chainer's GradientClipping({value}) hook: scale the gradients to an L2 norm of at most {value}."
+        "\"\"\"\n"
+        "    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group['params']], "
+        "{value})\n"
+        "{opt}.register_step_pre_hook(clip_gradients)\n"),
+}
+
+
 # Chainer optimizer -> (torch optimizer, [(chainer hyper-parameter, default, torch keyword)])
 OPTIMIZERS = {
     "chainer.optimizers.Adam": ("Adam", [("alpha", "0.001", "lr"), ("beta1", "0.9", None), ("beta2", "0.999", None),
@@ -109,8 +130,13 @@ class ScriptRules(RulePass):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         qualified = self.callee(original)
         if qualified in OPTIMIZERS:
+            self._decay = None
             setup = self._following_setup(original)
             text = self._optimizer(updated, f"{setup[1]}.parameters()" if setup else None)
+            if text is not None and self._decay is not None:
+                text = text[:-1] + f", weight_decay={self._decay})"
+                self.info(original, "PT021", f"the WeightDecay({self._decay}) hook is the optimizer's "
+                          "weight_decay= (both add rate * param to the gradient before the update)")
             if text is None:
                 self.todo(original, "PT020", f"{code(original.func)} with these arguments: build the torch.optim "
                           "optimizer by hand")
@@ -126,6 +152,10 @@ class ScriptRules(RulePass):
                           "parameters with tiny gradients move differently (about 4e-4 relative in the SAE "
                           "example's losses after 20 steps)")
             return cst.parse_expression(text)
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "asarray" and \
+                code(original.func.value) in self._array_modules and not self._inside_variable(original):
+            self.warn(original, "PT025", f"`{code(original.func.value)}.asarray(...)` now stays a NumPy array on "
+                      "the host: on a GPU, create the tensor made from it with `device=device`")
         if qualified == "chainer.Variable" and len(updated.args) == 1 and updated.args[0].keyword is None:
             self.info(original, "PT022", "chainer.Variable is a tensor: torch.as_tensor")
             self.need_import("torch")
@@ -170,6 +200,11 @@ class ScriptRules(RulePass):
                 return updated.with_changes(args=[updated.args[0].with_changes(value=inner.value)])
         return updated
 
+    def _inside_variable(self, node: cst.CSTNode) -> bool:
+        ancestors = list(self.ancestors(node))[:2]  # Arg, then the call that takes it
+        return len(ancestors) == 2 and isinstance(ancestors[1], cst.Call) and \
+            self.callee(ancestors[1]) == "chainer.Variable"
+
     def _following_setup(self, call: cst.Call):
         """(statement, target) of `opt.setup(target)` right after `opt = <call>` in the same block."""
         statement = self.statement
@@ -188,7 +223,24 @@ class ScriptRules(RulePass):
             setup = following.body[0].value
             if isinstance(setup.func, cst.Attribute) and setup.func.attr.value == "setup" and \
                     code(setup.func.value) == name and len(setup.args) == 1:
+                self._decay = self._weight_decay_after(body[index + 2:index + 3], name)
                 return following, code(setup.args[0].value)
+        return None
+
+    def _weight_decay_after(self, statements, name: str) -> str | None:
+        """`name.add_hook(WeightDecay(r))` right after the setup: fold r into weight_decay=."""
+        for statement in statements:
+            if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
+                    isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call):
+                call = statement.body[0].value
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_hook" and \
+                        code(call.func.value) == name and len(call.args) == 1 and \
+                        isinstance(call.args[0].value, cst.Call) and \
+                        self.callee(call.args[0].value) == "chainer.optimizer_hooks.WeightDecay" and \
+                        len(call.args[0].value.args) == 1:
+                    self._folded.add(id(statement))
+                    self.remove(statement)
+                    return code(call.args[0].value.args[0].value)
         return None
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
@@ -210,6 +262,23 @@ class ScriptRules(RulePass):
             self.info(original, "PT021", f"`{receiver}.update(lossfun, ...)` is zero_grad(), lossfun(...).backward(), "
                       "step(): gradients are cleared before the forward pass")
             return cst.parse_statement(f"{receiver}.zero_grad()\n").with_changes(leading_lines=updated.leading_lines)
+        if method == "cleargrads" and not call.args:
+            self.info(original, "PT021", f"`{receiver}.cleargrads()` is `{receiver}.zero_grad()`")
+            return updated.with_changes(body=[updated.body[0].with_changes(
+                value=call.with_changes(func=call.func.with_changes(attr=cst.Name("zero_grad"))))])
+        if method == "add_hook" and len(call.args) == 1 and isinstance(call.args[0].value, cst.Call):
+            hook = call.args[0].value
+            kind = self.callee(original.body[0].value.args[0].value)
+            if id(original) in self._folded:
+                return updated
+            if kind in HOOKS and len(hook.args) == 1:
+                value = code(hook.args[0].value)
+                self.need_import("torch")
+                new = list(cst.parse_module(HOOKS[kind].format(opt=receiver, value=value)).body)
+                self.info(original, "PT021", f"{kind.split('.')[-1]} hook: a step pre-hook does the same to the "
+                          "gradients before every step(), as Chainer's hook did inside update()")
+                self.insert_after(original, new[1:])
+                return new[0].with_changes(leading_lines=updated.leading_lines)
         if method == "update" and not call.args:
             return updated.with_changes(body=[updated.body[0].with_changes(
                 value=call.with_changes(func=call.func.with_changes(attr=cst.Name("step"))))])
@@ -218,10 +287,23 @@ class ScriptRules(RulePass):
     # inference scopes ---------------------------------------------------------------------------
 
     def leave_With(self, original: cst.With, updated: cst.With):
+        items = list(updated.items)
+        for i, item in enumerate(original.items):  # using_config('use_cudnn', 'never')
+            expression = item.item
+            if isinstance(expression, cst.Call) and self.callee(expression) == "chainer.using_config" and \
+                    len(expression.args) == 2 and code(expression.args[0].value) in ("'use_cudnn'", '"use_cudnn"') \
+                    and code(expression.args[1].value) in ("'never'", '"never"'):
+                self.need_import("torch")
+                items[i] = items[i].with_changes(item=cst.parse_expression("torch.backends.cudnn.flags(enabled=False)"))
+                self.info(original, "PT023", "using_config('use_cudnn', 'never') is torch.backends.cudnn.flags("
+                          "enabled=False)")
+        updated = updated.with_changes(items=items)
         kinds = [self._scope_kind(item.item) for item in original.items]
         if not kinds or None in kinds:
             return updated
-        modules = _called_modules(original.body, self.project) if "eval" in kinds else []
+        modules = _called_modules(original.body, self.project, self.ctx.global_models) if "eval" in kinds else []
+        if "eval" in kinds and not modules and len(self.ctx.global_models) == 1:
+            modules = list(self.ctx.global_models)  # code that calls the program's one module-level model
         if "eval" in kinds and not modules:
             self.todo(original, "PT023", "inference scope around code that calls no model object: call "
                       "model.eval() before it and model.train() after it by hand")
@@ -252,7 +334,7 @@ class ScriptRules(RulePass):
         return None
 
 
-def _called_modules(body: cst.BaseSuite, project) -> list[str]:
+def _called_modules(body: cst.BaseSuite, project, global_models=()) -> list[str]:
     """Objects called like models in ``body``: ``m(x)`` for an unknown name ``m`` and
     ``m.encode(x)`` for a method that took the train flag."""
     found: list[str] = []
@@ -262,6 +344,9 @@ def _called_modules(body: cst.BaseSuite, project) -> list[str]:
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value in project.flag_functions:
                 found.append(code(func.value))
+            elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                    func.value.value in global_models:  # model.predictor(x): a part of the model
+                found.append(func.value.value)
             elif isinstance(func, cst.Name) and func.value not in project.defined_functions and \
                     func.value not in project.classes and not hasattr(builtins, func.value):
                 found.append(func.value)
