@@ -75,6 +75,19 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	@echo "== the migrated SAE on Chainer 7.8.1, same settings: the same losses as on Chainer 1.24"
 	cd $(DEMO_OUT)/mnist_sae_chainer && $(CURDIR)/$(VENV)/bin/python -W ignore train_mnist_sae.py \
 	  $(DEMO_SAE_ARGS) --out ../migrated_sae
+	@echo
+	@echo "== netport migrate --to torch: the SAE as a PyTorch program"
+	rm -rf $(DEMO_OUT)/mnist_sae_torch
+	$(VENV)/bin/netport migrate legacy_examples/mnist_sae --to torch -o $(DEMO_OUT)/mnist_sae_torch \
+	  --report $(DEMO_OUT)/mnist_sae_torch.report.txt
+	@grep "^by rule" $(DEMO_OUT)/mnist_sae_torch.report.txt
+	cd $(DEMO_OUT)/mnist_sae_torch && $(CURDIR)/$(VENV)/bin/python train_mnist_sae.py \
+	  $(DEMO_SAE_ARGS) --out ../torch_sae
+	@echo
+	@echo "== netport verify: legacy SAE on Chainer 1.24 vs the torch migration, same weights, layer by layer"
+	$(VENV)/bin/netport verify tests/verify/factories/legacy_sae.py:build \
+	  tests/verify/factories/torch_migrated_sae.py:build --input-shape 8,784 --legacy-python $(VENV_LEGACY)/bin/python
+	$(VENV)/bin/netport convert-weights $(DEMO_OUT)/legacy_sae/sae.model -o $(DEMO_OUT)/legacy_sae.pt > /dev/null
 
 # pytest exits 5 when it collects nothing; say so loudly instead of failing the run.
 test: envs

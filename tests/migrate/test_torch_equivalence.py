@@ -1,6 +1,6 @@
-"""The SAE migrated to torch trains like the legacy program on Chainer 1.24: same initial weights
-(saved by Chainer 1.24, converted with netport.weights), same batches, 20 optimizer steps with Adam
-and with MomentumSGD.
+"""The SAE migrated to torch trains like the legacy program on Chainer 1.24 and like its Chainer 5
+migration on Chainer 5.4: same initial weights (saved by Chainer, converted with netport.weights),
+same batches, 20 optimizer steps with Adam and with MomentumSGD.
 
 MomentumSGD agrees to 1e-4 relative. Adam agrees to 1e-3 only: Chainer adds eps to sqrt(v) before
 the bias correction, torch after it, which amounts to torch eps = eps / sqrt(1 - beta2**t), a
@@ -18,33 +18,33 @@ import pytest
 
 from netport.data import load_mnist
 from netport.weights import chainer_to_torch
-from tests.conftest import REPO, run_python
+from tests.conftest import REPO, environment_python, run_python
 
 torch = pytest.importorskip("torch")
 
 STEPS, BATCH, UNITS = 20, 25, (784, 64, 8)
-LEGACY = f'''
+CHAINER_RUN = '''
 import json, sys
 import numpy as np
-sys.path.insert(0, {str(REPO / "legacy_examples" / "mnist_sae")!r})
+sys.path.insert(0, sys.argv[3])
 import chainer, net
 from chainer import optimizers, serializers
 from netport.data import load_mnist
 
 np.random.seed(0)
-model = net.StackedAutoEncoder([net.AutoEncoder(a, b) for a, b in zip({UNITS!r}[:-1], {UNITS!r}[1:])])
+model = net.StackedAutoEncoder([net.AutoEncoder(a, b) for a, b in zip(UNITS[:-1], UNITS[1:])])
 serializers.save_npz(sys.argv[2], model)
 regression = net.Regression(model)
 optimizer = optimizers.Adam() if sys.argv[1] == "adam" else optimizers.MomentumSGD(lr=0.01, momentum=0.9)
 optimizer.setup(regression)
 data = load_mnist().x_train
 losses = []
-for step in range({STEPS}):
-    x = chainer.Variable(data[step * {BATCH}:(step + 1) * {BATCH}])
+for step in range(STEPS):
+    x = chainer.Variable(data[step * BATCH:(step + 1) * BATCH])
     optimizer.update(regression, x, x)
     losses.append(float(regression.loss.data))
 print(json.dumps(losses))
-'''
+'''.replace("UNITS", repr(UNITS)).replace("STEPS", str(STEPS)).replace("BATCH", str(BATCH))
 
 
 def torch_losses(optimizer_name: str, weights) -> list[float]:
@@ -75,10 +75,19 @@ def torch_losses(optimizer_name: str, weights) -> list[float]:
     return losses
 
 
+SOURCES = {  # which Chainer program the torch migration is compared with, and where it runs
+    "legacy-on-chainer-1.24": ("legacy", REPO / "legacy_examples" / "mnist_sae"),
+    "chainer5-migration-on-chainer-5.4": ("chainer5", REPO / "migrated_examples" / "chainer" / "mnist_sae"),
+}
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
 @pytest.mark.parametrize("optimizer_name", ["adam", "momentumsgd"])
-def test_twenty_training_steps_agree_with_chainer_1_24(optimizer_name, legacy_python, tmp_path):
+def test_twenty_training_steps_agree_with_chainer(optimizer_name, source, tmp_path):
+    environment, net_dir = SOURCES[source]
     weights = tmp_path / "init.npz"
-    result = run_python(legacy_python, ["-c", LEGACY, optimizer_name, str(weights)], cwd=tmp_path)
+    result = run_python(environment_python(environment), ["-c", CHAINER_RUN, optimizer_name, str(weights),
+                                                          str(net_dir)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     legacy = json.loads(result.stdout.strip().splitlines()[-1])
     migrated = torch_losses(optimizer_name, weights)

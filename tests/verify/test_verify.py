@@ -39,3 +39,20 @@ def test_a_broken_factory_gives_one_error(run_netport):
     assert result.returncode == 2
     assert result.stderr.startswith("netport verify: error: nope.py:build failed")
     assert "Traceback" not in result.stderr.splitlines()[0]
+
+
+def test_chainer_migration_against_its_torch_migration():
+    """Issue 4 asks the same of the Chainer-5 migrated model and the torch migration."""
+    main = str(environment_python("main"))
+    result = verify(f"{FACTORIES}/migrated_sae.py:build", f"{FACTORIES}/torch_migrated_sae.py:build", (5, 784),
+                    legacy_python=main, migrated_python=main)
+    assert result.ok, result.to_text()
+    assert result.frameworks == ("legacy (chainer)", "migrated (torch)")
+    assert result.output.max_abs < 1e-5
+
+
+def test_legacy_sae_against_the_torch_migration(legacy_python):
+    result = verify(f"{FACTORIES}/legacy_sae.py:build", f"{FACTORIES}/torch_migrated_sae.py:build", (5, 784),
+                    legacy_python=str(legacy_python))
+    assert result.ok, result.to_text()
+    assert [layer.path for layer in result.layers] == ["0.encoder", "1.encoder", "__output__"]
