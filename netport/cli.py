@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--to", default="chainer", choices=["chainer", "torch"],
                          help="target: chainer (Chainer 5-7, the default) or torch (so far model definitions: "
                          "modules, links, parameters, functions; everything else is marked TODO)")
+    migrate.add_argument("--init", choices=["chainer", "torch"], default="chainer",
+                         help="with --to torch: keep Chainer's weight initialisation (LeCun normal, zero bias; the "
+                         "default) or take torch's own")
     where = migrate.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
                        help="write the result here (a directory tree is mirrored, other files copied)")
@@ -124,7 +127,10 @@ def _migrate(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         return fail("--jobs must be at least 1")
     try:
-        migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude)
+        if args.init != "chainer" and args.to != "torch":
+            return fail("--init applies to --to torch only")
+        migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude,
+                                          init=args.init)
         report = migration.report
         if args.diff or not (args.output or args.in_place):
             sys.stdout.write("".join(migrate.unified_diff(r) for r in report.files))

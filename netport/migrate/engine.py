@@ -116,7 +116,8 @@ def prepare(path: str, text: str) -> Prepared:
     return prepared
 
 
-def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "chainer") -> FileResult:
+def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "chainer",
+                     init: str = "chainer") -> FileResult:
     result = FileResult(prepared.path, original=prepared.text, error=prepared.error)
     if prepared.error is not None:
         return result
@@ -139,7 +140,7 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
         result.findings = findings
         return result
     try:
-        migrated, pass_findings = run_passes(text, prepared.path, project, target)
+        migrated, pass_findings = run_passes(text, prepared.path, project, target, init)
     except cst.ParserSyntaxError as exc:
         result.error = f"{prepared.path}:{exc.raw_line}:{exc.raw_column + 1}: LibCST cannot parse this file: " \
                        f"{' '.join(exc.message.split())}"
@@ -160,10 +161,11 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
     return result
 
 
-def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chainer") -> tuple[str, list]:
+def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chainer",
+               init: str = "chainer") -> tuple[str, list]:
     """Run every pass and the residual sweep; findings come back in lines of ``text``."""
     module = cst.parse_module(text)
-    ctx = FileContext(path, project)
+    ctx = FileContext(path, project, init=init)
     collected = []
     passes = CHAINER_PASSES + (TORCH_PASSES if target == "torch" else ())
     for pass_class in passes:

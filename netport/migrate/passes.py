@@ -54,6 +54,7 @@ class FileContext:
     path: str
     project: ProjectFacts
     source: str = ""  # the text the current pass reads
+    init: str = "chainer"  # torch target: keep Chainer's initialisation ("chainer") or torch's ("torch")
     findings: list[RawFinding] = field(default_factory=list)
     imports: set[tuple[str, str | None, str | None]] = field(default_factory=set)  # (module, obj, alias)
     global_models: list[str] = field(default_factory=list)  # module-level `model = nn.Module()` names

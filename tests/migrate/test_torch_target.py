@@ -156,3 +156,13 @@ def test_migrated_torch_pretrain_bug_still_fails_with_torchs_shape_error(tmp_pat
     assert result.returncode != 0
     assert "pretrain layer 1 epoch 1 loss" in result.stdout
     assert result.stderr.rstrip().endswith("mat1 and mat2 shapes cannot be multiplied (100x784 and 250x100)")
+
+
+def test_init_torch_leaves_torchs_own_initialisation(tmp_path, run_netport):
+    (tmp_path / "m.py").write_text("import chainer.links as L\nfc = L.Linear(784, 10, initial_bias=0.1)\n")
+    result = run_netport("migrate", str(tmp_path / "m.py"), "--to", "torch", "--init", "torch")
+    assert result.returncode == 0
+    assert "+fc = nn.Linear(784, 10)" in result.stdout
+    assert "nn.init.normal_" not in result.stdout  # torch's default weights
+    assert "+nn.init.constant_(fc.bias, 0.1)" in result.stdout  # but the bias the program asked for
+    assert run_netport("migrate", str(tmp_path / "m.py"), "--init", "torch").returncode == 2

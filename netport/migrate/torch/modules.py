@@ -239,14 +239,20 @@ class ModuleRules(RulePass):
             fan_in = f"{_paren(code(values['in_channels']))} * {_paren(k)} * {_paren(k)}"
         if not has_bias:
             args += ", bias=False"
-        std = f"1 / {self.need_import('math')}.sqrt({fan_in})"
-        if scale is not None:
-            std = f"{_paren(scale)} / {self.need_import('math')}.sqrt({fan_in})"
-        init = [f"{self._nn('init')}.normal_({target}.weight, std={std})"]
+        # --init torch keeps torch's defaults and only what the program asked for explicitly
+        torch_defaults = self.ctx.init == "torch"
+        init = []
+        if not torch_defaults or scale is not None:
+            std = f"1 / {self.need_import('math')}.sqrt({fan_in})"
+            if scale is not None:
+                std = f"{_paren(scale)} / {self.need_import('math')}.sqrt({fan_in})"
+            init.append(f"{self._nn('init')}.normal_({target}.weight, std={std})")
         if has_bias:
             bias = values.get("initial_bias")
-            init.append(f"nn.init.zeros_({target}.bias)" if bias is None or is_none(bias)
-                        else f"nn.init.constant_({target}.bias, {code(bias)})")
+            if bias is not None and not is_none(bias):
+                init.append(f"{self._nn('init')}.constant_({target}.bias, {code(bias)})")
+            elif not torch_defaults:
+                init.append(f"{self._nn('init')}.zeros_({target}.bias)")
         self.insert_after(statement, [cst.parse_statement(line + "\n") for line in init])
         self.info(original, "PT003", f"{code(original.func)} is `nn.{module}`, initialised as Chainer did "
                   f"(LeCun normal{' scaled by ' + scale if scale else ''}, "
