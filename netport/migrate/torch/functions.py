@@ -30,6 +30,9 @@ register(
     Rule("PT016", "max_pooling_2d keeps cover_all (ceil_mode=True) and stride=ksize explicit",
          before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2)\n",
          after='from torch import nn\n\nh = nn.functional.max_pool2d(x, 2, stride=2, padding=0, ceil_mode=True)\n', target="torch"),
+    Rule("PT017", "concat/split_axis/reshape keep Chainer's axis defaults and section semantics",
+         before="import chainer.functions as F\nh = F.concat((a, b))\nc, d = F.split_axis(h, 2, 1)\n",
+         after='import torch\n\nh = torch.cat((a, b), dim=1)\nc, d = torch.tensor_split(h, 2, dim=1)\n', target="torch"),
     Rule("PT013", "F.transpose without axes reverses the axes: .T",
          before="import chainer.functions as F\nWt = F.transpose(W)\n", after="Wt = W.T\n", target="torch"),
     Rule("PT014", "F.identity is nn.Identity() as a value and disappears as a call",
@@ -114,10 +117,39 @@ class FunctionRules(RulePass):
             return cst.parse_expression(f"({_paren(y)}.argmax(1) == {_paren(t)}).float().mean()")
         if qualified == "chainer.functions.max_pooling_2d":
             return self._max_pooling(original, updated)
+        if qualified in ("chainer.functions.concat", "chainer.functions.split_axis", "chainer.functions.reshape"):
+            return self._array_function(original, updated, qualified.rsplit(".", 1)[1])
         if qualified == "chainer.functions.transpose" and len(args) == 1 and args[0].keyword is None:
             self.info(original, "PT013", "F.transpose without axes reverses them: `.T`")
             return cst.parse_expression(f"{_paren(code(args[0].value))}.T")
         return updated
+
+    def _array_function(self, original: cst.Call, updated: cst.Call, name: str) -> cst.BaseExpression:
+        signature = {"concat": ["xs", "axis"], "split_axis": ["x", "indices_or_sections", "axis", "force_tuple"],
+                     "reshape": ["x", "shape"]}[name]
+        values = {}
+        for i, arg in enumerate(updated.args):
+            key = arg.keyword.value if arg.keyword is not None else (signature[i] if i < len(signature) else None)
+            if key not in signature or arg.star:
+                self.todo(original, "PT017", f"F.{name} argument {code(arg)}: convert by hand")
+                return updated
+            values[key] = code(arg.value)
+        if name == "concat":  # Chainer concatenates along axis 1 by default, torch along 0
+            self.info(original, "PT017", "F.concat is torch.cat, with Chainer's default axis=1 spelled out")
+            return cst.parse_expression(f"{self._spell('torch.cat')}({values['xs']}, dim={values.get('axis', '1')})")
+        if name == "reshape":
+            self.info(original, "PT017", "F.reshape is torch.reshape")
+            return cst.parse_expression(f"{self._spell('torch.reshape')}({values['x']}, {values['shape']})")
+        sections = values["indices_or_sections"]
+        single = values.get("force_tuple", "True") == "False" and not (sections.isdigit() and int(sections) > 1)
+        if single:  # force_tuple=False returned a lone section unwrapped: only safe with a literal count > 1
+            self.todo(original, "PT017", "F.split_axis(..., force_tuple=False) may return one section unwrapped: "
+                      "use torch.tensor_split and unwrap a single section by hand")
+            return updated
+        self.info(original, "PT017", "F.split_axis is torch.tensor_split (a count of sections, or split indices, "
+                  "as in Chainer; torch.split would read an int as a section size)")
+        return cst.parse_expression(f"{self._spell('torch.tensor_split')}({values['x']}, {sections}, "
+                                    f"dim={values.get('axis', '0')})")
 
     def _max_pooling(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         names = ["x", "ksize", "stride", "pad", "cover_all"]

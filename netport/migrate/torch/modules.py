@@ -205,6 +205,12 @@ class ModuleRules(RulePass):
         problem = None
         if values is None:
             problem = "arguments it cannot match"
+        elif module == "Linear" and (names[1] not in values or is_none(values.get(names[0]))):
+            out = values.get("out_size", values.get("in_size"))
+            self.warn(original, "PT003", "L.Linear with its input size inferred at the first call is nn.LazyLinear: "
+                      "run one forward pass before building the optimizer (it sees no parameters before), and "
+                      "initialise the weights after it to keep Chainer's LeCun normal")
+            return cst.parse_expression(f"{self._nn('LazyLinear')}({code(out)})")
         elif names[1] not in values or is_none(values.get(names[0])):
             problem = "an input size inferred at the first call (use nn.Lazy* and a dry run)"
         elif target is None:
