@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser(
         "migrate",
-        help="rewrite Chainer v1 source into Chainer 5+ idiom (or, partly, PyTorch)",
+        help="rewrite Chainer v1 source into Chainer 5+ idiom or PyTorch",
         description="Rewrite Chainer v1 programs (files or directory trees) into Chainer 5+ idiom, "
         "keeping comments and formatting. By default prints a unified diff and writes nothing. "
         "Report lines are `path:line:col: SEVERITY CHxxx message`. Exit status: 0 everything "
@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("paths", nargs="*", metavar="PATH", help="Python files or directories")
     migrate.add_argument("--to", default="chainer", choices=["chainer", "torch"],
-                         help="target: chainer (Chainer 5-7, the default) or torch (so far model definitions: "
-                         "modules, links, parameters, functions; everything else is marked TODO)")
+                         help="target: chainer (Chainer 5-7, the default) or torch (what the torch rules do not "
+                         "cover yet, such as Trainer-era code, is marked TODO)")
     migrate.add_argument("--init", choices=["chainer", "torch"], default="chainer",
                          help="with --to torch: keep Chainer's weight initialisation (LeCun normal, zero bias; the "
                          "default) or take torch's own")
