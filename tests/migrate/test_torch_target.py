@@ -83,7 +83,7 @@ def test_torch_model_keeps_chainers_initialisation(tmp_path):
 
 
 def test_what_the_torch_rules_do_not_cover_is_marked():
-    source = ("import chainer.functions as F\nimport chainer.links as L\nembed = L.EmbedID(10, 3)\n"
+    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.LSTM(10, 3)\n"
               "y = F.softmax(x)\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}

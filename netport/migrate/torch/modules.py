@@ -35,6 +35,9 @@ register(
          target="torch"),
     Rule("PT006", "L.Classifier becomes a small Classifier module written into the file",
          before="import chainer.links as L\nmodel = L.Classifier(net)\n", after='from torch import nn\n\n\nclass Classifier(nn.Module):\n    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n    def forward(self, x, t):\n        y = self.predictor(x)\n        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\nmodel = Classifier(net)\n', target="torch"),
+    Rule("PT007", "L.EmbedID becomes nn.Embedding (the same N(0, 1) initialisation)",
+         before="import chainer.links as L\nembed = L.EmbedID(1000, 64)\n",
+         after="from torch import nn\n\nembed = nn.Embedding(1000, 64)\n", target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        with self.init_scope():\n"
@@ -143,6 +146,16 @@ class ModuleRules(RulePass):
             return self._link(original, updated, qualified)
         if qualified == "chainer.links.BatchNormalization":
             return self._batch_normalization(original, updated)
+        if qualified == "chainer.links.EmbedID":
+            values = self._arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
+            if values is None or set(values) != {"in_size", "out_size"}:
+                self.todo(original, "PT007", "L.EmbedID with initialW or ignore_label: torch's padding_idx is not "
+                          "Chainer's ignore_label (which yields zero vectors for -1); write nn.Embedding by hand")
+                return updated
+            # Chainer's default initialW is Normal(1.0), torch's Embedding default N(0, 1): the same
+            self.info(original, "PT007", "L.EmbedID is nn.Embedding (both draw the table from N(0, 1))")
+            return cst.parse_expression(f"{self._nn('Embedding')}({code(values['in_size'])}, "
+                                        f"{code(values['out_size'])})")
         if qualified == "chainer.links.Classifier" and len(updated.args) == 1 and updated.args[0].keyword is None:
             if "Classifier" in self.project.classes:
                 self.todo(original, "PT006", "L.Classifier: this program defines its own Classifier; write the loss "
