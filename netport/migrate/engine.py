@@ -25,7 +25,7 @@ from netport.migrate.chainer.optimizers import OptimizerCalls
 from netport.migrate.chainer.positional import PositionalToKeyword
 from netport.migrate.chainer.residual import ResidualSweep
 from netport.migrate.chainer.train_mode import TrainMode
-from netport.migrate.passes import FileContext, dotted
+from netport.migrate.passes import FileContext, top_level_imports
 from netport.migrate.torch.functions import FunctionRules
 from netport.migrate.torch.modules import ModuleRules
 from netport.migrate.torch.residual import TorchResidual
@@ -195,22 +195,9 @@ def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chain
 
 def _remove_unused_chainer_imports(module: cst.Module) -> cst.Module:
     context = CodemodContext()
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    name = dotted(alias.name)
-                    if name.split(".")[0] == "chainer":
-                        RemoveImportsVisitor.remove_unused_import(
-                            context, name, asname=alias.asname.name.value if alias.asname else None)
-            elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative and \
-                    not isinstance(small.names, cst.ImportStar) and dotted(small.module).split(".")[0] == "chainer":
-                for alias in small.names:
-                    RemoveImportsVisitor.remove_unused_import(
-                        context, dotted(small.module), dotted(alias.name),
-                        asname=alias.asname.name.value if alias.asname else None)
+    for name, obj, asname in top_level_imports(module):
+        if name.split(".")[0] == "chainer":
+            RemoveImportsVisitor.remove_unused_import(context, name, obj, asname=asname)
     return RemoveImportsVisitor(context).transform_module(module)
 
 

@@ -404,30 +404,51 @@ def import_roots(source: str) -> dict[str, str]:
     return roots
 
 
-def import_aliases(module: cst.Module) -> dict[str, str]:
-    """Qualified module/object name -> local name, from the module's top-level imports."""
-    aliases: dict[str, str] = {}
+def top_level_imports(module: cst.Module):
+    """(module, object or None, alias or None) for every absolute, non-star import at the top level."""
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    name = dotted(alias.name)
-                    if alias.asname is not None:
-                        aliases[name] = alias.asname.name.value
-                    else:
-                        root = name.split(".")[0]
-                        aliases.setdefault(root, root)
-                        aliases.setdefault(name, name)
-            elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
-                if isinstance(small.names, cst.ImportStar):
-                    continue
-                base = dotted(small.module)
+                    yield dotted(alias.name), None, alias.asname.name.value if alias.asname else None
+            elif isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative and \
+                    not isinstance(small.names, cst.ImportStar):
                 for alias in small.names:
-                    local = alias.asname.name.value if alias.asname else dotted(alias.name)
-                    aliases[f"{base}.{dotted(alias.name)}"] = local
+                    yield dotted(small.module), dotted(alias.name), alias.asname.name.value if alias.asname else None
+
+
+def import_aliases(module: cst.Module) -> dict[str, str]:
+    """Qualified module/object name -> local name, from the module's top-level imports."""
+    aliases: dict[str, str] = {}
+    for name, obj, asname in top_level_imports(module):
+        if obj is not None:
+            aliases[f"{name}.{obj}"] = asname or obj
+        elif asname is not None:
+            aliases[name] = asname
+        else:
+            root = name.split(".")[0]
+            aliases.setdefault(root, root)
+            aliases.setdefault(name, name)
     return aliases
+
+
+def bind_arguments(call: cst.Call, names: Sequence[str]) -> dict[str, cst.BaseExpression] | None:
+    """The call's arguments by parameter name (positional ones matched to ``names`` in order);
+    None when one cannot be matched (``*args``, an unknown keyword, too many positionals)."""
+    values = {}
+    for i, arg in enumerate(call.args):
+        name = arg.keyword.value if arg.keyword is not None else (names[i] if i < len(names) else None)
+        if arg.star or name not in names:
+            return None
+        values[name] = arg.value
+    return values
+
+
+def paren(text: str) -> str:
+    """Source text safe to put before ``.attr`` or inside arithmetic: parenthesised unless a plain name or number."""
+    return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"
 
 
 def spell_with(aliases: dict[str, str], qualified_name: str) -> str | None:

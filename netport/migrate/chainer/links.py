@@ -13,7 +13,7 @@ import keyword
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, code
+from netport.migrate.passes import RulePass, bind_arguments, code
 from netport.migrate.rules import Rule, register
 
 register(
@@ -143,11 +143,8 @@ class LinkRegistration(RulePass):
             value = code(args[1].value)
             rule = "CH031"
         else:
-            keywords = {a.keyword.value: a.value for a in args[1:] if a.keyword is not None}
-            positional = [a.value for a in args[1:] if a.keyword is None]
-            names = ["shape", "dtype", "initializer"]
-            values = dict(zip(names, positional)) | keywords
-            if "shape" not in values or set(values) - set(names):
+            values = bind_arguments(updated, ["name", "shape", "dtype", "initializer"])  # v1 add_param
+            if values is None or "shape" not in values:
                 self.todo(original, "CH032", "rewrite `add_param` as `chainer.Parameter(initializer, shape)` "
                           "inside init_scope")
                 return updated

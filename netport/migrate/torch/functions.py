@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, code, is_dotted
+from netport.migrate.passes import RulePass, bind_arguments, code, is_dotted, paren
 from netport.migrate.rules import Rule, register
 
 register(
@@ -101,7 +101,7 @@ class FunctionRules(RulePass):
         if qualified == "chainer.functions.linear" and args and args[0].keyword is None:
             self.info(original, "PT012", "F.linear flattened its input to (batch, -1); torch applies to the last "
                       "axis: `.flatten(1)` keeps Chainer's behaviour")
-            flattened = args[0].with_changes(value=cst.parse_expression(f"{_paren(code(args[0].value))}.flatten(1)"))
+            flattened = args[0].with_changes(value=cst.parse_expression(f"{paren(code(args[0].value))}.flatten(1)"))
             return updated.with_changes(func=cst.parse_expression(self._spell("nn.functional.linear")),
                                         args=[flattened, *args[1:]])
         if qualified == "chainer.functions.softmax_cross_entropy" and len(args) == 2 and \
@@ -109,31 +109,27 @@ class FunctionRules(RulePass):
             y, t = (code(a.value) for a in args)
             self.info(original, "PT015", "F.softmax_cross_entropy is nn.functional.cross_entropy with Chainer's "
                       "ignore label -1 and int64 labels")
-            return cst.parse_expression(f"{self._spell('nn.functional.cross_entropy')}({y}, {_paren(t)}.long(), "
+            return cst.parse_expression(f"{self._spell('nn.functional.cross_entropy')}({y}, {paren(t)}.long(), "
                                         "ignore_index=-1)")
         if qualified == "chainer.functions.accuracy" and len(args) == 2 and not any(a.keyword or a.star for a in args):
             y, t = (code(a.value) for a in args)
             self.info(original, "PT015", "F.accuracy is the mean of argmax matches")
-            return cst.parse_expression(f"({_paren(y)}.argmax(1) == {_paren(t)}).float().mean()")
+            return cst.parse_expression(f"({paren(y)}.argmax(1) == {paren(t)}).float().mean()")
         if qualified == "chainer.functions.max_pooling_2d":
             return self._max_pooling(original, updated)
         if qualified in ("chainer.functions.concat", "chainer.functions.split_axis", "chainer.functions.reshape"):
             return self._array_function(original, updated, qualified.rsplit(".", 1)[1])
         if qualified == "chainer.functions.transpose" and len(args) == 1 and args[0].keyword is None:
             self.info(original, "PT013", "F.transpose without axes reverses them: `.T`")
-            return cst.parse_expression(f"{_paren(code(args[0].value))}.T")
+            return cst.parse_expression(f"{paren(code(args[0].value))}.T")
         return updated
 
     def _array_function(self, original: cst.Call, updated: cst.Call, name: str) -> cst.BaseExpression:
         signature = {"concat": ["xs", "axis"], "split_axis": ["x", "indices_or_sections", "axis", "force_tuple"],
                      "reshape": ["x", "shape"]}[name]
-        values = {}
-        for i, arg in enumerate(updated.args):
-            key = arg.keyword.value if arg.keyword is not None else (signature[i] if i < len(signature) else None)
-            if key not in signature or arg.star:
-                self.todo(original, "PT017", f"F.{name} argument {code(arg)}: convert by hand")
-                return updated
-            values[key] = code(arg.value)
+        values = self._bind(original, updated, signature, "PT017")
+        if values is None:
+            return updated
         if name == "concat":  # Chainer concatenates along axis 1 by default, torch along 0
             self.info(original, "PT017", "F.concat is torch.cat, with Chainer's default axis=1 spelled out")
             return cst.parse_expression(f"{self._spell('torch.cat')}({values['xs']}, dim={values.get('axis', '1')})")
@@ -151,15 +147,18 @@ class FunctionRules(RulePass):
         return cst.parse_expression(f"{self._spell('torch.tensor_split')}({values['x']}, {sections}, "
                                     f"dim={values.get('axis', '0')})")
 
+    def _bind(self, original: cst.Call, updated: cst.Call, names: list[str], rule: str) -> dict[str, str] | None:
+        """Arguments as source text by name, or a TODO when they cannot all be matched."""
+        values = bind_arguments(updated, names)
+        if values is None:
+            self.todo(original, rule, f"{code(original.func)}: arguments beyond {', '.join(names)}; convert by hand")
+            return None
+        return {name: code(value) for name, value in values.items()}
+
     def _max_pooling(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        names = ["x", "ksize", "stride", "pad", "cover_all"]
-        values = {}
-        for i, arg in enumerate(updated.args):
-            name = arg.keyword.value if arg.keyword is not None else (names[i] if i < len(names) else None)
-            if name not in names or arg.star:
-                self.todo(original, "PT016", f"F.max_pooling_2d argument {code(arg)}: convert by hand")
-                return updated
-            values[name] = code(arg.value)
+        values = self._bind(original, updated, ["x", "ksize", "stride", "pad", "cover_all"], "PT016")
+        if values is None:
+            return updated
         stride = values.get("stride", values["ksize"])
         pad = values.get("pad", "0")
         cover_all = values.get("cover_all", "True")
@@ -177,19 +176,11 @@ class FunctionRules(RulePass):
             self.todo(original, "PT011", "F.dropout outside a module method: pass training= explicitly "
                       "(torch's functional dropout is always on)")
             return updated
-        values, positional = {}, ["x", "ratio"]
-        for i, arg in enumerate(updated.args):
-            name = arg.keyword.value if arg.keyword is not None else (positional[i] if i < 2 else None)
-            if name not in ("x", "ratio") or arg.star:
-                self.todo(original, "PT011", f"F.dropout argument {code(arg)}: convert by hand")
-                return updated
-            values[name] = code(arg.value)
+        values = self._bind(original, updated, ["x", "ratio"], "PT011")
+        if values is None:
+            return updated
         ratio = values.get("ratio", "0.5")
         self.info(original, "PT011", f"F.dropout is nn.functional.dropout with `training={training}` "
                   "(Chainer followed chainer.config.train)")
         return cst.parse_expression(f"{self._spell('nn.functional.dropout')}({values['x']}, p={ratio}, "
                                     f"training={training})")
-
-
-def _paren(text: str) -> str:
-    return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, code, is_bool
+from netport.migrate.passes import RulePass, bind_arguments, code, is_bool, paren
 from netport.migrate.rules import Rule, register
 
 register(
@@ -147,7 +147,7 @@ class ModuleRules(RulePass):
         if qualified == "chainer.links.BatchNormalization":
             return self._batch_normalization(original, updated)
         if qualified == "chainer.links.EmbedID":
-            values = self._arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
+            values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
             if values is None or set(values) != {"in_size", "out_size"}:
                 self.todo(original, "PT007", "L.EmbedID with initialW or ignore_label: torch's padding_idx is not "
                           "Chainer's ignore_label (which yields zero vectors for -1); write nn.Embedding by hand")
@@ -184,7 +184,7 @@ class ModuleRules(RulePass):
             self.info(original, "PT003", "a Linear link flattened its input after the batch axis: `.flatten(1)`")
             first = updated.args[0]
             return updated.with_changes(args=[first.with_changes(
-                value=cst.parse_expression(f"{_paren(code(first.value))}.flatten(1)")), *updated.args[1:]])
+                value=cst.parse_expression(f"{paren(code(first.value))}.flatten(1)")), *updated.args[1:]])
         func = updated.func
         if self._module_classes and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and \
                 len(updated.args) == 1 and updated.args[0].star == "*":
@@ -199,20 +199,9 @@ class ModuleRules(RulePass):
             and links.get(func.attr.value) == "chainer.links.Linear" and \
             any(kind == "chainer.links.Convolution2D" for kind in links.values())
 
-    def _arguments(self, call: cst.Call, names: list[str]) -> dict[str, cst.BaseExpression] | None:
-        values = {}
-        for i, arg in enumerate(call.args):
-            if arg.star:
-                return None
-            name = arg.keyword.value if arg.keyword is not None else (names[i] if i < len(names) else None)
-            if name is None or name not in names:
-                return None
-            values[name] = arg.value
-        return values
-
     def _link(self, original: cst.Call, updated: cst.Call, qualified: str) -> cst.BaseExpression:
         module, names = _LINKS[qualified]
-        values = self._arguments(updated, names)
+        values = bind_arguments(updated, names)
         statement = self.statement
         target = _assignment_target(statement, original)
         problem = None
@@ -255,7 +244,7 @@ class ModuleRules(RulePass):
             if "pad" in values:
                 args += f", padding={code(values['pad'])}"
             k = code(values["ksize"])
-            fan_in = f"{_paren(code(values['in_channels']))} * {_paren(k)} * {_paren(k)}"
+            fan_in = f"{paren(code(values['in_channels']))} * {paren(k)} * {paren(k)}"
         if not has_bias:
             args += ", bias=False"
         # --init torch keeps torch's defaults and only what the program asked for explicitly
@@ -264,7 +253,7 @@ class ModuleRules(RulePass):
         if not torch_defaults or scale is not None:
             std = f"1 / {self.need_import('math')}.sqrt({fan_in})"
             if scale is not None:
-                std = f"{_paren(scale)} / {self.need_import('math')}.sqrt({fan_in})"
+                std = f"{paren(scale)} / {self.need_import('math')}.sqrt({fan_in})"
             init.append(f"{self._nn('init')}.normal_({target}.weight, std={std})")
         if has_bias:
             bias = values.get("initial_bias")
@@ -281,7 +270,7 @@ class ModuleRules(RulePass):
     def _batch_normalization(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         names = ["size", "decay", "eps", "dtype", "use_gamma", "use_beta", "initial_gamma", "initial_beta", "axis",
                  "initial_avg_mean", "initial_avg_var"]
-        values = self._arguments(updated, names)
+        values = bind_arguments(updated, names)
         target = _assignment_target(self.statement, original)
         supported = {"size", "decay", "eps", "initial_avg_var"}
         if values is None or "size" not in values or set(values) - supported or target is None:
@@ -292,7 +281,7 @@ class ModuleRules(RulePass):
         images = any(kind == "chainer.links.Convolution2D" for kind in self.project.link_types.values())
         module = "BatchNorm2d" if images else "BatchNorm1d"
         decay = values.get("decay")
-        momentum = f"1 - {_paren(code(decay))}" if decay is not None else "0.1"
+        momentum = f"1 - {paren(code(decay))}" if decay is not None else "0.1"
         eps = code(values["eps"]) if "eps" in values else "2e-05"
         if "initial_avg_var" in values and code(values["initial_avg_var"]) in ("0", "0.0"):
             self.insert_after(self.statement, [cst.parse_statement(f"{self._nn('init')}.zeros_({target}.running_var)\n")])
@@ -339,7 +328,3 @@ def _assignment_target(statement: cst.CSTNode | None, call: cst.Call) -> str | N
 
 def is_none(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
-
-
-def _paren(text: str) -> str:
-    return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"

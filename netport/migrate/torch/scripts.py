@@ -13,7 +13,7 @@ import builtins
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, code
+from netport.migrate.passes import RulePass, bind_arguments, code
 from netport.migrate.rules import Rule, register
 
 register(
@@ -111,12 +111,10 @@ class ScriptRules(RulePass):
 
     def _optimizer(self, call: cst.Call, params: str | None) -> str | None:
         name, spec = OPTIMIZERS[self.callee(call)]
-        values = {}
-        for i, arg in enumerate(call.args):
-            key = arg.keyword.value if arg.keyword is not None else (spec[i][0] if i < len(spec) else None)
-            if key not in {s[0] for s in spec} or arg.star:
-                return None
-            values[key] = code(arg.value)
+        bound = bind_arguments(call, [chainer_name for chainer_name, _, _ in spec])
+        if bound is None:
+            return None
+        values = {key: code(value) for key, value in bound.items()}
         keywords = []
         for chainer_name, default, torch_name in spec:
             if torch_name is not None:
