@@ -1,0 +1,327 @@
+"""Runs a training script tiny, on CPU, recording every layer call; stops at the first shape error.
+
+Executed by path in the interpreter that has the script's framework (Chainer 1.24, 5, 7 or torch),
+so it imports nothing from netport: `python _dynamic_runner.py CONFIG.json`. It writes a JSON
+result to the path given in the config. The data entry points (netport.data.load_mnist,
+chainer.datasets.get_mnist) return synthetic arrays of the real shapes and a few batches, and
+every argparse option whose name says epoch is set to 1, so the run is seconds long.
+"""
+
+import argparse
+import gc
+import json
+import os
+import runpy
+import sys
+import traceback
+
+TRAIN_ROWS, TEST_ROWS = 256, 128
+HERE = os.path.abspath(__file__)
+EPOCH_WORDS = ("epoch",)
+ITERATION_WORDS = ("iteration", "n_iter", "max_iter")
+
+
+def _is_library_frame(filename):
+    if filename.startswith("<"):
+        return True
+    filename = os.path.abspath(filename)
+    return (filename == HERE or "site-packages" in filename or "dist-packages" in filename
+            or filename.startswith(sys.prefix) or filename.startswith(sys.base_prefix) or filename.startswith("<"))
+
+
+def _user_frames(tb_or_stack):
+    frames = traceback.extract_tb(tb_or_stack) if not isinstance(tb_or_stack, list) else tb_or_stack
+    return [{"file": f.filename, "line": f.lineno, "function": f.name, "code": (f.line or "").strip()}
+            for f in frames if not _is_library_frame(f.filename)]
+
+
+def _shape(value):
+    array = getattr(value, "array", None)
+    if array is None:
+        array = getattr(value, "data", value)
+    shape = getattr(array, "shape", None)
+    return list(shape) if shape is not None else None
+
+
+class Recorder:
+    """Layer calls, one entry per layer in the order first called, with a call count."""
+
+    def __init__(self):
+        self.layers = {}  # id(layer) -> record
+        self.pending = None  # the layer call in progress (pre-hook ran, post-hook not yet)
+
+    def pre(self, layer, kind, args):
+        if not (hasattr(layer, "W") or hasattr(layer, "weight")):
+            return  # a chain of links; its links report themselves
+        self.pending = {"layer": layer, "kind": kind, "in_shape": _shape(args[0]) if args else None}
+
+    def post(self, layer, out):
+        if self.pending is None or self.pending["layer"] is not layer:
+            return
+        record = self.layers.setdefault(id(layer), dict(self.pending, calls=0))
+        record.update(in_shape=self.pending["in_shape"], out_shape=_shape(out))
+        record["calls"] += 1
+        self.pending = None
+
+
+def _weight_shape(layer):
+    for name in ("W", "weight"):
+        weight = getattr(layer, name, None)
+        if weight is None:
+            continue
+        data = getattr(weight, "array", None)
+        if data is None:
+            data = getattr(weight, "data", None)
+        shape = getattr(data, "shape", None)
+        if shape is not None:
+            return list(shape)
+    return None
+
+
+RECORDER = Recorder()
+BUILT = {}  # id(layer) -> innermost user frame that constructed it
+
+
+def _remember_construction(layer):
+    frames = _user_frames(traceback.extract_stack()[:-2])
+    if frames:
+        BUILT[id(layer)] = frames[-1]
+
+
+# ----------------------------------------------------------------- synthetic data
+
+def _images(rows, ndim, numpy):
+    shape = {1: (784,), 2: (28, 28), 3: (1, 28, 28)}[ndim]
+    return numpy.random.RandomState(rows).uniform(0, 1, (rows,) + shape).astype(numpy.float32)
+
+
+def _labels(rows, numpy):
+    return numpy.random.RandomState(rows + 1).randint(0, 10, rows).astype(numpy.int32)
+
+
+def patch_data():
+    import numpy
+
+    try:
+        import netport.data as netport_data
+        import netport.data.mnist as netport_mnist
+    except Exception:
+        netport_data = None
+    if netport_data is not None:
+        def load_mnist(path=None, *, ndim=1):
+            return netport_mnist.MNIST(_images(TRAIN_ROWS, ndim, numpy), _labels(TRAIN_ROWS, numpy),
+                                       _images(TEST_ROWS, ndim, numpy), _labels(TEST_ROWS, numpy),
+                                       "synthetic data (netport check-shapes --run)")
+
+        netport_mnist.load_mnist = load_mnist
+        netport_data.load_mnist = load_mnist
+    try:
+        import chainer.datasets
+        import chainer.datasets.mnist as chainer_mnist
+    except Exception:
+        return
+
+    def get_mnist(withlabel=True, ndim=1, scale=1.0, dtype=None, label_dtype=None, rgb_format=False):
+        splits = []
+        for rows in (TRAIN_ROWS, TEST_ROWS):
+            x = _images(rows, ndim, numpy) * scale
+            if withlabel:
+                splits.append(chainer.datasets.TupleDataset(x, _labels(rows, numpy)))
+            else:
+                splits.append(x)
+        return tuple(splits)
+
+    chainer_mnist.get_mnist = get_mnist
+    chainer.datasets.get_mnist = get_mnist
+
+
+def patch_arguments(overrides):
+    original = argparse.ArgumentParser.parse_known_args
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, rest = original(self, args, namespace)
+        for action in self._actions:
+            dest = action.dest
+            if not hasattr(namespace, dest):
+                continue
+            value = getattr(namespace, dest)
+            if dest in overrides:
+                text = overrides[dest]
+                if action.const is not None and action.nargs == 0:
+                    value = text.lower() in ("1", "true", "yes", "on")
+                else:
+                    value = action.type(text) if callable(action.type) else text
+            elif isinstance(value, int) and not isinstance(value, bool):
+                lowered = dest.lower()
+                if any(word in lowered for word in EPOCH_WORDS):
+                    value = min(value, 1)
+                elif any(word in lowered for word in ITERATION_WORDS):
+                    value = min(value, 2)
+                elif lowered in ("gpu", "device") and value >= 0:
+                    value = -1
+            setattr(namespace, dest, value)
+        return namespace, rest
+
+    argparse.ArgumentParser.parse_known_args = parse_known_args
+
+
+# ----------------------------------------------------------------- layer hooks
+
+def install_chainer_hooks():
+    try:
+        import chainer
+        import chainer.links as L
+    except Exception:
+        return None
+    weight_links = [cls for cls in vars(L).values()
+                    if isinstance(cls, type) and issubclass(cls, chainer.Link)]
+    for cls in weight_links:
+        original_init = cls.__init__
+
+        def init(self, *args, _original=original_init, **kwargs):
+            _original(self, *args, **kwargs)
+            if id(self) not in BUILT:
+                _remember_construction(self)
+
+        cls.__init__ = init
+    if hasattr(chainer, "LinkHook"):  # Chainer 5+: the framework's own hook, before the type check
+        class ShapeHook(chainer.LinkHook):
+            name = "NetportShapeHook"
+
+            def forward_preprocess(self, args):
+                RECORDER.pre(args.link, type(args.link).__name__, args.args)
+
+            def forward_postprocess(self, args):
+                RECORDER.post(args.link, args.out)
+
+        hook = ShapeHook()
+        hook.__enter__()
+        return chainer.__version__
+    for cls in weight_links:  # Chainer 1-4: no LinkHook; wrap the links' own __call__
+        if "__call__" not in vars(cls):
+            continue
+        original_call = cls.__call__
+
+        def call(self, *args, _original=original_call, **kwargs):
+            RECORDER.pre(self, type(self).__name__, args)
+            out = _original(self, *args, **kwargs)
+            RECORDER.post(self, out)
+            return out
+
+        cls.__call__ = call
+    return chainer.__version__
+
+
+def install_torch_hooks():
+    try:
+        import torch
+        from torch.nn.modules import module as torch_module
+    except Exception:
+        return None
+    torch_module.register_module_forward_pre_hook(
+        lambda module, args: RECORDER.pre(module, type(module).__name__, args) if _weighted(module) else None)
+    torch_module.register_module_forward_hook(
+        lambda module, args, out: RECORDER.post(module, out) if _weighted(module) else None)
+    for cls in (torch.nn.Linear, torch.nn.Conv2d, torch.nn.LazyLinear):
+        original_init = cls.__init__
+
+        def init(self, *args, _original=original_init, **kwargs):
+            _original(self, *args, **kwargs)
+            _remember_construction(self)
+
+        cls.__init__ = init
+    return torch.__version__
+
+
+def _weighted(module):
+    return hasattr(module, "weight") and not list(module.children())
+
+
+def layer_names():
+    """id(layer) -> its path from the outermost chain/module, found among the live objects."""
+    names = {}
+    roots = []
+    try:
+        import chainer
+        links = [o for o in gc.get_objects() if isinstance(o, chainer.Link)]
+        children = set()
+        for link in links:
+            for _, child in link.namedlinks(skipself=True):
+                children.add(id(child))
+        roots += [(link, "chainer") for link in links if id(link) not in children]
+    except Exception:
+        pass
+    try:
+        import torch
+        modules = [o for o in gc.get_objects() if isinstance(o, torch.nn.Module)]
+        children = set()
+        for module in modules:
+            for _, child in module.named_modules():
+                if child is not module:
+                    children.add(id(child))
+        roots += [(module, "torch") for module in modules if id(module) not in children]
+    except Exception:
+        pass
+    for root, framework in roots:
+        top = type(root).__name__
+        items = root.namedlinks() if framework == "chainer" else root.named_modules()
+        for path, child in items:
+            if framework == "chainer":
+                parts = [p for p in path.split("/") if p]
+            else:
+                parts = [p for p in path.split(".") if p]
+            text = top + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts)
+            names.setdefault(id(child), {"name": text, "parts": parts})
+    return names
+
+
+def describe(layer, names):
+    info = names.get(id(layer), {"name": type(layer).__name__, "parts": []})
+    return {"name": info["name"], "parts": info["parts"], "kind": type(layer).__name__,
+            "weight": _weight_shape(layer), "built": BUILT.get(id(layer))}
+
+
+def main():
+    config = json.load(open(sys.argv[1]))
+    script = os.path.abspath(config["script"])
+    result = {"status": "completed", "frameworks": {}}
+    patch_arguments(config.get("overrides", {}))
+    patch_data()
+    result["frameworks"]["chainer"] = install_chainer_hooks()
+    result["frameworks"]["torch"] = install_torch_hooks()
+    try:
+        import chainer
+        chainer.config.type_check = True  # without it a mismatch is a bare numpy error
+    except Exception:
+        pass
+    sys.argv = [script] + list(config.get("args", []))
+    sys.path[0] = os.path.dirname(script)
+    names = None
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:
+        result["status"] = "exited"
+        result["exit_code"] = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # the point of the run: what the program raised, and where
+        message = str(exc)
+        is_shape = (type(exc).__name__ == "InvalidType" or "shapes cannot be multiplied" in message
+                    or "expected input" in message and "channels" in message)
+        result["status"] = "shape_error" if is_shape else "error"
+        result["exception"] = f"{type(exc).__module__}.{type(exc).__name__}"
+        result["message"] = message
+        result["frames"] = _user_frames(exc.__traceback__)
+        names = layer_names()
+        if is_shape and RECORDER.pending is not None:
+            failing = RECORDER.pending
+            result["failing_layer"] = dict(describe(failing["layer"], names), in_shape=failing["in_shape"])
+    if names is None:
+        names = layer_names()
+    result["executed"] = [dict(describe(c["layer"], names), in_shape=c["in_shape"], out_shape=c["out_shape"],
+                               calls=c["calls"]) for c in RECORDER.layers.values()]
+    result["data"] = {"train_rows": TRAIN_ROWS, "test_rows": TEST_ROWS}
+    with open(config["result"], "w") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()

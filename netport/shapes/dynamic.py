@@ -1,0 +1,132 @@
+"""Dynamic mode: run the program tiny, on CPU and synthetic data, with layer hooks; report the first
+shape error with the same fields as static mode plus the layers executed before it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from netport.shapes.api import ShapeReport
+from netport.shapes.findings import RULE_MISMATCH, Finding, parse_invalid_type
+from netport.shapes.interpreter import AnalysisError
+
+RUNNER = Path(__file__).with_name("_dynamic_runner.py")
+
+
+def _display(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=None, timeout: float = 120.0):
+    if not script.is_file():
+        raise AnalysisError(f"{script}: no such file")
+    start = time.perf_counter()
+    if python is not None and os.sep in str(python):
+        python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
+    with tempfile.TemporaryDirectory(prefix="netport-shapes-") as work:
+        config = Path(work, "config.json")
+        result_path = Path(work, "result.json")
+        config.write_text(json.dumps({"script": str(script.resolve()), "args": script_args,
+                                      "overrides": overrides, "result": str(result_path)}))
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
+        # the program's own outputs (models, logs) land in the scratch directory, not next to it
+        try:
+            completed = subprocess.run([str(python or sys.executable), str(RUNNER), str(config)], cwd=work,
+                                       env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AnalysisError(f"{_display(str(script))}: the tiny run took longer than {timeout:.0f} s") from None
+        except OSError as exc:
+            raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
+        if not result_path.exists():
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise AnalysisError(f"{_display(str(script))}: the tiny run failed before it started: {tail[0]}")
+        result = json.loads(result_path.read_text())
+    report = ShapeReport(_display(str(script)), "dynamic", elapsed=time.perf_counter() - start)
+    report.executed_layers = [_layer_row(row) for row in result.get("executed", [])]
+    report.output_tail = completed.stdout[-2000:]
+    framework = result["frameworks"].get("chainer") or result["frameworks"].get("torch")
+    if result["frameworks"].get("chainer"):
+        report.chainer_version = tuple(int(p) for p in result["frameworks"]["chainer"].split(".")[:3] if p.isdigit())
+    status = result["status"]
+    if status == "shape_error":
+        report.findings.append(_finding(result, report))
+        report.completed = False
+    elif status == "error":
+        frame = (result.get("frames") or [{"file": str(script), "line": 0}])[-1]
+        report.notes.append((f"{_display(frame['file'])}:{frame['line']}",
+                             f"the tiny run stopped with {result['exception']}: {result['message'][:300]} "
+                             f"(not a shape error; framework {framework})"))
+        report.completed = False
+    elif status == "exited" and result.get("exit_code"):
+        report.notes.append((_display(str(script)), f"the program exited with status {result['exit_code']}"))
+    return report
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _layer_row(row: dict) -> dict:
+    return {"name": row["name"], "kind": row["kind"], "in_shape": _shape_text(row.get("in_shape")),
+            "out_shape": _shape_text(row.get("out_shape")), "calls": row.get("calls", 1)}
+
+
+def _finding(result: dict, report: ShapeReport) -> Finding:
+    message = result["message"]
+    frames = result.get("frames") or []
+    where = frames[-1] if frames else {"file": report.script, "line": 1, "code": ""}
+    parsed = parse_invalid_type(message)
+    layer = result.get("failing_layer") or {}
+    weight = layer.get("weight")
+    in_shape = layer.get("in_shape")
+    if parsed is not None:
+        actual, expected = parsed.actual, parsed.expected
+    elif weight and in_shape:
+        actual, expected = in_shape[-1], weight[-1] if len(weight) == 2 else weight[1]
+    else:
+        actual = expected = None
+    built = layer.get("built")
+    name = layer.get("name", "a layer")
+    out_size = weight[0] if weight else None
+    finding = Finding(
+        rule=RULE_MISMATCH, severity="error", path=_display(where["file"]), line=where["line"], col=1,
+        message=f"{name} ({layer.get('kind', '?')}({expected} -> {out_size})) is fed {actual} features; it expects "
+                f"{expected}" if actual is not None else f"shape error in {name}: {message.splitlines()[0]}",
+        expected={"expr": f"in_size == {expected}", "value": expected},
+        actual={"expr": f"x.shape == {_shape_text(in_shape)}", "value": actual},
+        layer={"name": name, "kind": layer.get("kind"), "in": expected, "out": out_size,
+               "built_at": f"{_display(built['file'])}:{built['line']}" if built else None,
+               "built_from": [f"{built['code']} at {_display(built['file'])}:{built['line']}"] if built else []},
+        called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
+        framework_message=" ".join(message.split()) if parsed is None
+        else f"InvalidType: {' '.join(message.split())}",
+        mode="dynamic",
+        executed_layers=report.executed_layers,
+        hint=_hint(layer, actual, expected, result),
+    )
+    if parsed is not None:
+        finding.context = f"recognised message dialect: {parsed.dialect}"
+    return finding
+
+
+def _hint(layer: dict, actual, expected, result) -> str | None:
+    parts = layer.get("parts") or []
+    index = next((int(p) for p in parts if p.isdigit()), None)
+    raw_widths = {784, 28 * 28}
+    if actual in raw_widths and index is not None and index > 0:
+        return (f"layer {index + 1} of the stack is fed the raw {actual}-wide input; feed it the codes of layer "
+                f"{index} ({expected} wide)")
+    if actual in raw_widths:
+        return f"the layer is fed the raw {actual}-wide input but was built for {expected}"
+    return None

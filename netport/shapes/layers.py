@@ -1,0 +1,556 @@
+"""Layers: how they are built, what they check when called, and the findings they raise.
+
+Chainer's Linear flattens every axis after the first (prod(x.shape[1:]) must equal in_size; the
+same rule from v1 to v7), a lazy ``L.Linear(out)`` / ``L.Linear(None, out)`` binds in_size on its
+first call; torch's ``nn.Linear`` multiplies the last axis only.
+"""
+
+from __future__ import annotations
+
+import math
+
+from netport.shapes import findings as F_
+from netport.shapes.values import (
+    UNKNOWN, Array, Construction, Container, FlowStep, Instance, Layer, LibraryObject, Site, describe_shape,
+)
+
+SHAPE_PRESERVING = {
+    "relu", "sigmoid", "tanh", "leaky_relu", "elu", "softplus", "softmax", "log_softmax", "dropout", "identity",
+    "clipped_relu", "hard_sigmoid", "selu", "gelu", "swish", "local_response_normalization", "batch_normalization",
+    "fixed_batch_normalization", "exp", "log", "sqrt", "square", "absolute", "gaussian_noise", "copy", "cast",
+}
+SHAPE_PRESERVING_PREFIXES = [
+    ("chainer.functions.", SHAPE_PRESERVING),
+    ("torch.nn.functional.", SHAPE_PRESERVING | {"dropout2d", "silu", "hardtanh", "normalize", "batch_norm"}),
+    ("torch.", {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "softmax", "dropout", "bernoulli", "clamp",
+                "rand_like", "randn_like", "zeros_like", "ones_like", "abs"}),
+    ("numpy.", {"exp", "log", "sqrt", "tanh", "abs", "clip", "float32", "maximum", "minimum"}),
+]
+# torch modules that keep the shape of their input
+TORCH_SHAPE_PRESERVING_MODULES = {"ReLU", "Sigmoid", "Tanh", "Dropout", "Identity", "LeakyReLU", "ELU", "Softmax",
+                                  "LogSoftmax", "GELU", "SiLU", "BatchNorm1d", "BatchNorm2d", "Dropout2d",
+                                  "LayerNorm"}
+
+
+def preserve(args, site):
+    value = args[0] if args else UNKNOWN
+    return value.with_shape(value.shape, keep_raw=True) if isinstance(value, Array) else UNKNOWN
+
+
+def is_layer(value) -> bool:
+    return isinstance(value, (Layer, Container)) or (isinstance(value, Instance) and value.framework is not None) \
+        or (isinstance(value, LibraryObject) and value.kind in ("Classifier", "Module"))
+
+
+def set_parent(child, parent, name) -> None:
+    if isinstance(child, (Layer, Container, Instance)) and child.parent is None:
+        child.parent, child.name_in_parent = parent, name
+
+
+def register_child(parent, name, child) -> None:
+    if not is_layer(child):
+        return
+    if isinstance(parent, (Instance, Container)):
+        if child not in parent.children:
+            parent.children.append(child)
+    set_parent(child, parent, name)
+
+
+def layer_name(interp, layer) -> str:
+    """A path such as `model[1].encoder`, from the parents up to a global of the entry script."""
+    parts = []
+    node = layer
+    while node is not None:
+        parent = getattr(node, "parent", None)
+        if parent is None:
+            break
+        name = node.name_in_parent
+        sequence = isinstance(parent, Container) or (isinstance(parent, Instance) and parent.sequence)
+        parts.append(f"[{name}]" if sequence and name is not None and name.isdigit() else f".{name}")
+        node = parent
+    root = None
+    for module in interp.modules.values():
+        if module.name != "__main__":
+            continue
+        for key, value in module.namespace.items():
+            if value is node and not key.startswith("_"):
+                root = key
+                break
+    if root is None:
+        root = node.cls.name if isinstance(node, Instance) else getattr(node, "kind", "layer")
+    return root + "".join(reversed(parts))
+
+
+def position_in_stack(layer):
+    """(index, siblings) when the layer sits in a sequence container, directly or one chain down
+    (each autoencoder of a stack owns its encoder): which element of the stack it is."""
+    node = layer
+    for _ in range(3):
+        parent = getattr(node, "parent", None)
+        if parent is None:
+            return None
+        if isinstance(parent, Container) or (isinstance(parent, Instance) and parent.sequence):
+            return parent.children.index(node), parent.children, node
+        node = parent
+    return None
+
+
+def first_layer(value):
+    """The first weight layer inside a chain (for 'what does the previous stage output')."""
+    if isinstance(value, Layer):
+        return value
+    for child in getattr(value, "children", []):
+        found = first_layer(child)
+        if found is not None:
+            return found
+    return None
+
+
+def construction(interp, kind: str, site: Site, args_text: str) -> Construction:
+    stack = [(record.site, record.source, record.loop_vars) for record in interp.calls[:-1]]
+    return Construction(site, f"{kind}({args_text})", stack)
+
+
+def _describe_args(args, kwargs) -> str:
+    parts = [str(a) if isinstance(a, (int, float, type(None))) else "?" for a in args]
+    parts += [f"{k}={v}" for k, v in kwargs.items() if isinstance(v, (int, float, bool, type(None)))]
+    return ", ".join(parts)
+
+
+def _int_or_none(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _pair(value):
+    if isinstance(value, int):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    return None
+
+
+# ----------------------------------------------------------------- construction models
+
+def _chainer_linear(interp, args, kwargs, site):
+    in_size = args[0] if args else kwargs.get("in_size", UNKNOWN)
+    out_size = args[1] if len(args) > 1 else kwargs.get("out_size", None)
+    lazy = False
+    if out_size is None:  # L.Linear(out): the one-argument form
+        in_size, out_size, lazy = None, in_size, True
+    elif in_size is None:
+        lazy = True
+    if (in_size is UNKNOWN) or out_size is UNKNOWN:
+        return _unknown_layer(interp, "L.Linear", site, args, kwargs)
+    return Layer("L.Linear", _int_or_none(in_size), _int_or_none(out_size),
+                 construction(interp, "L.Linear", site, _describe_args(args, kwargs)), "chainer", lazy=lazy)
+
+
+def _torch_linear(interp, args, kwargs, site):
+    in_size = args[0] if args else kwargs.get("in_features", UNKNOWN)
+    out_size = args[1] if len(args) > 1 else kwargs.get("out_features", UNKNOWN)
+    return Layer("nn.Linear", _int_or_none(in_size), _int_or_none(out_size),
+                 construction(interp, "nn.Linear", site, _describe_args(args, kwargs)), "torch",
+                 lazy=False) if isinstance(in_size, int) else _unknown_layer(interp, "nn.Linear", site, args, kwargs)
+
+
+def _torch_lazy_linear(interp, args, kwargs, site):
+    out_size = args[0] if args else kwargs.get("out_features", UNKNOWN)
+    return Layer("nn.LazyLinear", None, _int_or_none(out_size),
+                 construction(interp, "nn.LazyLinear", site, _describe_args(args, kwargs)), "torch", lazy=True)
+
+
+def _chainer_convolution(interp, args, kwargs, site):
+    in_channels = args[0] if args else kwargs.get("in_channels", UNKNOWN)
+    out_channels = args[1] if len(args) > 1 else kwargs.get("out_channels", UNKNOWN)
+    ksize = args[2] if len(args) > 2 else kwargs.get("ksize", None)
+    stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
+    pad = args[4] if len(args) > 4 else kwargs.get("pad", 0)
+    lazy = False
+    if ksize is None:  # Convolution2D(out_channels, ksize): v2+ two-argument form
+        in_channels, out_channels, ksize, lazy = None, in_channels, out_channels, True
+    elif in_channels is None:
+        lazy = True
+    return Layer("L.Convolution2D", _int_or_none(in_channels), _int_or_none(out_channels),
+                 construction(interp, "L.Convolution2D", site, _describe_args(args, kwargs)), "chainer", lazy=lazy,
+                 ksize=_pair(ksize), stride=_pair(stride) or (1, 1), pad=_pair(pad) or (0, 0))
+
+
+def _torch_conv(interp, args, kwargs, site):
+    in_channels = args[0] if args else kwargs.get("in_channels", UNKNOWN)
+    out_channels = args[1] if len(args) > 1 else kwargs.get("out_channels", UNKNOWN)
+    ksize = args[2] if len(args) > 2 else kwargs.get("kernel_size", UNKNOWN)
+    stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
+    pad = args[4] if len(args) > 4 else kwargs.get("padding", 0)
+    return Layer("nn.Conv2d", _int_or_none(in_channels), _int_or_none(out_channels),
+                 construction(interp, "nn.Conv2d", site, _describe_args(args, kwargs)), "torch",
+                 ksize=_pair(ksize), stride=_pair(stride) or (1, 1), pad=_pair(pad) or (0, 0))
+
+
+def _unknown_layer(interp, kind, site, args, kwargs):
+    return Layer(kind, None, None, construction(interp, kind, site, _describe_args(args, kwargs)),
+                 "chainer" if kind.startswith("L.") else "torch", lazy=False)
+
+
+def _identity_layer(kind):
+    def model(interp, args, kwargs, site):
+        return Layer(kind, None, None, construction(interp, kind, site, ""), "torch" if kind.startswith("nn.") else
+                     "chainer")
+    return model
+
+
+def _torch_flatten_module(interp, args, kwargs, site):
+    start = args[0] if args else kwargs.get("start_dim", 1)
+    end = args[1] if len(args) > 1 else kwargs.get("end_dim", -1)
+    layer = Layer("nn.Flatten", None, None, construction(interp, "nn.Flatten", site, ""), "torch")
+    layer.ksize = (start, end)
+    return layer
+
+
+def _torch_pool_module(interp, args, kwargs, site):
+    ksize = args[0] if args else kwargs.get("kernel_size")
+    stride = args[1] if len(args) > 1 else kwargs.get("stride", None)
+    pad = args[2] if len(args) > 2 else kwargs.get("padding", 0)
+    layer = Layer("nn.MaxPool2d", None, None, construction(interp, "nn.MaxPool2d", site, ""), "torch",
+                  ksize=_pair(ksize), stride=_pair(stride if stride is not None else ksize) or (1, 1),
+                  pad=_pair(pad) or (0, 0))
+    return layer
+
+
+def _sequential(interp, args, kwargs, site):
+    container = Container("nn.Sequential", [], "torch")
+    for index, child in enumerate(args):
+        register_child(container, str(index), child)
+    return container
+
+
+def _module_list(interp, args, kwargs, site):
+    container = Container("nn.ModuleList", [], "torch")
+    items = interp.iterate(args[0], site) if args else []
+    if isinstance(items, list):
+        for index, child in enumerate(items):
+            register_child(container, str(index), child)
+    return container
+
+
+def _chain_list(interp, args, kwargs, site):
+    container = Container("chainer.ChainList", [], "chainer")
+    for index, child in enumerate(args):
+        register_child(container, str(index), child)
+    return container
+
+
+def _chainer_sequential(interp, args, kwargs, site):
+    return _sequential(interp, args, kwargs, site)
+
+
+# ----------------------------------------------------------------- calls
+
+def call_layer(interp, layer, args, kwargs, site):
+    if isinstance(layer, Container):
+        if layer.kind == "nn.Sequential":
+            return apply_sequence(interp, layer.children, args, site)
+        return UNKNOWN
+    x = args[0] if args else UNKNOWN
+    if layer.kind in ("L.Linear", "nn.Linear", "nn.LazyLinear"):
+        return linear(interp, layer, x, site, layer.framework)
+    if layer.kind in ("L.Convolution2D", "nn.Conv2d"):
+        return convolution(interp, layer, x, site)
+    if layer.kind == "nn.Flatten" and isinstance(x, Array) and x.shape is not None:
+        from netport.shapes.library import flatten_shape
+
+        start, end = layer.ksize
+        return x.with_shape(flatten_shape(x.shape, start, end))
+    if layer.kind == "nn.MaxPool2d" and isinstance(x, Array):
+        return pool(x, layer.ksize, layer.stride, layer.pad, cover_all=False)
+    if layer.kind.startswith("nn.") and layer.kind[3:] in TORCH_SHAPE_PRESERVING_MODULES or layer.kind in (
+            "L.BatchNormalization", "L.Dropout"):
+        return preserve(args, site)
+    return UNKNOWN
+
+
+def apply_sequence(interp, children, args, site):
+    value = args[0] if args else UNKNOWN
+    for child in children:
+        value = interp.call(child, [value], {}, site)
+    return value
+
+
+def linear(interp, layer: Layer, x, site, framework, weight_text: str | None = None):
+    if not isinstance(x, Array) or x.shape is None or len(x.shape) < 2 and framework == "chainer":
+        return _linear_output(x, layer, framework)
+    width = x.features() if framework == "chainer" else (x.shape[-1] if x.shape else None)
+    if width is None:
+        return _linear_output(x, layer, framework)
+    interp.checked_calls += 1
+    if layer.in_size is None and layer.lazy:
+        layer.in_size, layer.bound_at = width, site
+        check_lazy_binding(interp, layer, x, site)
+    elif layer.in_size is not None and width != layer.in_size:
+        mismatch(interp, layer, x, width, layer.in_size, site, weight_text=weight_text)
+        return _linear_output(x, layer, framework, failed=True)
+    return _linear_output(x, layer, framework)
+
+
+def _linear_output(x, layer, framework, failed=False):
+    if not isinstance(x, Array):
+        return UNKNOWN
+    if failed or x.shape is None:
+        return x.with_shape(None)
+    if framework == "chainer":
+        return x.with_shape((x.shape[0], layer.out_size))
+    return x.with_shape(tuple(x.shape[:-1]) + (layer.out_size,))
+
+
+def convolution(interp, layer: Layer, x, site):
+    if not isinstance(x, Array) or x.shape is None or len(x.shape) != 4:
+        return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
+    channels = x.shape[1]
+    if channels is not None:
+        interp.checked_calls += 1
+        if layer.in_size is None and layer.lazy:
+            layer.in_size, layer.bound_at = channels, site
+        elif layer.in_size is not None and channels != layer.in_size:
+            mismatch(interp, layer, x, channels, layer.in_size, site, what="channels")
+            return x.with_shape(None)
+    if layer.ksize is None:
+        return x.with_shape((x.shape[0], layer.out_size, None, None))
+    spatial = []
+    for size, k, s, p in zip(x.shape[2:], layer.ksize, layer.stride, layer.pad):
+        spatial.append(None if size is None else (size + 2 * p - k) // s + 1)
+    return x.with_shape((x.shape[0], layer.out_size, *spatial))
+
+
+def pool(x: Array, ksize, stride, pad, cover_all):
+    if x.shape is None or len(x.shape) != 4 or ksize is None:
+        return x.with_shape(None)
+    stride = stride or ksize
+    spatial = []
+    for size, k, s, p in zip(x.shape[2:], ksize, stride, pad):
+        if size is None:
+            spatial.append(None)
+        elif cover_all:
+            spatial.append((size + 2 * p - k + s - 1) // s + 1)
+        else:
+            spatial.append((size + 2 * p - k) // s + 1)
+    return x.with_shape(x.shape[:2] + tuple(spatial))
+
+
+def _functional_linear(framework):
+    def model(interp, args, kwargs, site):
+        x = args[0] if args else kwargs.get("x", kwargs.get("input", UNKNOWN))
+        W = args[1] if len(args) > 1 else kwargs.get("W", kwargs.get("weight", UNKNOWN))
+        if not isinstance(W, Array) or W.shape is None or len(W.shape) != 2:
+            return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
+        out_size, in_size = W.shape
+        owner = W.owner
+        transposed = isinstance(owner, tuple) and owner[0] == "transposed"
+        source = owner[1] if transposed else owner
+        if isinstance(source, Layer):
+            built = source.built
+            kind = ("F.linear" if framework == "chainer" else "nn.functional.linear") + \
+                   (f" with {'the transposed ' if transposed else ''}weight of {source.kind}")
+        else:
+            built = construction(interp, "F.linear", site, "")
+            kind = "F.linear" if framework == "chainer" else "nn.functional.linear"
+        layer = Layer(kind, in_size, out_size, built, framework)
+        layer.parent, layer.name_in_parent = (source.parent, source.name_in_parent) if isinstance(source, Layer) \
+            else (None, None)
+        layer.weight_of = source if isinstance(source, Layer) else None
+        return linear(interp, layer, x, site, framework)
+    return model
+
+
+def _chainer_pool(cover_all_default):
+    def model(interp, args, kwargs, site):
+        x = args[0] if args else UNKNOWN
+        ksize = _pair(args[1] if len(args) > 1 else kwargs.get("ksize"))
+        stride = _pair(args[2] if len(args) > 2 else kwargs.get("stride")) or ksize
+        pad = _pair(args[3] if len(args) > 3 else kwargs.get("pad", 0)) or (0, 0)
+        cover_all = kwargs.get("cover_all", cover_all_default)
+        if not isinstance(x, Array) or not isinstance(cover_all, bool):
+            return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
+        return pool(x, ksize, stride, pad, cover_all)
+    return model
+
+
+def _torch_pool(interp, args, kwargs, site):
+    x = args[0] if args else UNKNOWN
+    ksize = _pair(args[1] if len(args) > 1 else kwargs.get("kernel_size"))
+    stride = _pair(args[2] if len(args) > 2 else kwargs.get("stride")) or ksize
+    pad = _pair(args[3] if len(args) > 3 else kwargs.get("padding", 0)) or (0, 0)
+    ceil = kwargs.get("ceil_mode", False)
+    if not isinstance(x, Array) or not isinstance(ceil, bool):
+        return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
+    return pool(x, ksize, stride, pad, cover_all=ceil)
+
+
+def layer_attribute(interp, layer, name, site):
+    if isinstance(layer, Container):
+        return UNKNOWN
+    if name in ("W", "weight") and layer.in_size is not None and layer.out_size is not None \
+            and layer.kind.endswith("Linear"):
+        return Array((layer.out_size, layer.in_size), (FlowStep(layer.built.site, f"{layer.kind}.{name}"),),
+                     owner=layer)
+    if name in ("b", "bias") and layer.out_size is not None:
+        return Array((layer.out_size,), (FlowStep(layer.built.site, f"{layer.kind}.{name}"),), owner=layer)
+    if name in ("in_size", "in_features"):
+        return layer.in_size if layer.in_size is not None else UNKNOWN
+    if name in ("out_size", "out_features"):
+        return layer.out_size if layer.out_size is not None else UNKNOWN
+    return UNKNOWN
+
+
+MODELS = {
+    "chainer.links.Linear": _chainer_linear,
+    "chainer.functions.Linear": _chainer_linear,  # v1's function-set era name of the same link
+    "chainer.functions.Convolution2D": _chainer_convolution,
+    "chainer.links.Convolution2D": _chainer_convolution,
+    "chainer.links.BatchNormalization": _identity_layer("L.BatchNormalization"),
+    "chainer.ChainList": _chain_list,
+    "chainer.Sequential": _chainer_sequential,
+    "chainer.functions.linear": _functional_linear("chainer"),
+    "chainer.functions.max_pooling_2d": _chainer_pool(True),
+    "chainer.functions.average_pooling_2d": _chainer_pool(False),
+    "torch.nn.Linear": _torch_linear,
+    "torch.nn.LazyLinear": _torch_lazy_linear,
+    "torch.nn.Conv2d": _torch_conv,
+    "torch.nn.Sequential": _sequential,
+    "torch.nn.ModuleList": _module_list,
+    "torch.nn.Flatten": _torch_flatten_module,
+    "torch.nn.MaxPool2d": _torch_pool_module,
+    "torch.nn.functional.linear": _functional_linear("torch"),
+    "torch.nn.functional.max_pool2d": _torch_pool,
+}
+for _module in TORCH_SHAPE_PRESERVING_MODULES:
+    MODELS[f"torch.nn.{_module}"] = _identity_layer(f"nn.{_module}")
+
+
+# ----------------------------------------------------------------- findings
+
+def _flow(interp, x: Array) -> list[dict]:
+    return [{"file": step.site.path, "line": step.site.line, "desc": step.description} for step in x.flow]
+
+
+def _stack(interp, site) -> list[dict]:
+    frames = []
+    for record in interp.calls[:-1]:
+        loops = ", ".join(f"{k}={v}" for k, v in record.loop_vars.items() if isinstance(v, (int, str)))
+        frames.append({"file": record.site.path, "line": record.site.line,
+                       "desc": record.source + (f"  ({loops})" if loops else "")})
+    return frames
+
+
+def _built(layer: Layer) -> tuple[str, list[str]]:
+    built = layer.built
+    lines = [f"{built.source} at {built.site}"]
+    for call_site, source, loops in reversed(built.stack):
+        loop_text = ", ".join(f"{k}={v}" for k, v in loops.items() if isinstance(v, (int, str)))
+        lines.append(f"from {source} at {call_site}" + (f" with {loop_text}" if loop_text else ""))
+    return str(built.site), lines
+
+
+def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: Site, what="features",
+             weight_text=None):
+    name = layer_name(interp, getattr(layer, "weight_of", None) or layer)
+    built_at, built_lines = _built(layer)
+    version = interp.chainer_version
+    if layer.framework == "chainer":
+        if layer.kind.startswith("L.Convolution"):
+            framework_message = F_.chainer_convolution_message(version, actual, expected)
+        else:
+            framework_message = F_.chainer_linear_message(version, actual, expected)
+    else:
+        batch = x.shape[0] if x.shape else None
+        framework_message = (F_.torch_linear_message(batch, actual, expected, layer.out_size)
+                             if "inear" in layer.kind else
+                             f"RuntimeError: expected input to have {expected} channels, but got {actual} channels")
+    expr = ("prod(x.shape[1:])" if layer.framework == "chainer" else "x.shape[-1]") if what == "features" \
+        else "x.shape[1]"
+    finding = F_.Finding(
+        rule=F_.RULE_MISMATCH, severity="error", path=site.path, line=site.line, col=site.col,
+        message=f"{name} ({layer.label()}) is fed {actual} {what}; it expects {expected}",
+        expected={"expr": f"{expr} == {expected}", "value": expected},
+        actual={"expr": f"x.shape == {describe_shape(x.shape)}", "value": actual},
+        layer={"name": name, "kind": layer.kind, "in": layer.in_size, "out": layer.out_size, "built_at": built_at,
+               "built_from": built_lines},
+        value_flow=_flow(interp, x), called_from=_stack(interp, site),
+        framework_message=framework_message,
+        hint=hint(interp, layer, x, actual, expected, what),
+    )
+    if interp.updates:
+        finding.context = (f"the real program reaches this only after about {int(interp.updates):,} optimizer "
+                           f"updates with these settings")
+    interp.add_finding(finding)
+
+
+def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
+    """A lazy layer adopts whatever it is first fed; say so when that is not what the stack implies."""
+    position = position_in_stack(layer)
+    implied = None
+    if position is not None:
+        index, siblings, _ = position
+        if index > 0:
+            previous = first_layer(siblings[index - 1])
+            if previous is not None and previous.out_size is not None:
+                implied = (previous.out_size, f"the output width of the layer before it "
+                                              f"({layer_name(interp, previous)}, {previous.label()})")
+    if implied is None or implied[0] == layer.in_size:
+        return
+    name = layer_name(interp, layer)
+    built_at, built_lines = _built(layer)
+    finding = F_.Finding(
+        rule=F_.RULE_LAZY_BINDING, severity="warning", path=site.path, line=site.line, col=site.col,
+        message=f"lazy {name} ({layer.kind}, in_size=None) binds in_size={layer.in_size} on its first call, "
+                f"but {implied[1]} is {implied[0]}",
+        expected={"expr": "in_size", "value": implied[0]}, actual={"expr": "bound in_size", "value": layer.in_size},
+        layer={"name": name, "kind": layer.kind, "in": None, "out": layer.out_size, "built_at": built_at,
+               "built_from": built_lines},
+        value_flow=_flow(interp, x), called_from=_stack(interp, site),
+        hint=(f"the layer is fed the raw {layer.in_size}-wide input; feed it the {implied[0]}-wide codes of the "
+              f"layer before it" if x.raw_input else
+              f"give the layer its in_size explicitly ({implied[0]}) so a wrong input fails at once"),
+    )
+    interp.add_finding(finding)
+
+
+def hint(interp, layer: Layer, x: Array, actual: int, expected: int, what: str) -> str | None:
+    position = position_in_stack(getattr(layer, "weight_of", None) or layer)
+    if x.raw_input and position is not None and position[0] > 0:
+        index = position[0]
+        previous = first_layer(position[1][index - 1])
+        text = (f"layer {index + 1} of the stack is fed the raw {actual}-wide input; feed it the codes of "
+                f"layer {index}")
+        if previous is not None and previous.out_size == expected:
+            text += f" ({expected} wide)"
+        candidate = _variable_holding(interp, expected)
+        if candidate is not None:
+            name, where = candidate
+            text += f", e.g. `{name}` (assigned at {where}), instead of the raw data"
+        return text
+    if x.raw_input and what == "features":
+        return (f"the layer is fed the raw {actual}-wide input but was built for {expected}: check the first entry "
+                f"of the units list")
+    if what == "features" and layer.kind.endswith("Linear") and x.shape is not None and len(x.shape) == 4:
+        return (f"the convolutional features flatten to {describe_shape(x.shape[1:])} = {actual} values; build the "
+                f"Linear with in_size {actual} (or L.Linear(None, {layer.out_size}) in Chainer)")
+    if position is not None:
+        index, siblings, _ = position
+        for other_index, sibling in enumerate(siblings):
+            other = first_layer(sibling)
+            if other is not None and other is not layer and other.in_size == actual:
+                return (f"layer {other_index + 1} of the stack takes {actual} features: the units list order looks "
+                        f"wrong (layer {index + 1} is built for {expected})")
+    return None
+
+
+def _variable_holding(interp, width: int):
+    """A variable in the active frames that holds a non-raw array of the expected width."""
+    for frame in reversed(interp.frames + [None]):
+        scope = frame.scope() if frame is not None else next(
+            (m.namespace for m in interp.modules.values() if m.name == "__main__"), {})
+        assigned = frame.assigned_at if frame is not None else {}
+        for name, value in scope.items():
+            if isinstance(value, Array) and not value.raw_input and value.features() == width and value.flow:
+                where = assigned.get(name) or value.flow[-1].site
+                return name, str(where)
+    return None

@@ -1,0 +1,127 @@
+"""check-shapes reports: text (editor-clickable first lines), JSON, and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+
+from netport import __version__
+from netport.shapes.findings import RULE_LAZY_BINDING, RULE_MISMATCH
+
+RULE_TEXT = {
+    RULE_MISMATCH: "a layer is fed an input whose width (or channel count) differs from what it was built for",
+    RULE_LAZY_BINDING: "a lazy layer binds its input size on its first call to a value the layer stack does not imply",
+}
+
+
+def _version_text(version) -> str:
+    return ".".join(map(str, version)) if version else "?"
+
+
+def render_text(report) -> str:
+    lines: list[str] = []
+    for finding in report.findings:
+        lines.append(f"{finding.path}:{finding.line}:{finding.col}: {finding.severity}[{finding.rule}] "
+                     f"{finding.message}")
+        if finding.expected:
+            lines.append(f"  expected: {finding.expected['expr']}")
+        if finding.actual:
+            lines.append(f"  actual:   {finding.actual['expr']}  ({finding.actual['value']} "
+                         f"{'features' if 'shape[1:]' in (finding.expected or {}).get('expr', '') else ''}".rstrip()
+                         + ")")
+        if finding.layer:
+            built = finding.layer.get("built_from") or [finding.layer.get("built_at")]
+            lines.append(f"  layer:    {finding.layer['name']}, built by {built[0]}")
+            lines.extend(f"            {line}" for line in built[1:])
+        if finding.value_flow:
+            lines.append("  value flow of the input:")
+            lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.value_flow)
+        if finding.called_from:
+            lines.append("  called from:")
+            lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.called_from)
+        if finding.framework_message:
+            who = "Chainer " + _version_text(report.chainer_version) if finding.framework_message.startswith(
+                "InvalidType") else "torch"
+            verb = "raised" if finding.mode == "dynamic" else "would raise"
+            lines.append(f"  {who} {verb}: {finding.framework_message}")
+        if finding.context:
+            lines.append(f"  when:     {finding.context}")
+        if finding.executed_layers:
+            lines.append("  layers executed before the failure (dynamic run):")
+            for call in finding.executed_layers[-12:]:
+                lines.append(f"            {call['name']:<28} {call['kind']:<14} in {call['in_shape']:<14} "
+                             f"out {call['out_shape']:<12} x{call['calls']}")
+        if finding.hint:
+            lines.append(f"  hint: {finding.hint}")
+        lines.append("")
+    for site, text in report.notes:
+        lines.append(f"{site}: note: {text}")
+    errors = sum(1 for f in report.findings if f.severity == "error")
+    warnings = sum(1 for f in report.findings if f.severity == "warning")
+    summary = (f"check-shapes ({report.mode}): {report.script}: {errors} error(s), {warnings} warning(s), "
+               f"{len(report.notes)} note(s) in {report.elapsed:.2f} s")
+    if report.mode == "static":
+        summary += f"; {report.checked_calls} layer call(s) checked"
+    if report.mode == "dynamic" and not report.findings:
+        summary += f"; the tiny run {'completed' if report.completed else 'stopped early'}" \
+                   f" with {len(report.executed_layers)} layer calls recorded"
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report) -> str:
+    document = {
+        "tool": "netport check-shapes", "version": __version__, "script": report.script, "mode": report.mode,
+        "chainer_version": _version_text(report.chainer_version), "elapsed_s": round(report.elapsed, 4),
+        "findings": [dict(f.to_json(), mode=report.mode) for f in report.findings],
+        "notes": [{"site": site, "message": text} for site, text in report.notes],
+    }
+    if report.mode == "dynamic":
+        document["executed_layers"] = report.executed_layers
+        document["completed"] = report.completed
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_sarif(report) -> str:
+    results = []
+    for finding in report.findings:
+        text = finding.message + (f". Hint: {finding.hint}" if finding.hint else "")
+        result = {
+            "ruleId": finding.rule,
+            "level": {"error": "error", "warning": "warning"}.get(finding.severity, "note"),
+            "message": {"text": text},
+            "locations": [_location(finding.path, finding.line, finding.col)],
+            "properties": {k: v for k, v in finding.to_json().items()
+                           if k in ("expected", "actual", "layer", "framework_message", "context")},
+        }
+        related = [_location(step["file"], step["line"], 1, step["desc"], index)
+                   for index, step in enumerate(finding.value_flow)]
+        if related:
+            result["relatedLocations"] = related
+        results.append(result)
+    for site, text in report.notes:
+        path, _, line = site.rpartition(":")
+        results.append({"ruleId": "NPS000", "level": "note", "message": {"text": text},
+                        "locations": [_location(path, int(line) if line.isdigit() else 1, 1)]})
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "netport check-shapes", "version": __version__,
+                "informationUri": "https://example.invalid/netport",
+                "rules": [{"id": rule, "shortDescription": {"text": text}} for rule, text in RULE_TEXT.items()]
+                + [{"id": "NPS000", "shortDescription": {"text": "an API the checker does not model"}}],
+            }},
+            "results": results,
+        }],
+    }
+    return json.dumps(sarif, indent=2) + "\n"
+
+
+def _location(path, line, col, message=None, index=None) -> dict:
+    location = {"physicalLocation": {"artifactLocation": {"uri": path},
+                                     "region": {"startLine": max(1, line), "startColumn": max(1, col)}}}
+    if message is not None:
+        location["message"] = {"text": message}
+        location["id"] = index
+    return location
