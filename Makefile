@@ -88,6 +88,14 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	$(VENV)/bin/netport verify tests/verify/factories/legacy_sae.py:build \
 	  tests/verify/factories/torch_migrated_sae.py:build --input-shape 8,784 --legacy-python $(VENV_LEGACY)/bin/python
 	$(VENV)/bin/netport convert-weights $(DEMO_OUT)/legacy_sae/sae.model -o $(DEMO_OUT)/legacy_sae.pt > /dev/null
+	@echo
+	@echo "== netport check-shapes: the pretraining bug of legacy_examples/mnist_sae_pretrain_bug, found without running it"
+	-$(VENV)/bin/netport check-shapes legacy_examples/mnist_sae_pretrain_bug/train_mnist_sae.py --chainer-version 1.24
+	@echo "(exit status 1 above means: errors found, as expected)"
+	@echo
+	@echo "== the same bug confirmed by running the program tiny on Chainer 1.24 with synthetic data (--run)"
+	-$(VENV)/bin/netport check-shapes legacy_examples/mnist_sae_pretrain_bug/train_mnist_sae.py --run \
+	  --python $(VENV_LEGACY)/bin/python | grep -E "error\[|raised|hint|check-shapes"
 
 # pytest exits 5 when it collects nothing; say so loudly instead of failing the run.
 test: envs
