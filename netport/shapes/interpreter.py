@@ -108,16 +108,12 @@ class Interpreter:
         return str(path) if relative.startswith("..") else relative
 
     def _parse(self, path: Path) -> ast.Module:
+        from netport.migrate.files import SourceError, read_source
+
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise AnalysisError(f"{self.display_path(path)}: cannot read: {exc.strerror}") from None
-        if b"\0" in data:
-            raise AnalysisError(f"{self.display_path(path)}: a binary file, not Python source")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise AnalysisError(f"{self.display_path(path)}: not UTF-8 (byte {exc.start})") from None
+            text, _ = read_source(Path(self.display_path(path)))
+        except SourceError as exc:
+            raise AnalysisError(str(exc)) from None
         try:
             tree = ast.parse(text, filename=str(path))
         except SyntaxError as exc:
@@ -834,8 +830,8 @@ class Interpreter:
             return self.call(function.function, [*function.args, *args], {**function.kwargs, **kwargs}, site, node, frame)
         if isinstance(function, Instance):
             method = function.cls.lookup("__call__")
-            if not isinstance(method, Function) and function.framework == "torch":
-                method = function.cls.lookup("forward")
+            if not isinstance(method, Function) and function.framework is not None:
+                method = function.cls.lookup("forward")  # Chainer 5+ and torch: __call__ runs forward
             if isinstance(method, Function):
                 return self.invoke(method, [function, *args], kwargs, site)
             if function.sequence:

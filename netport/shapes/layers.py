@@ -216,11 +216,14 @@ def _torch_pool_module(interp, args, kwargs, site):
     return layer
 
 
-def _sequential(interp, args, kwargs, site):
-    container = Container("nn.Sequential", [], "torch")
-    for index, child in enumerate(args):
-        register_child(container, str(index), child)
-    return container
+def _container(kind: str, framework: str):
+    """nn.Sequential(*modules), chainer.ChainList(*links), chainer.Sequential(*links)."""
+    def model(interp, args, kwargs, site):
+        container = Container(kind, [], framework)
+        for index, child in enumerate(args):
+            register_child(container, str(index), child)
+        return container
+    return model
 
 
 def _module_list(interp, args, kwargs, site):
@@ -230,17 +233,6 @@ def _module_list(interp, args, kwargs, site):
         for index, child in enumerate(items):
             register_child(container, str(index), child)
     return container
-
-
-def _chain_list(interp, args, kwargs, site):
-    container = Container("chainer.ChainList", [], "chainer")
-    for index, child in enumerate(args):
-        register_child(container, str(index), child)
-    return container
-
-
-def _chainer_sequential(interp, args, kwargs, site):
-    return _sequential(interp, args, kwargs, site)
 
 
 # ----------------------------------------------------------------- calls
@@ -406,15 +398,15 @@ MODELS = {
     "chainer.functions.Convolution2D": _chainer_convolution,
     "chainer.links.Convolution2D": _chainer_convolution,
     "chainer.links.BatchNormalization": _identity_layer("L.BatchNormalization"),
-    "chainer.ChainList": _chain_list,
-    "chainer.Sequential": _chainer_sequential,
+    "chainer.ChainList": _container("chainer.ChainList", "chainer"),
+    "chainer.Sequential": _container("nn.Sequential", "chainer"),
     "chainer.functions.linear": _functional_linear("chainer"),
     "chainer.functions.max_pooling_2d": _chainer_pool(True),
     "chainer.functions.average_pooling_2d": _chainer_pool(False),
     "torch.nn.Linear": _torch_linear,
     "torch.nn.LazyLinear": _torch_lazy_linear,
     "torch.nn.Conv2d": _torch_conv,
-    "torch.nn.Sequential": _sequential,
+    "torch.nn.Sequential": _container("nn.Sequential", "torch"),
     "torch.nn.ModuleList": _module_list,
     "torch.nn.Flatten": _torch_flatten_module,
     "torch.nn.MaxPool2d": _torch_pool_module,
@@ -502,7 +494,9 @@ def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
         rule=F_.RULE_LAZY_BINDING, severity="warning", path=site.path, line=site.line, col=site.col,
         message=f"lazy {name} ({layer.kind}, in_size=None) binds in_size={layer.in_size} on its first call, "
                 f"but {implied[1]} is {implied[0]}",
-        expected={"expr": "in_size", "value": implied[0]}, actual={"expr": "bound in_size", "value": layer.in_size},
+        expected={"expr": f"in_size == {implied[0]}", "value": implied[0]},
+        actual={"expr": f"in_size bound to {layer.in_size} by x.shape == {describe_shape(x.shape)}",
+                "value": layer.in_size},
         layer={"name": name, "kind": layer.kind, "in": None, "out": layer.out_size, "built_at": built_at,
                "built_from": built_lines},
         value_flow=_flow(interp, x), called_from=_stack(interp, site),
@@ -527,6 +521,9 @@ def hint(interp, layer: Layer, x: Array, actual: int, expected: int, what: str) 
             name, where = candidate
             text += f", e.g. `{name}` (assigned at {where}), instead of the raw data"
         return text
+    if what == "features" and layer.out_size == actual and layer.in_size == expected and expected != actual:
+        return (f"{layer.kind}({expected}, {actual}) looks built with its sizes swapped: it is fed {actual} "
+                f"features; build it as {layer.kind}({actual}, {expected})")
     if x.raw_input and what == "features":
         return (f"the layer is fed the raw {actual}-wide input but was built for {expected}: check the first entry "
                 f"of the units list")

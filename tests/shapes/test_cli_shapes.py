@@ -59,7 +59,7 @@ def test_unreadable_inputs_exit_2_with_one_line(run_netport, tmp_path):
     broken.write_text("def f(:\n")
     binary = tmp_path / "model.py"
     binary.write_bytes(b"\x00\x01binary")
-    for path, text in [(broken, "broken.py:1:7: cannot parse"), (binary, "a binary file"),
+    for path, text in [(broken, "broken.py:1:7: cannot parse"), (binary, "binary file (contains NUL bytes)"),
                        (tmp_path / "missing.py", "no such file")]:
         result = run_netport("check-shapes", str(path))
         assert result.returncode == 2
