@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 RULE_MISMATCH = "NPS001"  # a layer is fed an input of the wrong width or channel count
 RULE_LAZY_BINDING = "NPS002"  # a lazy layer binds to a width the units list does not imply
+RULE_RESHAPE = "NPS003"  # a reshape to a hard-coded shape of another size (the last, short batch)
 
 SEVERITIES = ("error", "warning", "note")
 

@@ -333,22 +333,29 @@ class Interpreter:
                         frame.loop_vars[name] = value
             self.exec_block(node.orelse, frame)
             return
+        numbers = None
         if isinstance(items, list):
             representative, count = (items[0] if items else UNKNOWN), len(items)
         else:
-            _, representative, count = items
+            _, representative, count, *numbers = items
         if count == 0:
             self.exec_block(node.orelse, frame)
             return
-        self.multipliers.append(count)
-        try:
-            bind(representative)
+        passes = [(representative, count)]
+        if numbers and numbers[0].step > 1 and (numbers[0].stop - numbers[0].start) % numbers[0].step:
+            # range(0, n, batchsize) with n not a multiple: the last, shorter minibatch gets a pass of
+            # its own with its concrete index (a hard-coded batch size breaks only there)
+            passes.append((numbers[0][-1], 0))
+        for value, multiplier in passes:
+            self.multipliers.append(multiplier)
             try:
-                self.exec_block(node.body, frame)
-            except (_Continue, _Break):
-                pass
-        finally:
-            self.multipliers.pop()
+                bind(value)
+                try:
+                    self.exec_block(node.body, frame)
+                except (_Continue, _Break):
+                    pass
+            finally:
+                self.multipliers.pop()
 
     def _stmt_While(self, node, frame):
         for _ in range(MAX_WHILE):
@@ -921,7 +928,7 @@ class Interpreter:
         if isinstance(value, range):
             if len(value) <= UNROLL_LIMIT:
                 return list(value)
-            return ("once", UNKNOWN, len(value))
+            return ("once", UNKNOWN, len(value), value)
         if isinstance(value, (list, tuple)):
             if id(value) in self.inexact_lists:
                 return ("once", value[0] if value else UNKNOWN, None)

@@ -551,3 +551,35 @@ def _variable_holding(interp, width: int):
                 where = assigned.get(name) or value.flow[-1].site
                 return name, str(where)
     return None
+
+
+def reshape_mismatch(interp, array: Array, target: tuple, site: Site, how: str):
+    """A reshape to a hard-coded shape whose size differs from the array's: typically the last,
+    shorter minibatch reshaped with the batch size written out."""
+    size, wanted = math.prod(array.shape), math.prod(target)
+    target_text = describe_shape(target)
+    if how == "torch":
+        message = f"RuntimeError: shape '{list(target)}' is invalid for input of size {size}"
+    elif interp.chainer_version and how == "function":
+        message = (f"InvalidType: Invalid operation is performed in: Reshape (Forward) "
+                   f"Expect: prod(x.shape) == {wanted} Actual: {size} != {wanted}")
+    else:
+        message = f"ValueError: cannot reshape array of size {size} into shape {target_text.replace(' ', '')}"
+    hint_text = None
+    if array.shape and target and array.shape[0] != target[0] and math.prod(array.shape[1:]) == math.prod(target[1:]):
+        hint_text = (f"this batch has {array.shape[0]} rows, not {target[0]}: the last minibatch of an epoch is "
+                     f"shorter when the data size is not a multiple of the batch size; reshape with -1 for the "
+                     f"batch axis, e.g. reshape(-1, {', '.join(map(str, target[1:]))})")
+    finding = F_.Finding(
+        rule=F_.RULE_RESHAPE, severity="error", path=site.path, line=site.line, col=site.col,
+        message=f"reshape of a {describe_shape(array.shape)} array ({size} elements) to {target_text} "
+                f"({wanted} elements)",
+        expected={"expr": f"prod(x.shape) == {wanted}", "value": wanted},
+        actual={"expr": f"x.shape == {describe_shape(array.shape)}", "value": size},
+        value_flow=_flow(interp, array), called_from=_stack(interp, site),
+        framework_message=message, hint=hint_text,
+    )
+    if interp.updates:
+        finding.context = (f"the real program reaches this only after about {int(interp.updates):,} optimizer "
+                           f"updates with these settings")
+    interp.add_finding(finding)

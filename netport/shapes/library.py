@@ -127,9 +127,13 @@ def arg(args, kwargs, index, name, default=UNKNOWN):
     return default
 
 
-def reshape(array: Array, shape, site) -> Array:
+def reshape(array: Array, shape, site, interp=None, how: str = "numpy") -> Array:
     target = as_shape(shape)
     if target is None:
+        return array.with_shape(None)
+    if interp is not None and array.shape is not None and all(d is not None for d in array.shape) \
+            and all(d is not None and d >= 0 for d in target) and math.prod(array.shape) != math.prod(target):
+        layers.reshape_mismatch(interp, array, target, site, how)
         return array.with_shape(None)
     if -1 in target and array.shape is not None and all(d is not None for d in array.shape) \
             and all(d is not None for d in target):
@@ -627,7 +631,7 @@ def array_method(interp, array: Array, name, args, kwargs, site):
         return array
     if name in ("reshape", "view"):
         shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
-        return reshape(array, shape, site)
+        return reshape(array, shape, site, interp, "torch" if name == "view" else "array")
     if name == "flatten":
         if isinstance(array, Array) and len(args) >= 1 or "start_dim" in kwargs:  # torch's Tensor.flatten(1)
             start = arg(args, kwargs, 0, "start_dim", 0)
@@ -1084,7 +1088,7 @@ def _reshape_function(interp, args, kwargs, site):
     x = arg(args, kwargs, 0, "x", arg(args, kwargs, None, "a"))
     shape = arg(args, kwargs, 1, "shape", arg(args, kwargs, None, "newshape"))
     if isinstance(x, Array):
-        return reshape(x, shape, site)
+        return reshape(x, shape, site, interp, "function")
     return UNKNOWN
 
 

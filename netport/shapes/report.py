@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from netport import __version__
-from netport.shapes.findings import RULE_LAZY_BINDING, RULE_MISMATCH
+from netport.shapes.findings import RULE_LAZY_BINDING, RULE_MISMATCH, RULE_RESHAPE
 
 RULE_TEXT = {
     RULE_MISMATCH: "a layer is fed an input whose width (or channel count) differs from what it was built for",
+    RULE_RESHAPE: "a reshape to a hard-coded shape whose size differs from the array's (the last, shorter batch)",
     RULE_LAZY_BINDING: "a lazy layer binds its input size on its first call to a value the layer stack does not imply",
 }
 
@@ -39,8 +40,9 @@ def render_text(report) -> str:
             lines.append("  called from:")
             lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.called_from)
         if finding.framework_message:
-            who = "Chainer " + _version_text(report.chainer_version) if finding.framework_message.startswith(
-                "InvalidType") else "torch"
+            who = ("Chainer " + _version_text(report.chainer_version)
+                   if finding.framework_message.startswith("InvalidType") else
+                   "numpy" if finding.framework_message.startswith("ValueError") else "torch")
             verb = "raised" if finding.mode == "dynamic" else "would raise"
             lines.append(f"  {who} {verb}: {finding.framework_message}")
         if finding.context:

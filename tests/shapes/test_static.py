@@ -133,3 +133,40 @@ def test_static_mode_imports_neither_chainer_nor_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_tied_decoder_uses_the_transposed_encoder_weight(tmp_path):
+    script = tmp_path / "tied.py"
+    script.write_text(
+        "import chainer\nimport chainer.functions as F\nimport chainer.links as L\nimport numpy as np\n\n\n"
+        "class TiedAE(chainer.Chain):\n"
+        "    def __init__(self, n_in, n_out):\n"
+        "        super(TiedAE, self).__init__(encoder=L.Linear(n_in, n_out))\n"
+        "        self.add_param('b_dec', (n_in,))\n\n"
+        "    def decode(self, h):\n"
+        "        return F.sigmoid(F.linear(h, F.transpose(self.encoder.W), self.b_dec))\n\n\n"
+        "ae = TiedAE(784, 250)\n"
+        "x = np.zeros((10, 784), dtype=np.float32)\n"
+        "code = F.sigmoid(ae.encoder(x))\n"
+        "good = ae.decode(code)\n"
+        "bad = ae.decode(x)  # the raw data instead of the code\n")
+    (finding,) = check_static(script).findings
+    assert finding.line == 13  # the F.linear call inside decode
+    assert (finding.expected["value"], finding.actual["value"]) == (250, 784)
+    assert "transposed weight of L.Linear" in finding.layer["kind"]
+    assert [step["line"] for step in finding.called_from] == [20]
+
+
+def test_last_short_minibatch_reshaped_with_a_hard_coded_batch_size():
+    (finding,) = check_static(FIXTURES / "residual_batch.py").findings
+    assert finding.rule == "NPS003"
+    assert finding.line == line_of(FIXTURES / "residual_batch.py", ".reshape(batchsize, 784)")
+    assert (finding.expected["value"], finding.actual["value"]) == (300 * 784, 100 * 784)
+    assert "reshape(-1, 784)" in finding.hint
+
+
+def test_full_batches_only_give_no_reshape_finding(tmp_path):
+    script = tmp_path / "even.py"
+    script.write_text((FIXTURES / "residual_batch.py").read_text().replace("N, batchsize = 1000, 300",
+                                                                          "N, batchsize = 1200, 300"))
+    assert check_static(script).findings == []
