@@ -166,3 +166,29 @@ def test_init_torch_leaves_torchs_own_initialisation(tmp_path, run_netport):
     assert "nn.init.normal_" not in result.stdout  # torch's default weights
     assert "+nn.init.constant_(fc.bias, 0.1)" in result.stdout  # but the bias the program asked for
     assert run_netport("migrate", str(tmp_path / "m.py"), "--init", "torch").returncode == 2
+
+
+def test_link_copy_shares_parameters_like_chainers_copy_and_only_for_links():
+    """Chainer's `link.copy()` shares the parameter and persistent arrays (v1.24 link.py, v7
+    mode='share'): the migrated copy is a new module tree over the same tensors; `mode='copy'`
+    is an independent deepcopy; `.copy()` of anything not known to be a link is left alone."""
+    import torch
+
+    source = ("import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
+              "    def __init__(self):\n        super(Net, self).__init__(fc=L.Linear(3, 2), bn=L.BatchNormalization(2))\n\n"
+              "    def __call__(self, x):\n        return self.bn(self.fc(x))\n\n\n"
+              "model = Net()\nshared = model.copy()\nown = model.copy(mode='copy')\narr = data.copy()\n\n\n"
+              "def clone(model):\n    return model.copy()\n\n\nmodel.fc.W.copydata(shared.fc.W)\n")
+    result = migrate_source(source, target="torch")
+    errors = [(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR]
+    assert errors == [(23, "PT099")]  # copydata stays marked
+    assert "arr = data.copy()" in result.migrated and "return model.copy()" in result.migrated
+    namespace = {"data": [1]}
+    exec(compile(result.migrated.split("\n\n\ndef clone")[0], "migrated", "exec"), namespace)
+    model, shared, own = namespace["model"], namespace["shared"], namespace["own"]
+    assert shared is not model and shared.fc.weight is model.fc.weight
+    assert shared.bn.running_mean is model.bn.running_mean
+    assert own.fc.weight is not model.fc.weight and torch.equal(own.fc.weight, model.fc.weight)
+    shared.eval()
+    assert model.training  # a separate module tree: its own mode
+    assert migrate_source(result.migrated, target="torch").migrated == result.migrated

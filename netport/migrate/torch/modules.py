@@ -1,17 +1,20 @@
-"""PT001-PT006: Chainer model definitions become torch.nn modules.
+"""PT001-PT008: Chainer model definitions become torch.nn modules.
 
 Runs on Chainer 5 idiom (the Chainer rules have run first): ``Chain``/``ChainList`` ->
 ``nn.Module``/``nn.ModuleList``, ``init_scope`` blocks dissolved, ``__call__`` -> ``forward``,
 links -> ``nn`` modules that keep Chainer's initialisation (LeCun-normal weights, zero or given
 bias, ``wscale`` folded in by CH011), ``chainer.Parameter`` -> ``nn.Parameter``, and ``.W``/``.b``
-of links -> ``.weight``/``.bias``. Anything else is left for the residual sweep (PT099).
+of links -> ``.weight``/``.bias``, ``link.copy()`` -> ``copy.deepcopy``. Anything else is left for the residual sweep (PT099).
 """
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from netport.migrate.passes import RulePass, bind_arguments, code, is_bool, paren
+from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
 register(
@@ -38,6 +41,13 @@ register(
     Rule("PT007", "L.EmbedID becomes nn.Embedding (the same N(0, 1) initialisation)",
          before="import chainer.links as L\nembed = L.EmbedID(1000, 64)\n",
          after="from torch import nn\n\nembed = nn.Embedding(1000, 64)\n", target="torch"),
+    Rule("PT008", "link.copy() becomes copy.deepcopy sharing the parameters and buffers, as Chainer's copy shared "
+         "the arrays; copy(mode='copy') is a plain deepcopy",
+         before="import chainer.links as L\nfc = L.EmbedID(10, 4)\nshared = fc.copy()\nown = fc.copy(mode='copy')\n",
+         after="import copy\nfrom torch import nn\n\nfc = nn.Embedding(10, 4)\n"
+               "shared = copy.deepcopy(fc, memo={id(t): t for t in fc.state_dict(keep_vars=True).values()})\n"
+               "own = copy.deepcopy(fc)\n",
+         target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        with self.init_scope():\n"
@@ -99,6 +109,11 @@ class ModuleRules(RulePass):
                                                                      if l.comment is not None]])
         return updated.with_changes(body=[*body[:last_import + 1], first, *classifier[1:], *rest])
 
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._scope_path: list[str] = []
+        self._bindings = _bindings(self.ctx.source, self.project.chain_classes)
+
     def _nn(self, name: str) -> str:
         self.ctx.imports.add(("torch", "nn", None))
         return f"nn.{name}"
@@ -106,9 +121,11 @@ class ModuleRules(RulePass):
     # classes
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._module_classes.append(any(self.qualified(b.value) in _MODULE_BASES for b in node.bases))
+        self._scope_path.append(node.name.value)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._module_classes.pop()
+        self._scope_path.pop()
         bases = []
         for old, base in zip(original.bases, updated.bases):
             qualified = self.qualified(old.value)
@@ -122,7 +139,11 @@ class ModuleRules(RulePass):
     def _in_module_class(self) -> bool:
         return bool(self._module_classes) and self._module_classes[-1]
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scope_path.append(node.name.value)
+
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self._scope_path.pop()
         if self._in_module_class and original.name.value == "__call__":
             self.info(original, "PT001", "`__call__` is `forward` in torch (nn.Module.__call__ runs hooks, then forward)")
             return updated.with_changes(name=cst.Name("forward"))
@@ -185,12 +206,46 @@ class ModuleRules(RulePass):
             first = updated.args[0]
             return updated.with_changes(args=[first.with_changes(
                 value=cst.parse_expression(f"{paren(code(first.value))}.flatten(1)")), *updated.args[1:]])
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "copy" and \
+                self._is_link(original.func.value):
+            return self._copy(original, updated)
         func = updated.func
         if self._module_classes and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and \
                 len(updated.args) == 1 and updated.args[0].star == "*":
             # ChainList.__init__(*links) -> ModuleList.__init__(links)
             return updated.with_changes(args=[updated.args[0].with_changes(star="")])
         return updated
+
+    def _is_link(self, node: cst.BaseExpression) -> bool:
+        """A plain name that only ever holds a link or chain, or a child link ``self.<name>``."""
+        if isinstance(node, cst.Name):
+            for depth in range(len(self._scope_path), -1, -1):  # the innermost scope that binds the name
+                scope = tuple(self._scope_path[:depth])
+                bound = self._bindings.get(scope, {})
+                if node.value in bound:
+                    return bound[node.value]
+            return False
+        return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+            node.value.value == "self" and node.attr.value in self.project.link_types
+
+    def _copy(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        receiver = code(original.func.value)
+        values = bind_arguments(updated, ["mode"])
+        mode = code(values["mode"]).strip("'\"") if values is not None and "mode" in values else "share"
+        if values is None or mode not in ("share", "copy"):
+            self.todo(original, "PT008", f"`{receiver}.copy(...)` with these arguments: copy the module by hand "
+                      "(copy.deepcopy, then re-initialise for mode='init')")
+            return updated
+        deepcopy = f"{self.need_import('copy')}.deepcopy"
+        if mode == "copy":
+            self.info(original, "PT008", f"`{receiver}.copy(mode='copy')` is `copy.deepcopy({receiver})`")
+            return cst.parse_expression(f"{deepcopy}({receiver})")
+        self.warn(original, "PT008", f"`{receiver}.copy()` shared the parameter and persistent arrays with the "
+                  "original (Chainer's default mode='share'): `copy.deepcopy` with a memo that maps each parameter "
+                  "and buffer to itself does the same; unlike Chainer's copy it also shares their .grad. Use a plain "
+                  "`copy.deepcopy` if the program wanted an independent copy")
+        return cst.parse_expression(f"{deepcopy}({receiver}, memo={{id(t): t for t in "
+                                    f"{receiver}.state_dict(keep_vars=True).values()}})")
 
     def _is_linear_link_call(self, call: cst.Call) -> bool:
         func = call.func
@@ -314,6 +369,54 @@ class ModuleRules(RulePass):
             return updated
         self.info(original, "PT005", f"`.{name}` of a link is `.{_PARAM_RENAMES[name]}`")
         return updated.with_changes(attr=cst.Name(_PARAM_RENAMES[name]))
+
+
+def _bindings(source: str, chain_classes: set[str]) -> dict[tuple[str, ...], dict[str, bool]]:
+    """Per scope (the path of enclosing def/class names), each name bound there and whether every
+    binding sets it to a new link or chain (``model = L.Classifier(MLP())``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    aliases = _ast_aliases(tree)
+    verdicts: dict[tuple[str, ...], dict[str, bool]] = {}
+
+    def is_link(value) -> bool:
+        if not isinstance(value, ast.Call):
+            return False
+        qualified = _ast_qualified(value.func, aliases) or ""
+        return qualified.startswith("chainer.links.") or qualified in ("chainer.Chain", "chainer.ChainList") or \
+            (isinstance(value.func, ast.Name) and value.func.id in chain_classes)
+
+    def bind(scope, target, value) -> None:
+        names = verdicts.setdefault(scope, {})
+        for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
+            names[name] = names.get(name, True) and isinstance(target, ast.Name) and is_link(value)
+
+    def walk(node, scope) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner = (*scope, child.name)
+                if not isinstance(child, ast.ClassDef):
+                    for arg in ast.walk(child.args):  # a parameter may hold anything
+                        if isinstance(arg, ast.arg):
+                            verdicts.setdefault(inner, {})[arg.arg] = False
+                walk(child, inner)
+                continue
+            if isinstance(child, ast.Assign):
+                for target in child.targets:
+                    bind(scope, target, child.value)
+            elif isinstance(child, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+                bind(scope, child.target, None if isinstance(child, (ast.For, ast.AsyncFor, ast.AugAssign))
+                     else child.value)
+            elif isinstance(child, (ast.With, ast.AsyncWith)):
+                for item in child.items:
+                    if item.optional_vars is not None:
+                        bind(scope, item.optional_vars, None)
+            walk(child, scope)
+
+    walk(tree, ())
+    return verdicts
 
 
 def _assignment_target(statement: cst.CSTNode | None, call: cst.Call) -> str | None:
