@@ -87,8 +87,9 @@ def test_what_the_torch_rules_do_not_cover_is_marked():
               "y = F.softmax(x)\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
-    assert errors == {(3, "PT099"), (4, "PT099")}
-    assert result.migrated.count("# netport: TODO(PT099)") == 2
+    assert errors == {(3, "PT030"), (4, "PT099")}
+    assert result.migrated.count("# netport: TODO(PT099)") == 1
+    assert "# netport: TODO(PT030): L.LSTM keeps its state (h, c) between calls" in result.migrated
 
 
 def test_chainer_methods_on_untyped_objects_are_marked_too():
@@ -192,3 +193,57 @@ def test_link_copy_shares_parameters_like_chainers_copy_and_only_for_links():
     shared.eval()
     assert model.training  # a separate module tree: its own mode
     assert migrate_source(result.migrated, target="torch").migrated == result.migrated
+
+
+DECONV_NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Up(chainer.Chain):
+    def __init__(self):
+        super(Up, self).__init__(
+            conv=L.Convolution2D(1, 4, 3, 2, 1),
+            up1=L.Deconvolution2D(4, 3, 4, 2, 1),
+            up2=L.Deconvolution2D(3, 2, 3, wscale=2.0, nobias=True),
+        )
+
+    def __call__(self, x):
+        return self.up2(F.relu(self.up1(F.relu(self.conv(x)))))
+'''
+
+
+def test_deconvolution_migrated_to_torch_agrees_with_chainer_1_24(tmp_path, legacy_python):
+    """L.Deconvolution2D (positional stride/pad, wscale, nobias) -> nn.ConvTranspose2d: same output
+    size and values on the same weights, and Chainer's LeCun-normal start (fan-in out * k * k)."""
+    import sys
+
+    import torch
+
+    result = migrate_source(DECONV_NET, "up.py", target="torch")
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "up.py").write_text(DECONV_NET)
+    (tmp_path / "up.py").write_text(result.migrated)
+    (tmp_path / "factory.py").write_text("import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\nimport up\n\n\n"
+                                         "def build():\n    return up.Up()\n")
+    (tmp_path / "legacy_factory.py").write_text(
+        "import os, sys\nimport numpy as np\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'legacy'))\n"
+        "import up\n\n\ndef build():\n    np.random.seed(0)\n    model = up.Up()\n    return model, model\n")
+    check = verify(f"{tmp_path}/legacy_factory.py:build", f"{tmp_path}/factory.py:build", (2, 1, 9, 9),
+                   legacy_python=str(legacy_python))
+    assert check.ok, check.to_text()
+    assert check.output.max_abs < 1e-5
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import up
+        torch.manual_seed(0)
+        model = up.Up()
+        assert model(torch.zeros(1, 1, 9, 9)).shape == (1, 2, 12, 12)  # 9 -> 5 -> 10 -> 12, as in Chainer
+        assert model.up2.bias is None and torch.count_nonzero(model.up1.bias).item() == 0
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("up", None)
+    # Chainer's fan-in of a deconvolution W (in, out, kh, kw) is out * kh * kw (initializer.get_fans)
+    assert "nn.init.normal_(self.up1.weight, std=1 / math.sqrt(3 * 4 * 4))" in result.migrated
+    assert "nn.init.normal_(self.up2.weight, std=(math.sqrt(2.0)) / math.sqrt(2 * 3 * 3))" in result.migrated

@@ -1,10 +1,11 @@
-"""PT001-PT008: Chainer model definitions become torch.nn modules.
+"""PT001-PT009, PT030: Chainer model definitions become torch.nn modules.
 
 Runs on Chainer 5 idiom (the Chainer rules have run first): ``Chain``/``ChainList`` ->
 ``nn.Module``/``nn.ModuleList``, ``init_scope`` blocks dissolved, ``__call__`` -> ``forward``,
 links -> ``nn`` modules that keep Chainer's initialisation (LeCun-normal weights, zero or given
 bias, ``wscale`` folded in by CH011), ``chainer.Parameter`` -> ``nn.Parameter``, and ``.W``/``.b``
-of links -> ``.weight``/``.bias``, ``link.copy()`` -> ``copy.deepcopy``. Anything else is left for the residual sweep (PT099).
+of links -> ``.weight``/``.bias``, ``link.copy()`` -> ``copy.deepcopy``, ``L.Deconvolution2D`` ->
+``nn.ConvTranspose2d``; ``L.LSTM``/``L.NStepLSTM`` are marked with what a faithful version needs. Anything else is left for the residual sweep (PT099).
 """
 
 from __future__ import annotations
@@ -17,6 +18,19 @@ from netport.migrate.passes import RulePass, bind_arguments, code, is_bool, pare
 from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
+LSTM_TODO = (
+    "L.LSTM keeps its state (h, c) between calls until reset_state() and orders its gates (a, i, f, o) where "
+    "nn.LSTMCell has (i, f, g, o): use nn.LSTMCell(in_size, out_size) with the state kept in the module "
+    "(None after reset_state(); Chainer also accepted a smaller batch than the state's, updating its first rows), "
+    "LeCun-normal weights, forget_bias_init in bias_ih[out_size:2 * out_size], bias_hh zero; "
+    "`netport convert-weights` reorders the gates of saved weights")
+NSTEP_LSTM_TODO = (
+    "L.NStepLSTM(n_layers, in_size, out_size, dropout) runs over a list of variable-length sequences and returns "
+    "(hy, cy, ys): nn.LSTM(in_size, out_size, n_layers, dropout=dropout) on "
+    "nn.utils.rnn.pack_sequence(xs, enforce_sorted=False), ys unpacked into a list, hx/cx of shape "
+    "(n_layers, batch, out_size) or None; `netport convert-weights` maps w0..w7/b0..b7 to weight_ih/hh_l<k> and "
+    "bias_ih/hh_l<k>")
+
 register(
     Rule("PT001", "Chain/ChainList classes become nn.Module/nn.ModuleList; __call__ becomes forward",
          before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __call__(self, x):\n        return x\n",
@@ -27,6 +41,12 @@ register(
                 "        super(Net, self).__init__()\n        with self.init_scope():\n            self.k = 3\n",
          after="from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
                "        super(Net, self).__init__()\n        self.k = 3\n",
+         target="torch"),
+    Rule("PT009", "L.Deconvolution2D becomes nn.ConvTranspose2d with Chainer's initialisation (fan-in "
+         "out_channels * k * k) and output size",
+         before="import chainer.links as L\nup = L.Deconvolution2D(16, 1, 4, 2, 1)\n",
+         after="import math\nfrom torch import nn\n\nup = nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1)\n"
+               "nn.init.normal_(up.weight, std=1 / math.sqrt(1 * 4 * 4))\nnn.init.zeros_(up.bias)\n",
          target="torch"),
     Rule("PT003", "L.Linear/L.Convolution2D become nn.Linear/nn.Conv2d with Chainer's initialisation kept",
          before="import chainer.links as L\nfc = L.Linear(784, 10)\n",
@@ -47,6 +67,12 @@ register(
          after="import copy\nfrom torch import nn\n\nfc = nn.Embedding(10, 4)\n"
                "shared = copy.deepcopy(fc, memo={id(t): t for t in fc.state_dict(keep_vars=True).values()})\n"
                "own = copy.deepcopy(fc)\n",
+         target="torch"),
+    Rule("PT030", "L.LSTM and L.NStepLSTM are marked with what a faithful torch version needs (state, gate "
+         "order, packing): no drop-in torch module has their behaviour",
+         before="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)\n",
+         after="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)  # netport: TODO(PT030): " + NSTEP_LSTM_TODO
+               + "\n",
          target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
@@ -82,7 +108,10 @@ _LINKS = {
     "chainer.links.Linear": ("Linear", ["in_size", "out_size", "nobias", "initialW", "initial_bias"]),
     "chainer.links.Convolution2D": ("Conv2d", ["in_channels", "out_channels", "ksize", "stride", "pad", "nobias",
                                                "initialW", "initial_bias"]),
+    "chainer.links.Deconvolution2D": ("ConvTranspose2d", ["in_channels", "out_channels", "ksize", "stride", "pad",
+                                                          "nobias", "outsize", "initialW", "initial_bias"]),
 }
+_IMAGE_LINKS = ("chainer.links.Convolution2D", "chainer.links.Deconvolution2D")
 _PARAM_RENAMES = {"W": "weight", "b": "bias"}
 _FILLS = {"chainer.initializers.NaN": "float('nan')", "chainer.initializers.Zero": "0.0",
           "chainer.initializers.One": "1.0"}
@@ -167,6 +196,9 @@ class ModuleRules(RulePass):
             return self._link(original, updated, qualified)
         if qualified == "chainer.links.BatchNormalization":
             return self._batch_normalization(original, updated)
+        if qualified in ("chainer.links.LSTM", "chainer.links.NStepLSTM"):
+            self.todo(original, "PT030", LSTM_TODO if qualified.endswith(".LSTM") else NSTEP_LSTM_TODO)
+            return updated
         if qualified == "chainer.links.EmbedID":
             values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
             if values is None or set(values) != {"in_size", "out_size"}:
@@ -252,10 +284,11 @@ class ModuleRules(RulePass):
         links = self.project.link_types
         return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
             and links.get(func.attr.value) == "chainer.links.Linear" and \
-            any(kind == "chainer.links.Convolution2D" for kind in links.values())
+            any(kind in _IMAGE_LINKS for kind in links.values())
 
     def _link(self, original: cst.Call, updated: cst.Call, qualified: str) -> cst.BaseExpression:
         module, names = _LINKS[qualified]
+        rule = "PT009" if module == "ConvTranspose2d" else "PT003"
         values = bind_arguments(updated, names)
         statement = self.statement
         target = _assignment_target(statement, original)
@@ -279,15 +312,18 @@ class ModuleRules(RulePass):
                 scale = code(init.args[0].value) if init.args else None
             else:
                 problem = f"initialW={code(init)}"
-        if problem is None and module == "Conv2d" and isinstance(values.get("ksize"), cst.Tuple):
+        if problem is None and module != "Linear" and isinstance(values.get("ksize"), cst.Tuple):
             problem = "a non-square kernel"
+        if problem is None and not is_none(values.get("outsize", cst.Name("None"))):
+            problem = (f"outsize={code(values['outsize'])} (torch takes the output size at the call: "
+                       "`deconv(x, output_size=...)`, or output_padding = outsize - the default size)")
         if problem is not None:
-            self.todo(original, "PT003", f"{code(original.func)} with {problem}: write the torch.nn module by hand")
+            self.todo(original, rule, f"{code(original.func)} with {problem}: write the torch.nn module by hand")
             return updated
         nobias = values.get("nobias")
         has_bias = not (nobias is not None and is_bool(nobias, True))
         if nobias is not None and not is_bool(nobias, True) and not is_bool(nobias, False):
-            self.todo(original, "PT003", f"{code(original.func)}: nobias={code(nobias)} is not a literal")
+            self.todo(original, rule, f"{code(original.func)}: nobias={code(nobias)} is not a literal")
             return updated
         if module == "Linear":
             args = f"{code(values['in_size'])}, {code(values['out_size'])}"
@@ -299,7 +335,9 @@ class ModuleRules(RulePass):
             if "pad" in values:
                 args += f", padding={code(values['pad'])}"
             k = code(values["ksize"])
-            fan_in = f"{paren(code(values['in_channels']))} * {paren(k)} * {paren(k)}"
+            # Chainer's fan-in is the size of W[0]: (out, kh, kw) for a deconvolution, whose W is (in, out, kh, kw)
+            channels = values["in_channels" if module == "Conv2d" else "out_channels"]
+            fan_in = f"{paren(code(channels))} * {paren(k)} * {paren(k)}"
         if not has_bias:
             args += ", bias=False"
         # --init torch keeps torch's defaults and only what the program asked for explicitly
@@ -317,7 +355,7 @@ class ModuleRules(RulePass):
             elif not torch_defaults:
                 init.append(f"{self._nn('init')}.zeros_({target}.bias)")
         self.insert_after(statement, [cst.parse_statement(line + "\n") for line in init])
-        self.info(original, "PT003", f"{code(original.func)} is `nn.{module}`, initialised as Chainer did "
+        self.info(original, rule, f"{code(original.func)} is `nn.{module}`, initialised as Chainer did "
                   f"(LeCun normal{' scaled by ' + scale if scale else ''}, "
                   f"{'no bias' if not has_bias else 'bias as given' if values.get('initial_bias') else 'zero bias'})")
         return cst.parse_expression(f"{self._nn(module)}({args})")
@@ -333,7 +371,7 @@ class ModuleRules(RulePass):
                       "by hand")
             return updated
         # Chainer normalises any input; torch needs the input's rank: images after convolutions
-        images = any(kind == "chainer.links.Convolution2D" for kind in self.project.link_types.values())
+        images = any(kind in _IMAGE_LINKS for kind in self.project.link_types.values())
         module = "BatchNorm2d" if images else "BatchNorm1d"
         decay = values.get("decay")
         momentum = f"1 - {paren(code(decay))}" if decay is not None else "0.1"
