@@ -30,6 +30,7 @@ from netport.migrate.torch.functions import FunctionRules
 from netport.migrate.torch.modules import ModuleRules
 from netport.migrate.torch.residual import TorchResidual
 from netport.migrate.torch.scripts import ScriptRules
+from netport.migrate.torch.trainer import TrainerRules
 from netport.migrate.project import ProjectFacts
 from netport.migrate.python2 import Python2Error, convert_python2
 from netport.migrate.report import FileResult, Finding, Severity
@@ -74,7 +75,7 @@ class ScopeRules(TrainMode, LinkRegistration, OptimizerCalls):
 # Each pass is one LibCST traversal; the residual sweep comes last. The torch target runs the
 # Chainer passes first and then its own on their Chainer 5 idiom.
 CHAINER_PASSES = (CallRules, ScopeRules, ResidualSweep)
-TORCH_PASSES = (ModuleRules, FunctionRules, ScriptRules, TorchResidual)
+TORCH_PASSES = (ModuleRules, FunctionRules, TrainerRules, ScriptRules, TorchResidual)
 TARGETS = ("chainer", "torch")
 
 

@@ -125,6 +125,8 @@ TORCH_RUNS = {
                               r"train mean loss=([0-9.]+)"),
     "mnist_convnet": (["train_mnist_convnet.py", "--epoch", "2", "--n_train", "400"], r"train mean loss=([0-9.]+)"),
     "py2_mlp": (["train_mnist_py2.py", "--epoch", "2", "--unit", "50"], r"train mean loss=([0-9.]+)"),
+    "mnist_mlp_trainer": (["train_mnist_trainer.py", "--epoch", "2", "--unit", "50", "--n_train", "500"],
+                          r"(?m)^\d+ +([0-9.]+)"),  # the PrintReport table's main/loss column
 }
 
 
@@ -140,11 +142,20 @@ def test_migrated_torch_examples_run_and_learn(example, tmp_path):
     shutil.copytree(REPO / "migrated_examples" / "torch" / example, work)
     args, pattern = TORCH_RUNS[example]
     extra = ["--model", str(tmp_path / "m.pkl")] if example == "py2_mlp" else ["--out", str(tmp_path / "out")] \
-        if example == "mnist_convnet" else []
+        if example in ("mnist_convnet", "mnist_mlp_trainer") else []
     result = run_python(sys.executable, [*args, *extra], cwd=work)
     assert result.returncode == 0, result.stderr[-2000:]
     losses = [float(v) for v in re.findall(pattern, result.stdout)]
     assert len(losses) == 2 and losses[1] < losses[0]
+    if example == "mnist_mlp_trainer":  # LogReport's log and the final snapshot, loadable into the model
+        import json
+
+        import torch
+        log = json.loads((tmp_path / "out" / "log").read_text())
+        assert [(e["epoch"], e["iteration"]) for e in log] == [(1, 5), (2, 10)]
+        assert [f"{e['main/loss']:g}" for e in log] == [f"{v:g}" for v in losses]
+        snapshot = torch.load(tmp_path / "out" / "snapshot_iter_10")
+        assert snapshot["epoch"] == 2 and "predictor.l1.weight" in snapshot["model"]
 
 
 def test_migrated_torch_pretrain_bug_still_fails_with_torchs_shape_error(tmp_path):
@@ -247,3 +258,110 @@ def test_deconvolution_migrated_to_torch_agrees_with_chainer_1_24(tmp_path, lega
     # Chainer's fan-in of a deconvolution W (in, out, kh, kw) is out * kh * kw (initializer.get_fans)
     assert "nn.init.normal_(self.up1.weight, std=1 / math.sqrt(3 * 4 * 4))" in result.migrated
     assert "nn.init.normal_(self.up2.weight, std=(math.sqrt(2.0)) / math.sqrt(2 * 3 * 3))" in result.migrated
+
+
+TRAINER_PROGRAM = '''import numpy as np
+import chainer
+import chainer.functions as F
+import chainer.links as L
+from chainer import serializers, training
+from chainer.training import extensions
+
+from netport.data import load_mnist
+
+
+class MLP(chainer.Chain):
+    def __init__(self):
+        super(MLP, self).__init__(l1=L.Linear(784, 50), l2=L.Linear(50, 10))
+
+    def __call__(self, x):
+        return self.l2(F.relu(self.l1(x)))
+
+
+model = L.Classifier(MLP())
+serializers.load_npz('init.npz', model)
+optimizer = chainer.optimizers.MomentumSGD(lr=0.01, momentum=0.9)
+optimizer.setup(model)
+mnist = load_mnist()
+train = chainer.datasets.TupleDataset(mnist.x_train[:500], mnist.y_train[:500])
+test = chainer.datasets.TupleDataset(mnist.x_test[:250], mnist.y_test[:250])
+train_iter = chainer.iterators.SerialIterator(train, 50, shuffle=False)
+test_iter = chainer.iterators.SerialIterator(test, 100, repeat=False, shuffle=False)
+updater = training.StandardUpdater(train_iter, optimizer)
+trainer = training.Trainer(updater, (3, 'epoch'), out='result')
+trainer.extend(extensions.Evaluator(test_iter, model))
+trainer.extend(extensions.LogReport())
+trainer.run()
+'''
+
+
+def test_trainer_loop_migrated_to_torch_logs_what_chainer_1_24_logged(tmp_path, legacy_python):
+    """A Trainer program (no shuffling, so both sides see the same batches; a test set of 250 in
+    batches of 100, so the Evaluator's unweighted mean over batches matters) on Chainer 1.24 and
+    its torch migration from the same converted weights: every logged value agrees to 1e-4."""
+    import json
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "legacy" / "train.py").write_text(TRAINER_PROGRAM)
+    init = run_python(legacy_python, ["-c", "import numpy as np, chainer, chainer.links as L\n"
+                                      "from chainer import serializers\nnp.random.seed(0)\n"
+                                      "exec(open('train.py').read().split('model = ')[0])\n"
+                                      "serializers.save_npz('init.npz', L.Classifier(MLP()))\n"], cwd=tmp_path / "legacy")
+    assert init.returncode == 0, init.stderr[-2000:]
+    legacy = run_python(legacy_python, ["-W", "ignore", "train.py"], cwd=tmp_path / "legacy")
+    assert legacy.returncode == 0, legacy.stderr[-2000:]
+    result = migrate_source(TRAINER_PROGRAM, "train.py", target="torch")
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "import chainer" not in result.migrated and "DataLoader(train, batch_size=50, shuffle=False)" in \
+        result.migrated
+    (tmp_path / "torch" / "train.py").write_text(result.migrated)
+    with np.load(tmp_path / "legacy" / "init.npz") as archive:
+        state = chainer_to_torch({k: archive[k] for k in archive.files})
+    torch.save({k: torch.from_numpy(v) for k, v in state.items()}, tmp_path / "torch" / "init.npz")
+    migrated = run_python(sys.executable, ["train.py"], cwd=tmp_path / "torch")
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    expected = json.loads((tmp_path / "legacy" / "result" / "log").read_text())
+    got = json.loads((tmp_path / "torch" / "result" / "log").read_text())
+    assert [list(e) for e in got] == [list(e) for e in expected]  # the same keys in the same order
+    keys = ["main/loss", "main/accuracy", "validation/main/loss", "validation/main/accuracy"]
+    np.testing.assert_allclose([[e[k] for k in keys] for e in got], [[e[k] for k in keys] for e in expected],
+                               rtol=1e-4)
+    assert [(e["epoch"], e["iteration"]) for e in got] == [(1, 10), (2, 20), (3, 30)]
+    assert got[2]["main/loss"] < got[0]["main/loss"]
+
+
+@pytest.mark.parametrize("change, culprit", [
+    ("(3, 'epoch'), out='result')", None),
+    ("(100, 'iteration'), out='result')", "trainer = "),
+    ("(3, 'epoch'), out='result')\ntrainer.extend(extensions.dump_graph('main/loss'))", "dump_graph"),
+])
+def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(change, culprit):
+    """Half a converted Trainer would be wrong: when one part is not understood, every Trainer-era
+    statement of the block is marked (the culprit with its reason) and none is converted."""
+    program = TRAINER_PROGRAM.replace("(3, 'epoch'), out='result')", change)
+    result = migrate_source(program, "train.py", target="torch")
+    errors = sorted((f.line, f.message) for f in result.findings if f.rule == "PT040" and
+                    f.severity is Severity.ERROR)
+    if culprit is None:
+        assert errors == [] and "trainer.run()" not in result.migrated
+        return
+    lines = program.splitlines()
+    first = next(i for i, line in enumerate(lines, 1) if "train_iter = " in line)
+    assert [line for line, _ in errors] == [n for n in range(first, len(lines) + 1)
+                                             if lines[n - 1].startswith(("train_iter", "test_iter", "updater",
+                                                                         "trainer"))]
+    culprit_line = next(i for i, line in enumerate(lines, 1) if culprit in line)
+    reasons = {line: message for line, message in errors}
+    assert not reasons[culprit_line].startswith("part of a Trainer"), reasons
+    assert all(m.startswith("part of a Trainer") for line, m in errors if line != culprit_line)
+    assert "SerialIterator(train, 50, shuffle=False)" in result.migrated and "DataLoader" not in result.migrated
+    assert result.migrated.count("# netport: TODO(PT040)") == len(errors)
+    assert migrate_source(result.migrated, "train.py", target="torch").migrated == result.migrated
