@@ -14,7 +14,7 @@ import ast
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, is_bool, paren
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_bool, paren
 from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
@@ -123,20 +123,8 @@ class ModuleRules(RulePass):
         self._module_classes: list[bool] = []
         self._needs_classifier = False
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if not self._needs_classifier:
-            return updated
-        body = list(updated.body)
-        last_import = max((i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine) and
-                           any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)), default=-1)
-        classifier = cst.parse_module(CLASSIFIER).body
-        first = classifier[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-        rest = body[last_import + 1:]
-        if rest:  # two blank lines after the class, as before any top-level definition
-            blank = [cst.EmptyLine(), cst.EmptyLine()]
-            rest[0] = rest[0].with_changes(leading_lines=[*blank, *[l for l in rest[0].leading_lines
-                                                                     if l.comment is not None]])
-        return updated.with_changes(body=[*body[:last_import + 1], first, *classifier[1:], *rest])
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        return insert_definition(module, CLASSIFIER) if self._needs_classifier else module
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
