@@ -83,13 +83,16 @@ def test_torch_model_keeps_chainers_initialisation(tmp_path):
 
 
 def test_what_the_torch_rules_do_not_cover_is_marked():
-    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.LSTM(10, 3)\n"
+    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.NStepLSTM(1, 10, 3, 0.0)\n"
               "y = F.softmax(x)\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
     assert errors == {(3, "PT030"), (4, "PT099")}
     assert result.migrated.count("# netport: TODO(PT099)") == 1
-    assert "# netport: TODO(PT030): L.LSTM keeps its state (h, c) between calls" in result.migrated
+    assert "# netport: TODO(PT030): L.NStepLSTM(n_layers, in_size, out_size, dropout) runs over a list" in \
+        result.migrated
+    lazy = migrate_source("import chainer.links as L\nlstm = L.LSTM(None, 3)\n", target="torch")
+    assert "# netport: TODO(PT030): L.LSTM with an input size inferred at the first call" in lazy.migrated
 
 
 def test_chainer_methods_on_untyped_objects_are_marked_too():
@@ -365,3 +368,108 @@ def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(cha
     assert "SerialIterator(train, 50, shuffle=False)" in result.migrated and "DataLoader" not in result.migrated
     assert result.migrated.count("# netport: TODO(PT040)") == len(errors)
     assert migrate_source(result.migrated, "train.py", target="torch").migrated == result.migrated
+
+
+LSTM_NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Tagger(chainer.Chain):
+    def __init__(self):
+        super(Tagger, self).__init__(
+            lstm1=L.LSTM(3, 5),
+            lstm2=L.LSTM(5, 4, bias_init=0.1, forget_bias_init=0.5),
+            out=L.Linear(4, 2),
+        )
+
+    def reset_state(self):
+        self.lstm1.reset_state()
+        self.lstm2.reset_state()
+
+    def __call__(self, x):
+        return self.out(self.lstm2(F.tanh(self.lstm1(x))))
+'''
+
+def test_lstm_migrated_to_torch_keeps_chainers_state_and_agrees_with_chainer_1_24(tmp_path, legacy_python):
+    """L.LSTM -> the LSTM module written into the file: on Chainer 1.24's weights (converted, gates
+    reordered) it computes the same outputs over sequences whose batch shrinks (a smaller batch
+    updates the state's first rows), restarts at reset_state(), gives the same gradients, and
+    starts from Chainer's biases (bias_init, forget_bias_init; v1's forget bias 0 kept by CH015)."""
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    sizes = [4, 4, 3, 1, 1]
+    legacy_dir, torch_dir = tmp_path / "legacy", tmp_path / "torch"
+    legacy_dir.mkdir()
+    torch_dir.mkdir()
+    (legacy_dir / "net.py").write_text(LSTM_NET)
+    run = f'''import sys
+import numpy as np
+sys.path.insert(0, ".")
+import chainer, net
+import chainer.functions as F
+from chainer import serializers
+
+np.random.seed(0)
+model = net.Tagger()
+serializers.save_npz("init.npz", model)
+xs = [np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32) for i, n in enumerate({sizes!r})]
+outputs, loss = [], 0
+for sequence in range(2):  # the second sequence starts again from reset_state()
+    model.reset_state()
+    for x in xs:
+        y = model(chainer.Variable(x))
+        outputs.append(y.data)
+        loss += F.sum(y * y)
+model.cleargrads()
+loss.backward()
+grads = {{name.lstrip("/"): p.grad for name, p in model.namedparams()}}
+np.savez("outputs.npz", *outputs)
+np.savez("grads.npz", **grads)
+'''
+    result = run_python(legacy_python, ["-W", "ignore", "-c", run], cwd=legacy_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    migrated = migrate_source(LSTM_NET, "net.py", target="torch")
+    assert not [f for f in migrated.findings if f.severity is Severity.ERROR], migrated.findings
+    assert "self.lstm1 = LSTM(3, 5, forget_bias_init=0)" in migrated.migrated
+    assert "self.lstm2 = LSTM(5, 4, bias_init=0.1, forget_bias_init=0.5)" in migrated.migrated
+    (torch_dir / "net.py").write_text(migrated.migrated)
+    sys.path.insert(0, str(torch_dir))
+    try:
+        import net
+        model = net.Tagger()
+    finally:
+        sys.path.remove(str(torch_dir))
+        sys.modules.pop("net", None)
+    with np.load(legacy_dir / "init.npz") as archive:
+        state = chainer_to_torch({k: archive[k] for k in archive.files})
+    for name in ("lstm1.bias_ih", "lstm1.bias_hh", "lstm2.bias_ih", "lstm2.bias_hh"):  # Chainer's start
+        np.testing.assert_array_equal(model.state_dict()[name].numpy(), state[name])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    xs = [np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32) for i, n in enumerate(sizes)]
+    outputs, loss = [], 0
+    for sequence in range(2):
+        model.reset_state()
+        for x in xs:
+            y = model(torch.from_numpy(x))
+            outputs.append(y.detach().numpy())
+            loss = loss + (y * y).sum()
+    loss.backward()
+    with np.load(legacy_dir / "outputs.npz") as expected:
+        for i, output in enumerate(outputs):
+            np.testing.assert_allclose(output, expected[f"arr_{i}"], rtol=1e-5, atol=1e-6)
+    with np.load(legacy_dir / "grads.npz") as archive:
+        grads = chainer_to_torch({k: archive[k] for k in archive.files})
+    for name, parameter in model.named_parameters():
+        if name.endswith("bias_hh"):
+            assert parameter.grad is None  # frozen at zero: Chainer's lateral link has no bias
+            continue
+        np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-4, atol=1e-6)
+    with pytest.raises(TypeError):  # a larger batch than the state's is an error, as in Chainer
+        model(torch.zeros(5, 3))  # the state holds 4 rows

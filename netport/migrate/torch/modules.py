@@ -1,11 +1,12 @@
-"""PT001-PT009, PT030: Chainer model definitions become torch.nn modules.
+"""PT001-PT009, PT030-PT031: Chainer model definitions become torch.nn modules.
 
 Runs on Chainer 5 idiom (the Chainer rules have run first): ``Chain``/``ChainList`` ->
 ``nn.Module``/``nn.ModuleList``, ``init_scope`` blocks dissolved, ``__call__`` -> ``forward``,
 links -> ``nn`` modules that keep Chainer's initialisation (LeCun-normal weights, zero or given
 bias, ``wscale`` folded in by CH011), ``chainer.Parameter`` -> ``nn.Parameter``, and ``.W``/``.b``
 of links -> ``.weight``/``.bias``, ``link.copy()`` -> ``copy.deepcopy``, ``L.Deconvolution2D`` ->
-``nn.ConvTranspose2d``; ``L.LSTM``/``L.NStepLSTM`` are marked with what a faithful version needs. Anything else is left for the residual sweep (PT099).
+``nn.ConvTranspose2d``, ``L.LSTM`` -> a stateful ``nn.LSTMCell`` subclass written into the file;
+``L.NStepLSTM`` is marked with what a faithful version needs. Anything else is left for the residual sweep (PT099).
 """
 
 from __future__ import annotations
@@ -17,6 +18,45 @@ import libcst as cst
 from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_bool, paren
 from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
+
+# Chainer's L.LSTM (v1.24 links/connection/lstm.py): upward Linear(in, 4H) and lateral Linear(H, 4H,
+# nobias) with each gate's block LeCun-normal, biases bias_init and forget_bias_init; the state (h, c)
+# is kept between calls until reset_state(), starts at zero, and a smaller batch than the state's
+# updates the state's first rows. As an nn.LSTMCell its parameters are what `netport convert-weights`
+# writes for an L.LSTM (gates reordered to torch's (i, f, g, o); bias_hh zero and kept at zero).
+LSTM_CLASS = '''class LSTM(nn.LSTMCell):
+    """Chainer's L.LSTM: an LSTM cell that keeps its state (h, c) between calls until reset_state();
+    a batch smaller than the state's updates the state's first rows, as in Chainer."""
+
+    def __init__(self, in_size, out_size, bias_init=0, forget_bias_init=0):
+        super().__init__(in_size, out_size)
+{init}        with torch.no_grad():  # Chainer's biases; torch's gate order is (i, f, g, o)
+            self.bias_ih.fill_(bias_init)
+            self.bias_ih[out_size:2 * out_size] = forget_bias_init
+            self.bias_hh.zero_()
+        self.bias_hh.requires_grad_(False)  # Chainer's lateral connection has no bias
+        self.reset_state()
+
+    def reset_state(self):
+        self.c = self.h = None
+
+    def set_state(self, c, h):
+        self.c, self.h = c, h
+
+    def forward(self, x):
+        n = x.shape[0]
+        if self.h is not None and self.h.shape[0] < n:
+            raise TypeError('The batch size of x must be equal to or less than the size of the previous state h.')
+        y, c = super().forward(x, None if self.h is None else (self.h[:n], self.c[:n]))
+        if self.h is None:
+            self.h, self.c = y, c
+        else:
+            self.h, self.c = torch.cat([y, self.h[n:]]), torch.cat([c, self.c[n:]])
+        return y
+'''
+LSTM_INIT = """        nn.init.normal_(self.weight_ih, std=1 / math.sqrt(in_size))  # Chainer's LeCun normal
+        nn.init.normal_(self.weight_hh, std=1 / math.sqrt(out_size))
+"""
 
 LSTM_TODO = (
     "L.LSTM keeps its state (h, c) between calls until reset_state() and orders its gates (a, i, f, o) where "
@@ -68,11 +108,17 @@ register(
                "shared = copy.deepcopy(fc, memo={id(t): t for t in fc.state_dict(keep_vars=True).values()})\n"
                "own = copy.deepcopy(fc)\n",
          target="torch"),
-    Rule("PT030", "L.LSTM and L.NStepLSTM are marked with what a faithful torch version needs (state, gate "
-         "order, packing): no drop-in torch module has their behaviour",
+    Rule("PT030", "L.NStepLSTM, and an L.LSTM with custom initialisers or a lazy input size, are marked with what "
+         "a faithful torch version needs (packing, state, gate order)",
          before="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)\n",
          after="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)  # netport: TODO(PT030): " + NSTEP_LSTM_TODO
                + "\n",
+         target="torch"),
+    Rule("PT031", "L.LSTM becomes an LSTM module written into the file: an nn.LSTMCell that keeps its state like "
+         "Chainer's (reset_state, smaller batches), with Chainer's initialisation and gate biases",
+         before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" +
+               LSTM_CLASS.format(init=LSTM_INIT) + "\n\nlstm = LSTM(10, 20, forget_bias_init=0)\n",
          target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
@@ -122,8 +168,11 @@ class ModuleRules(RulePass):
         super().__init__(ctx)
         self._module_classes: list[bool] = []
         self._needs_classifier = False
+        self._needs_lstm = False
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_lstm:
+            module = insert_definition(module, LSTM_CLASS.format(init="" if self.ctx.init == "torch" else LSTM_INIT))
         return insert_definition(module, CLASSIFIER) if self._needs_classifier else module
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -184,8 +233,10 @@ class ModuleRules(RulePass):
             return self._link(original, updated, qualified)
         if qualified == "chainer.links.BatchNormalization":
             return self._batch_normalization(original, updated)
-        if qualified in ("chainer.links.LSTM", "chainer.links.NStepLSTM"):
-            self.todo(original, "PT030", LSTM_TODO if qualified.endswith(".LSTM") else NSTEP_LSTM_TODO)
+        if qualified == "chainer.links.LSTM":
+            return self._lstm(original, updated)
+        if qualified == "chainer.links.NStepLSTM":
+            self.todo(original, "PT030", NSTEP_LSTM_TODO)
             return updated
         if qualified == "chainer.links.EmbedID":
             values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
@@ -235,6 +286,33 @@ class ModuleRules(RulePass):
             # ChainList.__init__(*links) -> ModuleList.__init__(links)
             return updated.with_changes(args=[updated.args[0].with_changes(star="")])
         return updated
+
+    def _lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = bind_arguments(updated, ["in_size", "out_size", "lateral_init", "upward_init", "bias_init",
+                                          "forget_bias_init"])
+        problem = None
+        if values is None or set(values) - {"in_size", "out_size", "bias_init", "forget_bias_init"}:
+            problem = "initialisers or arguments other than bias_init/forget_bias_init"
+        elif "out_size" not in values or is_none(values["in_size"]):
+            problem = "an input size inferred at the first call"
+        elif "LSTM" in self.project.classes:
+            problem = "a class named LSTM of the program's own"
+        if problem is not None:
+            self.todo(original, "PT030", f"L.LSTM with {problem}: " + LSTM_TODO)
+            return updated
+        self._needs_lstm = True
+        self._nn("LSTMCell")
+        self.need_import("torch")
+        if self.ctx.init != "torch":
+            self.need_import("math")
+        # Chainer 2+ starts the forget gate's bias at 1 (v1 code has forget_bias_init=0 from CH015 by now)
+        forget = code(values["forget_bias_init"]) if "forget_bias_init" in values else "1"
+        args = f"{code(values['in_size'])}, {code(values['out_size'])}"
+        if "bias_init" in values:
+            args += f", bias_init={code(values['bias_init'])}"
+        self.info(original, "PT031", "L.LSTM is the `LSTM` module written at the top of this file: an nn.LSTMCell "
+                  "that keeps its state (h, c) between calls until reset_state(), as Chainer's did")
+        return cst.parse_expression(f"LSTM({args}, forget_bias_init={forget})")
 
     def _is_link(self, node: cst.BaseExpression) -> bool:
         """A plain name that only ever holds a link or chain, or a child link ``self.<name>``."""
