@@ -473,3 +473,21 @@ np.savez("grads.npz", **grads)
         np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-4, atol=1e-6)
     with pytest.raises(TypeError):  # a larger batch than the state's is an error, as in Chainer
         model(torch.zeros(5, 3))  # the state holds 4 rows
+
+
+def test_migrated_torch_program_is_reproducible_under_its_seed(tmp_path):
+    """np.random.seed(args.seed) seeded everything random in the Chainer program; the torch migration
+    seeds torch as well (PT026), so two runs with one seed print the same numbers."""
+    import re
+    import sys
+
+    from tests.conftest import run_python
+
+    root = REPO / "migrated_examples" / "torch" / "mnist_mlp_trainer"
+    tables = []
+    for run in range(2):
+        result = run_python(sys.executable, ["train_mnist_trainer.py", "--epoch", "1", "--unit", "20", "--n_train",
+                                             "300", "--out", str(tmp_path / str(run))], cwd=root)
+        assert result.returncode == 0, result.stderr[-2000:]
+        tables.append(re.findall(r"(?m)^1 .*$", result.stdout))
+    assert len(tables[0]) == 1 and tables[0] == tables[1]

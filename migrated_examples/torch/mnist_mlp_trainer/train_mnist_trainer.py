@@ -81,6 +81,7 @@ def main():
     print('')
 
     np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
 
     # Set up a neural network to train
     # Classifier reports softmax cross entropy loss and accuracy at every

@@ -46,6 +46,11 @@ register(
                 "x = chainer.Variable(xp.asarray(batch))\n",
          after="import numpy as np\nimport torch\n\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n    model.cuda()\nxp = np\ndevice = torch.device('cpu') if gpu < 0 else torch.device('cuda')\nx = torch.as_tensor(batch, device=device)\n",
          target="torch"),
+    Rule("PT026", "np.random.seed(s) also seeds torch: Chainer drew initial weights, dropout masks and shuffles from "
+         "NumPy's generator, torch draws them from its own",
+         before="import numpy as np\nimport chainer\nnp.random.seed(0)\n",
+         after="import numpy as np\nimport torch\n\nnp.random.seed(0)\ntorch.manual_seed(0)\n",
+         target="torch"),
     Rule("PT024", "serializers.save_npz/load_npz become torch.save/load of the state_dict",
          before="from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
                 "serializers.load_npz('m.npz', model)\n",
@@ -273,7 +278,27 @@ class ScriptRules(RulePass):
                     return code(call.args[0].value.args[0].value)
         return None
 
+    def _seed(self, original: cst.SimpleStatementLine) -> None:
+        """``np.random.seed(s)`` -> also ``torch.manual_seed(s)`` right after, unless it is there already."""
+        call = original.body[0].value
+        seed = code(call.args[0].value)
+        block = self.parent(original)
+        body = list(getattr(block, "body", ()))
+        index = next((i for i, s in enumerate(body) if s is original), None)
+        following = body[index + 1] if index is not None and index + 1 < len(body) else None
+        if following is not None and code(following).strip().startswith(f"torch.manual_seed({seed})"):
+            return
+        self.need_import("torch")
+        self.insert_after(original, [cst.parse_statement(f"torch.manual_seed({seed})\n")])
+        self.info(original, "PT026", "NumPy's seed no longer reaches the weights, dropout masks and shuffles: "
+                  f"torch.manual_seed({seed}) seeds torch's generator too (the numbers drawn differ from Chainer's)")
+
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if len(original.body) == 1 and isinstance(original.body[0], cst.Expr) and \
+                isinstance(original.body[0].value, cst.Call) and \
+                self.callee(original.body[0].value) == "numpy.random.seed" and \
+                len(original.body[0].value.args) == 1 and original.body[0].value.args[0].keyword is None:
+            self._seed(original)
         if id(original) in self._folded or len(updated.body) != 1 or not isinstance(updated.body[0], cst.Expr):
             return updated
         call = updated.body[0].value
