@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("paths", nargs="*", metavar="PATH", help="Python files or directories")
     migrate.add_argument("--to", default="chainer", choices=["chainer", "torch"],
                          help="target: chainer (Chainer 5-7, the default) or torch (what the torch rules do not "
-                         "cover, such as L.NStepLSTM or a Trainer with custom extensions, is marked TODO)")
+                         "cover, such as a Trainer with custom extensions, is marked TODO)")
     migrate.add_argument("--init", choices=["chainer", "torch"], default="chainer",
                          help="with --to torch: keep Chainer's weight initialisation (LeCun normal, zero bias; the "
                          "default) or take torch's own")

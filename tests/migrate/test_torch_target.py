@@ -83,14 +83,14 @@ def test_torch_model_keeps_chainers_initialisation(tmp_path):
 
 
 def test_what_the_torch_rules_do_not_cover_is_marked():
-    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.NStepLSTM(1, 10, 3, 0.0)\n"
+    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.NStepLSTM(1, None, 3, 0.0)\n"
               "y = F.softmax(x)\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
     assert errors == {(3, "PT030"), (4, "PT099")}
     assert result.migrated.count("# netport: TODO(PT099)") == 1
-    assert "# netport: TODO(PT030): L.NStepLSTM(n_layers, in_size, out_size, dropout) runs over a list" in \
-        result.migrated
+    assert "# netport: TODO(PT030): L.NStepLSTM with an input size inferred at the first call: L.NStepLSTM(" \
+        "n_layers, in_size, out_size, dropout) runs over a list" in result.migrated
     lazy = migrate_source("import chainer.links as L\nlstm = L.LSTM(None, 3)\n", target="torch")
     assert "# netport: TODO(PT030): L.LSTM with an input size inferred at the first call" in lazy.migrated
 
@@ -491,3 +491,95 @@ def test_migrated_torch_program_is_reproducible_under_its_seed(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
         tables.append(re.findall(r"(?m)^1 .*$", result.stdout))
     assert len(tables[0]) == 1 and tables[0] == tables[1]
+
+
+NSTEP_NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Encoder(chainer.Chain):
+    def __init__(self):
+        super(Encoder, self).__init__(rnn=L.NStepLSTM(2, 3, 4, 0.3))
+
+    def __call__(self, hx, cx, xs, train=True):
+        hy, cy, ys = self.rnn(hx, cx, xs, train=train)
+        return hy, cy, ys
+'''
+
+
+def test_nstep_lstm_migrated_to_torch_agrees_with_chainer_1_24(tmp_path, legacy_python):
+    """L.NStepLSTM -> the NStepLSTM module written into the file: on Chainer 1.24's weights
+    (converted) the same (hy, cy, ys) for unsorted sequences, with and without an initial state,
+    and the same gradients; dropout off on both sides (train=False / eval())."""
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    lengths = [2, 5, 3]
+    legacy_dir, torch_dir = tmp_path / "legacy", tmp_path / "torch"
+    legacy_dir.mkdir()
+    torch_dir.mkdir()
+    (legacy_dir / "net.py").write_text(NSTEP_NET)
+    run = f'''import sys
+import numpy as np
+sys.path.insert(0, ".")
+import chainer, net
+import chainer.functions as F
+from chainer import serializers
+
+np.random.seed(0)
+model = net.Encoder()
+serializers.save_npz("init.npz", model)
+xs = [chainer.Variable(np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32))
+      for i, n in enumerate({lengths!r})]
+h0 = np.random.RandomState(7).uniform(-1, 1, (2, 3, 4)).astype(np.float32)
+out, loss = [], 0
+for hx in (None, chainer.Variable(h0)):
+    hy, cy, ys = model(hx, hx, xs, train=False)
+    out += [hy.data, cy.data] + [y.data for y in ys]
+    loss += F.sum(hy * hy) + sum(F.sum(y * y) for y in ys)
+model.cleargrads()
+loss.backward()
+np.savez("outputs.npz", *out)
+np.savez("grads.npz", **{{name.lstrip("/"): p.grad for name, p in model.namedparams()}})
+'''
+    result = run_python(legacy_python, ["-W", "ignore", "-c", run], cwd=legacy_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    migrated = migrate_source(NSTEP_NET, "net.py", target="torch")
+    assert not [f for f in migrated.findings if f.severity is Severity.ERROR], migrated.findings
+    (torch_dir / "net.py").write_text(migrated.migrated)
+    sys.path.insert(0, str(torch_dir))
+    try:
+        import net
+        model = net.Encoder()
+    finally:
+        sys.path.remove(str(torch_dir))
+        sys.modules.pop("net", None)
+    assert all(torch.count_nonzero(p).item() == 0 for n, p in model.named_parameters() if "bias" in n)
+    with np.load(legacy_dir / "init.npz") as archive:
+        state = chainer_to_torch({k: archive[k] for k in archive.files})
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    model.eval()
+    xs = [torch.from_numpy(np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32))
+          for i, n in enumerate(lengths)]
+    h0 = torch.from_numpy(np.random.RandomState(7).uniform(-1, 1, (2, 3, 4)).astype(np.float32))
+    out, loss = [], 0
+    for hx in (None, h0):
+        hy, cy, ys = model(hx, hx, xs)
+        assert [len(y) for y in ys] == lengths
+        out += [hy, cy, *ys]
+        loss = loss + (hy * hy).sum() + sum((y * y).sum() for y in ys)
+    loss.backward()
+    with np.load(legacy_dir / "outputs.npz") as expected:
+        assert len(expected.files) == len(out)
+        for i, value in enumerate(out):
+            np.testing.assert_allclose(value.detach().numpy(), expected[f"arr_{i}"], rtol=1e-5, atol=1e-6)
+    with np.load(legacy_dir / "grads.npz") as archive:
+        grads = chainer_to_torch({k: archive[k] for k in archive.files})
+    for name, parameter in model.named_parameters():
+        np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-4, atol=1e-6)

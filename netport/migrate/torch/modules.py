@@ -1,12 +1,12 @@
-"""PT001-PT009, PT030-PT031: Chainer model definitions become torch.nn modules.
+"""PT001-PT009, PT030-PT032: Chainer model definitions become torch.nn modules.
 
 Runs on Chainer 5 idiom (the Chainer rules have run first): ``Chain``/``ChainList`` ->
 ``nn.Module``/``nn.ModuleList``, ``init_scope`` blocks dissolved, ``__call__`` -> ``forward``,
 links -> ``nn`` modules that keep Chainer's initialisation (LeCun-normal weights, zero or given
 bias, ``wscale`` folded in by CH011), ``chainer.Parameter`` -> ``nn.Parameter``, and ``.W``/``.b``
 of links -> ``.weight``/``.bias``, ``link.copy()`` -> ``copy.deepcopy``, ``L.Deconvolution2D`` ->
-``nn.ConvTranspose2d``, ``L.LSTM`` -> a stateful ``nn.LSTMCell`` subclass written into the file;
-``L.NStepLSTM`` is marked with what a faithful version needs. Anything else is left for the residual sweep (PT099).
+``nn.ConvTranspose2d``, ``L.LSTM`` -> a stateful ``nn.LSTMCell`` subclass and ``L.NStepLSTM`` -> an
+``nn.LSTM`` subclass over lists of sequences, both written into the file. Anything else is left for the residual sweep (PT099).
 """
 
 from __future__ import annotations
@@ -56,6 +56,33 @@ LSTM_CLASS = '''class LSTM(nn.LSTMCell):
 '''
 LSTM_INIT = """        nn.init.normal_(self.weight_ih, std=1 / math.sqrt(in_size))  # Chainer's LeCun normal
         nn.init.normal_(self.weight_hh, std=1 / math.sqrt(out_size))
+"""
+
+# Chainer's L.NStepLSTM (v1.24 links/connection/n_step_lstm.py): per layer w0..w7 drawn from
+# N(0, 1/fan_in), biases b0..b7 zero, inputs sorted by length inside, hx/cx None for zeros, dropout on
+# the input of every layer but the first (torch's nn.LSTM: on the output of every layer but the
+# last, the same places). `netport convert-weights` writes nn.LSTM's names for it.
+NSTEP_LSTM_CLASS = '''class NStepLSTM(nn.LSTM):
+    """Chainer's L.NStepLSTM: an nn.LSTM over a list of sequences of different lengths, returning
+    (hy, cy, ys) with ys a list in the order of xs; hx, cx of shape (n_layers, len(xs), out_size) or None."""
+
+    def __init__(self, n_layers, in_size, out_size, dropout):
+        super().__init__(in_size, out_size, n_layers, dropout=dropout)
+{init}
+    def forward(self, hx, cx, xs):
+        if (hx is None) != (cx is None):  # Chainer starts a missing one at zero
+            zeros = torch.zeros(self.num_layers, len(xs), self.hidden_size, dtype=xs[0].dtype, device=xs[0].device)
+            hx, cx = zeros if hx is None else hx, zeros if cx is None else cx
+        packed = nn.utils.rnn.pack_sequence(list(xs), enforce_sorted=False)
+        ys, (hy, cy) = super().forward(packed, None if hx is None else (hx, cx))
+        ys, lengths = nn.utils.rnn.pad_packed_sequence(ys)
+        return hy, cy, [ys[:n, i] for i, n in enumerate(lengths.tolist())]
+'''
+NSTEP_LSTM_INIT = """        for name, parameter in self.named_parameters():  # Chainer's N(0, 1/fan_in) weights, zero biases
+            if name.startswith('weight'):
+                nn.init.normal_(parameter, std=1 / math.sqrt(parameter.shape[1]))
+            else:
+                nn.init.zeros_(parameter)
 """
 
 LSTM_TODO = (
@@ -108,11 +135,17 @@ register(
                "shared = copy.deepcopy(fc, memo={id(t): t for t in fc.state_dict(keep_vars=True).values()})\n"
                "own = copy.deepcopy(fc)\n",
          target="torch"),
-    Rule("PT030", "L.NStepLSTM, and an L.LSTM with custom initialisers or a lazy input size, are marked with what "
-         "a faithful torch version needs (packing, state, gate order)",
+    Rule("PT030", "L.LSTM/L.NStepLSTM with custom initialisers, a lazy input size or other arguments are marked "
+         "with what a faithful torch version needs (state, gate order, packing)",
+         before="import chainer.links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)\n",
+         after="import chainer.links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)  # netport: TODO(PT030): L.NStepLSTM "
+               "with an input size inferred at the first call: " + NSTEP_LSTM_TODO + "\n",
+         target="torch"),
+    Rule("PT032", "L.NStepLSTM becomes an NStepLSTM module written into the file: an nn.LSTM over a list of "
+         "sequences (packed), returning Chainer's (hy, cy, ys), with Chainer's initialisation",
          before="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)\n",
-         after="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)  # netport: TODO(PT030): " + NSTEP_LSTM_TODO
-               + "\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" +
+               NSTEP_LSTM_CLASS.format(init=NSTEP_LSTM_INIT) + "\n\nrnn = NStepLSTM(2, 10, 20, 0.1)\n",
          target="torch"),
     Rule("PT031", "L.LSTM becomes an LSTM module written into the file: an nn.LSTMCell that keeps its state like "
          "Chainer's (reset_state, smaller batches), with Chainer's initialisation and gate biases",
@@ -169,8 +202,12 @@ class ModuleRules(RulePass):
         self._module_classes: list[bool] = []
         self._needs_classifier = False
         self._needs_lstm = False
+        self._needs_nstep_lstm = False
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_nstep_lstm:
+            module = insert_definition(module, NSTEP_LSTM_CLASS.format(
+                init="" if self.ctx.init == "torch" else NSTEP_LSTM_INIT))
         if self._needs_lstm:
             module = insert_definition(module, LSTM_CLASS.format(init="" if self.ctx.init == "torch" else LSTM_INIT))
         return insert_definition(module, CLASSIFIER) if self._needs_classifier else module
@@ -236,8 +273,7 @@ class ModuleRules(RulePass):
         if qualified == "chainer.links.LSTM":
             return self._lstm(original, updated)
         if qualified == "chainer.links.NStepLSTM":
-            self.todo(original, "PT030", NSTEP_LSTM_TODO)
-            return updated
+            return self._nstep_lstm(original, updated)
         if qualified == "chainer.links.EmbedID":
             values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
             if values is None or set(values) != {"in_size", "out_size"}:
@@ -313,6 +349,27 @@ class ModuleRules(RulePass):
         self.info(original, "PT031", "L.LSTM is the `LSTM` module written at the top of this file: an nn.LSTMCell "
                   "that keeps its state (h, c) between calls until reset_state(), as Chainer's did")
         return cst.parse_expression(f"LSTM({args}, forget_bias_init={forget})")
+
+    def _nstep_lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = bind_arguments(updated, ["n_layers", "in_size", "out_size", "dropout"])
+        problem = None
+        if values is None or len(values) != 4:
+            problem = "arguments other than (n_layers, in_size, out_size, dropout)"
+        elif is_none(values["in_size"]):
+            problem = "an input size inferred at the first call"
+        elif "NStepLSTM" in self.project.classes:
+            problem = "a class named NStepLSTM of the program's own"
+        if problem is not None:
+            self.todo(original, "PT030", f"L.NStepLSTM with {problem}: " + NSTEP_LSTM_TODO)
+            return updated
+        self._needs_nstep_lstm = True
+        self._nn("LSTM")
+        self.need_import("torch")
+        if self.ctx.init != "torch":
+            self.need_import("math")
+        self.info(original, "PT032", "L.NStepLSTM is the `NStepLSTM` module written at the top of this file: an "
+                  "nn.LSTM over the packed list of sequences that returns Chainer's (hy, cy, ys)")
+        return updated.with_changes(func=cst.Name("NStepLSTM"))
 
     def _is_link(self, node: cst.BaseExpression) -> bool:
         """A plain name that only ever holds a link or chain, or a child link ``self.<name>``."""
