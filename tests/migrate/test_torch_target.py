@@ -345,6 +345,7 @@ def test_trainer_loop_migrated_to_torch_logs_what_chainer_1_24_logged(tmp_path, 
     ("(3, 'epoch'), out='result')", None),
     ("(100, 'iteration'), out='result')", "trainer = "),
     ("(3, 'epoch'), out='result')\ntrainer.extend(extensions.dump_graph('main/loss'))", "dump_graph"),
+    ("(3, 'epoch'), out='result')\nif resume:\n    serializers.load_npz(resume, trainer)", "trainer = "),
 ])
 def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(change, culprit):
     """Half a converted Trainer would be wrong: when one part is not understood, every Trainer-era
@@ -367,6 +368,8 @@ def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(cha
     assert all(m.startswith("part of a Trainer") for line, m in errors if line != culprit_line)
     assert "SerialIterator(train, 50, shuffle=False)" in result.migrated and "DataLoader" not in result.migrated
     assert result.migrated.count("# netport: TODO(PT040)") == len(errors)
+    if "resume" in change:  # a Trainer snapshot is not a module's state_dict
+        assert "load_npz(resume, trainer)  # netport: TODO(PT024)" in result.migrated
     assert migrate_source(result.migrated, "train.py", target="torch").migrated == result.migrated
 
 

@@ -9,11 +9,13 @@ become ``torch.save``/``load_state_dict``.
 
 from __future__ import annotations
 
+import ast
 import builtins
 
 import libcst as cst
 
 from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition
+from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
 register(
@@ -112,6 +114,7 @@ class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._needs_chainer_adam = False
+        self._trainer_objects = _trainer_objects(self.ctx.source)
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
         self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
         for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
@@ -224,6 +227,11 @@ class ScriptRules(RulePass):
                 return cst.parse_expression(f"{code(inner.value)}.detach().cpu().numpy()")
         if qualified in ("chainer.serializers.save_npz", "chainer.serializers.load_npz") and len(updated.args) == 2:
             path, model = (code(a.value) for a in updated.args)
+            if model in self._trainer_objects:
+                self.todo(original, "PT024", f"{code(original.func)} of `{model}`, a Trainer-era object (a Trainer "
+                          "snapshot holds the model, the optimizer, the iterators and the extensions): save or load "
+                          "the torch state_dicts of what the loop uses by hand")
+                return updated
             self.need_import("torch")
             self.info(original, "PT024", f"{code(original.func)} saves/loads the torch state_dict")
             if qualified.endswith("save_npz"):
@@ -387,6 +395,22 @@ class ScriptRules(RulePass):
                 code(expression.args[0].value) in ("'train'", '"train"') and code(expression.args[1].value) == "False":
             return "eval"
         return None
+
+
+def _trainer_objects(source: str) -> set[str]:
+    """Names assigned a Trainer, an updater or an iterator anywhere in the file."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    aliases = _ast_aliases(tree)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            qualified = _ast_qualified(node.value.func, aliases) or ""
+            if qualified.startswith(("chainer.training.", "chainer.iterators.")):
+                found |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return found
 
 
 def _called_modules(body: cst.BaseSuite, project, global_models=()) -> list[str]:
