@@ -212,6 +212,11 @@ class TrainerRules(RulePass):
                         (trigger is not None and code(trigger) not in PER_EPOCH) or evaluator is not None:
                     raise _Unsupported(statement, "an Evaluator other than Evaluator(iterator, model[, device]) "
                                        "run every epoch on the trained model")
+                evaluator_device = args.get("device")
+                evaluator_device = None if evaluator_device is None or \
+                    code(evaluator_device) in ("None", "-1") else code(evaluator_device)
+                if evaluator_device != device:
+                    raise _Unsupported(statement, "an Evaluator on another device than the updater's")
                 evaluator = args["iterator"].value
                 loaders[evaluator] = False
             elif name == "LogReport" and not extension.args and (trigger is None or code(trigger) in PER_EPOCH):
