@@ -42,10 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("paths", nargs="*", metavar="PATH", help="Python files or directories")
     migrate.add_argument("--to", default="chainer", choices=["chainer", "torch"],
                          help="target: chainer (Chainer 5-7, the default) or torch (what the torch rules do not "
-                         "cover yet, such as Trainer-era code, is marked TODO)")
+                         "cover, such as a Trainer with custom extensions, is marked TODO)")
     migrate.add_argument("--init", choices=["chainer", "torch"], default="chainer",
                          help="with --to torch: keep Chainer's weight initialisation (LeCun normal, zero bias; the "
                          "default) or take torch's own")
+    migrate.add_argument("--adam-eps", choices=["torch", "chainer"], default="torch",
+                         help="with --to torch: torch.optim.Adam as is (the default; torch adds eps after the bias "
+                         "correction, Chainer before it) or a ChainerAdam subclass written into the file that "
+                         "reproduces Chainer's Adam update exactly")
     where = migrate.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
                        help="write the result here (a directory tree is mirrored, other files copied)")
@@ -155,8 +159,10 @@ def _migrate(args: argparse.Namespace) -> int:
     try:
         if args.init != "chainer" and args.to != "torch":
             return fail("--init applies to --to torch only")
+        if args.adam_eps != "torch" and args.to != "torch":
+            return fail("--adam-eps applies to --to torch only")
         migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude,
-                                          init=args.init)
+                                          init=args.init, adam_eps=args.adam_eps)
         report = migration.report
         if args.diff or not (args.output or args.in_place):
             sys.stdout.write("".join(migrate.unified_diff(r) for r in report.files))

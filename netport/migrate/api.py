@@ -21,7 +21,7 @@ class UsageError(ValueError):
 
 
 def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
-                   project: ProjectFacts | None = None, init: str = "chainer") -> FileResult:
+                   project: ProjectFacts | None = None, init: str = "chainer", adam_eps: str = "torch") -> FileResult:
     """Migrate one module's source text. Without ``project``, the facts come from this text alone."""
     _check_target(target)
     prepared = prepare(path, source)
@@ -29,7 +29,7 @@ def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
         project = ProjectFacts()
         if prepared.python3_text is not None:
             project.add_source(prepared.python3_text)
-    return migrate_prepared(prepared, project, target, init)
+    return migrate_prepared(prepared, project, target, init, adam_eps)
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Migration:
 
 
 def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1,
-                  exclude: Sequence[str] = (), init: str = "chainer") -> Migration:
+                  exclude: Sequence[str] = (), init: str = "chainer", adam_eps: str = "torch") -> Migration:
     """Migrate files and directory trees (read-only: see :func:`write_outputs`)."""
     _check_target(target)
     roots = [Path(p) for p in paths]
@@ -74,7 +74,7 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
         if item.python3_text is not None:
             project.add_source(item.python3_text)
 
-    results = _map(_migrate_one, [(item, project, target, init) for item in prepared], jobs)
+    results = _map(_migrate_one, [(item, project, target, init, adam_eps) for item in prepared], jobs)
     migration.results = {Path(r.path): r for r in results}
     return migration
 

@@ -30,6 +30,7 @@ from netport.migrate.torch.functions import FunctionRules
 from netport.migrate.torch.modules import ModuleRules
 from netport.migrate.torch.residual import TorchResidual
 from netport.migrate.torch.scripts import ScriptRules
+from netport.migrate.torch.trainer import TrainerRules
 from netport.migrate.project import ProjectFacts
 from netport.migrate.python2 import Python2Error, convert_python2
 from netport.migrate.report import FileResult, Finding, Severity
@@ -74,7 +75,7 @@ class ScopeRules(TrainMode, LinkRegistration, OptimizerCalls):
 # Each pass is one LibCST traversal; the residual sweep comes last. The torch target runs the
 # Chainer passes first and then its own on their Chainer 5 idiom.
 CHAINER_PASSES = (CallRules, ScopeRules, ResidualSweep)
-TORCH_PASSES = (ModuleRules, FunctionRules, ScriptRules, TorchResidual)
+TORCH_PASSES = (ModuleRules, FunctionRules, TrainerRules, ScriptRules, TorchResidual)
 TARGETS = ("chainer", "torch")
 
 
@@ -117,7 +118,7 @@ def prepare(path: str, text: str) -> Prepared:
 
 
 def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "chainer",
-                     init: str = "chainer") -> FileResult:
+                     init: str = "chainer", adam_eps: str = "torch") -> FileResult:
     result = FileResult(prepared.path, original=prepared.text, error=prepared.error)
     if prepared.error is not None:
         return result
@@ -140,7 +141,7 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
         result.findings = findings
         return result
     try:
-        migrated, pass_findings = run_passes(text, prepared.path, project, target, init)
+        migrated, pass_findings = run_passes(text, prepared.path, project, target, init, adam_eps)
     except cst.ParserSyntaxError as exc:
         result.error = f"{prepared.path}:{exc.raw_line}:{exc.raw_column + 1}: LibCST cannot parse this file: " \
                        f"{' '.join(exc.message.split())}"
@@ -162,10 +163,10 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
 
 
 def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chainer",
-               init: str = "chainer") -> tuple[str, list]:
+               init: str = "chainer", adam_eps: str = "torch") -> tuple[str, list]:
     """Run every pass and the residual sweep; findings come back in lines of ``text``."""
     module = cst.parse_module(text)
-    ctx = FileContext(path, project, init=init)
+    ctx = FileContext(path, project, init=init, adam_eps=adam_eps)
     collected = []
     passes = CHAINER_PASSES + (TORCH_PASSES if target == "torch" else ())
     for pass_class in passes:

@@ -55,6 +55,7 @@ class FileContext:
     project: ProjectFacts
     source: str = ""  # the text the current pass reads
     init: str = "chainer"  # torch target: keep Chainer's initialisation ("chainer") or torch's ("torch")
+    adam_eps: str = "torch"  # torch target: torch.optim.Adam as is ("torch") or with Chainer's eps placement
     findings: list[RawFinding] = field(default_factory=list)
     imports: set[tuple[str, str | None, str | None]] = field(default_factory=set)  # (module, obj, alias)
     global_models: list[str] = field(default_factory=list)  # module-level `model = nn.Module()` names
@@ -233,7 +234,13 @@ class RulePass(cst.CSTTransformer):
                 updated = add_todo_comments(updated, edits.todos)
         if isinstance(original_node, (cst.IndentedBlock, cst.Module)) and isinstance(updated, type(original_node)):
             updated = updated.with_changes(body=self._assemble(original_node.body, updated.body))
+        if isinstance(original_node, cst.Module) and isinstance(updated, cst.Module):
+            updated = self.finish_module(updated)
         return updated
+
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        """The module after every statement edit: a pass adds whole definitions here."""
+        return module
 
     def _assemble(self, originals: Sequence[cst.CSTNode], updated: Sequence[cst.CSTNode]) -> list:
         """Apply the requested edits to one block's statements."""
@@ -303,6 +310,21 @@ class RulePass(cst.CSTTransformer):
             if promoted and TRAIN_FALSE not in span[2]:
                 span[2].append(TRAIN_FALSE)
         return [tuple(span) for span in merged]
+
+
+def insert_definition(module: cst.Module, text: str) -> cst.Module:
+    """Put a top-level definition (a class netport writes into the file) after the imports."""
+    body = list(module.body)
+    last_import = max((i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine) and
+                       any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)), default=-1)
+    definition = cst.parse_module(text).body
+    first = definition[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    rest = body[last_import + 1:]
+    if rest:  # two blank lines after the definition, as before any top-level definition
+        blank = [cst.EmptyLine(), cst.EmptyLine()]
+        rest[0] = rest[0].with_changes(leading_lines=[*blank, *[l for l in rest[0].leading_lines
+                                                                 if l.comment is not None]])
+    return module.with_changes(body=[*body[:last_import + 1], first, *definition[1:], *rest])
 
 
 def make_with(managers: Sequence[str], statements: Sequence[cst.BaseStatement]) -> cst.With:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 FLAG_NAMES = ("train", "test")
 # Cheap textual gate: a file that never says "chainer" and passes no flag keyword is not touched.
 _FLAG_KEYWORD = re.compile(r"\b(?:train|test|volatile)\s*=[^=]")
+_LINK_BASES = {"chainer.Chain", "chainer.ChainList", "chainer.Link", "chainer.link.Chain", "chainer.link.ChainList",
+               "chainer.link.Link"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,20 @@ class ProjectFacts:
     train_attribute_classes: set[str] = field(default_factory=set)
     link_types: dict[str, str] = field(default_factory=dict)  # child attribute name -> link class
     uses_chainer: bool = False
+    class_bases: dict[str, set[str]] = field(default_factory=dict)  # class -> qualified or local base names
+
+    @property
+    def chain_classes(self) -> set[str]:
+        """Classes of the program that derive (directly or through its own classes) from a Chainer link."""
+        found: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for name, bases in self.class_bases.items():
+                if name not in found and any(b in _LINK_BASES or b in found for b in bases):
+                    found.add(name)
+                    changed = True
+        return found
 
     def add_source(self, source: str) -> None:
         if "chainer" not in source:
@@ -58,6 +74,8 @@ class ProjectFacts:
                 self._scan_function(node)
             elif isinstance(node, ast.ClassDef):
                 self.classes.add(node.name)
+                self.class_bases.setdefault(node.name, set()).update(
+                    _ast_qualified(b, aliases) or (b.id if isinstance(b, ast.Name) else "") for b in node.bases)
                 self._scan_class(node, aliases)
 
     def is_relevant(self, source: str) -> bool:

@@ -123,6 +123,23 @@ def test_mnist_convnet(legacy_python, tmp_path):
         assert saved["predictor/bn1/avg_mean"].shape == (16,)
 
 
+def test_mnist_mlp_trainer(legacy_python, tmp_path):
+    """The Trainer example on Chainer 1.24: LogReport's log, PrintReport's table, the final snapshot."""
+    import json
+
+    result = run_example(legacy_python, "mnist_mlp_trainer", "train_mnist_trainer.py",
+                         "--epoch", "3", "--unit", "100", "--n_train", "1000", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    log = json.loads((tmp_path / "log").read_text())
+    assert [(e["epoch"], e["iteration"]) for e in log] == [(1, 10), (2, 20), (3, 30)]
+    assert_finite_and_decreasing([e["main/loss"] for e in log], "train loss", 3)
+    assert_finite_and_decreasing([e["validation/main/loss"] for e in log], "test loss", 3)
+    assert log[-1]["validation/main/accuracy"] > 0.3  # ten classes: chance is 0.1
+    assert "main/loss   validation/main/loss  main/accuracy  validation/main/accuracy" in result.stdout
+    with np.load(tmp_path / "snapshot_iter_30") as snapshot:  # the whole trainer, model included
+        assert snapshot["updater/model:main/predictor/l1/W"].shape == (100, 784)
+
+
 PY2_SOURCE = EXAMPLES / "py2_mlp" / "train_mnist_py2.py"
 
 

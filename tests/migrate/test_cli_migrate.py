@@ -148,3 +148,14 @@ def test_list_rules(run_netport):
     result = run_netport("migrate", "--list-rules")
     assert result.returncode == 0
     assert [line.split()[0] for line in result.stdout.splitlines()] == list(RULES)
+
+
+def test_adam_eps_chainer_writes_the_exact_adam_and_applies_to_torch_only(tmp_path, run_netport):
+    (tmp_path / "opt.py").write_text("from chainer import optimizers\nopt = optimizers.Adam()\nopt.setup(model)\n")
+    default = run_netport("migrate", str(tmp_path / "opt.py"), "--to", "torch")
+    assert default.returncode == 0 and "+opt = torch.optim.Adam(model.parameters()" in default.stdout
+    assert "WARNING PT020" in default.stderr and "--adam-eps chainer" in default.stderr
+    exact = run_netport("migrate", str(tmp_path / "opt.py"), "--to", "torch", "--adam-eps", "chainer")
+    assert exact.returncode == 0 and "+opt = ChainerAdam(model.parameters()" in exact.stdout
+    assert "+class ChainerAdam(torch.optim.Adam):" in exact.stdout and "WARNING" not in exact.stderr
+    assert run_netport("migrate", str(tmp_path / "opt.py"), "--adam-eps", "chainer").returncode == 2

@@ -2,11 +2,12 @@
 migration on Chainer 5.4: same initial weights (saved by Chainer, converted with netport.weights),
 same batches, 20 optimizer steps with Adam and with MomentumSGD.
 
-MomentumSGD agrees to 1e-4 relative. Adam agrees to 1e-3 only: Chainer adds eps to sqrt(v) before
-the bias correction, torch after it, which amounts to torch eps = eps / sqrt(1 - beta2**t), a
-different value at every step (measured: 4.1e-4 relative with eps=1e-8; a constant eps=1e-7
-gets 1.2e-4, 3e-7 gets 6.5e-4, which is how the cause was confirmed). torch.optim.Adam has no
-setting for it; the migration reports a WARNING (PT020) where it rewrites an Adam."""
+MomentumSGD agrees to 1e-4 relative. Adam as migrated by default (torch.optim.Adam) agrees to 1e-3
+only: Chainer adds eps to sqrt(v) before the bias correction, torch after it, which amounts to
+torch eps = eps / sqrt(1 - beta2**t), a different value at every step (measured: 4.1e-4 relative
+after 20 steps, the same in float64, so not rounding; the migration reports a WARNING, PT020).
+Migrated with `--adam-eps chainer`, the optimizer is a ChainerAdam subclass that sets torch's eps
+to that value at each step, and Adam agrees to 1e-4 as well (measured 2.8e-7)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ print(json.dumps(losses))
 '''.replace("UNITS", repr(UNITS)).replace("STEPS", str(STEPS)).replace("BATCH", str(BATCH))
 
 
+def chainer_adam(parameters):
+    """The optimizer `netport migrate --to torch --adam-eps chainer` writes for `optimizers.Adam()`."""
+    from netport.migrate import migrate_source
+
+    source = "from chainer import optimizers\noptimizer = optimizers.Adam()\noptimizer.setup(model)\n"
+    migrated = migrate_source(source, target="torch", adam_eps="chainer").migrated
+    assert "class ChainerAdam(torch.optim.Adam)" in migrated and "import chainer" not in migrated
+    namespace = {"model": type("Model", (), {"parameters": lambda self: parameters})()}
+    exec(compile(migrated, "migrated", "exec"), namespace)
+    return namespace["optimizer"]
+
+
 def torch_losses(optimizer_name: str, weights) -> list[float]:
     sys.path.insert(0, str(REPO / "migrated_examples" / "torch" / "mnist_sae"))
     try:
@@ -62,6 +75,8 @@ def torch_losses(optimizer_name: str, weights) -> list[float]:
     # what migrated_examples/torch/mnist_sae/train_mnist_sae.py builds in make_optimizer()
     if optimizer_name == "adam":
         optimizer = torch.optim.Adam(regression.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)
+    elif optimizer_name == "adam-chainer-eps":
+        optimizer = chainer_adam(list(regression.parameters()))
     else:
         optimizer = torch.optim.SGD(regression.parameters(), lr=0.01, momentum=0.9)
     data = load_mnist().x_train
@@ -82,14 +97,16 @@ SOURCES = {  # which Chainer program the torch migration is compared with, and w
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
-@pytest.mark.parametrize("optimizer_name", ["adam", "momentumsgd"])
+@pytest.mark.parametrize("optimizer_name", ["adam", "adam-chainer-eps", "momentumsgd"])
 def test_twenty_training_steps_agree_with_chainer(optimizer_name, source, tmp_path):
     environment, net_dir = SOURCES[source]
     weights = tmp_path / "init.npz"
-    result = run_python(environment_python(environment), ["-c", CHAINER_RUN, optimizer_name, str(weights),
-                                                          str(net_dir)], cwd=tmp_path)
+    result = run_python(environment_python(environment), ["-c", CHAINER_RUN, optimizer_name.split("-")[0],
+                                                          str(weights), str(net_dir)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     legacy = json.loads(result.stdout.strip().splitlines()[-1])
     migrated = torch_losses(optimizer_name, weights)
     assert legacy[-1] < legacy[0]  # it trains
-    np.testing.assert_allclose(migrated, legacy, rtol=1e-4 if optimizer_name == "momentumsgd" else 1e-3)
+    np.testing.assert_allclose(migrated, legacy, rtol=1e-3 if optimizer_name == "adam" else 1e-4)
+    if optimizer_name == "adam":  # the drift is real: the exact variant above is what closes it
+        assert np.max(np.abs(np.subtract(migrated, legacy)) / np.abs(legacy)) > 1e-4

@@ -83,12 +83,16 @@ def test_torch_model_keeps_chainers_initialisation(tmp_path):
 
 
 def test_what_the_torch_rules_do_not_cover_is_marked():
-    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.LSTM(10, 3)\n"
+    source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.NStepLSTM(1, None, 3, 0.0)\n"
               "y = F.softmax(x)\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
-    assert errors == {(3, "PT099"), (4, "PT099")}
-    assert result.migrated.count("# netport: TODO(PT099)") == 2
+    assert errors == {(3, "PT030"), (4, "PT099")}
+    assert result.migrated.count("# netport: TODO(PT099)") == 1
+    assert "# netport: TODO(PT030): L.NStepLSTM with an input size inferred at the first call: L.NStepLSTM(" \
+        "n_layers, in_size, out_size, dropout) runs over a list" in result.migrated
+    lazy = migrate_source("import chainer.links as L\nlstm = L.LSTM(None, 3)\n", target="torch")
+    assert "# netport: TODO(PT030): L.LSTM with an input size inferred at the first call" in lazy.migrated
 
 
 def test_chainer_methods_on_untyped_objects_are_marked_too():
@@ -124,6 +128,8 @@ TORCH_RUNS = {
                               r"train mean loss=([0-9.]+)"),
     "mnist_convnet": (["train_mnist_convnet.py", "--epoch", "2", "--n_train", "400"], r"train mean loss=([0-9.]+)"),
     "py2_mlp": (["train_mnist_py2.py", "--epoch", "2", "--unit", "50"], r"train mean loss=([0-9.]+)"),
+    "mnist_mlp_trainer": (["train_mnist_trainer.py", "--epoch", "2", "--unit", "50", "--n_train", "500"],
+                          r"(?m)^\d+ +([0-9.]+)"),  # the PrintReport table's main/loss column
 }
 
 
@@ -139,11 +145,20 @@ def test_migrated_torch_examples_run_and_learn(example, tmp_path):
     shutil.copytree(REPO / "migrated_examples" / "torch" / example, work)
     args, pattern = TORCH_RUNS[example]
     extra = ["--model", str(tmp_path / "m.pkl")] if example == "py2_mlp" else ["--out", str(tmp_path / "out")] \
-        if example == "mnist_convnet" else []
+        if example in ("mnist_convnet", "mnist_mlp_trainer") else []
     result = run_python(sys.executable, [*args, *extra], cwd=work)
     assert result.returncode == 0, result.stderr[-2000:]
     losses = [float(v) for v in re.findall(pattern, result.stdout)]
     assert len(losses) == 2 and losses[1] < losses[0]
+    if example == "mnist_mlp_trainer":  # LogReport's log and the final snapshot, loadable into the model
+        import json
+
+        import torch
+        log = json.loads((tmp_path / "out" / "log").read_text())
+        assert [(e["epoch"], e["iteration"]) for e in log] == [(1, 5), (2, 10)]
+        assert [f"{e['main/loss']:g}" for e in log] == [f"{v:g}" for v in losses]
+        snapshot = torch.load(tmp_path / "out" / "snapshot_iter_10")
+        assert snapshot["epoch"] == 2 and "predictor.l1.weight" in snapshot["model"]
 
 
 def test_migrated_torch_pretrain_bug_still_fails_with_torchs_shape_error(tmp_path):
@@ -166,3 +181,408 @@ def test_init_torch_leaves_torchs_own_initialisation(tmp_path, run_netport):
     assert "nn.init.normal_" not in result.stdout  # torch's default weights
     assert "+nn.init.constant_(fc.bias, 0.1)" in result.stdout  # but the bias the program asked for
     assert run_netport("migrate", str(tmp_path / "m.py"), "--init", "torch").returncode == 2
+
+
+def test_link_copy_shares_parameters_like_chainers_copy_and_only_for_links():
+    """Chainer's `link.copy()` shares the parameter and persistent arrays (v1.24 link.py, v7
+    mode='share'): the migrated copy is a new module tree over the same tensors; `mode='copy'`
+    is an independent deepcopy; `.copy()` of anything not known to be a link is left alone."""
+    import torch
+
+    source = ("import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
+              "    def __init__(self):\n        super(Net, self).__init__(fc=L.Linear(3, 2), bn=L.BatchNormalization(2))\n\n"
+              "    def __call__(self, x):\n        return self.bn(self.fc(x))\n\n\n"
+              "model = Net()\nshared = model.copy()\nown = model.copy(mode='copy')\narr = data.copy()\n\n\n"
+              "def clone(model):\n    return model.copy()\n\n\nmodel.fc.W.copydata(shared.fc.W)\n")
+    result = migrate_source(source, target="torch")
+    errors = [(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR]
+    assert errors == [(23, "PT099")]  # copydata stays marked
+    assert "arr = data.copy()" in result.migrated and "return model.copy()" in result.migrated
+    namespace = {"data": [1]}
+    exec(compile(result.migrated.split("\n\n\ndef clone")[0], "migrated", "exec"), namespace)
+    model, shared, own = namespace["model"], namespace["shared"], namespace["own"]
+    assert shared is not model and shared.fc.weight is model.fc.weight
+    assert shared.bn.running_mean is model.bn.running_mean
+    assert own.fc.weight is not model.fc.weight and torch.equal(own.fc.weight, model.fc.weight)
+    shared.eval()
+    assert model.training  # a separate module tree: its own mode
+    assert migrate_source(result.migrated, target="torch").migrated == result.migrated
+
+
+DECONV_NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Up(chainer.Chain):
+    def __init__(self):
+        super(Up, self).__init__(
+            conv=L.Convolution2D(1, 4, 3, 2, 1),
+            up1=L.Deconvolution2D(4, 3, 4, 2, 1),
+            up2=L.Deconvolution2D(3, 2, 3, wscale=2.0, nobias=True),
+        )
+
+    def __call__(self, x):
+        return self.up2(F.relu(self.up1(F.relu(self.conv(x)))))
+'''
+
+
+def test_deconvolution_migrated_to_torch_agrees_with_chainer_1_24(tmp_path, legacy_python):
+    """L.Deconvolution2D (positional stride/pad, wscale, nobias) -> nn.ConvTranspose2d: same output
+    size and values on the same weights, and Chainer's LeCun-normal start (fan-in out * k * k)."""
+    import sys
+
+    import torch
+
+    result = migrate_source(DECONV_NET, "up.py", target="torch")
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "up.py").write_text(DECONV_NET)
+    (tmp_path / "up.py").write_text(result.migrated)
+    (tmp_path / "factory.py").write_text("import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\nimport up\n\n\n"
+                                         "def build():\n    return up.Up()\n")
+    (tmp_path / "legacy_factory.py").write_text(
+        "import os, sys\nimport numpy as np\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'legacy'))\n"
+        "import up\n\n\ndef build():\n    np.random.seed(0)\n    model = up.Up()\n    return model, model\n")
+    check = verify(f"{tmp_path}/legacy_factory.py:build", f"{tmp_path}/factory.py:build", (2, 1, 9, 9),
+                   legacy_python=str(legacy_python))
+    assert check.ok, check.to_text()
+    assert check.output.max_abs < 1e-5
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import up
+        torch.manual_seed(0)
+        model = up.Up()
+        assert model(torch.zeros(1, 1, 9, 9)).shape == (1, 2, 12, 12)  # 9 -> 5 -> 10 -> 12, as in Chainer
+        assert model.up2.bias is None and torch.count_nonzero(model.up1.bias).item() == 0
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("up", None)
+    # Chainer's fan-in of a deconvolution W (in, out, kh, kw) is out * kh * kw (initializer.get_fans)
+    assert "nn.init.normal_(self.up1.weight, std=1 / math.sqrt(3 * 4 * 4))" in result.migrated
+    assert "nn.init.normal_(self.up2.weight, std=(math.sqrt(2.0)) / math.sqrt(2 * 3 * 3))" in result.migrated
+
+
+TRAINER_PROGRAM = '''import numpy as np
+import chainer
+import chainer.functions as F
+import chainer.links as L
+from chainer import serializers, training
+from chainer.training import extensions
+
+from netport.data import load_mnist
+
+
+class MLP(chainer.Chain):
+    def __init__(self):
+        super(MLP, self).__init__(l1=L.Linear(784, 50), l2=L.Linear(50, 10))
+
+    def __call__(self, x):
+        return self.l2(F.relu(self.l1(x)))
+
+
+model = L.Classifier(MLP())
+serializers.load_npz('init.npz', model)
+optimizer = chainer.optimizers.MomentumSGD(lr=0.01, momentum=0.9)
+optimizer.setup(model)
+mnist = load_mnist()
+train = chainer.datasets.TupleDataset(mnist.x_train[:500], mnist.y_train[:500])
+test = chainer.datasets.TupleDataset(mnist.x_test[:250], mnist.y_test[:250])
+train_iter = chainer.iterators.SerialIterator(train, 50, shuffle=False)
+test_iter = chainer.iterators.SerialIterator(test, 100, repeat=False, shuffle=False)
+updater = training.StandardUpdater(train_iter, optimizer)
+trainer = training.Trainer(updater, (3, 'epoch'), out='result')
+trainer.extend(extensions.Evaluator(test_iter, model))
+trainer.extend(extensions.LogReport())
+trainer.run()
+'''
+
+
+def test_trainer_loop_migrated_to_torch_logs_what_chainer_1_24_logged(tmp_path, legacy_python):
+    """A Trainer program (no shuffling, so both sides see the same batches; a test set of 250 in
+    batches of 100, so the Evaluator's unweighted mean over batches matters) on Chainer 1.24 and
+    its torch migration from the same converted weights: every logged value agrees to 1e-4."""
+    import json
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "legacy" / "train.py").write_text(TRAINER_PROGRAM)
+    init = run_python(legacy_python, ["-c", "import numpy as np, chainer, chainer.links as L\n"
+                                      "from chainer import serializers\nnp.random.seed(0)\n"
+                                      "exec(open('train.py').read().split('model = ')[0])\n"
+                                      "serializers.save_npz('init.npz', L.Classifier(MLP()))\n"], cwd=tmp_path / "legacy")
+    assert init.returncode == 0, init.stderr[-2000:]
+    legacy = run_python(legacy_python, ["-W", "ignore", "train.py"], cwd=tmp_path / "legacy")
+    assert legacy.returncode == 0, legacy.stderr[-2000:]
+    result = migrate_source(TRAINER_PROGRAM, "train.py", target="torch")
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "import chainer" not in result.migrated and "DataLoader(train, batch_size=50, shuffle=False)" in \
+        result.migrated
+    (tmp_path / "torch" / "train.py").write_text(result.migrated)
+    with np.load(tmp_path / "legacy" / "init.npz") as archive:
+        state = chainer_to_torch({k: archive[k] for k in archive.files})
+    torch.save({k: torch.from_numpy(v) for k, v in state.items()}, tmp_path / "torch" / "init.npz")
+    migrated = run_python(sys.executable, ["train.py"], cwd=tmp_path / "torch")
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    expected = json.loads((tmp_path / "legacy" / "result" / "log").read_text())
+    got = json.loads((tmp_path / "torch" / "result" / "log").read_text())
+    assert [list(e) for e in got] == [list(e) for e in expected]  # the same keys in the same order
+    keys = ["main/loss", "main/accuracy", "validation/main/loss", "validation/main/accuracy"]
+    np.testing.assert_allclose([[e[k] for k in keys] for e in got], [[e[k] for k in keys] for e in expected],
+                               rtol=1e-4)
+    assert [(e["epoch"], e["iteration"]) for e in got] == [(1, 10), (2, 20), (3, 30)]
+    assert got[2]["main/loss"] < got[0]["main/loss"]
+
+
+@pytest.mark.parametrize("change, culprit", [
+    ("(3, 'epoch'), out='result')", None),
+    ("(100, 'iteration'), out='result')", "trainer = "),
+    ("(3, 'epoch'), out='result')\ntrainer.extend(extensions.dump_graph('main/loss'))", "dump_graph"),
+    ("(3, 'epoch'), out='result')\nif resume:\n    serializers.load_npz(resume, trainer)", "trainer = "),
+])
+def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(change, culprit):
+    """Half a converted Trainer would be wrong: when one part is not understood, every Trainer-era
+    statement of the block is marked (the culprit with its reason) and none is converted."""
+    program = TRAINER_PROGRAM.replace("(3, 'epoch'), out='result')", change)
+    result = migrate_source(program, "train.py", target="torch")
+    errors = sorted((f.line, f.message) for f in result.findings if f.rule == "PT040" and
+                    f.severity is Severity.ERROR)
+    if culprit is None:
+        assert errors == [] and "trainer.run()" not in result.migrated
+        return
+    lines = program.splitlines()
+    first = next(i for i, line in enumerate(lines, 1) if "train_iter = " in line)
+    assert [line for line, _ in errors] == [n for n in range(first, len(lines) + 1)
+                                             if lines[n - 1].startswith(("train_iter", "test_iter", "updater",
+                                                                         "trainer"))]
+    culprit_line = next(i for i, line in enumerate(lines, 1) if culprit in line)
+    reasons = {line: message for line, message in errors}
+    assert not reasons[culprit_line].startswith("part of a Trainer"), reasons
+    assert all(m.startswith("part of a Trainer") for line, m in errors if line != culprit_line)
+    assert "SerialIterator(train, 50, shuffle=False)" in result.migrated and "DataLoader" not in result.migrated
+    assert result.migrated.count("# netport: TODO(PT040)") == len(errors)
+    if "resume" in change:  # a Trainer snapshot is not a module's state_dict
+        assert "load_npz(resume, trainer)  # netport: TODO(PT024)" in result.migrated
+    assert migrate_source(result.migrated, "train.py", target="torch").migrated == result.migrated
+
+
+LSTM_NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Tagger(chainer.Chain):
+    def __init__(self):
+        super(Tagger, self).__init__(
+            lstm1=L.LSTM(3, 5),
+            lstm2=L.LSTM(5, 4, bias_init=0.1, forget_bias_init=0.5),
+            out=L.Linear(4, 2),
+        )
+
+    def reset_state(self):
+        self.lstm1.reset_state()
+        self.lstm2.reset_state()
+
+    def __call__(self, x):
+        return self.out(self.lstm2(F.tanh(self.lstm1(x))))
+'''
+
+def test_lstm_migrated_to_torch_keeps_chainers_state_and_agrees_with_chainer_1_24(tmp_path, legacy_python):
+    """L.LSTM -> the LSTM module written into the file: on Chainer 1.24's weights (converted, gates
+    reordered) it computes the same outputs over sequences whose batch shrinks (a smaller batch
+    updates the state's first rows), restarts at reset_state(), gives the same gradients, and
+    starts from Chainer's biases (bias_init, forget_bias_init; v1's forget bias 0 kept by CH015)."""
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    sizes = [4, 4, 3, 1, 1]
+    legacy_dir, torch_dir = tmp_path / "legacy", tmp_path / "torch"
+    legacy_dir.mkdir()
+    torch_dir.mkdir()
+    (legacy_dir / "net.py").write_text(LSTM_NET)
+    run = f'''import sys
+import numpy as np
+sys.path.insert(0, ".")
+import chainer, net
+import chainer.functions as F
+from chainer import serializers
+
+np.random.seed(0)
+model = net.Tagger()
+serializers.save_npz("init.npz", model)
+xs = [np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32) for i, n in enumerate({sizes!r})]
+outputs, loss = [], 0
+for sequence in range(2):  # the second sequence starts again from reset_state()
+    model.reset_state()
+    for x in xs:
+        y = model(chainer.Variable(x))
+        outputs.append(y.data)
+        loss += F.sum(y * y)
+model.cleargrads()
+loss.backward()
+grads = {{name.lstrip("/"): p.grad for name, p in model.namedparams()}}
+np.savez("outputs.npz", *outputs)
+np.savez("grads.npz", **grads)
+'''
+    result = run_python(legacy_python, ["-W", "ignore", "-c", run], cwd=legacy_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    migrated = migrate_source(LSTM_NET, "net.py", target="torch")
+    assert not [f for f in migrated.findings if f.severity is Severity.ERROR], migrated.findings
+    assert "self.lstm1 = LSTM(3, 5, forget_bias_init=0)" in migrated.migrated
+    assert "self.lstm2 = LSTM(5, 4, bias_init=0.1, forget_bias_init=0.5)" in migrated.migrated
+    (torch_dir / "net.py").write_text(migrated.migrated)
+    sys.path.insert(0, str(torch_dir))
+    try:
+        import net
+        model = net.Tagger()
+    finally:
+        sys.path.remove(str(torch_dir))
+        sys.modules.pop("net", None)
+    with np.load(legacy_dir / "init.npz") as archive:
+        state = chainer_to_torch({k: archive[k] for k in archive.files})
+    for name in ("lstm1.bias_ih", "lstm1.bias_hh", "lstm2.bias_ih", "lstm2.bias_hh"):  # Chainer's start
+        np.testing.assert_array_equal(model.state_dict()[name].numpy(), state[name])
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    xs = [np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32) for i, n in enumerate(sizes)]
+    outputs, loss = [], 0
+    for sequence in range(2):
+        model.reset_state()
+        for x in xs:
+            y = model(torch.from_numpy(x))
+            outputs.append(y.detach().numpy())
+            loss = loss + (y * y).sum()
+    loss.backward()
+    with np.load(legacy_dir / "outputs.npz") as expected:
+        for i, output in enumerate(outputs):
+            np.testing.assert_allclose(output, expected[f"arr_{i}"], rtol=1e-5, atol=1e-6)
+    with np.load(legacy_dir / "grads.npz") as archive:
+        grads = chainer_to_torch({k: archive[k] for k in archive.files})
+    for name, parameter in model.named_parameters():
+        if name.endswith("bias_hh"):
+            assert parameter.grad is None  # frozen at zero: Chainer's lateral link has no bias
+            continue
+        np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-4, atol=1e-6)
+    with pytest.raises(TypeError):  # a larger batch than the state's is an error, as in Chainer
+        model(torch.zeros(5, 3))  # the state holds 4 rows
+
+
+def test_migrated_torch_program_is_reproducible_under_its_seed(tmp_path):
+    """np.random.seed(args.seed) seeded everything random in the Chainer program; the torch migration
+    seeds torch as well (PT026), so two runs with one seed print the same numbers."""
+    import re
+    import sys
+
+    from tests.conftest import run_python
+
+    root = REPO / "migrated_examples" / "torch" / "mnist_mlp_trainer"
+    tables = []
+    for run in range(2):
+        result = run_python(sys.executable, ["train_mnist_trainer.py", "--epoch", "1", "--unit", "20", "--n_train",
+                                             "300", "--out", str(tmp_path / str(run))], cwd=root)
+        assert result.returncode == 0, result.stderr[-2000:]
+        tables.append(re.findall(r"(?m)^1 .*$", result.stdout))
+    assert len(tables[0]) == 1 and tables[0] == tables[1]
+
+
+NSTEP_NET = '''import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Encoder(chainer.Chain):
+    def __init__(self):
+        super(Encoder, self).__init__(rnn=L.NStepLSTM(2, 3, 4, 0.3))
+
+    def __call__(self, hx, cx, xs, train=True):
+        hy, cy, ys = self.rnn(hx, cx, xs, train=train)
+        return hy, cy, ys
+'''
+
+
+def test_nstep_lstm_migrated_to_torch_agrees_with_chainer_1_24(tmp_path, legacy_python):
+    """L.NStepLSTM -> the NStepLSTM module written into the file: on Chainer 1.24's weights
+    (converted) the same (hy, cy, ys) for unsorted sequences, with and without an initial state,
+    and the same gradients; dropout off on both sides (train=False / eval())."""
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    lengths = [2, 5, 3]
+    legacy_dir, torch_dir = tmp_path / "legacy", tmp_path / "torch"
+    legacy_dir.mkdir()
+    torch_dir.mkdir()
+    (legacy_dir / "net.py").write_text(NSTEP_NET)
+    run = f'''import sys
+import numpy as np
+sys.path.insert(0, ".")
+import chainer, net
+import chainer.functions as F
+from chainer import serializers
+
+np.random.seed(0)
+model = net.Encoder()
+serializers.save_npz("init.npz", model)
+xs = [chainer.Variable(np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32))
+      for i, n in enumerate({lengths!r})]
+h0 = np.random.RandomState(7).uniform(-1, 1, (2, 3, 4)).astype(np.float32)
+out, loss = [], 0
+for hx in (None, chainer.Variable(h0)):
+    hy, cy, ys = model(hx, hx, xs, train=False)
+    out += [hy.data, cy.data] + [y.data for y in ys]
+    loss += F.sum(hy * hy) + sum(F.sum(y * y) for y in ys)
+model.cleargrads()
+loss.backward()
+np.savez("outputs.npz", *out)
+np.savez("grads.npz", **{{name.lstrip("/"): p.grad for name, p in model.namedparams()}})
+'''
+    result = run_python(legacy_python, ["-W", "ignore", "-c", run], cwd=legacy_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    migrated = migrate_source(NSTEP_NET, "net.py", target="torch")
+    assert not [f for f in migrated.findings if f.severity is Severity.ERROR], migrated.findings
+    (torch_dir / "net.py").write_text(migrated.migrated)
+    sys.path.insert(0, str(torch_dir))
+    try:
+        import net
+        model = net.Encoder()
+    finally:
+        sys.path.remove(str(torch_dir))
+        sys.modules.pop("net", None)
+    assert all(torch.count_nonzero(p).item() == 0 for n, p in model.named_parameters() if "bias" in n)
+    with np.load(legacy_dir / "init.npz") as archive:
+        state = chainer_to_torch({k: archive[k] for k in archive.files})
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
+    model.eval()
+    xs = [torch.from_numpy(np.random.RandomState(i).uniform(-1, 1, (n, 3)).astype(np.float32))
+          for i, n in enumerate(lengths)]
+    h0 = torch.from_numpy(np.random.RandomState(7).uniform(-1, 1, (2, 3, 4)).astype(np.float32))
+    out, loss = [], 0
+    for hx in (None, h0):
+        hy, cy, ys = model(hx, hx, xs)
+        assert [len(y) for y in ys] == lengths
+        out += [hy, cy, *ys]
+        loss = loss + (hy * hy).sum() + sum((y * y).sum() for y in ys)
+    loss.backward()
+    with np.load(legacy_dir / "outputs.npz") as expected:
+        assert len(expected.files) == len(out)
+        for i, value in enumerate(out):
+            np.testing.assert_allclose(value.detach().numpy(), expected[f"arr_{i}"], rtol=1e-5, atol=1e-6)
+    with np.load(legacy_dir / "grads.npz") as archive:
+        grads = chainer_to_torch({k: archive[k] for k in archive.files})
+    for name, parameter in model.named_parameters():
+        np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-4, atol=1e-6)

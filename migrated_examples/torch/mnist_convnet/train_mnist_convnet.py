@@ -50,6 +50,7 @@ parser.add_argument('--out', '-o', default='result',
 args = parser.parse_args()
 
 np.random.seed(args.seed)
+torch.manual_seed(args.seed)
 
 mnist = load_mnist(args.data, ndim=3)
 x_train, y_train = mnist.x_train, mnist.y_train

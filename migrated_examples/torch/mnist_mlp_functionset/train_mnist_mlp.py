@@ -33,6 +33,7 @@ parser.add_argument('--seed', type=int, default=0, help='Random seed')
 args = parser.parse_args()
 
 np.random.seed(args.seed)
+torch.manual_seed(args.seed)
 batchsize = args.batchsize
 n_epoch = args.epoch
 n_units = args.unit

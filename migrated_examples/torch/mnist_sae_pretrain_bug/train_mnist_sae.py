@@ -51,6 +51,7 @@ parser.add_argument('--out', '-o', default='result',
 args = parser.parse_args()
 
 np.random.seed(args.seed)
+torch.manual_seed(args.seed)
 
 mnist = load_mnist(args.data)
 x_train, x_test = mnist.x_train, mnist.x_test

@@ -1,18 +1,102 @@
-"""PT001-PT006: Chainer model definitions become torch.nn modules.
+"""PT001-PT009, PT030-PT032: Chainer model definitions become torch.nn modules.
 
 Runs on Chainer 5 idiom (the Chainer rules have run first): ``Chain``/``ChainList`` ->
 ``nn.Module``/``nn.ModuleList``, ``init_scope`` blocks dissolved, ``__call__`` -> ``forward``,
 links -> ``nn`` modules that keep Chainer's initialisation (LeCun-normal weights, zero or given
 bias, ``wscale`` folded in by CH011), ``chainer.Parameter`` -> ``nn.Parameter``, and ``.W``/``.b``
-of links -> ``.weight``/``.bias``. Anything else is left for the residual sweep (PT099).
+of links -> ``.weight``/``.bias``, ``link.copy()`` -> ``copy.deepcopy``, ``L.Deconvolution2D`` ->
+``nn.ConvTranspose2d``, ``L.LSTM`` -> a stateful ``nn.LSTMCell`` subclass and ``L.NStepLSTM`` -> an
+``nn.LSTM`` subclass over lists of sequences, both written into the file. Anything else is left for the residual sweep (PT099).
 """
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, is_bool, paren
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_bool, paren
+from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
+
+# Chainer's L.LSTM (v1.24 links/connection/lstm.py): upward Linear(in, 4H) and lateral Linear(H, 4H,
+# nobias) with each gate's block LeCun-normal, biases bias_init and forget_bias_init; the state (h, c)
+# is kept between calls until reset_state(), starts at zero, and a smaller batch than the state's
+# updates the state's first rows. As an nn.LSTMCell its parameters are what `netport convert-weights`
+# writes for an L.LSTM (gates reordered to torch's (i, f, g, o); bias_hh zero and kept at zero).
+LSTM_CLASS = '''class LSTM(nn.LSTMCell):
+    """Chainer's L.LSTM: an LSTM cell that keeps its state (h, c) between calls until reset_state();
+    a batch smaller than the state's updates the state's first rows, as in Chainer."""
+
+    def __init__(self, in_size, out_size, bias_init=0, forget_bias_init=0):
+        super().__init__(in_size, out_size)
+{init}        with torch.no_grad():  # Chainer's biases; torch's gate order is (i, f, g, o)
+            self.bias_ih.fill_(bias_init)
+            self.bias_ih[out_size:2 * out_size] = forget_bias_init
+            self.bias_hh.zero_()
+        self.bias_hh.requires_grad_(False)  # Chainer's lateral connection has no bias
+        self.reset_state()
+
+    def reset_state(self):
+        self.c = self.h = None
+
+    def set_state(self, c, h):
+        self.c, self.h = c, h
+
+    def forward(self, x):
+        n = x.shape[0]
+        if self.h is not None and self.h.shape[0] < n:
+            raise TypeError('The batch size of x must be equal to or less than the size of the previous state h.')
+        y, c = super().forward(x, None if self.h is None else (self.h[:n], self.c[:n]))
+        if self.h is None:
+            self.h, self.c = y, c
+        else:
+            self.h, self.c = torch.cat([y, self.h[n:]]), torch.cat([c, self.c[n:]])
+        return y
+'''
+LSTM_INIT = """        nn.init.normal_(self.weight_ih, std=1 / math.sqrt(in_size))  # Chainer's LeCun normal
+        nn.init.normal_(self.weight_hh, std=1 / math.sqrt(out_size))
+"""
+
+# Chainer's L.NStepLSTM (v1.24 links/connection/n_step_lstm.py): per layer w0..w7 drawn from
+# N(0, 1/fan_in), biases b0..b7 zero, inputs sorted by length inside, hx/cx None for zeros, dropout on
+# the input of every layer but the first (torch's nn.LSTM: on the output of every layer but the
+# last, the same places). `netport convert-weights` writes nn.LSTM's names for it.
+NSTEP_LSTM_CLASS = '''class NStepLSTM(nn.LSTM):
+    """Chainer's L.NStepLSTM: an nn.LSTM over a list of sequences of different lengths, returning
+    (hy, cy, ys) with ys a list in the order of xs; hx, cx of shape (n_layers, len(xs), out_size) or None."""
+
+    def __init__(self, n_layers, in_size, out_size, dropout):
+        super().__init__(in_size, out_size, n_layers, dropout=dropout)
+{init}
+    def forward(self, hx, cx, xs):
+        if (hx is None) != (cx is None):  # Chainer starts a missing one at zero
+            zeros = torch.zeros(self.num_layers, len(xs), self.hidden_size, dtype=xs[0].dtype, device=xs[0].device)
+            hx, cx = zeros if hx is None else hx, zeros if cx is None else cx
+        packed = nn.utils.rnn.pack_sequence(list(xs), enforce_sorted=False)
+        ys, (hy, cy) = super().forward(packed, None if hx is None else (hx, cx))
+        ys, lengths = nn.utils.rnn.pad_packed_sequence(ys)
+        return hy, cy, [ys[:n, i] for i, n in enumerate(lengths.tolist())]
+'''
+NSTEP_LSTM_INIT = """        for name, parameter in self.named_parameters():  # Chainer's N(0, 1/fan_in) weights, zero biases
+            if name.startswith('weight'):
+                nn.init.normal_(parameter, std=1 / math.sqrt(parameter.shape[1]))
+            else:
+                nn.init.zeros_(parameter)
+"""
+
+LSTM_TODO = (
+    "L.LSTM keeps its state (h, c) between calls until reset_state() and orders its gates (a, i, f, o) where "
+    "nn.LSTMCell has (i, f, g, o): use nn.LSTMCell(in_size, out_size) with the state kept in the module "
+    "(None after reset_state(); Chainer also accepted a smaller batch than the state's, updating its first rows), "
+    "LeCun-normal weights, forget_bias_init in bias_ih[out_size:2 * out_size], bias_hh zero; "
+    "`netport convert-weights` reorders the gates of saved weights")
+NSTEP_LSTM_TODO = (
+    "L.NStepLSTM(n_layers, in_size, out_size, dropout) runs over a list of variable-length sequences and returns "
+    "(hy, cy, ys): nn.LSTM(in_size, out_size, n_layers, dropout=dropout) on "
+    "nn.utils.rnn.pack_sequence(xs, enforce_sorted=False), ys unpacked into a list, hx/cx of shape "
+    "(n_layers, batch, out_size) or None; `netport convert-weights` maps w0..w7/b0..b7 to weight_ih/hh_l<k> and "
+    "bias_ih/hh_l<k>")
 
 register(
     Rule("PT001", "Chain/ChainList classes become nn.Module/nn.ModuleList; __call__ becomes forward",
@@ -24,6 +108,12 @@ register(
                 "        super(Net, self).__init__()\n        with self.init_scope():\n            self.k = 3\n",
          after="from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
                "        super(Net, self).__init__()\n        self.k = 3\n",
+         target="torch"),
+    Rule("PT009", "L.Deconvolution2D becomes nn.ConvTranspose2d with Chainer's initialisation (fan-in "
+         "out_channels * k * k) and output size",
+         before="import chainer.links as L\nup = L.Deconvolution2D(16, 1, 4, 2, 1)\n",
+         after="import math\nfrom torch import nn\n\nup = nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1)\n"
+               "nn.init.normal_(up.weight, std=1 / math.sqrt(1 * 4 * 4))\nnn.init.zeros_(up.bias)\n",
          target="torch"),
     Rule("PT003", "L.Linear/L.Convolution2D become nn.Linear/nn.Conv2d with Chainer's initialisation kept",
          before="import chainer.links as L\nfc = L.Linear(784, 10)\n",
@@ -38,6 +128,31 @@ register(
     Rule("PT007", "L.EmbedID becomes nn.Embedding (the same N(0, 1) initialisation)",
          before="import chainer.links as L\nembed = L.EmbedID(1000, 64)\n",
          after="from torch import nn\n\nembed = nn.Embedding(1000, 64)\n", target="torch"),
+    Rule("PT008", "link.copy() becomes copy.deepcopy sharing the parameters and buffers, as Chainer's copy shared "
+         "the arrays; copy(mode='copy') is a plain deepcopy",
+         before="import chainer.links as L\nfc = L.EmbedID(10, 4)\nshared = fc.copy()\nown = fc.copy(mode='copy')\n",
+         after="import copy\nfrom torch import nn\n\nfc = nn.Embedding(10, 4)\n"
+               "shared = copy.deepcopy(fc, memo={id(t): t for t in fc.state_dict(keep_vars=True).values()})\n"
+               "own = copy.deepcopy(fc)\n",
+         target="torch"),
+    Rule("PT030", "L.LSTM/L.NStepLSTM with custom initialisers, a lazy input size or other arguments are marked "
+         "with what a faithful torch version needs (state, gate order, packing)",
+         before="import chainer.links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)\n",
+         after="import chainer.links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)  # netport: TODO(PT030): L.NStepLSTM "
+               "with an input size inferred at the first call: " + NSTEP_LSTM_TODO + "\n",
+         target="torch"),
+    Rule("PT032", "L.NStepLSTM becomes an NStepLSTM module written into the file: an nn.LSTM over a list of "
+         "sequences (packed), returning Chainer's (hy, cy, ys), with Chainer's initialisation",
+         before="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" +
+               NSTEP_LSTM_CLASS.format(init=NSTEP_LSTM_INIT) + "\n\nrnn = NStepLSTM(2, 10, 20, 0.1)\n",
+         target="torch"),
+    Rule("PT031", "L.LSTM becomes an LSTM module written into the file: an nn.LSTMCell that keeps its state like "
+         "Chainer's (reset_state, smaller batches), with Chainer's initialisation and gate biases",
+         before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" +
+               LSTM_CLASS.format(init=LSTM_INIT) + "\n\nlstm = LSTM(10, 20, forget_bias_init=0)\n",
+         target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        with self.init_scope():\n"
@@ -72,7 +187,10 @@ _LINKS = {
     "chainer.links.Linear": ("Linear", ["in_size", "out_size", "nobias", "initialW", "initial_bias"]),
     "chainer.links.Convolution2D": ("Conv2d", ["in_channels", "out_channels", "ksize", "stride", "pad", "nobias",
                                                "initialW", "initial_bias"]),
+    "chainer.links.Deconvolution2D": ("ConvTranspose2d", ["in_channels", "out_channels", "ksize", "stride", "pad",
+                                                          "nobias", "outsize", "initialW", "initial_bias"]),
 }
+_IMAGE_LINKS = ("chainer.links.Convolution2D", "chainer.links.Deconvolution2D")
 _PARAM_RENAMES = {"W": "weight", "b": "bias"}
 _FILLS = {"chainer.initializers.NaN": "float('nan')", "chainer.initializers.Zero": "0.0",
           "chainer.initializers.One": "1.0"}
@@ -83,21 +201,21 @@ class ModuleRules(RulePass):
         super().__init__(ctx)
         self._module_classes: list[bool] = []
         self._needs_classifier = False
+        self._needs_lstm = False
+        self._needs_nstep_lstm = False
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if not self._needs_classifier:
-            return updated
-        body = list(updated.body)
-        last_import = max((i for i, s in enumerate(body) if isinstance(s, cst.SimpleStatementLine) and
-                           any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)), default=-1)
-        classifier = cst.parse_module(CLASSIFIER).body
-        first = classifier[0].with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
-        rest = body[last_import + 1:]
-        if rest:  # two blank lines after the class, as before any top-level definition
-            blank = [cst.EmptyLine(), cst.EmptyLine()]
-            rest[0] = rest[0].with_changes(leading_lines=[*blank, *[l for l in rest[0].leading_lines
-                                                                     if l.comment is not None]])
-        return updated.with_changes(body=[*body[:last_import + 1], first, *classifier[1:], *rest])
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_nstep_lstm:
+            module = insert_definition(module, NSTEP_LSTM_CLASS.format(
+                init="" if self.ctx.init == "torch" else NSTEP_LSTM_INIT))
+        if self._needs_lstm:
+            module = insert_definition(module, LSTM_CLASS.format(init="" if self.ctx.init == "torch" else LSTM_INIT))
+        return insert_definition(module, CLASSIFIER) if self._needs_classifier else module
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._scope_path: list[str] = []
+        self._bindings = _bindings(self.ctx.source, self.project.chain_classes)
 
     def _nn(self, name: str) -> str:
         self.ctx.imports.add(("torch", "nn", None))
@@ -106,9 +224,11 @@ class ModuleRules(RulePass):
     # classes
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._module_classes.append(any(self.qualified(b.value) in _MODULE_BASES for b in node.bases))
+        self._scope_path.append(node.name.value)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._module_classes.pop()
+        self._scope_path.pop()
         bases = []
         for old, base in zip(original.bases, updated.bases):
             qualified = self.qualified(old.value)
@@ -122,7 +242,11 @@ class ModuleRules(RulePass):
     def _in_module_class(self) -> bool:
         return bool(self._module_classes) and self._module_classes[-1]
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scope_path.append(node.name.value)
+
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self._scope_path.pop()
         if self._in_module_class and original.name.value == "__call__":
             self.info(original, "PT001", "`__call__` is `forward` in torch (nn.Module.__call__ runs hooks, then forward)")
             return updated.with_changes(name=cst.Name("forward"))
@@ -146,6 +270,10 @@ class ModuleRules(RulePass):
             return self._link(original, updated, qualified)
         if qualified == "chainer.links.BatchNormalization":
             return self._batch_normalization(original, updated)
+        if qualified == "chainer.links.LSTM":
+            return self._lstm(original, updated)
+        if qualified == "chainer.links.NStepLSTM":
+            return self._nstep_lstm(original, updated)
         if qualified == "chainer.links.EmbedID":
             values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
             if values is None or set(values) != {"in_size", "out_size"}:
@@ -185,6 +313,9 @@ class ModuleRules(RulePass):
             first = updated.args[0]
             return updated.with_changes(args=[first.with_changes(
                 value=cst.parse_expression(f"{paren(code(first.value))}.flatten(1)")), *updated.args[1:]])
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "copy" and \
+                self._is_link(original.func.value):
+            return self._copy(original, updated)
         func = updated.func
         if self._module_classes and isinstance(func, cst.Attribute) and func.attr.value == "__init__" and \
                 len(updated.args) == 1 and updated.args[0].star == "*":
@@ -192,15 +323,95 @@ class ModuleRules(RulePass):
             return updated.with_changes(args=[updated.args[0].with_changes(star="")])
         return updated
 
+    def _lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = bind_arguments(updated, ["in_size", "out_size", "lateral_init", "upward_init", "bias_init",
+                                          "forget_bias_init"])
+        problem = None
+        if values is None or set(values) - {"in_size", "out_size", "bias_init", "forget_bias_init"}:
+            problem = "initialisers or arguments other than bias_init/forget_bias_init"
+        elif "out_size" not in values or is_none(values["in_size"]):
+            problem = "an input size inferred at the first call"
+        elif "LSTM" in self.project.classes:
+            problem = "a class named LSTM of the program's own"
+        if problem is not None:
+            self.todo(original, "PT030", f"L.LSTM with {problem}: " + LSTM_TODO)
+            return updated
+        self._needs_lstm = True
+        self._nn("LSTMCell")
+        self.need_import("torch")
+        if self.ctx.init != "torch":
+            self.need_import("math")
+        # Chainer 2+ starts the forget gate's bias at 1 (v1 code has forget_bias_init=0 from CH015 by now)
+        forget = code(values["forget_bias_init"]) if "forget_bias_init" in values else "1"
+        args = f"{code(values['in_size'])}, {code(values['out_size'])}"
+        if "bias_init" in values:
+            args += f", bias_init={code(values['bias_init'])}"
+        self.info(original, "PT031", "L.LSTM is the `LSTM` module written at the top of this file: an nn.LSTMCell "
+                  "that keeps its state (h, c) between calls until reset_state(), as Chainer's did")
+        return cst.parse_expression(f"LSTM({args}, forget_bias_init={forget})")
+
+    def _nstep_lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = bind_arguments(updated, ["n_layers", "in_size", "out_size", "dropout"])
+        problem = None
+        if values is None or len(values) != 4:
+            problem = "arguments other than (n_layers, in_size, out_size, dropout)"
+        elif is_none(values["in_size"]):
+            problem = "an input size inferred at the first call"
+        elif "NStepLSTM" in self.project.classes:
+            problem = "a class named NStepLSTM of the program's own"
+        if problem is not None:
+            self.todo(original, "PT030", f"L.NStepLSTM with {problem}: " + NSTEP_LSTM_TODO)
+            return updated
+        self._needs_nstep_lstm = True
+        self._nn("LSTM")
+        self.need_import("torch")
+        if self.ctx.init != "torch":
+            self.need_import("math")
+        self.info(original, "PT032", "L.NStepLSTM is the `NStepLSTM` module written at the top of this file: an "
+                  "nn.LSTM over the packed list of sequences that returns Chainer's (hy, cy, ys)")
+        return updated.with_changes(func=cst.Name("NStepLSTM"))
+
+    def _is_link(self, node: cst.BaseExpression) -> bool:
+        """A plain name that only ever holds a link or chain, or a child link ``self.<name>``."""
+        if isinstance(node, cst.Name):
+            for depth in range(len(self._scope_path), -1, -1):  # the innermost scope that binds the name
+                scope = tuple(self._scope_path[:depth])
+                bound = self._bindings.get(scope, {})
+                if node.value in bound:
+                    return bound[node.value]
+            return False
+        return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and \
+            node.value.value == "self" and node.attr.value in self.project.link_types
+
+    def _copy(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        receiver = code(original.func.value)
+        values = bind_arguments(updated, ["mode"])
+        mode = code(values["mode"]).strip("'\"") if values is not None and "mode" in values else "share"
+        if values is None or mode not in ("share", "copy"):
+            self.todo(original, "PT008", f"`{receiver}.copy(...)` with these arguments: copy the module by hand "
+                      "(copy.deepcopy, then re-initialise for mode='init')")
+            return updated
+        deepcopy = f"{self.need_import('copy')}.deepcopy"
+        if mode == "copy":
+            self.info(original, "PT008", f"`{receiver}.copy(mode='copy')` is `copy.deepcopy({receiver})`")
+            return cst.parse_expression(f"{deepcopy}({receiver})")
+        self.warn(original, "PT008", f"`{receiver}.copy()` shared the parameter and persistent arrays with the "
+                  "original (Chainer's default mode='share'): `copy.deepcopy` with a memo that maps each parameter "
+                  "and buffer to itself does the same; unlike Chainer's copy it also shares their .grad. Use a plain "
+                  "`copy.deepcopy` if the program wanted an independent copy")
+        return cst.parse_expression(f"{deepcopy}({receiver}, memo={{id(t): t for t in "
+                                    f"{receiver}.state_dict(keep_vars=True).values()}})")
+
     def _is_linear_link_call(self, call: cst.Call) -> bool:
         func = call.func
         links = self.project.link_types
         return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" \
             and links.get(func.attr.value) == "chainer.links.Linear" and \
-            any(kind == "chainer.links.Convolution2D" for kind in links.values())
+            any(kind in _IMAGE_LINKS for kind in links.values())
 
     def _link(self, original: cst.Call, updated: cst.Call, qualified: str) -> cst.BaseExpression:
         module, names = _LINKS[qualified]
+        rule = "PT009" if module == "ConvTranspose2d" else "PT003"
         values = bind_arguments(updated, names)
         statement = self.statement
         target = _assignment_target(statement, original)
@@ -224,15 +435,18 @@ class ModuleRules(RulePass):
                 scale = code(init.args[0].value) if init.args else None
             else:
                 problem = f"initialW={code(init)}"
-        if problem is None and module == "Conv2d" and isinstance(values.get("ksize"), cst.Tuple):
+        if problem is None and module != "Linear" and isinstance(values.get("ksize"), cst.Tuple):
             problem = "a non-square kernel"
+        if problem is None and not is_none(values.get("outsize", cst.Name("None"))):
+            problem = (f"outsize={code(values['outsize'])} (torch takes the output size at the call: "
+                       "`deconv(x, output_size=...)`, or output_padding = outsize - the default size)")
         if problem is not None:
-            self.todo(original, "PT003", f"{code(original.func)} with {problem}: write the torch.nn module by hand")
+            self.todo(original, rule, f"{code(original.func)} with {problem}: write the torch.nn module by hand")
             return updated
         nobias = values.get("nobias")
         has_bias = not (nobias is not None and is_bool(nobias, True))
         if nobias is not None and not is_bool(nobias, True) and not is_bool(nobias, False):
-            self.todo(original, "PT003", f"{code(original.func)}: nobias={code(nobias)} is not a literal")
+            self.todo(original, rule, f"{code(original.func)}: nobias={code(nobias)} is not a literal")
             return updated
         if module == "Linear":
             args = f"{code(values['in_size'])}, {code(values['out_size'])}"
@@ -244,7 +458,9 @@ class ModuleRules(RulePass):
             if "pad" in values:
                 args += f", padding={code(values['pad'])}"
             k = code(values["ksize"])
-            fan_in = f"{paren(code(values['in_channels']))} * {paren(k)} * {paren(k)}"
+            # Chainer's fan-in is the size of W[0]: (out, kh, kw) for a deconvolution, whose W is (in, out, kh, kw)
+            channels = values["in_channels" if module == "Conv2d" else "out_channels"]
+            fan_in = f"{paren(code(channels))} * {paren(k)} * {paren(k)}"
         if not has_bias:
             args += ", bias=False"
         # --init torch keeps torch's defaults and only what the program asked for explicitly
@@ -262,7 +478,7 @@ class ModuleRules(RulePass):
             elif not torch_defaults:
                 init.append(f"{self._nn('init')}.zeros_({target}.bias)")
         self.insert_after(statement, [cst.parse_statement(line + "\n") for line in init])
-        self.info(original, "PT003", f"{code(original.func)} is `nn.{module}`, initialised as Chainer did "
+        self.info(original, rule, f"{code(original.func)} is `nn.{module}`, initialised as Chainer did "
                   f"(LeCun normal{' scaled by ' + scale if scale else ''}, "
                   f"{'no bias' if not has_bias else 'bias as given' if values.get('initial_bias') else 'zero bias'})")
         return cst.parse_expression(f"{self._nn(module)}({args})")
@@ -278,7 +494,7 @@ class ModuleRules(RulePass):
                       "by hand")
             return updated
         # Chainer normalises any input; torch needs the input's rank: images after convolutions
-        images = any(kind == "chainer.links.Convolution2D" for kind in self.project.link_types.values())
+        images = any(kind in _IMAGE_LINKS for kind in self.project.link_types.values())
         module = "BatchNorm2d" if images else "BatchNorm1d"
         decay = values.get("decay")
         momentum = f"1 - {paren(code(decay))}" if decay is not None else "0.1"
@@ -314,6 +530,54 @@ class ModuleRules(RulePass):
             return updated
         self.info(original, "PT005", f"`.{name}` of a link is `.{_PARAM_RENAMES[name]}`")
         return updated.with_changes(attr=cst.Name(_PARAM_RENAMES[name]))
+
+
+def _bindings(source: str, chain_classes: set[str]) -> dict[tuple[str, ...], dict[str, bool]]:
+    """Per scope (the path of enclosing def/class names), each name bound there and whether every
+    binding sets it to a new link or chain (``model = L.Classifier(MLP())``)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    aliases = _ast_aliases(tree)
+    verdicts: dict[tuple[str, ...], dict[str, bool]] = {}
+
+    def is_link(value) -> bool:
+        if not isinstance(value, ast.Call):
+            return False
+        qualified = _ast_qualified(value.func, aliases) or ""
+        return qualified.startswith("chainer.links.") or qualified in ("chainer.Chain", "chainer.ChainList") or \
+            (isinstance(value.func, ast.Name) and value.func.id in chain_classes)
+
+    def bind(scope, target, value) -> None:
+        names = verdicts.setdefault(scope, {})
+        for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
+            names[name] = names.get(name, True) and isinstance(target, ast.Name) and is_link(value)
+
+    def walk(node, scope) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner = (*scope, child.name)
+                if not isinstance(child, ast.ClassDef):
+                    for arg in ast.walk(child.args):  # a parameter may hold anything
+                        if isinstance(arg, ast.arg):
+                            verdicts.setdefault(inner, {})[arg.arg] = False
+                walk(child, inner)
+                continue
+            if isinstance(child, ast.Assign):
+                for target in child.targets:
+                    bind(scope, target, child.value)
+            elif isinstance(child, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+                bind(scope, child.target, None if isinstance(child, (ast.For, ast.AsyncFor, ast.AugAssign))
+                     else child.value)
+            elif isinstance(child, (ast.With, ast.AsyncWith)):
+                for item in child.items:
+                    if item.optional_vars is not None:
+                        bind(scope, item.optional_vars, None)
+            walk(child, scope)
+
+    walk(tree, ())
+    return verdicts
 
 
 def _assignment_target(statement: cst.CSTNode | None, call: cst.Call) -> str | None:

@@ -19,7 +19,7 @@ register(Rule(
 # objects whose type the rewriter cannot see, so they are matched by name. (`update` is matched only
 # on receivers that were `setup(...)`, as dicts have an `update` too.)
 CHAINER_METHODS = {"setup", "cleargrads", "zerograds", "to_gpu", "to_cpu", "add_hook", "namedlinks",
-                   "namedparams", "copyparams", "addgrads", "use_cleargrads", "new_epoch", "add_persistent",
+                   "namedparams", "copyparams", "copydata", "addgrads", "use_cleargrads", "new_epoch", "add_persistent",
                    "register_persistent", "disable_update", "enable_update", "unchain_backward", "to_device"}
 
 

@@ -9,11 +9,13 @@ become ``torch.save``/``load_state_dict``.
 
 from __future__ import annotations
 
+import ast
 import builtins
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition
+from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
 register(
@@ -46,12 +48,37 @@ register(
                 "x = chainer.Variable(xp.asarray(batch))\n",
          after="import numpy as np\nimport torch\n\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n    model.cuda()\nxp = np\ndevice = torch.device('cpu') if gpu < 0 else torch.device('cuda')\nx = torch.as_tensor(batch, device=device)\n",
          target="torch"),
+    Rule("PT026", "np.random.seed(s) also seeds torch: Chainer drew initial weights, dropout masks and shuffles from "
+         "NumPy's generator, torch draws them from its own",
+         before="import numpy as np\nimport chainer\nnp.random.seed(0)\n",
+         after="import numpy as np\nimport torch\n\nnp.random.seed(0)\ntorch.manual_seed(0)\n",
+         target="torch"),
     Rule("PT024", "serializers.save_npz/load_npz become torch.save/load of the state_dict",
          before="from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
                 "serializers.load_npz('m.npz', model)\n",
          after="import torch\n\ntorch.save(model.state_dict(), 'm.npz')\nmodel.load_state_dict(torch.load('m.npz'))\n",
          target="torch"),
 )
+
+# --adam-eps chainer: Chainer's Adam update, exactly. Chainer (1.24 optimizers/adam.py, 7.8 the same
+# in update_core_cpu) does param -= alpha * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + eps);
+# torch.optim.Adam does param -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps), the
+# same update with eps / sqrt(1 - beta2**t) in place of eps.
+CHAINER_ADAM = '''class ChainerAdam(torch.optim.Adam):
+    """torch.optim.Adam with Chainer's eps placement: Chainer adds eps to sqrt(v) before the bias
+    correction, torch after it, so torch's eps is set to eps / sqrt(1 - beta2 ** t) at each step t."""
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, **kwargs):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, **kwargs)
+        self.chainer_eps = eps
+        self.chainer_t = 0
+
+    def step(self, closure=None):
+        self.chainer_t += 1
+        for group in self.param_groups:
+            group['eps'] = self.chainer_eps / math.sqrt(1 - group['betas'][1] ** self.chainer_t)
+        return super().step(closure)
+'''
 
 # Chainer optimizer hooks -> a torch step pre-hook doing the same to the gradients before the update
 # (WeightDecay is folded into the optimizer's weight_decay= instead when its construction is in view)
@@ -86,12 +113,17 @@ OPTIMIZERS = {
 class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
+        self._needs_chainer_adam = False
+        self._trainer_objects = _trainer_objects(self.ctx.source)
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
         self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
         for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
             choice = _array_module_choice(statement)
             if choice is not None and "device" not in self.aliases.values():
                 self._array_modules[choice[0]] = "device"
+
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        return insert_definition(module, CHAINER_ADAM) if self._needs_chainer_adam else module
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
         statement = self.statement
@@ -123,6 +155,10 @@ class ScriptRules(RulePass):
             keywords.insert(1, f"betas=({values.get('beta1', '0.9')}, {values.get('beta2', '0.999')})")
         self.need_import("torch")
         head = f"torch.optim.{name}("
+        if name == "Adam" and self.ctx.adam_eps == "chainer":
+            self.need_import("math")
+            self._needs_chainer_adam = True
+            head = "ChainerAdam("
         return head + (f"{params}, " if params else "") + ", ".join(keywords) + ")"
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -145,10 +181,14 @@ class ScriptRules(RulePass):
             elif not text.startswith("functools"):
                 text = f"{self.need_import('functools')}.partial(" + text.replace("(", ", ", 1)
             self.info(original, "PT020", f"{code(original.func)} is `{text}` (Chainer's defaults spelled out)")
-            if qualified == "chainer.optimizers.Adam":
-                self.warn(original, "PT020", "Chainer's Adam adds eps before the bias correction, torch's after it: "
-                          "parameters with tiny gradients move differently (about 4e-4 relative in the SAE "
-                          "example's losses after 20 steps)")
+            if qualified == "chainer.optimizers.Adam" and self.ctx.adam_eps == "chainer":
+                self.info(original, "PT020", "Adam is `ChainerAdam` (written into this file): torch.optim.Adam with "
+                          "eps rescaled at every step to Chainer's placement, which gives Chainer's update exactly")
+            elif qualified == "chainer.optimizers.Adam":
+                self.warn(original, "PT020", "Chainer's Adam adds eps to sqrt(v) before the bias correction, "
+                          "torch's after it (torch's eps acts as Chainer's eps / sqrt(1 - beta2**t)): the losses "
+                          "drift apart slowly (4.1e-4 relative after 20 steps in the SAE example); migrate with "
+                          "--adam-eps chainer for Chainer's update exactly")
             return cst.parse_expression(text)
         if isinstance(original.func, cst.Attribute) and original.func.attr.value == "asarray" and \
                 code(original.func.value) in self._array_modules and not self._inside_variable(original):
@@ -187,6 +227,11 @@ class ScriptRules(RulePass):
                 return cst.parse_expression(f"{code(inner.value)}.detach().cpu().numpy()")
         if qualified in ("chainer.serializers.save_npz", "chainer.serializers.load_npz") and len(updated.args) == 2:
             path, model = (code(a.value) for a in updated.args)
+            if model in self._trainer_objects:
+                self.todo(original, "PT024", f"{code(original.func)} of `{model}`, a Trainer-era object (a Trainer "
+                          "snapshot holds the model, the optimizer, the iterators and the extensions): save or load "
+                          "the torch state_dicts of what the loop uses by hand")
+                return updated
             self.need_import("torch")
             self.info(original, "PT024", f"{code(original.func)} saves/loads the torch state_dict")
             if qualified.endswith("save_npz"):
@@ -241,7 +286,27 @@ class ScriptRules(RulePass):
                     return code(call.args[0].value.args[0].value)
         return None
 
+    def _seed(self, original: cst.SimpleStatementLine) -> None:
+        """``np.random.seed(s)`` -> also ``torch.manual_seed(s)`` right after, unless it is there already."""
+        call = original.body[0].value
+        seed = code(call.args[0].value)
+        block = self.parent(original)
+        body = list(getattr(block, "body", ()))
+        index = next((i for i, s in enumerate(body) if s is original), None)
+        following = body[index + 1] if index is not None and index + 1 < len(body) else None
+        if following is not None and code(following).strip().startswith(f"torch.manual_seed({seed})"):
+            return
+        self.need_import("torch")
+        self.insert_after(original, [cst.parse_statement(f"torch.manual_seed({seed})\n")])
+        self.info(original, "PT026", "NumPy's seed no longer reaches the weights, dropout masks and shuffles: "
+                  f"torch.manual_seed({seed}) seeds torch's generator too (the numbers drawn differ from Chainer's)")
+
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if len(original.body) == 1 and isinstance(original.body[0], cst.Expr) and \
+                isinstance(original.body[0].value, cst.Call) and \
+                self.callee(original.body[0].value) == "numpy.random.seed" and \
+                len(original.body[0].value.args) == 1 and original.body[0].value.args[0].keyword is None:
+            self._seed(original)
         if id(original) in self._folded or len(updated.body) != 1 or not isinstance(updated.body[0], cst.Expr):
             return updated
         call = updated.body[0].value
@@ -330,6 +395,22 @@ class ScriptRules(RulePass):
                 code(expression.args[0].value) in ("'train'", '"train"') and code(expression.args[1].value) == "False":
             return "eval"
         return None
+
+
+def _trainer_objects(source: str) -> set[str]:
+    """Names assigned a Trainer, an updater or an iterator anywhere in the file."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    aliases = _ast_aliases(tree)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            qualified = _ast_qualified(node.value.func, aliases) or ""
+            if qualified.startswith(("chainer.training.", "chainer.iterators.")):
+                found |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return found
 
 
 def _called_modules(body: cst.BaseSuite, project, global_models=()) -> list[str]:
