@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from netport.sources import SourceError, read_source  # noqa: F401  (re-exported for the migrator)
+
 # Directories a migration never descends into.
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".tox", ".eggs"}
-
-
-class SourceError(ValueError):
-    """A file that cannot be migrated; the message is one line naming it."""
 
 
 @dataclass(frozen=True)
@@ -50,19 +48,3 @@ def discover(root: Path, exclude: Sequence[str] = ()) -> list[InputFile]:
     return found
 
 
-def read_source(path: Path) -> tuple[str, bool]:
-    """(text, had a UTF-8 byte-order mark) of a Python file, or SourceError."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if b"\0" in data:
-        raise SourceError(f"{path}: binary file (contains NUL bytes), not Python source")
-    bom = data.startswith(b"\xef\xbb\xbf")
-    try:
-        text = data[3 if bom else 0:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise SourceError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
-                          "re-encode the file as UTF-8 and run again") from None
-    return text, bom

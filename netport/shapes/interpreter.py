@@ -108,7 +108,7 @@ class Interpreter:
         return str(path) if relative.startswith("..") else relative
 
     def _parse(self, path: Path) -> ast.Module:
-        from netport.migrate.files import SourceError, read_source
+        from netport.sources import SourceError, read_source
 
         try:
             text, _ = read_source(Path(self.display_path(path)))
