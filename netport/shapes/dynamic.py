@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from netport.shapes.api import ShapeReport
-from netport.shapes.findings import RULE_MISMATCH, Finding, parse_invalid_type
+from netport.shapes.findings import RULE_MISMATCH, Finding, mismatch_message, parse_invalid_type
 from netport.shapes.interpreter import AnalysisError
 
 RUNNER = Path(__file__).with_name("_dynamic_runner.py")
@@ -101,8 +101,8 @@ def _finding(result: dict, report: ShapeReport) -> Finding:
     out_size = weight[0] if weight else None
     finding = Finding(
         rule=RULE_MISMATCH, severity="error", path=_display(where["file"]), line=where["line"], col=1,
-        message=f"{name} ({layer.get('kind', '?')}({expected} -> {out_size})) is fed {actual} features; it expects "
-                f"{expected}" if actual is not None else f"shape error in {name}: {message.splitlines()[0]}",
+        message=mismatch_message(name, f"{layer.get('kind', '?')}({expected} -> {out_size})", actual, expected)
+        if actual is not None else f"shape error in {name}: {message.splitlines()[0]}",
         expected={"expr": f"in_size == {expected}", "value": expected},
         actual={"expr": f"x.shape == {_shape_text(in_shape)}", "value": actual},
         layer={"name": name, "kind": layer.get("kind"), "in": expected, "out": out_size,

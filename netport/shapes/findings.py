@@ -40,6 +40,11 @@ class Finding:
         return {name: value for name, value in asdict(self).items() if value not in (None, [], "")}
 
 
+def mismatch_message(name: str, label: str, actual, expected, what: str = "features") -> str:
+    """The first line of an NPS001 finding; netport.sae words its input check the same way."""
+    return f"{name} ({label}) is fed {actual} {what}; it expects {expected}"
+
+
 # --- Chainer's InvalidType message for Linear, in the three dialects (headline 1 of the shape
 # checking reference: the expression printed changed at v3 and again at v5).
 

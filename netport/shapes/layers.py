@@ -460,7 +460,7 @@ def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: S
         else "x.shape[1]"
     finding = F_.Finding(
         rule=F_.RULE_MISMATCH, severity="error", path=site.path, line=site.line, col=site.col,
-        message=f"{name} ({layer.label()}) is fed {actual} {what}; it expects {expected}",
+        message=F_.mismatch_message(name, layer.label(), actual, expected, what),
         expected={"expr": f"{expr} == {expected}", "value": expected},
         actual={"expr": f"x.shape == {describe_shape(x.shape)}", "value": actual},
         layer={"name": name, "kind": layer.kind, "in": layer.in_size, "out": layer.out_size, "built_at": built_at,
