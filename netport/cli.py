@@ -9,12 +9,6 @@ from netport import __version__
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
-# Subcommands whose issues have not landed yet: they are registered so that `--help` shows the
-# whole tool, and they say plainly that they do nothing yet.
-PLANNED = {
-    "train-sae": "train a stacked autoencoder with greedy pretraining (not implemented yet)",
-}
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -24,11 +18,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"netport {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    for name, summary in PLANNED.items():
-        planned = commands.add_parser(name, help=summary, description=f"netport {name}: {summary}.")
-        planned.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        planned.set_defaults(handler=_not_implemented)
 
     migrate = commands.add_parser(
         "migrate",
@@ -125,6 +114,44 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--rtol", type=float, default=1e-5)
     check.add_argument("--atol", type=float, default=1e-6)
     check.set_defaults(handler=_verify)
+
+    sae = commands.add_parser(
+        "train-sae",
+        help="train a stacked autoencoder on MNIST: greedy layer-wise pretraining, then fine-tuning",
+        description="Train a stacked autoencoder (PyTorch) on MNIST: each layer is pretrained on the codes of the "
+        "one below it, then the whole stack is fine-tuned. Writes DIR/sae.pt (state_dict), sae.json "
+        "(architecture), sae.npz (the Chainer layout the seed program's StackedAutoEncoder loads), history.json, "
+        "loss.png, reconstructions.png and, for a 2-D code, codes.png; DIR/checkpoint.pt after every epoch, "
+        "which --resume continues from exactly. Exit status: 0 trained, 2 bad input or usage.",
+    )
+    sae.add_argument("--data", metavar="PATH", help="MNIST source as for `netport mnist-info` (default: the "
+                        "embedded 5,000-digit subset)")
+    sae.add_argument("--units", default="1000,500,250,2", metavar="N,N,...",
+                        help="hidden widths, bottom to top; the input width comes from the data (default 1000,500,250,2)")
+    sae.add_argument("--epochs-pre", type=int, default=10, metavar="N", help="pretraining epochs per layer")
+    sae.add_argument("--epochs-fine", type=int, default=10, metavar="N", help="fine-tuning epochs")
+    sae.add_argument("--batch-size", type=int, default=100, metavar="N")
+    sae.add_argument("--optimizer", choices=["adam", "momentumsgd"], default="adam",
+                        help="adam (lr 0.001) or momentumsgd (lr 0.01, momentum 0.9): the seed program's")
+    sae.add_argument("--lr", type=float, metavar="LR", help="learning rate (default: the optimizer's)")
+    sae.add_argument("--noise", type=float, default=0.0, metavar="P",
+                        help="masking noise: fraction of each layer's inputs zeroed during its pretraining")
+    tying = sae.add_mutually_exclusive_group()
+    tying.add_argument("--tied", dest="tied", action="store_true", default=True,
+                       help="decoders use the transposed encoder weight (the default)")
+    tying.add_argument("--untied", dest="tied", action="store_false", help="each decoder has its own weight")
+    sae.add_argument("--activation", choices=["sigmoid", "relu", "tanh", "identity"], default="sigmoid")
+    sae.add_argument("--linear-code", action="store_true", help="a linear code layer (Hinton & Salakhutdinov)")
+    sae.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout on layer inputs")
+    sae.add_argument("--loss", choices=["mse", "bce"], default="mse",
+                        help="mean squared error (the seed's) or binary cross-entropy (sigmoid outputs)")
+    sae.add_argument("--n-train", type=int, metavar="N", help="use only the first N training images")
+    sae.add_argument("--seed", type=int, default=0)
+    sae.add_argument("--device", default="auto", metavar="DEV", help="cpu, cuda, cuda:N or auto (the default)")
+    sae.add_argument("--out", default="result", metavar="DIR", help="where to write (default: result)")
+    sae.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    sae.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    sae.set_defaults(handler=_train_sae)
 
     info = commands.add_parser(
         "mnist-info",
@@ -270,9 +297,14 @@ def _check_shapes(args: argparse.Namespace) -> int:
     return 1 if report.errors else EXIT_OK
 
 
-def _not_implemented(args: argparse.Namespace) -> int:
-    print(f"netport {args.command}: not implemented yet", file=sys.stderr)
-    return EXIT_USAGE
+def _train_sae(args: argparse.Namespace) -> int:
+    try:
+        from netport.sae.command import run
+    except ImportError as exc:
+        print(f"netport train-sae: error: {exc.name or exc} is not installed: pip install 'netport[sae]'",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return run(args)
 
 
 def _mnist_info(args: argparse.Namespace) -> int:

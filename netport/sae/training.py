@@ -1,0 +1,311 @@
+"""Greedy layer-wise pretraining, then fine-tuning of the whole stack.
+
+Layer k is trained to reconstruct the codes of layer k-1, computed once per layer in inference
+mode without a graph (so the 784-vs-250 bug of the seed program cannot happen here); masking
+noise, if any, corrupts only the current layer's input and the target stays clean. Then the
+whole network is fine-tuned to reconstruct its input. Each stage gets a fresh optimizer, as in
+the seed program: Adam (Chainer's alpha=0.001, betas 0.9/0.999, eps 1e-8) or MomentumSGD (lr 0.01,
+momentum 0.9).
+
+After every epoch a checkpoint (model, optimizer, random generators, history) can be written;
+``resume=True`` continues from it and gives bit-for-bit the weights of an uninterrupted run on the
+CPU.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from netport.atomic import write_atomic
+from netport.sae.engine import LOSSES, DenseChain, DenseOp
+from netport.sae.model import StackedAutoencoder
+from netport.shapes.findings import RULE_MISMATCH, mismatch_message
+
+OPTIMIZERS = {"adam": 1e-3, "momentumsgd": 1e-2}  # name -> Chainer's default learning rate
+CHECKPOINT_FORMAT = "netport-sae-checkpoint/1"
+
+
+class SAEError(ValueError):
+    """A problem with the data, the configuration or a checkpoint; the message says what to change."""
+
+
+@dataclass
+class TrainConfig:
+    epochs_pre: int = 10  # per layer
+    epochs_fine: int = 10
+    batch_size: int = 100
+    optimizer: str = "adam"  # "adam" or "momentumsgd"
+    lr: float | None = None  # default: 0.001 for Adam (Chainer's alpha), 0.01 for MomentumSGD
+    momentum: float = 0.9
+    noise: float = 0.0  # masking noise: fraction of the current layer's inputs zeroed in pretraining
+    loss: str = "mse"  # "mse" (the seed's mean_squared_error) or "bce" (sigmoid outputs only)
+    seed: int = 0
+    device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
+    progress: bool = True
+    checkpoint: str | None = None  # file rewritten after every epoch
+    resume: bool = False  # continue from `checkpoint`
+
+    def learning_rate(self) -> float:
+        return OPTIMIZERS[self.optimizer] if self.lr is None else self.lr
+
+    def validate(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise SAEError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.loss not in LOSSES:
+            raise SAEError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        if self.batch_size < 1 or self.epochs_pre < 0 or self.epochs_fine < 0:
+            raise SAEError("batch_size must be positive and epoch counts not negative")
+        if not 0.0 <= self.noise < 1.0:
+            raise SAEError(f"noise must be in [0, 1), not {self.noise}")
+        if self.resume and not self.checkpoint:
+            raise SAEError("resume needs a checkpoint file")
+
+
+@dataclass
+class EpochRecord:
+    stage: str  # "pretrain" or "finetune"
+    layer: int | None  # 1-based layer of a pretraining epoch
+    epoch: int
+    loss: float  # mean of the loss over the epoch's elements, as the seed program prints it
+    samples_per_s: float
+    seconds: float
+    val_loss: float | None = None
+
+
+@dataclass
+class History:
+    records: list[EpochRecord] = field(default_factory=list)
+
+    def to_json(self) -> list[dict]:
+        return [asdict(record) for record in self.records]
+
+    @classmethod
+    def from_json(cls, rows: list[dict]) -> History:
+        return cls([EpochRecord(**row) for row in rows])
+
+    def stage(self, stage: str, layer: int | None = None) -> list[EpochRecord]:
+        return [r for r in self.records if r.stage == stage and (layer is None or r.layer == layer)]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SAEError(f"device {name!r} asked for, but this torch has no CUDA device")
+    return device
+
+
+def as_input(model: StackedAutoencoder, data, what: str = "data") -> torch.Tensor:
+    """``data`` as a float32 (N, units[0]) tensor, or an error worded as check-shapes words it.
+
+    Trailing axes are flattened, as Chainer's Linear does, so (N, 1, 28, 28) images are accepted."""
+    tensor = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data)
+    if tensor.ndim < 2:
+        raise SAEError(f"{what} must be a batch of samples (N, features), not shape {tuple(tensor.shape)}")
+    width, expected = int(np.prod(tensor.shape[1:])), model.units[0]
+    if width != expected:
+        message = mismatch_message("layer 1 encoder", f"Linear({expected} -> {model.units[1]})", width, expected)
+        hint = (f"the units list {model.units} starts with {expected}; build the model with units "
+                f"[{width}, ...] for this {what}, or give it {expected}-wide samples")
+        raise SAEError(f"error[{RULE_MISMATCH}] {message} (the {what} has shape {tuple(tensor.shape)}); "
+                       f"hint: {hint}")
+    if len(tensor) == 0:
+        raise SAEError(f"{what} is empty")
+    return tensor.reshape(len(tensor), width).to(torch.float32)
+
+
+def layer_ops(model: StackedAutoencoder, layers: list[int], noise: float = 0.0) -> list[DenseOp]:
+    """The dense chain of ``layers``' encoders, then their decoders in reverse (tied ones share W)."""
+    chosen = [model[i] for i in layers]
+    ops = [DenseOp(layer.encoder.weight, layer.encoder.bias, layer.encode_activation, dropout=layer.dropout)
+           for layer in chosen]
+    for position, layer in reversed(list(enumerate(chosen))):
+        weight = layer.encoder.weight if layer.tied else layer.decoder.weight
+        op = DenseOp(weight, layer.decoder_bias, layer.decode_activation, transposed=layer.tied,
+                     dropout=layer.dropout)
+        if layer.tied:
+            op.tie, ops[position].tie = position, len(ops)
+        ops.append(op)
+    ops[0].noise = noise
+    return ops
+
+
+class SAETrainer:
+    """Trains a :class:`StackedAutoencoder`; ``fit`` runs every stage (or resumes them)."""
+
+    def __init__(self, model: StackedAutoencoder, config: TrainConfig | None = None,
+                 on_epoch_end: Callable[[EpochRecord], None] | None = None):
+        self.config = config or TrainConfig()
+        self.config.validate()
+        if self.config.loss == "bce":
+            bad = [i + 1 for i, layer in enumerate(model) if layer.decode_activation != "sigmoid"]
+            if bad:
+                raise SAEError(f"loss 'bce' needs sigmoid decoders; layer(s) {bad} decode with another activation")
+        self.model, self.on_epoch_end = model, on_epoch_end
+        self.device = resolve_device(self.config.device)
+        self.model.to(self.device)
+        self.history = History()
+        self._permutations = torch.Generator().manual_seed(self.config.seed)
+        self._masks = torch.Generator(device=self.device).manual_seed(self.config.seed + 1)
+
+    def stages(self) -> list[tuple[str, int | None, int]]:
+        """(stage, 1-based layer, epochs) in training order."""
+        pre = [("pretrain", i + 1, self.config.epochs_pre) for i in range(len(self.model))]
+        return pre + [("finetune", None, self.config.epochs_fine)]
+
+    def fit(self, x_train, x_val=None) -> History:
+        config = self.config
+        x = as_input(self.model, x_train, "training data").to(self.device)
+        val = as_input(self.model, x_val, "validation data").to(self.device) if x_val is not None else None
+        start_stage, start_epoch, optimizer_state = 0, 1, None
+        if config.resume:
+            if not Path(config.checkpoint).is_file():
+                raise SAEError(f"{config.checkpoint}: no checkpoint to resume from")
+            start_stage, start_epoch, optimizer_state = self._load_checkpoint(Path(config.checkpoint))
+        for index, (stage, layer, epochs) in enumerate(self.stages()):
+            if index < start_stage or epochs == 0:
+                continue
+            first = start_epoch if index == start_stage else 1
+            if first > epochs:
+                continue
+            layers = [layer - 1] if stage == "pretrain" else list(range(len(self.model)))
+            depth = layers[0]
+            data = self.model.transform(x, depth) if depth else x
+            val_data = (self.model.transform(val, depth) if depth else val) if val is not None else None
+            chain = DenseChain(layer_ops(self.model, layers, config.noise if stage == "pretrain" else 0.0),
+                               min(config.batch_size, len(data)), config.loss, self._masks)
+            optimizer = self._optimizer(chain)
+            if optimizer_state is not None and index == start_stage:
+                optimizer.load_state_dict(optimizer_state)
+            for epoch in range(first, epochs + 1):
+                record = self._epoch(chain, optimizer, data, stage, layer, epoch)
+                if val_data is not None:
+                    record.val_loss = self.evaluate(val_data, layers)
+                self.history.records.append(record)
+                if config.checkpoint:
+                    self._save_checkpoint(Path(config.checkpoint), index, epoch, optimizer)
+                if self.on_epoch_end is not None:
+                    self.on_epoch_end(record)
+        return self.history
+
+    def _optimizer(self, chain: DenseChain) -> torch.optim.Optimizer:
+        params = []
+        for param, grad in chain.grads():
+            param.grad = grad  # the chain writes every gradient in place each step
+            params.append(param)
+        lr, fused = self.config.learning_rate(), self.device.type in ("cpu", "cuda")
+        if self.config.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
+        return torch.optim.SGD(params, lr=lr, momentum=self.config.momentum, fused=fused)
+
+    def _epoch(self, chain: DenseChain, optimizer, data: torch.Tensor, stage: str, layer: int | None,
+               epoch: int) -> EpochRecord:
+        from tqdm.auto import tqdm
+
+        n, batch = len(data), chain.batch_size
+        label = f"pretrain layer {layer}" if stage == "pretrain" else "finetune"
+        bar = tqdm(total=n, desc=f"{label} epoch {epoch}", unit="img", leave=False,
+                   disable=not self.config.progress, dynamic_ncols=True)
+        chain.loss_sum.zero_()
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=self._permutations).to(self.device)
+        with torch.no_grad():
+            for step, begin in enumerate(range(0, n, batch)):
+                b = chain.load(data, order[begin:begin + batch])
+                chain.forward(b)
+                chain.backward(b)
+                optimizer.step()
+                if not bar.disable:
+                    bar.update(b)
+                    if step % 20 == 0:
+                        bar.set_postfix(loss=f"{chain.loss_sum.item() / ((begin + b) * data.shape[1]):.5f}")
+        loss = chain.loss_sum.item() / (n * data.shape[1])  # .item() waits for the device
+        seconds = time.perf_counter() - started
+        bar.close()
+        return EpochRecord(stage, layer, epoch, loss, n / seconds, seconds)
+
+    @torch.no_grad()
+    def evaluate(self, data: torch.Tensor, layers: list[int]) -> float:
+        """Mean loss of reconstructing ``data`` through ``layers`` in inference mode."""
+        chosen = [self.model[i] for i in layers]
+        was_training = self.model.training
+        self.model.eval()
+        total = 0.0
+        for begin in range(0, len(data), 1000):
+            x = data[begin:begin + 1000]
+            h = x
+            for layer in chosen:
+                h = layer.encode(h)
+            for layer in reversed(chosen):
+                h = layer.decode(h)
+            if self.config.loss == "mse":
+                total += float(torch.sum((h - x) ** 2, dtype=torch.float64))
+            else:
+                total += float(torch.nn.functional.binary_cross_entropy(h, x, reduction="sum"))
+        self.model.train(was_training)
+        return total / data.numel()
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def _save_checkpoint(self, path: Path, stage_index: int, epoch: int, optimizer) -> None:
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "architecture": self.model.architecture(),
+            "config": _resumable(self.config),
+            "position": {"stage": stage_index, "epoch": epoch},
+            "model": self.model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "permutations": self._permutations.get_state(),
+            "masks": self._masks.get_state(),
+            "history": self.history.to_json(),
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        write_atomic(path, buffer.getvalue())
+
+    def _load_checkpoint(self, path: Path) -> tuple[int, int, dict]:
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # torch raises many kinds for a damaged file
+            raise SAEError(f"{path}: not a readable netport checkpoint ({type(exc).__name__}: {exc})") from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise SAEError(f"{path}: not a netport stacked-autoencoder checkpoint")
+        for what, saved, now in (("architecture", state["architecture"], self.model.architecture()),
+                                 ("settings", state["config"], _resumable(self.config))):
+            if saved != now:
+                changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+                raise SAEError(f"{path}: the checkpoint was made with other {what} ({', '.join(changed)}: "
+                               f"{', '.join(f'{saved.get(k)!r} then, {now.get(k)!r} now' for k in changed)}); "
+                               "start without resume or use the same ones")
+        self.model.load_state_dict(state["model"])
+        self._permutations.set_state(state["permutations"].cpu())
+        self._masks.set_state(state["masks"].cpu())
+        self.history = History.from_json(state["history"])
+        position = state["position"]
+        return position["stage"], position["epoch"] + 1, state["optimizer"]
+
+
+def _resumable(config: TrainConfig) -> dict:
+    """The settings a resumed run must share with the run that wrote the checkpoint."""
+    fields = asdict(config)
+    for transient in ("progress", "checkpoint", "resume", "device", "epochs_fine", "epochs_pre"):
+        fields.pop(transient)
+    return fields
+
+
+def fit(model: StackedAutoencoder, x_train, x_val=None, config: TrainConfig | None = None, **settings) -> History:
+    """Pretrain then fine-tune ``model`` on ``x_train``; ``settings`` override ``TrainConfig`` fields."""
+    config = config or TrainConfig()
+    for name, value in settings.items():
+        if not hasattr(config, name):
+            raise TypeError(f"unknown training setting {name!r}")
+        setattr(config, name, value)
+    return SAETrainer(model, config).fit(x_train, x_val)
