@@ -473,6 +473,15 @@ def paren(text: str) -> str:
     return text if text.replace(".", "").replace("_", "").isalnum() else f"({text})"
 
 
+def primary(node: cst.BaseExpression) -> str:
+    """Source text of ``node`` safe to call or to put before ``.attr``: parenthesised unless it is a
+    name, attribute, call or subscript (or already in parentheses); ``lambda: f(x)`` -> ``(lambda: f(x))``."""
+    text = code(node)
+    if getattr(node, "lpar", None) or isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+        return text
+    return f"({text})"
+
+
 def spell_with(aliases: dict[str, str], qualified_name: str) -> str | None:
     parts = qualified_name.split(".")
     for cut in range(len(parts), 0, -1):

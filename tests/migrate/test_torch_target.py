@@ -3,6 +3,7 @@ legacy Chainer 1.24 model computes, layer by layer, on the same weights."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from netport.migrate import Severity, migrate_source
@@ -586,3 +587,69 @@ np.savez("grads.npz", **{{name.lstrip("/"): p.grad for name, p in model.namedpar
         grads = chainer_to_torch({k: archive[k] for k in archive.files})
     for name, parameter in model.named_parameters():
         np.testing.assert_allclose(parameter.grad.numpy(), grads[name], rtol=1e-4, atol=1e-6)
+
+
+# --- audit of issue 4: programs whose torch migration ran but computed something else ---------------
+
+NUMBER = r"-?\d+\.\d+(?:e[-+]?\d+)?|-?inf|nan"
+
+
+def run_on_chainer_and_torch(tmp_path, legacy_python, program: str, target_python=None, **options):
+    """Run ``program`` on Chainer 1.24 (or on ``target_python``'s Chainer) and its torch migration from
+    the same initial weights: the program saves its model to init.npz when the file is missing and then
+    loads it; the torch side finds the Chainer weights converted. Returns (the migration, the numbers each
+    side printed, line by line)."""
+    import re
+    import sys
+
+    import numpy as np
+    import torch
+
+    from netport.weights import chainer_to_torch
+    from tests.conftest import run_python
+
+    chainer_dir, torch_dir = tmp_path / "chainer", tmp_path / "torch"
+    chainer_dir.mkdir()
+    torch_dir.mkdir()
+    (chainer_dir / "prog.py").write_text(program)
+    ran = run_python(target_python or legacy_python, ["-W", "ignore", "prog.py"], cwd=chainer_dir)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    result = migrate_source(program, "prog.py", target="torch", **options)
+    assert result.error is None, result.error
+    (torch_dir / "prog.py").write_text(result.migrated)
+    if (chainer_dir / "init.npz").exists():
+        with np.load(chainer_dir / "init.npz") as archive:
+            state = chainer_to_torch({k: archive[k] for k in archive.files})
+        torch.save({k: torch.from_numpy(v) for k, v in state.items()}, torch_dir / "init.npz")
+    migrated = run_python(sys.executable, ["prog.py"], cwd=torch_dir)
+    assert migrated.returncode == 0, result.migrated + "\n" + migrated.stderr[-3000:]
+
+    def numbers(stdout):
+        return [[float(v) for v in re.findall(NUMBER, line)] for line in stdout.splitlines()]
+
+    return result, numbers(ran.stdout), numbers(migrated.stdout)
+
+
+SAVE_LOAD = ("if not os.path.exists('init.npz'):\n    serializers.save_npz('init.npz', model)\n"
+             "serializers.load_npz('init.npz', model)\n")
+HEADER = ("import os\nimport numpy as np\nimport chainer\nimport chainer.functions as F\nimport chainer.links as L\n"
+          "from chainer import optimizers, serializers\n\n\n")
+NET = ("class Net(chainer.Chain):\n    def __init__(self):\n        super(Net, self).__init__(l1=L.Linear(3, 1))\n\n"
+       "    def __call__(self, x, t):\n        return F.mean_squared_error(self.l1(x), t)\n\n\n")
+
+
+def test_a_lambda_passed_to_update_is_called(tmp_path, legacy_python):
+    """optimizer.update(lambda: model(x, t)) became `lambda: model(x, t)().backward()`, a bare lambda
+    that trained nothing; now the lambda's body is the loss (and a lambda with parameters is called in
+    parentheses), and the losses are Chainer 1.24's."""
+    program = HEADER + NET + "np.random.seed(0)\nmodel = Net()\n" + SAVE_LOAD + (
+        "optimizer = optimizers.SGD(lr=0.1)\noptimizer.setup(model)\n"
+        "x = chainer.Variable(np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32))\n"
+        "t = chainer.Variable(np.ones((4, 1), np.float32))\n"
+        "for i in range(3):\n    optimizer.update(lambda: model(x, t))\n    print(float(model(x, t).data))\n"
+        "    optimizer.update(lambda a, b: model(a, b), x, t)\n    print(float(model(x, t).data))\n")
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, program)
+    assert "    model(x, t).backward()\n" in result.migrated
+    assert "    (lambda a, b: model(a, b))(x, t).backward()\n" in result.migrated
+    assert len(chainer_out) == 6 and chainer_out[-1][0] < chainer_out[0][0]  # it trains
+    np.testing.assert_allclose(torch_out, chainer_out, rtol=1e-5)

@@ -14,7 +14,7 @@ import builtins
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, primary
 from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
@@ -319,8 +319,12 @@ class ScriptRules(RulePass):
             return cst.parse_statement(f"{receiver} = {receiver}({code(call.args[0].value)}.parameters())\n") \
                 .with_changes(leading_lines=updated.leading_lines)
         if method == "update" and call.args and not any(a.keyword or a.star for a in call.args):
-            lossfun, rest = code(call.args[0].value), ", ".join(code(a.value) for a in call.args[1:])
-            self.insert_after(original, [cst.parse_statement(f"{lossfun}({rest}).backward()\n"),
+            lossfun, rest = call.args[0].value, ", ".join(code(a.value) for a in call.args[1:])
+            if isinstance(lossfun, cst.Lambda) and not rest and not _has_parameters(lossfun):
+                loss = primary(lossfun.body)  # update(lambda: model(x, t)): the body is the loss
+            else:  # a lambda or any other expression is called in parentheses
+                loss = f"{primary(lossfun)}({rest})"
+            self.insert_after(original, [cst.parse_statement(f"{loss}.backward()\n"),
                                          cst.parse_statement(f"{receiver}.step()\n")])
             self.info(original, "PT021", f"`{receiver}.update(lossfun, ...)` is zero_grad(), lossfun(...).backward(), "
                       "step(): gradients are cleared before the forward pass")
@@ -395,6 +399,12 @@ class ScriptRules(RulePass):
                 code(expression.args[0].value) in ("'train'", '"train"') and code(expression.args[1].value) == "False":
             return "eval"
         return None
+
+
+def _has_parameters(function: cst.Lambda) -> bool:
+    params = function.params
+    return bool(params.params or params.posonly_params or params.kwonly_params or
+                not isinstance(params.star_arg, cst.MaybeSentinel) or params.star_kwarg is not None)
 
 
 def _trainer_objects(source: str) -> set[str]:
