@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 import operator
 import os
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from netport.shapes.values import (
 )
 
 UNROLL_LIMIT = 16  # loops with at most this many concrete iterations are unrolled
+UNROLL_NESTED_LIMIT = 256  # ...unless, nested in unrolled loops, the innermost body would run more often
+UNROLL_TOTAL_LIMIT = 2000  # ...or the whole run has already unrolled this many turns
 MAX_CALL_DEPTH = 24
 MAX_WHILE = 16
 
@@ -87,6 +90,9 @@ class Interpreter:
         self.calls: list[CallRecord] = []  # the abstract call stack
         self.uncertain = 0  # > 0 inside a branch that may not run: no errors are proven there
         self.multipliers: list = []  # iteration counts of loops interpreted once
+        self.unrolling: list[int] = []  # turn counts of the unrolled loops we are inside
+        self.unrolled_turns = 0
+        self.carried: dict = {}  # loop node -> the names its body reads and rebinds
         self.updates: float | None = 0  # optimizer updates the real program makes before now
         self.frames: list[Frame] = []
         self.inexact_lists: set[int] = set()
@@ -306,16 +312,31 @@ class Interpreter:
 
     def _stmt_For(self, node, frame):
         iterable = self.eval(node.iter, frame)
-        items = self.iterate(iterable, self.site(frame, node.iter))
-        self.run_loop(node, frame, items, lambda value: self.assign(node.target, value, frame, node))
+        if isinstance(iterable, range) and iterable.step > 1:
+            # range(0, n, batchsize): a minibatch loop, whose turns differ only in the last, shorter batch
+            items = ("once", UNKNOWN, len(iterable), iterable)
+        else:
+            items = self.iterate(iterable, self.site(frame, node.iter))
+        self.run_loop(node, frame, items, lambda value: self.assign(node.target, value, frame, node),
+                      numbers=iterable if isinstance(iterable, range) else None)
 
-    def run_loop(self, node, frame, items, bind):
-        """`items` is a list (unroll if short) or ("once", representative, count)."""
+    def may_unroll(self, count: int) -> bool:
+        """Unroll a loop of `count` turns here? Short loops are, unless nested loops would run the
+        innermost body too often or the whole run has unrolled enough: then it is interpreted once."""
+        if count > UNROLL_LIMIT:
+            return False
+        return math.prod(self.unrolling) * count <= UNROLL_NESTED_LIMIT \
+            and self.unrolled_turns + count <= UNROLL_TOTAL_LIMIT
+
+    def run_loop(self, node, frame, items, bind, numbers=None):
+        """`items` is a list (unrolled if short) or ("once", representative, count): interpreted once."""
         loop_names = [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)] if hasattr(node, "target") else []
-        if isinstance(items, list) and len(items) <= UNROLL_LIMIT:
+        if isinstance(items, list) and self.may_unroll(len(items)):
             saved = {name: frame.loop_vars.get(name) for name in loop_names}
+            self.unrolling.append(len(items))
             try:
                 for item in items:
+                    self.unrolled_turns += 1
                     bind(item)
                     for name in loop_names:
                         frame.loop_vars[name] = frame.scope().get(name, UNKNOWN)
@@ -326,6 +347,7 @@ class Interpreter:
                     except _Break:
                         return
             finally:
+                self.unrolling.pop()
                 for name, value in saved.items():
                     if value is None:
                         frame.loop_vars.pop(name, None)
@@ -333,19 +355,26 @@ class Interpreter:
                         frame.loop_vars[name] = value
             self.exec_block(node.orelse, frame)
             return
-        numbers = None
         if isinstance(items, list):
-            representative, count = (items[0] if items else UNKNOWN), len(items)
+            count = len(items)
+            # one pass stands for all of them: with the item itself only when they all look alike
+            representative = items[0] if items and all(self.same(items[0], item) for item in items[1:]) else UNKNOWN
+            if representative is UNKNOWN and any(layers.is_layer(item) or isinstance(item, Array) for item in items):
+                self.note(f"loops over different layers or arrays that are not unrolled (more than {UNROLL_LIMIT}, "
+                          f"or past the unroll budget) are interpreted once, with an unknown item",
+                          self.site(frame, node))
         else:
-            _, representative, count, *numbers = items
+            _, representative, count, *rest = items
+            numbers = rest[0] if rest else numbers
         if count == 0:
             self.exec_block(node.orelse, frame)
             return
         passes = [(representative, count)]
-        if numbers and numbers[0].step > 1 and (numbers[0].stop - numbers[0].start) % numbers[0].step:
+        if numbers is not None and numbers.step > 1 and (numbers.stop - numbers.start) % numbers.step:
             # range(0, n, batchsize) with n not a multiple: the last, shorter minibatch gets a pass of
             # its own with its concrete index (a hard-coded batch size breaks only there)
-            passes.append((numbers[0][-1], 0))
+            passes.append((numbers[-1], 0))
+        before = dict(frame.scope())
         for value, multiplier in passes:
             self.multipliers.append(multiplier)
             try:
@@ -356,23 +385,43 @@ class Interpreter:
                     pass
             finally:
                 self.multipliers.pop()
+        self.widen(node, frame, before)
+
+    def widen(self, node, frame, before: dict) -> None:
+        """After a loop interpreted once: a name the body reads and rebinds (`x = x[:, 1:]`, `n //= 2`)
+        holds what one turn made of it, not what all the turns make; unless that turn left it as it
+        was, it becomes UNKNOWN."""
+        scope = frame.scope()
+        if node not in self.carried:
+            self.carried[node] = _carried_names(node)
+        for name in self.carried[node]:
+            if name in before and name in scope and not self.same(before[name], scope[name]):
+                if isinstance(before[name], Array) or layers.is_layer(before[name]):
+                    self.note("arrays and layers that a loop interpreted once changes from turn to turn are unknown "
+                              "after it", self.site(frame, node))
+                scope[name] = UNKNOWN
 
     def _stmt_While(self, node, frame):
-        for _ in range(MAX_WHILE):
+        for turn in range(MAX_WHILE):
             condition = self.truth(self.eval(node.test, frame))
             if condition is False:
                 self.exec_block(node.orelse, frame)
                 return
-            if condition is not True:
+            if condition is not True or math.prod(self.unrolling) * (turn + 1) > UNROLL_NESTED_LIMIT \
+                    or self.unrolled_turns >= UNROLL_TOTAL_LIMIT:
                 break
+            self.unrolled_turns += 1
             try:
                 self.exec_block(node.body, frame)
             except _Continue:
                 continue
             except _Break:
                 return
-        else:
-            return
+        if condition is True:
+            self.note(f"`while` loops still running after {MAX_WHILE} turns (or past the unroll budget) are "
+                      f"interpreted once more for the rest: what changes from turn to turn is unknown after them",
+                      self.site(frame, node))
+        # the condition is not known, or still true after MAX_WHILE turns: once more for all the rest
         self.run_loop(node, frame, ("once", UNKNOWN, None), lambda value: None)
 
     def _stmt_With(self, node, frame):
@@ -497,11 +546,38 @@ class Interpreter:
         elif isinstance(target, ast.Subscript):
             owner = self.eval(target.value, frame)
             key = self.eval(target.slice, frame)
-            if isinstance(owner, (list, dict)) and is_known(key):
+            if _is_sequence_module(owner):
+                layers.replace_child(owner, key, value)
+            elif isinstance(owner, (list, dict)) and is_known(key):
                 try:
                     owner[key] = value
                 except Exception:
-                    pass
+                    self.forget(owner)
+            elif isinstance(owner, list):
+                self.forget(owner)
+
+    def forget(self, value) -> None:
+        """A list or layer sequence changed in a way the checker did not follow: its elements are
+        no longer known."""
+        if isinstance(value, list):
+            self.inexact_lists.add(id(value))
+        elif _is_sequence_module(value):
+            value.inexact = True
+
+    def _stmt_Delete(self, node, frame):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                frame.scope().pop(target.id, None)
+            elif isinstance(target, ast.Subscript):
+                owner = self.eval(target.value, frame)
+                key = self.eval(target.slice, frame)
+                if isinstance(owner, (list, dict)) and not isinstance(key, tuple) and is_known(key):
+                    try:
+                        del owner[key]
+                        continue
+                    except Exception:
+                        pass
+                self.forget(owner)
 
     def unpack(self, value, count: int, starred: bool) -> list:
         if isinstance(value, (list, tuple)) and not starred and len(value) == count:
@@ -842,7 +918,7 @@ class Interpreter:
             if isinstance(method, Function):
                 return self.invoke(method, [function, *args], kwargs, site)
             if function.sequence:
-                return layers.apply_sequence(self, function.children, args, site)
+                return layers.apply_sequence(self, function, args, site)
             return UNKNOWN
         return library.call(self, function, args, kwargs, site)
 
@@ -942,6 +1018,26 @@ class Interpreter:
 
 class _Unknowable(Exception):
     pass
+
+
+def _carried_names(loop: ast.AST) -> frozenset:
+    """Names a loop body both reads and rebinds (a loop-carried value), nested functions aside."""
+    stored, loaded = set(), set()
+    todo = list(loop.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            loaded.add(node.target.id)
+        if isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+        todo.extend(ast.iter_child_nodes(node))
+    return frozenset(stored & loaded)
+
+
+def _is_sequence_module(value) -> bool:
+    return isinstance(value, Container) or isinstance(value, Instance) and value.sequence
 
 
 def _is_module(value) -> bool:

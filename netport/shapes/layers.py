@@ -8,6 +8,7 @@ first call; torch's ``nn.Linear`` multiplies the last axis only.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from netport.shapes import findings as F_
 from netport.shapes.values import (
@@ -34,7 +35,10 @@ TORCH_SHAPE_PRESERVING_MODULES = {"ReLU", "Sigmoid", "Tanh", "Dropout", "Identit
 
 def preserve(args, site):
     value = args[0] if args else UNKNOWN
-    return value.with_shape(value.shape, keep_raw=True) if isinstance(value, Array) else UNKNOWN
+    if not isinstance(value, Array):
+        return UNKNOWN
+    return replace(value.with_shape(value.shape, keep_raw=True), produced_by=value.produced_by,
+                   unflattened=value.unflattened)
 
 
 def is_layer(value) -> bool:
@@ -95,12 +99,30 @@ def position_in_stack(layer):
     return None
 
 
+def _is_linear(layer) -> bool:
+    return isinstance(layer, Layer) and layer.kind.endswith("Linear")
+
+
+def _has_weights(layer) -> bool:
+    return layer.kind.endswith(("Linear", "Convolution2D", "Conv2d"))
+
+
 def first_layer(value):
     """The first weight layer inside a chain (for 'what does the previous stage output')."""
     if isinstance(value, Layer):
-        return value
+        return value if _has_weights(value) else None
     for child in getattr(value, "children", []):
         found = first_layer(child)
+        if found is not None:
+            return found
+    return None
+
+
+def previous_layer(siblings, index):
+    """The weight layer of the nearest stage before siblings[index] that has one (activations and
+    pooling in a Sequential have none)."""
+    for sibling in reversed(siblings[:index]):
+        found = first_layer(sibling)
         if found is not None:
             return found
     return None
@@ -122,11 +144,22 @@ def _int_or_none(value):
 
 
 def _pair(value):
-    if isinstance(value, int):
+    """An (h, w) pair for an int or a pair of ints, else None (not concrete: the size stays unknown)."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value):
         return tuple(value)
     return None
+
+
+def _padding(value):
+    """A padding pair, or "same" (output size = input size), or None when not concrete."""
+    if value == "valid":
+        return (0, 0)
+    if value == "same":
+        return "same"
+    return _pair(value)
 
 
 # ----------------------------------------------------------------- construction models
@@ -159,20 +192,26 @@ def _torch_lazy_linear(interp, args, kwargs, site):
                  construction(interp, "nn.LazyLinear", site, _describe_args(args, kwargs)), "torch", lazy=True)
 
 
-def _chainer_convolution(interp, args, kwargs, site):
-    in_channels = args[0] if args else kwargs.get("in_channels", UNKNOWN)
-    out_channels = args[1] if len(args) > 1 else kwargs.get("out_channels", UNKNOWN)
-    ksize = args[2] if len(args) > 2 else kwargs.get("ksize", None)
-    stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
-    pad = args[4] if len(args) > 4 else kwargs.get("pad", 0)
-    lazy = False
-    if ksize is None:  # Convolution2D(out_channels, ksize): v2+ two-argument form
-        in_channels, out_channels, ksize, lazy = None, in_channels, out_channels, True
-    elif in_channels is None:
-        lazy = True
-    return Layer("L.Convolution2D", _int_or_none(in_channels), _int_or_none(out_channels),
-                 construction(interp, "L.Convolution2D", site, _describe_args(args, kwargs)), "chainer", lazy=lazy,
-                 ksize=_pair(ksize), stride=_pair(stride) or (1, 1), pad=_pair(pad) or (0, 0))
+def _chainer_convolution(dilate_position):
+    """L.Convolution2D(in, out, ksize, stride, pad, ..., dilate=) (dilate keyword-only, v5+) and
+    L.DilatedConvolution2D(in, out, ksize, stride, pad, dilate)."""
+    def model(interp, args, kwargs, site):
+        in_channels = args[0] if args else kwargs.get("in_channels", UNKNOWN)
+        out_channels = args[1] if len(args) > 1 else kwargs.get("out_channels", UNKNOWN)
+        ksize = args[2] if len(args) > 2 else kwargs.get("ksize", None)
+        stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
+        pad = args[4] if len(args) > 4 else kwargs.get("pad", 0)
+        dilate = args[dilate_position] if dilate_position is not None and len(args) > dilate_position \
+            else kwargs.get("dilate", 1)
+        lazy = False
+        if ksize is None:  # Convolution2D(out_channels, ksize): v2+ two-argument form
+            in_channels, out_channels, ksize, lazy = None, in_channels, out_channels, True
+        elif in_channels is None:
+            lazy = True
+        return Layer("L.Convolution2D", _int_or_none(in_channels), _int_or_none(out_channels),
+                     construction(interp, "L.Convolution2D", site, _describe_args(args, kwargs)), "chainer",
+                     lazy=lazy, ksize=_pair(ksize), stride=_pair(stride), pad=_pair(pad), dilation=_pair(dilate))
+    return model
 
 
 def _torch_conv(interp, args, kwargs, site):
@@ -181,9 +220,10 @@ def _torch_conv(interp, args, kwargs, site):
     ksize = args[2] if len(args) > 2 else kwargs.get("kernel_size", UNKNOWN)
     stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
     pad = args[4] if len(args) > 4 else kwargs.get("padding", 0)
+    dilation = args[5] if len(args) > 5 else kwargs.get("dilation", 1)
     return Layer("nn.Conv2d", _int_or_none(in_channels), _int_or_none(out_channels),
                  construction(interp, "nn.Conv2d", site, _describe_args(args, kwargs)), "torch",
-                 ksize=_pair(ksize), stride=_pair(stride) or (1, 1), pad=_pair(pad) or (0, 0))
+                 ksize=_pair(ksize), stride=_pair(stride), pad=_padding(pad), dilation=_pair(dilation))
 
 
 def _unknown_layer(interp, kind, site, args, kwargs):
@@ -201,27 +241,52 @@ def _identity_layer(kind):
 def _torch_flatten_module(interp, args, kwargs, site):
     start = args[0] if args else kwargs.get("start_dim", 1)
     end = args[1] if len(args) > 1 else kwargs.get("end_dim", -1)
-    layer = Layer("nn.Flatten", None, None, construction(interp, "nn.Flatten", site, ""), "torch")
-    layer.ksize = (start, end)
-    return layer
+    return Layer("nn.Flatten", None, None, construction(interp, "nn.Flatten", site, ""), "torch",
+                 options={"start": start, "end": end})
 
 
-def _torch_pool_module(interp, args, kwargs, site):
-    ksize = args[0] if args else kwargs.get("kernel_size")
-    stride = args[1] if len(args) > 1 else kwargs.get("stride", None)
-    pad = args[2] if len(args) > 2 else kwargs.get("padding", 0)
-    layer = Layer("nn.MaxPool2d", None, None, construction(interp, "nn.MaxPool2d", site, ""), "torch",
-                  ksize=_pair(ksize), stride=_pair(stride if stride is not None else ksize) or (1, 1),
-                  pad=_pair(pad) or (0, 0))
-    return layer
+def _torch_pool_module(kind):
+    """nn.MaxPool2d(kernel_size, stride, padding, dilation, return_indices, ceil_mode) and
+    nn.AvgPool2d(kernel_size, stride, padding, ceil_mode, ...)."""
+    def model(interp, args, kwargs, site):
+        ksize, stride, pad, dilation, ceil = _torch_pool_arguments(kind, args, kwargs, 0)
+        return Layer(kind, None, None, construction(interp, kind, site, _describe_args(args, kwargs)), "torch",
+                     ksize=ksize, stride=stride, pad=pad, dilation=dilation, options={"ceil_mode": ceil})
+    return model
+
+
+def _torch_pool_arguments(kind, args, kwargs, first):
+    """(ksize, stride, pad, dilation, ceil_mode) of a torch pooling call whose kernel size is args[first]."""
+    def get(offset, name, default):
+        return args[first + offset] if len(args) > first + offset else kwargs.get(name, default)
+
+    ksize = _pair(get(0, "kernel_size", UNKNOWN))
+    stride_value = get(1, "stride", None)
+    stride = ksize if stride_value is None else _pair(stride_value)
+    pad = _pair(get(2, "padding", 0))
+    if kind.endswith("MaxPool2d"):
+        dilation, ceil = _pair(get(3, "dilation", 1)), get(5 if first == 0 else 4, "ceil_mode", False)
+        if get(4 if first == 0 else 5, "return_indices", False) is not False:
+            ceil = UNKNOWN  # (output, indices): not an array
+    else:
+        dilation, ceil = (1, 1), get(3, "ceil_mode", False)
+    return ksize, stride, pad, dilation, ceil
+
+
+def _torch_adaptive_pool_module(kind):
+    def model(interp, args, kwargs, site):
+        size = args[0] if args else kwargs.get("output_size", UNKNOWN)
+        return Layer(kind, None, None, construction(interp, kind, site, _describe_args(args, kwargs)), "torch",
+                     options={"output_size": size})
+    return model
 
 
 def _container(kind: str, framework: str):
     """nn.Sequential(*modules), chainer.ChainList(*links), chainer.Sequential(*links)."""
     def model(interp, args, kwargs, site):
         container = Container(kind, [], framework)
-        for index, child in enumerate(args):
-            register_child(container, str(index), child)
+        for child in args:
+            append_child(container, child)
         return container
     return model
 
@@ -230,9 +295,31 @@ def _module_list(interp, args, kwargs, site):
     container = Container("nn.ModuleList", [], "torch")
     items = interp.iterate(args[0], site) if args else []
     if isinstance(items, list):
-        for index, child in enumerate(items):
-            register_child(container, str(index), child)
+        for child in items:
+            append_child(container, child)
+    else:
+        container.inexact = True
     return container
+
+
+def append_child(sequence, child) -> None:
+    """The next element of a Sequential/ChainList/ModuleList. Elements the checker does not model (a
+    lambda, a module it has no model of, an unknown value) are kept too: a Sequential calls them in
+    turn and indexes count them."""
+    sequence.children.append(child)
+    set_parent(child, sequence, str(len(sequence.children) - 1))
+
+
+def replace_child(sequence, key, child) -> None:
+    """`sequence[key] = child` (a ModuleList/Sequential item replaced)."""
+    if isinstance(key, int) and not isinstance(key, bool) and not sequence.inexact \
+            and -len(sequence.children) <= key < len(sequence.children):
+        index = key % len(sequence.children)
+        sequence.children[index] = child
+        if isinstance(child, (Layer, Container, Instance)):
+            child.parent, child.name_in_parent = sequence, str(index)
+    else:
+        sequence.inexact = True
 
 
 # ----------------------------------------------------------------- calls
@@ -240,57 +327,73 @@ def _module_list(interp, args, kwargs, site):
 def call_layer(interp, layer, args, kwargs, site):
     if isinstance(layer, Container):
         if layer.kind == "nn.Sequential":
-            return apply_sequence(interp, layer.children, args, site)
+            return apply_sequence(interp, layer, args, site)
         return UNKNOWN
     x = args[0] if args else UNKNOWN
     if layer.kind in ("L.Linear", "nn.Linear", "nn.LazyLinear"):
-        return linear(interp, layer, x, site, layer.framework)
+        batch_axes = args[1] if len(args) > 1 else kwargs.get("n_batch_axes", 1)
+        return linear(interp, layer, x, site, layer.framework,
+                      batch_axes=batch_axes if layer.framework == "chainer" else 1)
     if layer.kind in ("L.Convolution2D", "nn.Conv2d"):
         return convolution(interp, layer, x, site)
-    if layer.kind == "nn.Flatten" and isinstance(x, Array) and x.shape is not None:
-        from netport.shapes.library import flatten_shape
+    if not isinstance(x, Array):
+        return UNKNOWN
+    if layer.kind == "nn.Flatten":
+        from netport.shapes.library import flatten
 
-        start, end = layer.ksize
-        return x.with_shape(flatten_shape(x.shape, start, end))
-    if layer.kind == "nn.MaxPool2d" and isinstance(x, Array):
-        return pool(x, layer.ksize, layer.stride, layer.pad, cover_all=False)
+        return flatten(x, layer.options["start"], layer.options["end"])
+    if layer.kind in ("nn.MaxPool2d", "nn.AvgPool2d"):
+        return torch_pool(x, layer.ksize, layer.stride, layer.pad, layer.dilation, layer.options["ceil_mode"])
+    if layer.kind in ("nn.AdaptiveAvgPool2d", "nn.AdaptiveMaxPool2d"):
+        return adaptive_pool(x, layer.options["output_size"])
     if layer.kind.startswith("nn.") and layer.kind[3:] in TORCH_SHAPE_PRESERVING_MODULES or layer.kind in (
             "L.BatchNormalization", "L.Dropout"):
         return preserve(args, site)
     return UNKNOWN
 
 
-def apply_sequence(interp, children, args, site):
+def apply_sequence(interp, sequence, args, site):
+    if sequence.inexact:
+        return UNKNOWN
     value = args[0] if args else UNKNOWN
-    for child in children:
+    for child in sequence.children:
         value = interp.call(child, [value], {}, site)
     return value
 
 
-def linear(interp, layer: Layer, x, site, framework, weight_text: str | None = None):
-    if not isinstance(x, Array) or x.shape is None or len(x.shape) < 2 and framework == "chainer":
-        return _linear_output(x, layer, framework)
-    width = x.features() if framework == "chainer" else (x.shape[-1] if x.shape else None)
+def linear(interp, layer: Layer, x, site, framework, weight_text: str | None = None, batch_axes=1):
+    """Chainer flattens the axes after the first `n_batch_axes` ones; torch multiplies the last axis."""
+    if not isinstance(x, Array) or x.shape is None:
+        return _linear_output(x, layer, framework, batch_axes)
+    if framework == "chainer":
+        if not isinstance(batch_axes, int) or isinstance(batch_axes, bool) or not 0 < batch_axes < len(x.shape):
+            return x.with_shape(None)
+        rest = x.shape[batch_axes:]
+        width = math.prod(rest) if all(d is not None for d in rest) else None
+    else:
+        width = x.shape[-1] if x.shape else None
     if width is None:
-        return _linear_output(x, layer, framework)
+        return _linear_output(x, layer, framework, batch_axes)
     interp.checked_calls += 1
     if layer.in_size is None and layer.lazy:
         layer.in_size, layer.bound_at = width, site
         check_lazy_binding(interp, layer, x, site)
     elif layer.in_size is not None and width != layer.in_size:
         mismatch(interp, layer, x, width, layer.in_size, site, weight_text=weight_text)
-        return _linear_output(x, layer, framework, failed=True)
-    return _linear_output(x, layer, framework)
+        return _linear_output(x, layer, framework, batch_axes, failed=True)
+    return _linear_output(x, layer, framework, batch_axes)
 
 
-def _linear_output(x, layer, framework, failed=False):
+def _linear_output(x, layer, framework, batch_axes=1, failed=False):
     if not isinstance(x, Array):
         return UNKNOWN
-    if failed or x.shape is None:
+    if failed or x.shape is None or layer.out_size is None or not x.shape:
         return x.with_shape(None)
     if framework == "chainer":
-        return x.with_shape((x.shape[0], layer.out_size))
-    return x.with_shape(tuple(x.shape[:-1]) + (layer.out_size,))
+        shape = tuple(x.shape[:batch_axes]) + (layer.out_size,)
+    else:
+        shape = tuple(x.shape[:-1]) + (layer.out_size,)
+    return replace(x.with_shape(shape), produced_by=layer)
 
 
 def convolution(interp, layer: Layer, x, site):
@@ -304,18 +407,19 @@ def convolution(interp, layer: Layer, x, site):
         elif layer.in_size is not None and channels != layer.in_size:
             mismatch(interp, layer, x, channels, layer.in_size, site, what="channels")
             return x.with_shape(None)
-    if layer.ksize is None:
-        return x.with_shape((x.shape[0], layer.out_size, None, None))
-    spatial = []
-    for size, k, s, p in zip(x.shape[2:], layer.ksize, layer.stride, layer.pad):
-        spatial.append(None if size is None else (size + 2 * p - k) // s + 1)
-    return x.with_shape((x.shape[0], layer.out_size, *spatial))
+    spatial = [None, None]
+    if layer.pad == "same":
+        spatial = list(x.shape[2:]) if layer.stride == (1, 1) else spatial
+    elif None not in (layer.ksize, layer.stride, layer.pad, layer.dilation):
+        spatial = [None if size is None else (size + 2 * p - (d * (k - 1) + 1)) // s + 1
+                   for size, k, s, p, d in zip(x.shape[2:], layer.ksize, layer.stride, layer.pad, layer.dilation)]
+    return replace(x.with_shape((x.shape[0], layer.out_size, *spatial)), produced_by=layer)
 
 
-def pool(x: Array, ksize, stride, pad, cover_all):
-    if x.shape is None or len(x.shape) != 4 or ksize is None:
+def chainer_pool(x: Array, ksize, stride, pad, cover_all):
+    """Chainer's pooling output size (get_conv_outsize): cover_all adds the partial last window."""
+    if x.shape is None or len(x.shape) != 4 or None in (ksize, stride, pad) or not isinstance(cover_all, bool):
         return x.with_shape(None)
-    stride = stride or ksize
     spatial = []
     for size, k, s, p in zip(x.shape[2:], ksize, stride, pad):
         if size is None:
@@ -327,10 +431,42 @@ def pool(x: Array, ksize, stride, pad, cover_all):
     return x.with_shape(x.shape[:2] + tuple(spatial))
 
 
+def torch_pool(x: Array, ksize, stride, pad, dilation, ceil_mode):
+    """torch's pooling output size: with ceil_mode, a last window that would start in the right
+    padding is dropped."""
+    if x.shape is None or len(x.shape) not in (3, 4) or None in (ksize, stride, pad, dilation) \
+            or not isinstance(ceil_mode, bool):
+        return x.with_shape(None)
+    spatial = []
+    for size, k, s, p, d in zip(x.shape[-2:], ksize, stride, pad, dilation):
+        if size is None:
+            spatial.append(None)
+            continue
+        span = size + 2 * p - d * (k - 1) - 1
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1
+        spatial.append(out)
+    return x.with_shape(x.shape[:-2] + tuple(spatial))
+
+
+def adaptive_pool(x: Array, output_size):
+    if x.shape is None or len(x.shape) not in (3, 4):
+        return x.with_shape(None)
+    if isinstance(output_size, int) and not isinstance(output_size, bool):
+        output_size = (output_size, output_size)
+    if not (isinstance(output_size, (tuple, list)) and len(output_size) == 2
+            and all(d is None or isinstance(d, int) and not isinstance(d, bool) for d in output_size)):
+        return x.with_shape(None)
+    spatial = tuple(size if wanted is None else wanted for size, wanted in zip(x.shape[-2:], output_size))
+    return x.with_shape(x.shape[:-2] + spatial)
+
+
 def _functional_linear(framework):
     def model(interp, args, kwargs, site):
         x = args[0] if args else kwargs.get("x", kwargs.get("input", UNKNOWN))
         W = args[1] if len(args) > 1 else kwargs.get("W", kwargs.get("weight", UNKNOWN))
+        batch_axes = args[3] if len(args) > 3 else kwargs.get("n_batch_axes", 1)
         if not isinstance(W, Array) or W.shape is None or len(W.shape) != 2:
             return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
         out_size, in_size = W.shape
@@ -348,32 +484,44 @@ def _functional_linear(framework):
         layer.parent, layer.name_in_parent = (source.parent, source.name_in_parent) if isinstance(source, Layer) \
             else (None, None)
         layer.weight_of = source if isinstance(source, Layer) else None
-        return linear(interp, layer, x, site, framework)
+        return linear(interp, layer, x, site, framework, batch_axes=batch_axes if framework == "chainer" else 1)
     return model
 
 
 def _chainer_pool(cover_all_default):
+    """F.max_pooling_2d(x, ksize, stride=None, pad=0, cover_all=True) and
+    F.average_pooling_2d(x, ksize, stride=None, pad=0)."""
     def model(interp, args, kwargs, site):
         x = args[0] if args else UNKNOWN
         ksize = _pair(args[1] if len(args) > 1 else kwargs.get("ksize"))
-        stride = _pair(args[2] if len(args) > 2 else kwargs.get("stride")) or ksize
-        pad = _pair(args[3] if len(args) > 3 else kwargs.get("pad", 0)) or (0, 0)
-        cover_all = kwargs.get("cover_all", cover_all_default)
-        if not isinstance(x, Array) or not isinstance(cover_all, bool):
-            return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
-        return pool(x, ksize, stride, pad, cover_all)
+        stride_value = args[2] if len(args) > 2 else kwargs.get("stride")
+        stride = ksize if stride_value is None else _pair(stride_value)
+        pad = _pair(args[3] if len(args) > 3 else kwargs.get("pad", 0))
+        cover_all = (args[4] if len(args) > 4 else kwargs.get("cover_all", True)) if cover_all_default else False
+        if kwargs.get("return_indices", False) is not False:
+            return UNKNOWN
+        if not isinstance(x, Array):
+            return UNKNOWN
+        return chainer_pool(x, ksize, stride, pad, cover_all)
     return model
 
 
-def _torch_pool(interp, args, kwargs, site):
-    x = args[0] if args else UNKNOWN
-    ksize = _pair(args[1] if len(args) > 1 else kwargs.get("kernel_size"))
-    stride = _pair(args[2] if len(args) > 2 else kwargs.get("stride")) or ksize
-    pad = _pair(args[3] if len(args) > 3 else kwargs.get("padding", 0)) or (0, 0)
-    ceil = kwargs.get("ceil_mode", False)
-    if not isinstance(x, Array) or not isinstance(ceil, bool):
-        return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
-    return pool(x, ksize, stride, pad, cover_all=ceil)
+def _torch_pool_function(kind):
+    """F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices) and
+    F.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, ...)."""
+    def model(interp, args, kwargs, site):
+        x = args[0] if args else kwargs.get("input", UNKNOWN)
+        if not isinstance(x, Array):
+            return UNKNOWN
+        ksize, stride, pad, dilation, ceil = _torch_pool_arguments(kind, args, kwargs, 1)
+        return torch_pool(x, ksize, stride, pad, dilation, ceil)
+    return model
+
+
+def _torch_adaptive_pool_function(interp, args, kwargs, site):
+    x = args[0] if args else kwargs.get("input", UNKNOWN)
+    size = args[1] if len(args) > 1 else kwargs.get("output_size", UNKNOWN)
+    return adaptive_pool(x, size) if isinstance(x, Array) else UNKNOWN
 
 
 def layer_attribute(interp, layer, name, site):
@@ -395,8 +543,9 @@ def layer_attribute(interp, layer, name, site):
 MODELS = {
     "chainer.links.Linear": _chainer_linear,
     "chainer.functions.Linear": _chainer_linear,  # v1's function-set era name of the same link
-    "chainer.functions.Convolution2D": _chainer_convolution,
-    "chainer.links.Convolution2D": _chainer_convolution,
+    "chainer.functions.Convolution2D": _chainer_convolution(None),
+    "chainer.links.Convolution2D": _chainer_convolution(None),
+    "chainer.links.DilatedConvolution2D": _chainer_convolution(5),
     "chainer.links.BatchNormalization": _identity_layer("L.BatchNormalization"),
     "chainer.ChainList": _container("chainer.ChainList", "chainer"),
     "chainer.Sequential": _container("nn.Sequential", "chainer"),
@@ -409,9 +558,15 @@ MODELS = {
     "torch.nn.Sequential": _container("nn.Sequential", "torch"),
     "torch.nn.ModuleList": _module_list,
     "torch.nn.Flatten": _torch_flatten_module,
-    "torch.nn.MaxPool2d": _torch_pool_module,
+    "torch.nn.MaxPool2d": _torch_pool_module("nn.MaxPool2d"),
+    "torch.nn.AvgPool2d": _torch_pool_module("nn.AvgPool2d"),
+    "torch.nn.AdaptiveAvgPool2d": _torch_adaptive_pool_module("nn.AdaptiveAvgPool2d"),
+    "torch.nn.AdaptiveMaxPool2d": _torch_adaptive_pool_module("nn.AdaptiveMaxPool2d"),
     "torch.nn.functional.linear": _functional_linear("torch"),
-    "torch.nn.functional.max_pool2d": _torch_pool,
+    "torch.nn.functional.max_pool2d": _torch_pool_function("nn.MaxPool2d"),
+    "torch.nn.functional.avg_pool2d": _torch_pool_function("nn.AvgPool2d"),
+    "torch.nn.functional.adaptive_avg_pool2d": _torch_adaptive_pool_function,
+    "torch.nn.functional.adaptive_max_pool2d": _torch_adaptive_pool_function,
 }
 for _module in TORCH_SHAPE_PRESERVING_MODULES:
     MODELS[f"torch.nn.{_module}"] = _identity_layer(f"nn.{_module}")
@@ -482,8 +637,9 @@ def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
     if position is not None:
         index, siblings, _ = position
         if index > 0:
-            previous = first_layer(siblings[index - 1])
-            if previous is not None and previous.out_size is not None:
+            previous = previous_layer(siblings, index)
+            # only a Linear's out_size is the width it hands on; a convolution's is its channel count
+            if previous is not None and previous.out_size is not None and _is_linear(previous):
                 implied = (previous.out_size, f"the output width of the layer before it "
                                               f"({layer_name(interp, previous)}, {previous.label()})")
     if implied is None or implied[0] == layer.in_size:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netport.shapes import layers
 from netport.shapes.values import (
@@ -148,7 +148,7 @@ def reshape(array: Array, shape, site, interp=None, how: str = "numpy") -> Array
         rest = array.shape[1:]
         target = (target[0], math.prod(rest) if all(d is not None for d in rest) else None)
     target = tuple(None if d == -1 else d for d in target)
-    return array.with_shape(target).then(site, "reshaped")
+    return _remember_unflattened(array, array.with_shape(target).then(site, "reshaped"))
 
 
 def flatten_shape(shape, start: int = 0, end: int = -1):
@@ -159,6 +159,19 @@ def flatten_shape(shape, start: int = 0, end: int = -1):
     middle = shape[start:end + 1]
     size = math.prod(middle) if all(d is not None for d in middle) else None
     return tuple(shape[:start]) + (size,) + tuple(shape[end + 1:])
+
+
+def flatten(array: Array, start=0, end=-1) -> Array:
+    if array.shape is None or not isinstance(start, int) or not isinstance(end, int) or not array.shape:
+        return array.with_shape(None)
+    return _remember_unflattened(array, array.with_shape(flatten_shape(array.shape, start, end)))
+
+
+def _remember_unflattened(before: Array, after: Array) -> Array:
+    """Feature maps flattened for a Linear keep their (N, C, H, W) shape, for the fix hint."""
+    if before.shape is not None and len(before.shape) == 4 and after.shape is not None and len(after.shape) == 2:
+        return replace(after, unflattened=before.shape)
+    return after
 
 
 def broadcast(a, b):
@@ -214,10 +227,8 @@ def _len(interp, args, kwargs, site):
         return UNKNOWN if id(value) in interp.inexact_lists else len(value)
     if isinstance(value, (str, dict, range)):
         return len(value)
-    if isinstance(value, Instance) and value.sequence:
-        return len(value.children)
-    if isinstance(value, Container):
-        return len(value.children)
+    if isinstance(value, Container) or isinstance(value, Instance) and value.sequence:
+        return UNKNOWN if value.inexact else len(value.children)
     if isinstance(value, LibraryObject) and value.kind == "TupleDataset":
         return value.fields["rows"] if value.fields["rows"] is not None else UNKNOWN
     return UNKNOWN
@@ -350,6 +361,8 @@ _VALUE_METHODS = {
 def attribute(interp, owner, name, site):
     if isinstance(owner, Array):
         return array_attribute(owner, name, site)
+    if isinstance(owner, Container) and name in SEQUENCE_METHODS:
+        return BoundLibraryMethod(owner, name)
     if isinstance(owner, (Layer, Container)):
         return layers.layer_attribute(interp, owner, name, site)
     if isinstance(owner, LibraryObject):
@@ -394,26 +407,30 @@ def subscript(interp, owner, key, site):
             return owner[key]
         except Exception:
             return UNKNOWN
-    if isinstance(owner, Instance) and owner.sequence:
-        if isinstance(key, int):
-            try:
-                return owner.children[key]
-            except IndexError:
-                return UNKNOWN
-        if isinstance(key, slice):
-            return owner.children[key]
-        return UNKNOWN
-    if isinstance(owner, Container):
-        if isinstance(key, int):
-            try:
-                return owner.children[key]
-            except IndexError:
-                return UNKNOWN
-        return UNKNOWN
+    if isinstance(owner, Container) or isinstance(owner, Instance) and owner.sequence:
+        return sequence_item(owner, key)
     if isinstance(owner, LibraryObject) and owner.kind == "TupleDataset":
         return dataset_rows(owner, key)
     if isinstance(owner, LibraryObject) and owner.kind == "MNIST":
         return UNKNOWN
+    return UNKNOWN
+
+
+def sequence_item(sequence, key):
+    """seq[i] and seq[a:b] of a ChainList/ModuleList/Sequential. A slice of a torch container is a
+    container of the same kind (a Sequential slice is callable); of a ChainList, a list."""
+    if sequence.inexact:
+        return UNKNOWN
+    if isinstance(key, int) and not isinstance(key, bool):
+        try:
+            return sequence.children[key]
+        except IndexError:
+            return UNKNOWN
+    if isinstance(key, slice):
+        children = list(sequence.children[key])
+        if isinstance(sequence, Container) and sequence.framework == "torch":
+            return Container(sequence.kind, children, sequence.framework)
+        return children
     return UNKNOWN
 
 
@@ -477,10 +494,8 @@ def iterate(interp, value, site):
         return ("once", value[1], value[2])
     if isinstance(value, tuple) and value == ("range-unknown",):
         return ("once", UNKNOWN, None)
-    if isinstance(value, Instance) and value.sequence:
-        return list(value.children)
-    if isinstance(value, Container):
-        return list(value.children)
+    if isinstance(value, Container) or isinstance(value, Instance) and value.sequence:
+        return ("once", UNKNOWN, None) if value.inexact else list(value.children)
     if isinstance(value, Array):
         if value.shape:
             return ("once", value.with_shape(value.shape[1:]), value.shape[0])
@@ -569,15 +584,14 @@ def chain_method(interp, method: BoundLibraryMethod, args, kwargs, site):
     owner, name = method.owner, method.name
     if name == "__init__" and isinstance(owner, Instance):
         return chain_init(interp, owner, args, kwargs, site)
+    if isinstance(owner, Container) or isinstance(owner, Instance) and owner.sequence:
+        if name in SEQUENCE_METHODS:
+            return sequence_method(interp, owner, name, args, site)
     if not isinstance(owner, Instance):
         return UNKNOWN
     if name == "add_link" and len(args) >= 2 and isinstance(args[0], str):
         owner.attributes[args[0]] = args[1]
         layers.register_child(owner, args[0], args[1])
-        return None
-    if name in ("append", "add_module") and owner.sequence:
-        child = args[-1] if args else UNKNOWN
-        layers.register_child(owner, str(len(owner.children)), child)
         return None
     if name == "add_module" and len(args) == 2 and isinstance(args[0], str):
         owner.attributes[args[0]] = args[1]
@@ -589,6 +603,33 @@ def chain_method(interp, method: BoundLibraryMethod, args, kwargs, site):
     if name in ("parameters", "params", "namedparams", "children", "modules"):
         return UNKNOWN
     return UNKNOWN
+
+
+SEQUENCE_METHODS = ("append", "add_link", "add_module", "extend", "insert")
+
+
+def sequence_method(interp, sequence, name, args, site):
+    """ChainList.append/add_link, ModuleList.append/extend/insert, Sequential.add_module/append."""
+    if interp.multipliers:
+        sequence.inexact = True  # appended in a loop interpreted once: how many is not known
+    if name in ("append", "add_link", "add_module"):
+        layers.append_child(sequence, args[-1] if args else UNKNOWN)
+    elif name == "extend":
+        items = interp.iterate(args[0], site) if args else UNKNOWN
+        if isinstance(items, list):
+            for item in items:
+                layers.append_child(sequence, item)
+        else:
+            sequence.inexact = True
+    elif len(args) == 2 and isinstance(args[0], int) and not sequence.inexact:
+        sequence.children.insert(args[0], args[1])
+        for index, child in enumerate(sequence.children):
+            if isinstance(child, (Layer, Container, Instance)) and child.parent is sequence:
+                child.name_in_parent = str(index)
+        layers.set_parent(args[1], sequence, str(sequence.children.index(args[1])))
+    else:
+        sequence.inexact = True
+    return None
 
 
 def container_kind(bases: list[str]):
@@ -617,9 +658,10 @@ def chain_init(interp, instance: Instance, args, kwargs, site):
         if instance.framework == "torch" and len(args) == 1 and not layers.is_layer(args[0]):
             items = interp.iterate(args[0], site)
             if not isinstance(items, list):
+                instance.inexact = True
                 return None
         for item in items:
-            layers.register_child(instance, str(len(instance.children)), item)
+            layers.append_child(instance, item)
     return None
 
 
@@ -632,14 +674,8 @@ def array_method(interp, array: Array, name, args, kwargs, site):
     if name in ("reshape", "view"):
         shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
         return reshape(array, shape, site, interp, "torch" if name == "view" else "array")
-    if name == "flatten":
-        if isinstance(array, Array) and len(args) >= 1 or "start_dim" in kwargs:  # torch's Tensor.flatten(1)
-            start = arg(args, kwargs, 0, "start_dim", 0)
-            end = arg(args, kwargs, 1, "end_dim", -1)
-            if isinstance(start, int) and isinstance(end, int) and array.shape is not None:
-                return array.with_shape(flatten_shape(array.shape, start, end))
-            return array.with_shape(None)
-        return array.with_shape(flatten_shape(array.shape) if array.shape is not None else None)
+    if name == "flatten":  # numpy's flatten() and torch's Tensor.flatten(start_dim=0, end_dim=-1)
+        return flatten(array, arg(args, kwargs, 0, "start_dim", 0), arg(args, kwargs, 1, "end_dim", -1))
     if name == "size":
         if array.shape is None:
             return UNKNOWN
@@ -1028,7 +1064,9 @@ def _array_from(interp, args, kwargs, site):
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, Array) for v in value):
         first = value[0]
         if first.shape is not None and all(v.shape == first.shape for v in value):
-            return first.with_shape((len(value),) + first.shape)
+            rows = None if id(value) in interp.inexact_lists else len(value)
+            return first.with_shape((rows,) + first.shape)
+        return first.with_shape(None)
     return UNKNOWN
 
 
@@ -1061,14 +1099,17 @@ def _permutation(interp, args, kwargs, site):
     return new_array((None,), site, "a permutation")
 
 
-def _concatenate(interp, args, kwargs, site):
-    arrays = arg(args, kwargs, 0, "arrays")
-    axis = arg(args, kwargs, 1, "axis", 0)
-    exact = isinstance(arrays, (list, tuple)) and id(arrays) not in interp.inexact_lists
-    if not isinstance(arrays, (list, tuple)) or not arrays or not all(isinstance(a, Array) for a in arrays):
-        return UNKNOWN
+def _array_sequence(interp, value):
+    """(arrays, exact) for the sequence argument of concatenate/stack, or None when not all arrays."""
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(a, Array) for a in value):
+        return None
+    return list(value), id(value) not in interp.inexact_lists
+
+
+def concatenate_shapes(arrays, axis, exact, site):
     shapes = [a.shape for a in arrays]
-    if any(s is None for s in shapes) or len({len(s) for s in shapes}) != 1 or not isinstance(axis, int):
+    if any(s is None for s in shapes) or len({len(s) for s in shapes}) != 1 or not shapes[0] \
+            or not isinstance(axis, int) or isinstance(axis, bool) or not -len(shapes[0]) <= axis < len(shapes[0]):
         return arrays[0].with_shape(None)
     n = len(shapes[0])
     axis %= n
@@ -1080,8 +1121,58 @@ def _concatenate(interp, args, kwargs, site):
         else:
             known = [d for d in dims if d is not None]
             result.append(known[0] if known else None)
-    out = arrays[0].with_shape(result, keep_raw=False)
-    return out.then(site, "concatenated")
+    return arrays[0].with_shape(result, keep_raw=False).then(site, "concatenated")
+
+
+def _concatenation(sequence_name, axis_name, default_axis, promote=None):
+    """np.concatenate(arrays, axis=0), np.vstack/hstack/column_stack (which first promote 0-D and
+    1-D arrays), torch.cat(tensors, dim=0), F.concat(xs, axis=1)."""
+    def model(interp, args, kwargs, site):
+        found = _array_sequence(interp, arg(args, kwargs, 0, sequence_name))
+        axis = arg(args, kwargs, 1, axis_name, default_axis)
+        if found is None:
+            return UNKNOWN
+        arrays, exact = found
+        if promote is not None:
+            if any(a.shape is None for a in arrays):
+                return arrays[0].with_shape(None)
+            arrays, axis = promote(arrays)
+        return concatenate_shapes(arrays, axis, exact, site)
+    return model
+
+
+def _vstack_promote(arrays):  # np.atleast_2d: (n,) -> (1, n)
+    return [a.with_shape((1,) * (2 - len(a.shape)) + tuple(a.shape)) if len(a.shape) < 2 else a
+            for a in arrays], 0
+
+
+def _hstack_promote(arrays):  # 1-D arrays are joined end to end, others along axis 1
+    arrays = [a.with_shape((1,)) if len(a.shape) == 0 else a for a in arrays]
+    return arrays, 0 if all(len(a.shape) == 1 for a in arrays) else 1
+
+
+def _column_stack_promote(arrays):  # 1-D arrays become columns
+    return [a.with_shape((a.shape[0], 1)) if len(a.shape) == 1 else a for a in arrays], 1
+
+
+def _stacking(sequence_name, axis_name):
+    """np.stack(arrays, axis=0), torch.stack(tensors, dim=0), F.stack(xs, axis=0): a new axis."""
+    def model(interp, args, kwargs, site):
+        found = _array_sequence(interp, arg(args, kwargs, 0, sequence_name))
+        axis = arg(args, kwargs, 1, axis_name, 0)
+        if found is None:
+            return UNKNOWN
+        arrays, exact = found
+        shapes = {a.shape for a in arrays}
+        first = arrays[0]
+        if None in shapes or len(shapes) != 1 or not isinstance(axis, int) or isinstance(axis, bool) \
+                or not -len(first.shape) - 1 <= axis <= len(first.shape):
+            return first.with_shape(None)
+        axis %= len(first.shape) + 1
+        shape = list(first.shape)
+        shape.insert(axis, len(arrays) if exact else None)
+        return first.with_shape(shape).then(site, "stacked")
+    return model
 
 
 def _reshape_function(interp, args, kwargs, site):
@@ -1117,16 +1208,12 @@ def _torch_flatten(interp, args, kwargs, site):
     x = args[0] if args else UNKNOWN
     start = arg(args, kwargs, 1, "start_dim", 0)
     end = arg(args, kwargs, 2, "end_dim", -1)
-    if isinstance(x, Array) and x.shape is not None and isinstance(start, int) and isinstance(end, int):
-        return x.with_shape(flatten_shape(x.shape, start, end))
-    return UNKNOWN
+    return flatten(x, start, end) if isinstance(x, Array) else UNKNOWN
 
 
 def _chainer_flatten(interp, args, kwargs, site):
     x = args[0] if args else UNKNOWN
-    if isinstance(x, Array) and x.shape is not None:
-        return x.with_shape(flatten_shape(x.shape))
-    return UNKNOWN
+    return flatten(x) if isinstance(x, Array) else UNKNOWN
 
 
 def _scalar_loss(interp, args, kwargs, site):
@@ -1233,8 +1320,17 @@ MODELS = {
     "numpy.random.normal": _random_sized,
     "numpy.random.binomial": _random_sized,
     "numpy.random.permutation": _permutation,
-    "numpy.concatenate": _concatenate,
-    "numpy.vstack": _concatenate,
+    "numpy.concatenate": _concatenation("arrays", "axis", 0),
+    "numpy.vstack": _concatenation("tup", None, 0, _vstack_promote),
+    "numpy.row_stack": _concatenation("tup", None, 0, _vstack_promote),
+    "numpy.hstack": _concatenation("tup", None, 0, _hstack_promote),
+    "numpy.column_stack": _concatenation("tup", None, 0, _column_stack_promote),
+    "numpy.stack": _stacking("arrays", "axis"),
+    "torch.cat": _concatenation("tensors", "dim", 0),
+    "torch.concat": _concatenation("tensors", "dim", 0),
+    "torch.stack": _stacking("tensors", "dim"),
+    "chainer.functions.concat": _concatenation("xs", "axis", 1),
+    "chainer.functions.stack": _stacking("xs", "axis"),
     "numpy.reshape": _reshape_function,
     "numpy.transpose": _transpose_function,
     "numpy.dot": _dot,

@@ -63,6 +63,9 @@ class Array:
     flow: tuple[FlowStep, ...] = ()
     raw_input: bool = False
     owner: object = None  # the Link whose parameter this is
+    produced_by: object = None  # the Layer whose output this is (activations keep it), for the hints
+    unflattened: tuple | None = None  # the 4-D shape a reshape/flatten made this 2-D array from
+
 
     @property
     def ndim(self):
@@ -79,7 +82,7 @@ class Array:
 
     def with_shape(self, shape, keep_raw: bool = False) -> "Array":
         return replace(self, shape=tuple(shape) if shape is not None else None,
-                       raw_input=self.raw_input and keep_raw, owner=None)
+                       raw_input=self.raw_input and keep_raw, owner=None, produced_by=None, unflattened=None)
 
     def then(self, site: Site, description: str, keep_raw: bool = True) -> "Array":
         """The same array, one step further along its value flow."""
@@ -117,9 +120,13 @@ class Layer:
     framework: str  # "chainer" or "torch"
     lazy: bool = False
     bound_at: Site | None = None
+    # convolution and pooling geometry, each an (h, w) pair; None where the call did not say it
+    # concretely, which leaves the output's spatial size unknown. pad may also be "same".
     ksize: tuple | None = None
-    stride: tuple = (1, 1)
-    pad: tuple = (0, 0)
+    stride: tuple | None = (1, 1)
+    pad: tuple | str | None = (0, 0)
+    dilation: tuple | None = (1, 1)
+    options: dict = field(default_factory=dict)  # ceil_mode, flatten axes, adaptive output size...
     parent: object = None
     name_in_parent: str | None = None
 
@@ -138,6 +145,7 @@ class Container:
     framework: str
     parent: object = None
     name_in_parent: str | None = None
+    inexact: bool = False  # children appended in a loop interpreted once: their number is not known
 
 
 @dataclass(eq=False)
@@ -220,6 +228,7 @@ class Instance:
     name_in_parent: str | None = None
     framework: str | None = None  # "chainer" or "torch" for Chain/Module subclasses
     sequence: bool = False  # ChainList / ModuleList / Sequential: iterable and indexable
+    inexact: bool = False  # a sequence appended to in a loop interpreted once
 
 
 @dataclass(eq=False)
