@@ -297,8 +297,8 @@ class RulePass(cst.CSTTransformer):
                 spans.append([start, end, list(region.managers)])
         spans.sort()
         merged: list[list] = []
-        for span in spans:  # overlapping regions become one region with all their managers
-            if merged and span[0] < merged[-1][1]:
+        for span in spans:  # overlapping (or adjacent, alike) regions become one region with all their managers
+            if merged and (span[0] < merged[-1][1] or span[0] == merged[-1][1] and span[2] == merged[-1][2]):
                 merged[-1][1] = max(merged[-1][1], span[1])
                 merged[-1][2] += [m for m in span[2] if m not in merged[-1][2]]
             else:

@@ -653,3 +653,54 @@ def test_a_lambda_passed_to_update_is_called(tmp_path, legacy_python):
     assert "    (lambda a, b: model(a, b))(x, t).backward()\n" in result.migrated
     assert len(chainer_out) == 6 and chainer_out[-1][0] < chainer_out[0][0]  # it trains
     np.testing.assert_allclose(torch_out, chainer_out, rtol=1e-5)
+
+
+VOLATILE = HEADER + '''np.random.seed(0)
+model = L.Linear(3, 1)
+''' + SAVE_LOAD + '''optimizer = optimizers.SGD(lr=0.1)
+optimizer.setup(model)
+xs = np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32)
+ts = np.ones((4, 1), np.float32)
+for epoch in range(3):
+    xv = chainer.Variable(xs, volatile='on')
+    yv = model(xv)
+    print('eval', float(F.mean_squared_error(yv, chainer.Variable(ts, volatile='on')).data))
+    x = chainer.Variable(xs)
+    t = chainer.Variable(ts)
+    model.zerograds()
+    loss = F.mean_squared_error(model(x), t)
+    loss.backward()
+    optimizer.update()
+    print('train', float(loss.data))
+'''
+
+
+@pytest.mark.parametrize("target", ["torch", "chainer5", "main"])
+def test_a_volatile_scope_covers_only_what_is_computed_from_the_variable(target, tmp_path, legacy_python):
+    """Variable(x, volatile='on') put the rest of its block under no_backprop_mode (torch.no_grad()):
+    the training code after it in the same loop body trained nothing on Chainer 5/7 and raised on torch.
+    Now only the statements computing with the volatile Variable are in the scope (CH023), and both
+    targets compute Chainer 1.24's losses."""
+    from tests.conftest import environment_python, run_python
+
+    if target == "torch":
+        result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, VOLATILE)
+        assert "    with torch.no_grad():\n        xv = torch.as_tensor(xs)\n        yv = model(xv)\n        print(" \
+            in result.migrated and "\n    x = torch.as_tensor(xs)\n" in result.migrated
+        np.testing.assert_allclose(torch_out, chainer_out, rtol=1e-5)
+        assert chainer_out[-1][0] < chainer_out[0][0]
+        return
+    migrated = migrate_source(VOLATILE, "prog.py")
+    assert "    with chainer.no_backprop_mode():\n        xv = chainer.Variable(xs)\n" in migrated.migrated
+    assert "\n    x = chainer.Variable(xs)\n" in migrated.migrated
+    outputs = {}
+    for environment, text in (("legacy", VOLATILE), (target, migrated.migrated)):
+        (tmp_path / environment).mkdir()
+        (tmp_path / environment / "prog.py").write_text(text)
+        if environment != "legacy":
+            (tmp_path / environment / "init.npz").write_bytes((tmp_path / "legacy" / "init.npz").read_bytes())
+        ran = run_python(environment_python(environment), ["-W", "ignore", "prog.py"], cwd=tmp_path / environment)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        outputs[environment] = [float(line.split()[1]) for line in ran.stdout.splitlines()]
+    assert len(outputs["legacy"]) == 6 and outputs["legacy"][-1] < outputs["legacy"][1]
+    np.testing.assert_allclose(outputs[target], outputs["legacy"], rtol=1e-5)

@@ -13,8 +13,10 @@ dropout off during training too), so:
 * a model attribute ``self.train`` toggled from outside (``model.predictor.train = False`` ...
   ``= True``) becomes a ``using_config('train', False)`` block over the statements in between
   (CH022);
-* ``Variable(x, volatile='on')`` opens ``with chainer.no_backprop_mode():`` from that statement
-  to the end of its block (CH023); ``volatile=not train`` adds ``no_backprop_mode()`` at the call
+* ``Variable(x, volatile='on')`` puts the statements of its block that compute with it (it, and
+  what is computed from it, statement by statement) under ``with chainer.no_backprop_mode():``
+  (CH023): v1's volatility was a property of the Variable, so the training code that follows in
+  the same block (a new, non-volatile Variable) stays outside; ``volatile=not train`` adds ``no_backprop_mode()`` at the call
   sites that pass ``train=False``.
 """
 
@@ -50,10 +52,11 @@ register(
                "    def __init__(self):\n        super(Net, self).__init__()\n\n"
                "    def __call__(self, x):\n        return F.dropout(x)\n\n\n"
                "with chainer.using_config('train', False):\n    y = model(x)\n"),
-    Rule("CH023", "volatile Variables become a no_backprop_mode scope",
-         before="import chainer\nfor x in batches:\n    v = chainer.Variable(x, volatile='on')\n    y = f(v)\n",
+    Rule("CH023", "volatile Variables become a no_backprop_mode scope over the statements computing with them",
+         before="import chainer\nfor x in batches:\n    v = chainer.Variable(x, volatile='on')\n    y = f(v)\n"
+                "    loss = g(chainer.Variable(x))\n",
          after="import chainer\nfor x in batches:\n    with chainer.no_backprop_mode():\n"
-               "        v = chainer.Variable(x)\n        y = f(v)\n"),
+               "        v = chainer.Variable(x)\n        y = f(v)\n    loss = g(chainer.Variable(x))\n"),
 )
 
 _ON = {"'on'", '"on"', "'ON'", '"ON"', "True"}
@@ -226,9 +229,10 @@ class TrainMode(RulePass):
         text = code(value)
         qualified = self.qualified(value) or ""
         if text in _ON or qualified.endswith(".ON"):
-            self.region(self.statement, None, [NO_BACKPROP])
-            self.info(call, "CH023", "`volatile` was removed in Chainer 2: the statements from here to the end "
-                      "of the block run under `chainer.no_backprop_mode()`")
+            for start, end in _volatile_spans(self.statement, self.parent(self.statement)):
+                self.region(start, end, [NO_BACKPROP])
+            self.info(call, "CH023", "`volatile` was removed in Chainer 2: the statements that compute with the "
+                      "volatile Variable run under `chainer.no_backprop_mode()`")
             return True
         if text in _OFF or qualified.endswith((".OFF", ".AUTO")):
             self.info(call, "CH023", f"`volatile={text}` is the default; removed")
@@ -320,6 +324,103 @@ class TrainMode(RulePass):
         else:
             self.info(node, "CH022", f"`{owner}.train = False` ... `= True` became a "
                       "`with chainer.using_config('train', False):` block")
+
+
+def _volatile_spans(statement: cst.CSTNode, block: cst.CSTNode | None):
+    """(first, end) statement spans of ``block`` to run under no_backprop_mode for a volatile Variable
+    made in ``statement``: the statement itself and every later one that reads a name computed from it
+    (which taints what it assigns; an assignment that reads none of them untaints its targets), as
+    runs of consecutive statements; ``end`` is the statement after a run (None: the end of the block)."""
+    siblings = list(getattr(block, "body", ()))
+    index = next((i for i, s in enumerate(siblings) if s is statement), None)
+    if index is None:
+        return [(statement, None)] if block is None else []
+    tainted = _bound_names(statement)
+    runs = [[index, index + 1]]
+    for j in range(index + 1, len(siblings)):
+        bound = _bound_names(siblings[j])
+        if _read_names(siblings[j]) & tainted:
+            if runs[-1][1] == j:
+                runs[-1][1] = j + 1
+            else:
+                runs.append([j, j + 1])
+            tainted |= bound
+        else:
+            tainted -= bound
+    return [(siblings[a], siblings[b] if b < len(siblings) else None) for a, b in runs]
+
+
+class _Names(cst.CSTVisitor):
+    """Dotted names (``x``, ``self.h``) read by a statement, and those it binds."""
+
+    def __init__(self):
+        self.read: set[str] = set()
+        self.bound: set[str] = set()
+        self._targets: list[cst.CSTNode] = []
+
+    def _bind(self, target: cst.CSTNode) -> None:
+        for node in _flatten_targets(target):
+            if isinstance(node, cst.Subscript):
+                node = node.value  # a[i] = v: a now holds v
+            if isinstance(node, (cst.Name, cst.Attribute)) and _is_dotted_name(node):
+                self.bound.add(code(node))
+                self._targets.append(node)
+
+    def visit_AssignTarget(self, node):
+        self._bind(node.target)
+
+    def visit_AnnAssign(self, node):
+        self._bind(node.target)
+
+    def visit_AugAssign(self, node):
+        self._bind(node.target)
+        if _is_dotted_name(node.target):  # x += v reads x too
+            self.read.add(code(node.target))
+
+    def visit_For(self, node):
+        self._bind(node.target)
+
+    def visit_WithItem(self, node):
+        if node.asname is not None:
+            self._bind(node.asname.name)
+
+    def visit_Name(self, node):
+        if not any(node is t for t in self._targets):
+            self.read.add(node.value)
+
+    def visit_Attribute(self, node):
+        if _is_dotted_name(node) and not any(node is t for t in self._targets):
+            self.read.add(code(node))
+
+
+def _flatten_targets(target: cst.CSTNode):
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _flatten_targets(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _flatten_targets(target.value)
+    else:
+        yield target
+
+
+def _is_dotted_name(node: cst.CSTNode) -> bool:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+def _statement_names(statement: cst.CSTNode) -> _Names:
+    names = _Names()
+    statement.visit(names)
+    return names
+
+
+def _bound_names(statement: cst.CSTNode) -> set[str]:
+    return _statement_names(statement).bound
+
+
+def _read_names(statement: cst.CSTNode) -> set[str]:
+    return _statement_names(statement).read
 
 
 def _is_train_assignment(statement: cst.CSTNode, owner: str, value: bool) -> bool:
