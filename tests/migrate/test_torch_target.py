@@ -704,3 +704,70 @@ def test_a_volatile_scope_covers_only_what_is_computed_from_the_variable(target,
         outputs[environment] = [float(line.split()[1]) for line in ran.stdout.splitlines()]
     assert len(outputs["legacy"]) == 6 and outputs["legacy"][-1] < outputs["legacy"][1]
     np.testing.assert_allclose(outputs[target], outputs["legacy"], rtol=1e-5)
+
+
+def test_the_training_mode_is_restored_however_an_inference_scope_is_left():
+    """`with using_config('train', False): return model(x)` (or `return m(x, train=False)`, a yield, a
+    break) became `model.eval(); return model(x); model.train()`, whose last line never ran: the model
+    stayed in eval mode (no dropout) for the rest of training. The restore is now in `finally:`."""
+    import torch
+
+    source = HEADER + '''class Net(chainer.Chain):
+    def __init__(self):
+        super(Net, self).__init__(l1=L.Linear(3, 2))
+
+    def __call__(self, x, train=True):
+        return F.dropout(self.l1(x), train=train)
+
+
+model = Net()
+
+
+def predict(x):
+    with chainer.using_config('train', False):
+        return model(x)
+
+
+def evaluate(m, x):
+    return m(x, train=False)
+
+
+def generate(data):
+    for x in data:
+        yield model(x, train=False)
+
+
+def first(data):
+    for x in data:
+        with chainer.no_backprop_mode(), chainer.using_config('train', False):
+            y = model(x)
+            if y is not None:
+                break
+    return y
+
+
+def run(x):
+    with chainer.using_config('train', False):
+        y = model(x)
+    return y
+'''
+    result = migrate_source(source, "prog.py", target="torch")
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "    model.eval()\n    try:\n        return model(x)\n    finally:\n        model.train()\n" in result.migrated
+    assert "    model.eval()\n    y = model(x)\n    model.train()\n    return y\n" in result.migrated  # no exit: no try
+    namespace = {}
+    exec(compile(result.migrated, "prog.py", "exec"), namespace)
+    model, x = namespace["model"], torch.ones(2, 3)
+    for call in (lambda: namespace["predict"](x), lambda: namespace["evaluate"](model, x),
+                 lambda: next(namespace["generate"]([x])), lambda: namespace["first"]([x, x])):
+        seen = []
+        handle = model.register_forward_hook(lambda module, args, output: seen.append(module.training))
+        call()
+        handle.remove()
+        assert seen == [False] and model.training  # inference ran in eval mode, and training mode is back
+    generator = namespace["generate"]([x, x])
+    next(generator)
+    assert not model.training  # suspended inside the scope, as Chainer's configuration was
+    generator.close()
+    assert model.training
+    assert migrate_source(result.migrated, "prog.py", target="torch").migrated == result.migrated

@@ -378,15 +378,22 @@ class ScriptRules(RulePass):
         statements = [cst.parse_statement(f"{m}.eval()\n") for m in modules]
         if "no_grad" in kinds:
             self.need_import("torch")
-            statements.append(updated.with_changes(items=[cst.WithItem(cst.parse_expression("torch.no_grad()"))],
-                                                   leading_lines=()))
+            inner = [updated.with_changes(items=[cst.WithItem(cst.parse_expression("torch.no_grad()"))],
+                                          leading_lines=())]
         else:
-            statements.extend(updated.body.body)
-        statements += [cst.parse_statement(f"{m}.train()\n") for m in modules]
+            inner = list(updated.body.body)
+        restore = [cst.parse_statement(f"{m}.train()\n") for m in modules]
+        leaves = modules and _leaves_early(original.body)
+        if leaves:  # return/yield/break/continue/raise inside: the mode is restored on every way out
+            statements.append(cst.Try(body=cst.IndentedBlock(body=inner),
+                                      finalbody=cst.Finally(body=cst.IndentedBlock(body=restore))))
+        else:
+            statements += inner + restore
         self.insert_after(original, statements)
         self.remove(original)
         self.info(original, "PT023", "inference scope: " + ", ".join(f"{m}.eval()" for m in modules) +
-                  (" + torch.no_grad()" if "no_grad" in kinds else "") + ", training mode restored after")
+                  (" + torch.no_grad()" if "no_grad" in kinds else "") + ", training mode restored after" +
+                  (f" (in `finally:`, as the scope is left by {leaves})" if leaves else ""))
         return updated
 
     def _scope_kind(self, expression: cst.BaseExpression) -> str | None:
@@ -399,6 +406,56 @@ class ScriptRules(RulePass):
                 code(expression.args[0].value) in ("'train'", '"train"') and code(expression.args[1].value) == "False":
             return "eval"
         return None
+
+
+def _leaves_early(body: cst.CSTNode) -> str | None:
+    """How the code of a scope can leave it before its end (return, yield, break, continue, raise),
+    ignoring nested functions and classes and loops nested inside it; None when it runs to the end."""
+    found: list[str] = []
+
+    class Exits(cst.CSTVisitor):
+        loops = 0
+
+        def visit_FunctionDef(self, node):
+            return False
+
+        def visit_ClassDef(self, node):
+            return False
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_Return(self, node):
+            found.append("return")
+
+        def visit_Raise(self, node):
+            found.append("raise")
+
+        def visit_Yield(self, node):
+            found.append("yield")
+
+        def visit_For(self, node):
+            self.loops += 1
+
+        def leave_For(self, node):
+            self.loops -= 1
+
+        def visit_While(self, node):
+            self.loops += 1
+
+        def leave_While(self, node):
+            self.loops -= 1
+
+        def visit_Break(self, node):
+            if not self.loops:
+                found.append("break")
+
+        def visit_Continue(self, node):
+            if not self.loops:
+                found.append("continue")
+
+    body.visit(Exits())
+    return "/".join(dict.fromkeys(found)) or None
 
 
 def _has_parameters(function: cst.Lambda) -> bool:
