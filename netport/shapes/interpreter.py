@@ -829,8 +829,11 @@ class Interpreter:
             items = self.iterate(self.eval(generator.iter, inner), self.site(frame, generator.iter))
             if not isinstance(items, list):
                 raise _Unknowable()
+            names = [n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name)]
             for item in items:
                 self.assign(generator.target, item, inner, node)
+                for name in names:  # which element of the units list a layer built here is
+                    inner.loop_vars[name] = inner.scope().get(name, UNKNOWN)
                 skip = False
                 for condition in generator.ifs:
                     truth = self.truth(self.eval(condition, inner))

@@ -8,6 +8,7 @@ first call; torch's ``nn.Linear`` multiplies the last axis only.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 from netport.shapes import findings as F_
@@ -61,7 +62,8 @@ def register_child(parent, name, child) -> None:
 
 
 def layer_name(interp, layer) -> str:
-    """A path such as `model[1].encoder`, from the parents up to a global of the entry script."""
+    """A path such as `model[1].encoder`, from the parents up to a variable of the entry script (or
+    of a function being run), or an element of a list held in one (`aes[1].enc`)."""
     parts = []
     node = layer
     while node is not None:
@@ -72,30 +74,70 @@ def layer_name(interp, layer) -> str:
         sequence = isinstance(parent, Container) or (isinstance(parent, Instance) and parent.sequence)
         parts.append(f"[{name}]" if sequence and name is not None and name.isdigit() else f".{name}")
         node = parent
-    root = None
-    for module in interp.modules.values():
-        if module.name != "__main__":
-            continue
-        for key, value in module.namespace.items():
-            if value is node and not key.startswith("_"):
-                root = key
-                break
+    root = _root_name(interp, node)
     if root is None:
         root = node.cls.name if isinstance(node, Instance) else getattr(node, "kind", "layer")
     return root + "".join(reversed(parts))
 
 
-def position_in_stack(layer):
-    """(index, siblings) when the layer sits in a sequence container, directly or one chain down
-    (each autoencoder of a stack owns its encoder): which element of the stack it is."""
+def _program_scopes(interp):
+    """The entry script's globals, then the locals of the functions being run, outermost first."""
+    scopes = [m.namespace for m in interp.modules.values() if m.name == "__main__"]
+    return scopes + [frame.scope() for frame in interp.frames if frame.local is not None]
+
+
+def _root_name(interp, node) -> str | None:
+    scopes = _program_scopes(interp)
+    for scope in scopes:  # an element of a list names its place in the stack; a loop variable would not
+        for key, value in scope.items():
+            if isinstance(value, list) and not key.startswith("_"):
+                for index, item in enumerate(value):
+                    if item is node:
+                        return f"{key}[{index}]"
+    for scope in scopes:
+        for key, value in scope.items():
+            if value is node and not key.startswith("_") and key != "self":
+                return key
+    return None
+
+
+_NUMBERED = re.compile(r"^([A-Za-z_]*?)_?(\d+)$")
+
+
+def position_in_stack(interp, layer):
+    """(index, stages, stage) when the layer belongs to a stack of layers, directly or one or two
+    chains down (each autoencoder of a stack owns its encoder): a Sequential/ChainList/ModuleList, a
+    plain list of models held in a variable, or a chain of numbered layers (l1, l2, ...). Stages
+    without weights (activations in a Sequential) are not counted."""
     node = layer
     for _ in range(3):
-        parent = getattr(node, "parent", None)
-        if parent is None:
+        siblings = _siblings(interp, node)
+        if siblings is not None:
+            stages = [stage for stage in siblings if first_layer(stage) is not None]
+            if node in stages and len(stages) > 1:
+                return stages.index(node), stages, node
+        node = getattr(node, "parent", None)
+        if node is None:
             return None
-        if isinstance(parent, Container) or (isinstance(parent, Instance) and parent.sequence):
-            return parent.children.index(node), parent.children, node
-        node = parent
+    return None
+
+
+def _siblings(interp, node):
+    parent = getattr(node, "parent", None)
+    if isinstance(parent, Container) or (isinstance(parent, Instance) and parent.sequence):
+        return parent.children
+    if isinstance(parent, Instance) and isinstance(node, Layer):
+        numbered = [(int(_NUMBERED.match(name).group(2)), child) for name, child in parent.attributes.items()
+                    if _NUMBERED.match(name) and isinstance(child, Layer) and child.parent is parent]
+        if any(child is node for _, child in numbered):
+            return [child for _, child in sorted(numbered, key=lambda pair: pair[0])]
+        return None
+    if parent is None:
+        for scope in _program_scopes(interp):
+            for value in scope.values():
+                if isinstance(value, list) and any(item is node for item in value) \
+                        and all(is_layer(item) for item in value):
+                    return value
     return None
 
 
@@ -130,7 +172,8 @@ def previous_layer(siblings, index):
 
 def construction(interp, kind: str, site: Site, args_text: str) -> Construction:
     stack = [(record.site, record.source, record.loop_vars) for record in interp.calls[:-1]]
-    return Construction(site, f"{kind}({args_text})", stack)
+    here = interp.calls[-1].loop_vars if interp.calls else {}
+    return Construction(site, f"{kind}({args_text})", stack, dict(here))
 
 
 def _describe_args(args, kwargs) -> str:
@@ -587,12 +630,16 @@ def _stack(interp, site) -> list[dict]:
     return frames
 
 
+def _loop_text(loops: dict) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in loops.items() if isinstance(v, (int, str)))
+    return f" with {text}" if text else ""
+
+
 def _built(layer: Layer) -> tuple[str, list[str]]:
     built = layer.built
-    lines = [f"{built.source} at {built.site}"]
+    lines = [f"{built.source} at {built.site}{_loop_text(built.loop_vars)}"]
     for call_site, source, loops in reversed(built.stack):
-        loop_text = ", ".join(f"{k}={v}" for k, v in loops.items() if isinstance(v, (int, str)))
-        lines.append(f"from {source} at {call_site}" + (f" with {loop_text}" if loop_text else ""))
+        lines.append(f"from {source} at {call_site}{_loop_text(loops)}")
     return str(built.site), lines
 
 
@@ -632,7 +679,7 @@ def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: S
 
 def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
     """A lazy layer adopts whatever it is first fed; say so when that is not what the stack implies."""
-    position = position_in_stack(layer)
+    position = position_in_stack(interp, layer)
     implied = None
     if position is not None:
         index, siblings, _ = position
@@ -664,36 +711,61 @@ def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
 
 
 def hint(interp, layer: Layer, x: Array, actual: int, expected: int, what: str) -> str | None:
-    position = position_in_stack(getattr(layer, "weight_of", None) or layer)
-    if x.raw_input and position is not None and position[0] > 0:
-        index = position[0]
-        previous = first_layer(position[1][index - 1])
-        text = (f"layer {index + 1} of the stack is fed the raw {actual}-wide input; feed it the codes of "
-                f"layer {index}")
-        if previous is not None and previous.out_size == expected:
+    """A fix suggestion for a definite mismatch, from the first pattern that explains it."""
+    weighted = getattr(layer, "weight_of", None) or layer
+    position = position_in_stack(interp, weighted)
+    index, stages = (position[0], position[1]) if position is not None else (None, None)
+    previous = previous_layer(stages, index) if index else None
+    stack_input = first_layer(stages[0]).in_size if stages else None
+    if what == "features" and index and previous is not None and (x.raw_input or actual == stack_input):
+        # a deeper layer of the stack fed the stack's input instead of what the layer before it makes
+        made = "codes" if stages[index] is not weighted else "output"
+        fed = f"the raw {actual}-wide input" if x.raw_input else \
+            f"{actual} features, the width of the stack's input (what layer 1 takes)"
+        text = f"layer {index + 1} of the stack is fed {fed}; feed it the {made} of layer {index}"
+        if previous.out_size == expected:
             text += f" ({expected} wide)"
         candidate = _variable_holding(interp, expected)
         if candidate is not None:
             name, where = candidate
-            text += f", e.g. `{name}` (assigned at {where}), instead of the raw data"
+            text += f", e.g. `{name}` (assigned at {where}), instead of the {'raw data' if x.raw_input else 'input'}"
         return text
     if what == "features" and layer.out_size == actual and layer.in_size == expected and expected != actual:
         return (f"{layer.kind}({expected}, {actual}) looks built with its sizes swapped: it is fed {actual} "
                 f"features; build it as {layer.kind}({actual}, {expected})")
-    if x.raw_input and what == "features":
+    maker = x.produced_by
+    if isinstance(maker, Layer) and maker is not weighted and maker.out_size == actual and _has_weights(maker):
+        size = "in_size" if what == "features" else "in_channels"
+        return (f"its input is the {actual}-{'wide' if what == 'features' else 'channel'} output of "
+                f"{layer_name(interp, maker)} ({maker.label()}): build {layer_name(interp, weighted)} with "
+                f"{size} {actual}, or {layer_name(interp, maker)} with {expected} outputs")
+    if x.raw_input and what == "features" and not index:
         return (f"the layer is fed the raw {actual}-wide input but was built for {expected}: check the first entry "
                 f"of the units list")
-    if what == "features" and layer.kind.endswith("Linear") and x.shape is not None and len(x.shape) == 4:
-        return (f"the convolutional features flatten to {describe_shape(x.shape[1:])} = {actual} values; build the "
-                f"Linear with in_size {actual} (or L.Linear(None, {layer.out_size}) in Chainer)")
-    if position is not None:
-        index, siblings, _ = position
-        for other_index, sibling in enumerate(siblings):
-            other = first_layer(sibling)
-            if other is not None and other is not layer and other.in_size == actual:
+    maps = x.shape if x.shape is not None and len(x.shape) == 4 else x.unflattened
+    if what == "features" and layer.kind.endswith("Linear") and maps is not None and len(maps) == 4:
+        lazy = f"L.Linear(None, {layer.out_size})" if layer.framework == "chainer" else \
+            f"nn.LazyLinear({layer.out_size})"
+        return (f"the convolutional features flatten to {describe_shape(maps[1:])} = {actual} values; build the "
+                f"Linear with in_size {actual} (or {lazy}, which takes its size from its first input)")
+    if what == "channels":
+        return _channel_hint(layer, x, actual, expected)
+    if stages is not None:
+        for other_index, stage in enumerate(stages[1:], 1):
+            other = first_layer(stage)
+            if other is not weighted and other.in_size == actual:
                 return (f"layer {other_index + 1} of the stack takes {actual} features: the units list order looks "
                         f"wrong (layer {index + 1} is built for {expected})")
     return None
+
+
+def _channel_hint(layer: Layer, x: Array, actual: int, expected: int) -> str:
+    if x.shape is not None and x.shape[-1] == expected:
+        permute = "x.permute(0, 3, 1, 2)" if layer.framework == "torch" else "x.transpose(0, 3, 1, 2)"
+        return (f"the input {describe_shape(x.shape)} looks channels-last (N, H, W, C): the layer takes "
+                f"(N, C, H, W); transpose it, e.g. {permute}")
+    return (f"the input has {actual} channel(s) on axis 1: build the layer with {actual} input channels "
+            f"({layer.kind}({actual}, {layer.out_size}, ...)) or feed it {expected}-channel images")
 
 
 def _variable_holding(interp, width: int):

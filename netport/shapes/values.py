@@ -107,6 +107,7 @@ class Construction:
     site: Site
     source: str
     stack: list[tuple[Site, str, dict]] = field(default_factory=list)
+    loop_vars: dict = field(default_factory=dict)  # the unrolled loop variables where it was built
 
 
 @dataclass(eq=False)
