@@ -54,6 +54,9 @@ $(VENV_LEGACY)/$(STAMP): $(DEPS)
 
 DEMO_OUT := build/demo
 DEMO_SAE_ARGS := --unit 256,64,2 --epoch_pre 2 --epoch_fine 2 --n_train 2000
+# a 2-D code, relu layers with a linear code layer and a sigmoid output: about 20 s on 2 cores
+DEMO_TRAIN_SAE_ARGS := --units 256,64,2 --activation relu --linear-code --output-activation sigmoid --loss bce \
+  --epochs-pre 2 --epochs-fine 20 --device cpu
 
 demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	@echo "== netport $$($(VENV)/bin/netport --version)"
@@ -96,6 +99,9 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	@echo "== the same bug confirmed by running the program tiny on Chainer 1.24 with synthetic data (--run)"
 	-$(VENV)/bin/netport check-shapes legacy_examples/mnist_sae_pretrain_bug/train_mnist_sae.py --run \
 	  --python $(VENV_LEGACY)/bin/python | grep -E "error\[|raised|hint|check-shapes"
+	@echo
+	@echo "== netport train-sae: instead of porting a trainer, import one (greedy pretraining, then fine-tuning)"
+	$(VENV)/bin/netport train-sae $(DEMO_TRAIN_SAE_ARGS) --no-progress --out $(DEMO_OUT)/train_sae
 
 # pytest exits 5 when it collects nothing; say so loudly instead of failing the run.
 test: envs

@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="decoders use the transposed encoder weight (the default)")
     tying.add_argument("--untied", dest="tied", action="store_false", help="each decoder has its own weight")
     sae.add_argument("--activation", choices=["sigmoid", "relu", "tanh", "identity"], default="sigmoid")
+    sae.add_argument("--output-activation", choices=["sigmoid", "relu", "tanh", "identity"],
+                     help="the last decoder's activation (default: --activation's)")
     sae.add_argument("--linear-code", action="store_true", help="a linear code layer (Hinton & Salakhutdinov)")
     sae.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout on layer inputs")
     sae.add_argument("--loss", choices=["mse", "bce"], default="mse",

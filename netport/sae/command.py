@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         torch.manual_seed(args.seed)
         model = StackedAutoencoder([x_train.shape[1], *hidden], activation=args.activation,
-                                   linear_code=args.linear_code, tied=args.tied, dropout=args.dropout)
+                                   linear_code=args.linear_code, output_activation=args.output_activation,
+                                   tied=args.tied, dropout=args.dropout)
         trainer = SAETrainer(model, config, on_epoch_end=_print_epoch)
         print(f"units: {'-'.join(map(str, model.units))}  train: {len(x_train)}  test: {len(mnist.x_test)}  "
               f"source: {mnist.source}  device: {trainer.device}")

@@ -45,7 +45,9 @@ class TrainConfig:
     lr: float | None = None  # default: 0.001 for Adam (Chainer's alpha), 0.01 for MomentumSGD
     momentum: float = 0.9
     noise: float = 0.0  # masking noise: fraction of the current layer's inputs zeroed in pretraining
-    loss: str = "mse"  # "mse" (the seed's mean_squared_error) or "bce" (sigmoid outputs only)
+    # "mse" (the seed's mean_squared_error) or "bce": binary cross-entropy wherever the reconstruction
+    # is a sigmoid's (the output always must be), MSE for deeper layers that decode otherwise
+    loss: str = "mse"
     seed: int = 0
     device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
     progress: bool = True
@@ -145,14 +147,14 @@ class SAETrainer:
                  on_epoch_end: Callable[[EpochRecord], None] | None = None):
         self.config = config or TrainConfig()
         self.config.validate()
-        if self.config.loss == "bce":
-            bad = [i + 1 for i, layer in enumerate(model) if layer.decode_activation != "sigmoid"]
-            if bad:
-                raise SAEError(f"loss 'bce' needs sigmoid decoders; layer(s) {bad} decode with another activation")
+        if self.config.loss == "bce" and model[0].decode_activation != "sigmoid":
+            raise SAEError(f"loss 'bce' needs a sigmoid output layer, not {model[0].decode_activation!r} "
+                           "(set output_activation='sigmoid')")
         self.model, self.on_epoch_end = model, on_epoch_end
         self.device = resolve_device(self.config.device)
         self.model.to(self.device)
         self.history = History()
+        self.optimizer: torch.optim.Optimizer | None = None
         self._permutations = torch.Generator().manual_seed(self.config.seed)
         self._masks = torch.Generator(device=self.device).manual_seed(self.config.seed + 1)
 
@@ -181,8 +183,8 @@ class SAETrainer:
             data = self.model.transform(x, depth) if depth else x
             val_data = (self.model.transform(val, depth) if depth else val) if val is not None else None
             chain = DenseChain(layer_ops(self.model, layers, config.noise if stage == "pretrain" else 0.0),
-                               min(config.batch_size, len(data)), config.loss, self._masks)
-            optimizer = self._optimizer(chain)
+                               min(config.batch_size, len(data)), self._loss(layers[0]), self._masks)
+            optimizer = self.optimizer = self._optimizer(chain)  # the current stage's, for callbacks
             if optimizer_state is not None and index == start_stage:
                 optimizer.load_state_dict(optimizer_state)
             for epoch in range(first, epochs + 1):
@@ -195,6 +197,11 @@ class SAETrainer:
                 if self.on_epoch_end is not None:
                     self.on_epoch_end(record)
         return self.history
+
+    def _loss(self, bottom_layer: int) -> str:
+        """The loss of a stage whose reconstruction comes out of ``bottom_layer``'s decoder."""
+        sigmoid = self.model[bottom_layer].decode_activation == "sigmoid"
+        return "bce" if self.config.loss == "bce" and sigmoid else "mse"
 
     def _optimizer(self, chain: DenseChain) -> torch.optim.Optimizer:
         params = []
@@ -246,7 +253,7 @@ class SAETrainer:
                 h = layer.encode(h)
             for layer in reversed(chosen):
                 h = layer.decode(h)
-            if self.config.loss == "mse":
+            if self._loss(layers[0]) == "mse":
                 total += float(torch.sum((h - x) ** 2, dtype=torch.float64))
             else:
                 total += float(torch.nn.functional.binary_cross_entropy(h, x, reduction="sum"))
