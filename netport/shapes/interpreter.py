@@ -36,6 +36,10 @@ class AnalysisError(Exception):
     """The script cannot be analysed at all (unreadable, not Python): a one-line message."""
 
 
+class OptionError(AnalysisError):
+    """A --set override names no option of the script: a usage error, with a one-line message."""
+
+
 class _Return(Exception):
     def __init__(self, value):
         self.value = value
@@ -63,6 +67,8 @@ class Frame:
     cls: ClassValue | None = None
     self_value: object = None
     loop_vars: dict = field(default_factory=dict)  # unrolled loop variables and their values now
+    globals: set = field(default_factory=set)  # names declared `global` here
+    nonlocals: set = field(default_factory=set)
     assigned_at: dict = field(default_factory=dict)  # name -> Site of its last assignment
 
     def scope(self) -> dict:
@@ -97,6 +103,8 @@ class Interpreter:
         self.frames: list[Frame] = []
         self.inexact_lists: set[int] = set()
         self.checked_calls = 0  # layer calls whose input shape was known and checked
+        self.options_seen: list[str] = []  # the dests of the script's argparse options
+        self.overrides_used: set[str] = set()
 
     # ----------------------------------------------------------------- entry points
 
@@ -104,6 +112,10 @@ class Interpreter:
         module = self._load_module(self.entry, "__main__")
         if module is None:
             raise AnalysisError(f"{self.entry}: cannot be read")
+        unknown = [name for name in self.overrides if name not in self.overrides_used]
+        if unknown and (self.options_seen or not self.findings):  # (no parser seen: stopped before it?)
+            options = ", ".join(self.options_seen) if self.options_seen else "none (it parses no argparse options)"
+            raise OptionError(f"--set {unknown[0]}: the script has no option with that name; its options: {options}")
 
     def display_path(self, path: Path | str) -> str:
         path = Path(path)
@@ -227,7 +239,7 @@ class Interpreter:
     def exec_statement(self, node: ast.stmt, frame: Frame) -> None:
         handler = getattr(self, f"_stmt_{type(node).__name__}", None)
         if handler is None:
-            return  # global, nonlocal, delete, match...: nothing shape-related to follow
+            handler = self._stmt_unmodelled
         try:
             handler(node, frame)
         except (_Return, _Break, _Continue, _ProgramExit, AnalysisError):
@@ -238,6 +250,30 @@ class Interpreter:
             if os.environ.get("NETPORT_SHAPES_DEBUG"):
                 raise
             self.note(f"could not follow a statement ({type(exc).__name__}: {exc})", self.site(frame, node))
+
+    def _stmt_unmodelled(self, node, frame):
+        """A statement the checker does not follow: the names it may assign become UNKNOWN."""
+        scope = frame.scope()
+        for name in _stored_names(node):
+            scope[name] = UNKNOWN
+        self.note(f"`{type(node).__name__}` statements are not followed: the names they assign are unknown",
+                  self.site(frame, node))
+
+    def _stmt_Match(self, node, frame):
+        self.eval(node.subject, frame)
+        bodies = [case.body for case in node.cases]
+        irrefutable = any(isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None and case.guard is None
+                          for case in node.cases)
+        for case in node.cases:  # names bound by the patterns are not known
+            for name in _stored_names(case.pattern):
+                frame.scope()[name] = UNKNOWN
+        self.exec_alternatives(bodies if irrefutable else bodies + [[]], frame)
+
+    def _stmt_Global(self, node, frame):
+        frame.globals.update(node.names)
+
+    def _stmt_Nonlocal(self, node, frame):
+        frame.nonlocals.update(node.names)
 
     def _stmt_Expr(self, node, frame):
         self.eval(node.value, frame)
@@ -272,32 +308,46 @@ class Interpreter:
             self.exec_both(node.body, node.orelse, frame)
 
     def exec_both(self, body, orelse, frame):
-        """Both branches of an undecided `if`: findings there are not proven, names they assign
-        differently become UNKNOWN."""
+        """Both branches of an undecided `if`."""
+        self.exec_alternatives([body, orelse], frame)
+
+    def exec_alternatives(self, branches, frame, starts: list[dict] | None = None):
+        """Branches of which any one may run (an undecided `if`, the cases of a `match`, exception
+        handlers), each from its start state (default: the state now): findings there are not
+        proven, names they assign differently become UNKNOWN. When every branch leaves, so does this."""
         scope = frame.scope()
-        before = dict(scope)
-        outcomes = []
-        for branch in (body, orelse):
+        now = dict(scope)
+        starts = starts or [now] * len(branches)
+        outcomes, exits, returned = [], [], []
+        for branch, start in zip(branches, starts):
             scope.clear()
-            scope.update(before)
+            scope.update(start)
             self.uncertain += 1
             try:
                 self.exec_block(branch, frame)
                 outcomes.append(dict(scope))
-            except (_ProgramExit, _Return, _Break, _Continue):
-                pass  # this branch leaves: the code after the `if` sees the other one
+            except _Return as leaving:  # this branch leaves: the code after sees the others
+                returned.append(leaving.value)
+                exits.append(_Return)
+            except (_ProgramExit, _Break, _Continue) as leaving:
+                exits.append(type(leaving))
             finally:
                 self.uncertain -= 1
         scope.clear()
         if not outcomes:
-            scope.update(before)
-            raise _ProgramExit()
-        merged = dict(outcomes[0])
-        for other in outcomes[1:]:
+            scope.update(now)
+            if returned:
+                raise _Return(returned[0] if all(self.same(returned[0], r) for r in returned[1:]) else UNKNOWN)
+            raise next((kind for kind in (_Break, _Continue) if kind in exits), _ProgramExit)()
+        scope.update(self.merge(outcomes))
+
+    def merge(self, states: list[dict]) -> dict:
+        merged = dict(states[0])
+        for other in states[1:]:
             for name in set(merged) | set(other):
                 a, b = merged.get(name, UNKNOWN), other.get(name, UNKNOWN)
                 merged[name] = a if self.same(a, b) else UNKNOWN
-        scope.update(merged)
+        return merged
 
     @staticmethod
     def same(a, b) -> bool:
@@ -319,6 +369,8 @@ class Interpreter:
             items = self.iterate(iterable, self.site(frame, node.iter))
         self.run_loop(node, frame, items, lambda value: self.assign(node.target, value, frame, node),
                       numbers=iterable if isinstance(iterable, range) else None)
+
+    _stmt_AsyncFor = _stmt_For
 
     def may_unroll(self, count: int) -> bool:
         """Unroll a loop of `count` turns here? Short loops are, unless nested loops would run the
@@ -432,11 +484,32 @@ class Interpreter:
         self.exec_block(node.body, frame)
 
     def _stmt_Try(self, node, frame):
-        self.exec_block(node.body, frame)
-        self.exec_block(node.orelse, frame)
+        """The body runs; a handler may run instead of its rest, from a state somewhere between
+        the start of the body and its end."""
+        scope = frame.scope()
+        before = dict(scope)
+        completed = True
+        try:
+            self.exec_block(node.body, frame)
+        except _ProgramExit:
+            if not node.handlers:
+                raise
+            completed = False  # a `raise` in the body: one of the handlers takes over
+        if node.handlers:
+            after = dict(scope)
+            somewhere = self.merge([before, after])
+            handlers = [handler.body for handler in node.handlers]
+            if completed:
+                self.exec_alternatives([node.orelse] + handlers, frame, [after] + [somewhere] * len(handlers))
+            else:
+                self.exec_alternatives(handlers, frame, [somewhere] * len(handlers))
+        else:
+            self.exec_block(node.orelse, frame)
         self.exec_block(node.finalbody, frame)
 
+
     _stmt_TryStar = _stmt_Try
+    _stmt_AsyncWith = _stmt_With
 
     def _stmt_Return(self, node, frame):
         raise _Return(self.eval(node.value, frame) if node.value is not None else None)
@@ -531,7 +604,12 @@ class Interpreter:
         if isinstance(target, ast.Name):
             if isinstance(value, Array):
                 value = value.then(site, f"`{target.id}`")
-            frame.scope()[target.id] = value
+            if target.id in frame.globals:
+                frame.module.namespace[target.id] = value
+            elif target.id in frame.nonlocals and frame.closure is not None:
+                frame.closure[target.id] = value
+            else:
+                frame.scope()[target.id] = value
             frame.assigned_at[target.id] = site
         elif isinstance(target, (ast.Tuple, ast.List)):
             parts = self.unpack(value, len(target.elts), any(isinstance(e, ast.Starred) for e in target.elts))
@@ -615,6 +693,8 @@ class Interpreter:
         return self.lookup(node.id, frame)
 
     def lookup(self, name, frame):
+        if name in frame.globals:
+            return frame.module.namespace.get(name, library.BUILTINS.get(name, UNKNOWN))
         if frame.local is not None and name in frame.local:
             return frame.local[name]
         if frame.closure is not None and name in frame.closure:
@@ -720,6 +800,11 @@ class Interpreter:
         for arg, default in zip(positional[len(positional) - len(node.args.defaults):], node.args.defaults):
             defaults[arg.arg] = self.eval(default, frame)
         return Function(node, frame.module, defaults, frame.path, closure=frame.local)
+
+    def _expr_NamedExpr(self, node, frame):
+        value = self.eval(node.value, frame)
+        self.assign(node.target, value, frame, node)
+        return value
 
     def _expr_IfExp(self, node, frame):
         condition = self.truth(self.eval(node.test, frame))
@@ -923,10 +1008,14 @@ class Interpreter:
             if function.sequence:
                 return layers.apply_sequence(self, function, args, site)
             return UNKNOWN
+        if isinstance(function, LibraryRef) and function.qualified in ("sys.exit", "os._exit"):
+            raise _ProgramExit()
         return library.call(self, function, args, kwargs, site)
 
     def invoke(self, function: Function, args, kwargs, site):
         if len(self.frames) >= MAX_CALL_DEPTH:
+            self.note(f"calls nested deeper than {MAX_CALL_DEPTH} (recursion) are not followed: their results are "
+                      f"unknown", site)
             return UNKNOWN
         node = function.node
         local = self.bind(function, args, kwargs, site)
@@ -1021,6 +1110,13 @@ class Interpreter:
 
 class _Unknowable(Exception):
     pass
+
+
+def _stored_names(node: ast.AST) -> set:
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names |= {n.name for n in ast.walk(node) if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name}
+    names |= {n.rest for n in ast.walk(node) if isinstance(n, ast.MatchMapping) and n.rest}
+    return names
 
 
 def _carried_names(loop: ast.AST) -> frozenset:

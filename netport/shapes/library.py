@@ -341,6 +341,7 @@ BUILTINS = {
     "sorted": Builtin("sorted", _sorted),
     "True": True, "False": False, "None": None,
     "object": LibraryRef("builtins.object"),
+    "exit": LibraryRef("sys.exit"), "quit": LibraryRef("sys.exit"),
 }
 for _name, _function in {"int": int, "float": float, "str": str, "bool": bool, "abs": abs, "min": min,
                          "max": max, "sum": sum, "round": round, "divmod": divmod, "pow": pow, "dict": dict}.items():
@@ -368,6 +369,8 @@ def attribute(interp, owner, name, site):
     if isinstance(owner, LibraryObject):
         if name in owner.fields:
             return owner.fields[name]
+        if owner.kind == "TupleDataset" and name == "_datasets":  # the arrays a TupleDataset holds
+            return tuple(owner.fields["arrays"])
         return ObjectMethod(owner, name)
     if isinstance(owner, (str, list, tuple, dict)):
         for kind, names in _VALUE_METHODS.items():
@@ -686,20 +689,114 @@ def array_method(interp, array: Array, name, args, kwargs, site):
                 return UNKNOWN
             return UNKNOWN if d is None else d
         return tuple(UNKNOWN if d is None else d for d in array.shape)
-    if name in ("sum", "mean", "max", "min", "argmax", "std", "var"):
-        axis = arg(args, kwargs, 0, "axis", arg(args, kwargs, None, "dim", None))
-        if axis is None:
-            return array.with_shape(())
-        return UNKNOWN
+    if name in REDUCTIONS:
+        if name in ("max", "min") and (args or "dim" in kwargs):
+            return UNKNOWN  # torch's x.max(dim) is a (values, indices) pair
+        axis = kwargs.get("axis", kwargs.get("dim", args[0] if args else None))
+        return reduce(array, axis, kwargs.get("keepdims", kwargs.get("keepdim", False)))
     if name in ("item", "tolist"):
         return UNKNOWN
     if name in ("backward", "zero_", "fill_"):
         return None
-    if name == "transpose" and array.shape is not None and not args:
-        return array.with_shape(tuple(reversed(array.shape)))
-    if name in ("unsqueeze",):
-        return array.with_shape(None)
+    if name in ("transpose", "permute"):
+        axes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+        if name == "transpose" and len(axes) == 2 and array.shape is not None and len(array.shape) != 2:
+            return swap_axes(array, *axes)  # torch's x.transpose(a, b) (numpy's takes all the axes)
+        return permute(array, axes or None)
+    if name == "squeeze":
+        return squeeze(array, kwargs.get("axis", kwargs.get("dim", args[0] if args else None)))
+    if name == "unsqueeze":
+        return expand_dims(array, kwargs.get("dim", args[0] if args else UNKNOWN))
+    interp.note(f"`.{name}()` of an array is not modelled: its result is unknown and not checked", site)
     return UNKNOWN
+
+
+REDUCTIONS = ("sum", "mean", "max", "min", "argmax", "argmin", "std", "var", "prod", "any", "all")
+
+
+def _axis_list(axis, ndim):
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    if not all(isinstance(a, int) and not isinstance(a, bool) and -ndim <= a < ndim for a in axes):
+        return None
+    return {a % ndim for a in axes}
+
+
+def reduce(array: Array, axis, keepdims) -> Array:
+    """x.sum(axis), np.mean(x, axis=...), F.sum(x, axis): the reduced axes dropped (kept as 1)."""
+    if array.shape is None or not isinstance(keepdims, bool):
+        return array.with_shape(None)
+    if axis is None:
+        return array.with_shape((1,) * len(array.shape) if keepdims else ())
+    axes = _axis_list(axis, len(array.shape))
+    if axes is None:
+        return array.with_shape(None)
+    return array.with_shape(tuple(1 if i in axes else d for i, d in enumerate(array.shape)
+                                  if keepdims or i not in axes))
+
+
+def permute(array: Array, axes) -> Array:
+    if array.shape is None:
+        return array.with_shape(None)
+    if axes is None:
+        return array.with_shape(tuple(reversed(array.shape)))
+    if _axis_list(axes, len(array.shape)) is None or len(axes) != len(array.shape) \
+            or len({a % len(array.shape) for a in axes}) != len(axes):
+        return array.with_shape(None)
+    return array.with_shape(tuple(array.shape[a] for a in axes))
+
+
+def swap_axes(array: Array, a, b) -> Array:
+    if array.shape is None or _axis_list((a, b), len(array.shape)) is None:
+        return array.with_shape(None)
+    shape = list(array.shape)
+    shape[a], shape[b] = shape[b], shape[a]
+    return array.with_shape(shape)
+
+
+def squeeze(array: Array, axis) -> Array:
+    if array.shape is None:
+        return array.with_shape(None)
+    if axis is None:
+        if any(d is None for d in array.shape):
+            return array.with_shape(None)  # a batch of 1 would go too
+        return array.with_shape(tuple(d for d in array.shape if d != 1))
+    axes = _axis_list(axis, len(array.shape))
+    if axes is None or any(array.shape[a] not in (1, None) for a in axes):
+        return array.with_shape(None) if axes is None else array.with_shape(array.shape)
+    if any(array.shape[a] is None for a in axes):
+        return array.with_shape(None)
+    return array.with_shape(tuple(d for i, d in enumerate(array.shape) if i not in axes))
+
+
+def expand_dims(array: Array, axis) -> Array:
+    if array.shape is None or not isinstance(axis, int) or isinstance(axis, bool) \
+            or not -len(array.shape) - 1 <= axis <= len(array.shape):
+        return array.with_shape(None)
+    shape = list(array.shape)
+    shape.insert(axis % (len(shape) + 1), 1)
+    return array.with_shape(shape)
+
+
+def _reduction_function(axis_name, keepdims_name, pair_with_dim=False):
+    """np.mean(a, axis=None, ..., keepdims), torch.sum(input, dim, keepdim), F.sum(x, axis, keepdims)."""
+    def model(interp, args, kwargs, site):
+        x = args[0] if args else UNKNOWN
+        if not isinstance(x, Array):
+            return UNKNOWN
+        axis = arg(args, kwargs, 1, axis_name, None)
+        if pair_with_dim and axis is not None:
+            return UNKNOWN  # torch.max(x, dim) is a (values, indices) pair
+        return reduce(x, axis, kwargs.get(keepdims_name, False))
+    return model
+
+
+def _axis_function(operation, axis_name):
+    def model(interp, args, kwargs, site):
+        x = args[0] if args else UNKNOWN
+        if not isinstance(x, Array):
+            return UNKNOWN
+        return operation(x, arg(args, kwargs, 1, axis_name, None))
+    return model
 
 
 # ----------------------------------------------------------------- objects (optimizers, datasets...)
@@ -838,7 +935,7 @@ def _add_argument(interp, parser, args, kwargs, site):
         default = kind.function(interp, [default], {}, site)
     parser.fields["arguments"].append({"flags": flags, "dest": dest, "default": default, "type": kind,
                                        "action": action, "positional": not flags[0].startswith("-"),
-                                       "nargs": kwargs.get("nargs")})
+                                       "nargs": kwargs.get("nargs"), "const": kwargs.get("const")})
     return None
 
 
@@ -851,6 +948,7 @@ def _convert(interp, value: str, kind, site):
 
 
 def _parse_args(interp, parser, args, kwargs, site):
+    """What argparse makes of the script arguments (after `--`) and the --set overrides."""
     arguments = parser.fields["arguments"]
     values = {a["dest"]: a["default"] for a in arguments}
     values.update(parser.fields["defaults"])
@@ -869,28 +967,53 @@ def _parse_args(interp, parser, args, kwargs, site):
                 spec = positionals[position]
                 position += 1
                 values[spec["dest"]] = _convert(interp, token, spec["type"], site)
+            elif token.startswith("-") and not _is_number(token):
+                interp.note(f"script argument {token}: the script has no such option", site)
             continue
-        if spec["action"] == "store_true":
-            values[spec["dest"]] = True
-        elif spec["action"] == "store_false":
-            values[spec["dest"]] = False
+        dest, action, nargs = spec["dest"], spec["action"], spec["nargs"]
+        if action in ("store_true", "store_false", "store_const"):
+            values[dest] = {"store_true": True, "store_false": False}.get(action, spec.get("const"))
+        elif action == "count":
+            values[dest] = (values[dest] or 0) + 1 if isinstance(values[dest], int) or values[dest] is None else UNKNOWN
+        elif nargs in ("+", "*") or isinstance(nargs, int) and not isinstance(nargs, bool):
+            texts = [] if value is None else [value]
+            while tokens and (not tokens[0].startswith("-") or _is_number(tokens[0])) \
+                    and not (isinstance(nargs, int) and len(texts) >= nargs):
+                texts.append(tokens.pop(0))
+            values[dest] = [_convert(interp, text, spec["type"], site) for text in texts]
         else:
-            if value is None:
-                value = tokens.pop(0) if tokens else None
-            values[spec["dest"]] = _convert(interp, value, spec["type"], site) if value is not None else UNKNOWN
+            if value is None and tokens and (nargs != "?" or not tokens[0].startswith("-")):
+                value = tokens.pop(0)
+            converted = _convert(interp, value, spec["type"], site) if value is not None else \
+                (spec.get("const") if nargs == "?" else UNKNOWN)
+            if action == "append":
+                converted = (list(values[dest]) if isinstance(values[dest], list) else []) + [converted]
+            values[dest] = converted
+    interp.options_seen.extend(a["dest"] for a in arguments if a["dest"] not in interp.options_seen)
     for name, text in interp.overrides.items():
         spec = next((a for a in arguments if a["dest"] == name), None)
         if spec is None:
-            interp.note(f"--set {name}: the script has no such argument", site)
-            continue
+            continue  # a usage error unless another parser of the script has it (Interpreter.run)
+        interp.overrides_used.add(name)
         if spec["action"] in ("store_true", "store_false"):
             values[name] = text.lower() in ("1", "true", "yes", "on")
+        elif spec["nargs"] in ("+", "*") or isinstance(spec["nargs"], int) or spec["action"] == "append":
+            # --set units=784,250,10 (or space-separated): the list the option's words make
+            values[name] = [_convert(interp, part, spec["type"], site) for part in text.replace(",", " ").split()]
         else:
             values[name] = _convert(interp, text, spec["type"], site)
     for a in positionals:
         if values.get(a["dest"]) is None and a["nargs"] not in ("?", "*"):
             values[a["dest"]] = UNKNOWN
     return LibraryObject("Namespace", values)
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_known_args(interp, parser, args, kwargs, site):
@@ -964,10 +1087,12 @@ def _get_mnist(interp, args, kwargs, site):
 
 
 def _tuple_dataset(interp, args, kwargs, site):
-    arrays = [a for a in args]
-    if not all(isinstance(a, Array) for a in arrays):
+    """TupleDataset(x, t) / TensorDataset(x, y): a member the checker does not know stays an array
+    of unknown shape, and the others are still followed."""
+    if not args or not any(isinstance(a, Array) for a in args):
         return UNKNOWN
-    rows = arrays[0].shape[0] if arrays[0].shape else None
+    arrays = [a if isinstance(a, Array) else new_array(None, site, "a dataset member not followed") for a in args]
+    rows = next((a.shape[0] for a in arrays if a.shape), None)
     return LibraryObject("TupleDataset", {"arrays": arrays, "rows": rows})
 
 
@@ -1083,6 +1208,13 @@ def _creation_dims(interp, args, kwargs, site):
     if "size" in kwargs:
         shape = as_shape(kwargs["size"])
     return new_array(shape, site, "a new array") if shape is not None else UNKNOWN
+
+
+def _randint(interp, args, kwargs, site):
+    """torch.randint(high, size) / torch.randint(low, high, size)."""
+    size = kwargs.get("size", args[-1] if len(args) in (2, 3) else UNKNOWN)
+    shape = as_shape(size) if isinstance(size, (tuple, list)) else None
+    return new_array(shape, site, "random integers") if shape is not None else UNKNOWN
 
 
 def _random_sized(interp, args, kwargs, site):
@@ -1300,6 +1432,7 @@ MODELS = {
     "torch.ones": _creation_dims,
     "torch.randn": _creation_dims,
     "torch.rand": _creation_dims,
+    "torch.randint": _randint,
     "torch.empty": _creation_dims,
     "torch.nn.functional.mse_loss": _scalar_loss,
     "torch.nn.functional.cross_entropy": _scalar_loss,
@@ -1339,9 +1472,20 @@ MODELS = {
     "numpy.array_split": _split,
     "numpy.random.seed": lambda interp, args, kwargs, site: None,
     "torch.manual_seed": lambda interp, args, kwargs, site: None,
-    "numpy.mean": _scalar_loss,
     "sklearn.model_selection.train_test_split": _train_test_split,
 }
+
+for _name in ("sum", "mean", "max", "min", "std", "var", "prod", "argmax", "argmin", "amax", "amin"):
+    MODELS[f"numpy.{_name}"] = _reduction_function("axis", "keepdims")
+for _name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin"):
+    MODELS[f"chainer.functions.{_name}"] = _reduction_function("axis", "keepdims")
+for _name in ("sum", "mean", "std", "var", "prod", "argmax", "argmin", "amax", "amin"):
+    MODELS[f"torch.{_name}"] = _reduction_function("dim", "keepdim")
+MODELS["torch.max"] = MODELS["torch.min"] = _reduction_function("dim", "keepdim", pair_with_dim=True)
+MODELS["numpy.squeeze"] = MODELS["chainer.functions.squeeze"] = _axis_function(squeeze, "axis")
+MODELS["torch.squeeze"] = _axis_function(squeeze, "dim")
+MODELS["numpy.expand_dims"] = MODELS["chainer.functions.expand_dims"] = _axis_function(expand_dims, "axis")
+MODELS["torch.unsqueeze"] = _axis_function(expand_dims, "dim")
 
 for _name in ("Adam", "MomentumSGD", "SGD", "AdaGrad", "AdaDelta", "RMSprop", "NesterovAG", "RMSpropGraves"):
     MODELS[f"chainer.optimizers.{_name}"] = _optimizer
