@@ -166,7 +166,7 @@ def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chain
                init: str = "chainer", adam_eps: str = "torch") -> tuple[str, list]:
     """Run every pass and the residual sweep; findings come back in lines of ``text``."""
     module = cst.parse_module(text)
-    ctx = FileContext(path, project, init=init, adam_eps=adam_eps)
+    ctx = FileContext(path, project, target=target, init=init, adam_eps=adam_eps)
     collected = []
     passes = CHAINER_PASSES + (TORCH_PASSES if target == "torch" else ())
     for pass_class in passes:

@@ -54,6 +54,7 @@ class FileContext:
     path: str
     project: ProjectFacts
     source: str = ""  # the text the current pass reads
+    target: str = "chainer"  # what the migration ends in: "chainer" (5+) or "torch" (through Chainer 5 idiom)
     init: str = "chainer"  # torch target: keep Chainer's initialisation ("chainer") or torch's ("torch")
     adam_eps: str = "torch"  # torch target: torch.optim.Adam as is ("torch") or with Chainer's eps placement
     findings: list[RawFinding] = field(default_factory=list)

@@ -630,6 +630,13 @@ def run_on_chainer_and_torch(tmp_path, legacy_python, program: str, target_pytho
     return result, numbers(ran.stdout), numbers(migrated.stdout)
 
 
+def assert_same_numbers(got, expected, rtol=1e-5, atol=1e-6):
+    """The numbers printed line by line agree (lines may hold different counts)."""
+    assert [len(line) for line in got] == [len(line) for line in expected], (got, expected)
+    for line, reference in zip(got, expected):
+        np.testing.assert_allclose(line, reference, rtol=rtol, atol=atol)
+
+
 SAVE_LOAD = ("if not os.path.exists('init.npz'):\n    serializers.save_npz('init.npz', model)\n"
              "serializers.load_npz('init.npz', model)\n")
 HEADER = ("import os\nimport numpy as np\nimport chainer\nimport chainer.functions as F\nimport chainer.links as L\n"
@@ -771,3 +778,82 @@ def run(x):
     generator.close()
     assert model.training
     assert migrate_source(result.migrated, "prog.py", target="torch").migrated == result.migrated
+
+
+OWN_TRAIN = HEADER + '''class RNN(chainer.Chain):
+    def __init__(self):
+        super(RNN, self).__init__(l1=L.Linear(3, 3))
+        self.train = True
+
+    def __call__(self, x):
+        return F.dropout(self.l1(x), train=self.train)
+
+
+class Gate(chainer.Chain):
+    def __init__(self, train=True):
+        super(Gate, self).__init__(l1=L.Linear(3, 3))
+        self.train = train
+
+    def __call__(self, x):
+        if self.train:
+            return self.l1(x)
+        return x
+
+
+class Old(chainer.Chain):
+    def __init__(self):
+        super(Old, self).__init__(l1=L.Linear(3, 2))
+
+    def forward(self, x_data, y_data, train=True):
+        x, t = chainer.Variable(x_data), chainer.Variable(y_data)
+        return F.softmax_cross_entropy(self(x), t)
+
+    def __call__(self, x):
+        return self.l1(x)
+
+
+class Model(chainer.Chain):
+    def __init__(self):
+        super(Model, self).__init__(rnn=RNN(), gate=Gate(), old=Old())
+
+
+def show(v):
+    print(' '.join('%.6f' % e for e in v.data.ravel()))
+
+
+np.random.seed(0)
+model = Model()
+''' + SAVE_LOAD + '''xa = np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32)
+x = chainer.Variable(xa)
+show(model.old.forward(xa, np.array([0, 1, 1, 0], np.int32)))
+model.rnn.train = False
+show(model.rnn(x))
+show(model.gate(x))
+closed = Gate(train=False)
+show(closed(x))
+'''
+
+
+def test_a_models_own_train_attribute_and_forward_method_do_not_clash_with_nn_modules(tmp_path, legacy_python):
+    """`self.train = train` (a flag of the program's own) was kept and hid Module.train(): `Net().eval()`
+    raised TypeError; a v1.4 class with forward(x_data, y_data) and __call__ got two `def forward`. Now
+    the attribute is `train_flag`, the old method `legacy_forward`, `model.rnn.train = False` on a class
+    whose dropout follows the attribute is `model.rnn.eval()`, and everything computes Chainer 1.24's
+    numbers."""
+    import torch
+
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, OWN_TRAIN)
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "        self.train_flag = train\n" in result.migrated and "if self.train_flag:" in result.migrated
+    assert "    def legacy_forward(self, x_data, y_data):\n" in result.migrated
+    assert result.migrated.count("def forward(self") == 3
+    assert "show(model.old.legacy_forward(xa, np.array([0, 1, 1, 0], np.int32)))" in result.migrated
+    assert "\nmodel.rnn.eval()\n" in result.migrated
+    assert len(chainer_out) == 4
+    assert_same_numbers(torch_out, chainer_out)
+    namespace = {}
+    exec(compile(result.migrated.split("\nnp.random.seed(0)")[0], "prog.py", "exec"), namespace)
+    gate = namespace["Gate"]()
+    assert gate.eval() is gate and not gate.training and gate.train_flag  # Module.train/eval work
+    x = torch.ones(2, 3)
+    assert not torch.equal(gate(x), x) and torch.equal(namespace["Gate"](train=False)(x), x)

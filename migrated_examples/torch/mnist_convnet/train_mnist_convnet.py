@@ -93,7 +93,7 @@ for epoch in range(1, args.epoch + 1):
         epoch, sum_loss / N, sum_accuracy / N))
 
     # evaluation: batch normalization uses its running averages
-    model.eval()
+    model.predictor.eval()
     sum_loss = 0
     sum_accuracy = 0
     for i in range(0, N_test, batchsize):
@@ -103,7 +103,7 @@ for epoch in range(1, args.epoch + 1):
             loss = model(x, t)
             sum_loss += float(loss.detach().cpu().numpy()) * len(t)
             sum_accuracy += float(model.accuracy.detach().cpu().numpy()) * len(t)
-    model.train()
+    model.predictor.train()
     print('epoch {} test  mean loss={:.6f}, accuracy={:.4f}'.format(
         epoch, sum_loss / N_test, sum_accuracy / N_test))
 

@@ -303,6 +303,16 @@ class TrainMode(RulePass):
         if not self.project.train_attribute_classes:
             return
         owner = code(target.value)
+        if self.ctx.target == "torch":
+            # torch keeps the mode per module, as v1 kept this attribute per link: the toggle is the
+            # module's own train()/eval(), which lasts (like the attribute) until the next toggle
+            value = assign.value
+            call = "train()" if is_bool(value, True) else "eval()" if is_bool(value, False) else f"train({code(value)})"
+            self.remove(node)
+            self.insert_after(node, [cst.parse_statement(f"{owner}.{call}\n")])
+            self.info(node, "CH022", f"`{owner}.train = {code(value)}` is `{owner}.{call}` (torch keeps the mode "
+                      "in each module, as v1 kept the attribute in each link)")
+            return
         if is_bool(assign.value, True):
             self.remove(node)
             self.info(node, "CH022", f"`{owner}.train = True` removed (training mode is the default)")

@@ -88,7 +88,26 @@ class FunctionRules(RulePass):
             return cst.parse_expression(self._spell(SIMPLE[qualified]))
         if qualified == "chainer.functions.identity":
             return cst.parse_expression(self._spell("nn.Identity()"))
+        if qualified == "chainer.config.train" and self._is_read(original):
+            training = self._training()
+            if training is not None:
+                self.info(original, "PT011", f"`chainer.config.train` read here is `{training}`")
+                return cst.parse_expression(training)
         return updated
+
+    def _is_read(self, node) -> bool:
+        parent = self.parent(node)
+        return not (isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) or
+                    isinstance(parent, cst.Attribute) and parent.value is node)
+
+    def _training(self) -> str | None:
+        """What tells the train mode here: the module's own flag inside a method, the program's one
+        module-level model in a function; None when nothing does."""
+        if self._methods and self._methods[-1]:
+            return "self.training"
+        if len(self.ctx.global_models) == 1:  # a function using the program's one module-level model
+            return f"{self.ctx.global_models[0]}.training"
+        return None
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         qualified = self.callee(original)
@@ -168,11 +187,8 @@ class FunctionRules(RulePass):
                                     f"stride={stride}, padding={pad}, ceil_mode={cover_all})")
 
     def _dropout(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if self._methods and self._methods[-1]:
-            training = "self.training"
-        elif len(self.ctx.global_models) == 1:  # a function using the program's one module-level model
-            training = f"{self.ctx.global_models[0]}.training"
-        else:
+        training = self._training()
+        if training is None:
             self.todo(original, "PT011", "F.dropout outside a module method: pass training= explicitly "
                       "(torch's functional dropout is always on)")
             return updated

@@ -215,7 +215,9 @@ class ModuleRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._scope_path: list[str] = []
+        self._class_names: list[str] = []
         self._bindings = _bindings(self.ctx.source, self.project.chain_classes)
+        self._renames = _attribute_renames(self.ctx.source, self.project.chain_classes)
 
     def _nn(self, name: str) -> str:
         self.ctx.imports.add(("torch", "nn", None))
@@ -225,10 +227,12 @@ class ModuleRules(RulePass):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._module_classes.append(any(self.qualified(b.value) in _MODULE_BASES for b in node.bases))
         self._scope_path.append(node.name.value)
+        self._class_names.append(node.name.value)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._module_classes.pop()
         self._scope_path.pop()
+        self._class_names.pop()
         bases = []
         for old, base in zip(original.bases, updated.bases):
             qualified = self.qualified(old.value)
@@ -250,6 +254,13 @@ class ModuleRules(RulePass):
         if self._in_module_class and original.name.value == "__call__":
             self.info(original, "PT001", "`__call__` is `forward` in torch (nn.Module.__call__ runs hooks, then forward)")
             return updated.with_changes(name=cst.Name("forward"))
+        method = self._in_module_class and self._scope_path[-1:] == self._class_names[-1:]  # not a nested def
+        renames = self._renames.get(self._class_names[-1], {}) if method else {}
+        if original.name.value in renames:  # a v1.4 forward(x_data, y_data) next to __call__
+            new = renames[original.name.value]
+            self.info(original, "PT001", f"the class's own `{original.name.value}` method is `{new}`: `forward` is "
+                      "what nn.Module.__call__ runs, and `__call__` became it")
+            return updated.with_changes(name=cst.Name(new))
         return updated
 
     # init_scope
@@ -402,6 +413,32 @@ class ModuleRules(RulePass):
         return cst.parse_expression(f"{deepcopy}({receiver}, memo={{id(t): t for t in "
                                     f"{receiver}.state_dict(keep_vars=True).values()}})")
 
+    def _renamed_attribute(self, node: cst.Attribute) -> str | None:
+        """The new name of ``self.train``/``self.forward`` (and of the same on a known instance) when the
+        class's own attribute or method clashes with nn.Module's (see _attribute_renames)."""
+        if not self._renames or not isinstance(node.value, (cst.Name, cst.Attribute)):
+            return None
+        name = node.attr.value
+        receiver = code(node.value)
+        if receiver == "self":
+            owner = self._class_names[-1] if self._class_names and self._in_module_class else None
+        else:
+            if not hasattr(self, "_instance_classes"):
+                self._instance_classes = _instances(self.ctx.source, set(self._renames))
+            names, children = self._instance_classes
+            owner = names.get(receiver) if isinstance(node.value, cst.Name) else children.get(node.value.attr.value)
+        new = self._renames.get(owner, {}).get(name) if owner is not None else None
+        if new is None:
+            return None
+        parent = self.parent(node)
+        called = isinstance(parent, cst.Call) and parent.func is node
+        if name == "train" and called:
+            return None  # Module.train() itself
+        if name == "forward" and not called:
+            return None
+        self.info(node, "PT001", f"`{receiver}.{name}` is `{receiver}.{new}`: `{name}` is nn.Module's own")
+        return new
+
     def _is_linear_link_call(self, call: cst.Call) -> bool:
         func = call.func
         links = self.project.link_types
@@ -523,6 +560,9 @@ class ModuleRules(RulePass):
     # .W / .b of links
     def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
         name = original.attr.value
+        renamed = self._renamed_attribute(original)
+        if renamed is not None:
+            return updated.with_changes(attr=cst.Name(renamed))
         if name not in _PARAM_RENAMES or not isinstance(original.value, cst.Attribute):
             return updated
         link = self.project.link_types.get(original.value.attr.value)
@@ -530,6 +570,64 @@ class ModuleRules(RulePass):
             return updated
         self.info(original, "PT005", f"`.{name}` of a link is `.{_PARAM_RENAMES[name]}`")
         return updated.with_changes(attr=cst.Name(_PARAM_RENAMES[name]))
+
+
+def _attribute_renames(source: str, chain_classes: set[str]) -> dict[str, dict[str, str]]:
+    """Per model class, the attributes and methods of its own that clash with nn.Module's and their new
+    names: a ``self.train`` attribute (it would hide ``Module.train()``) -> ``train_flag``, and a v1.4
+    ``forward(x_data, y_data)`` of a class that also has ``__call__`` (which becomes ``forward``) ->
+    ``legacy_forward``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    renames: dict[str, dict[str, str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ClassDef) and node.name in chain_classes):
+            continue
+        methods = {item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        names: dict[str, str] = {}
+        if "train" not in methods and any(
+                isinstance(n, ast.Attribute) and n.attr == "train" and isinstance(n.ctx, ast.Store) and
+                isinstance(n.value, ast.Name) and n.value.id == "self" for n in ast.walk(node)):
+            names["train"] = "train_flag"
+        if {"forward", "__call__"} <= methods:
+            names["forward"] = "legacy_forward"
+        if names:
+            renames[node.name] = names
+    return renames
+
+
+def _instances(source: str, classes) -> tuple[dict[str, str], dict[str, str]]:
+    """Plain names assigned an instance of one of ``classes`` (``net = Net(...)``), and child links
+    (``self.old = Old()``, ``Chain.__init__(old=Old())``) by attribute name, with their class; a name
+    also assigned anything else is left out."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}, {}
+    names: dict[str, str | None] = {}
+    children: dict[str, str | None] = {}
+
+    def record(table, name, value) -> None:
+        cls = value.func.id if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+            value.func.id in classes else None
+        table[name] = cls if table.get(name, cls) == cls else None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    record(names, target.id, node.value)
+                elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
+                        target.value.id == "self":
+                    record(children, target.attr, node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__":
+            for keyword in node.keywords:
+                if keyword.arg is not None:
+                    record(children, keyword.arg, keyword.value)
+    return ({name: cls for name, cls in names.items() if cls is not None},
+            {name: cls for name, cls in children.items() if cls is not None})
 
 
 def _bindings(source: str, chain_classes: set[str]) -> dict[tuple[str, ...], dict[str, bool]]:

@@ -39,6 +39,15 @@ class TorchResidual(RulePass):
             self.todo(node, "PT099", f"`.{method}()` is a Chainer method with no automatic torch conversion yet; "
                       "rewrite this call by hand")
 
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        target = node.target
+        # (self.train of a module class was renamed; of any other class it hides nothing)
+        if isinstance(target, cst.Attribute) and target.attr.value == "train" and code(target.value) != "self":
+            receiver = code(target.value)
+            self.todo(node, "PT099", f"`{receiver}.train = ...` would hide nn.Module.train() if `{receiver}` is a "
+                      f"module: call `{receiver}.eval()`/`{receiver}.train()` (the module's mode) or rename the "
+                      "attribute")
+
     def visit_Import(self, node: cst.Import) -> bool:
         return False
 
