@@ -146,13 +146,12 @@ class Interpreter:
 
     @staticmethod
     def _parse_python2(text: str, path: Path):
-        """Python 2 source (most Chainer v1 programs): read through fissix's 2to3 fixers first;
-        they keep line numbers."""
-        from netport.migrate.python2 import Python2Error, convert_python2
+        """Python 2 source (most Chainer v1 programs): read through the fixers of 2to3 that make it
+        parse as Python 3; they keep line numbers."""
+        from netport.sources import Python2Error, python2_syntax_to_python3
 
         try:
-            converted, _ = convert_python2(text, str(path))
-            return ast.parse(converted, filename=str(path))
+            return ast.parse(python2_syntax_to_python3(text, str(path)), filename=str(path))
         except (Python2Error, SyntaxError, ValueError):
             return None
 
