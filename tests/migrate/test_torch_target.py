@@ -857,3 +857,45 @@ def test_a_models_own_train_attribute_and_forward_method_do_not_clash_with_nn_mo
     assert gate.eval() is gate and not gate.training and gate.train_flag  # Module.train/eval work
     x = torch.ones(2, 3)
     assert not torch.equal(gate(x), x) and torch.equal(namespace["Gate"](train=False)(x), x)
+
+
+@pytest.mark.parametrize("optimizer, decay", [("SGD(lr=0.1)", "optimizer.lr *= 0.5"),
+                                              ("Adam(alpha=0.05)", "optimizer.alpha = optimizer.alpha * 0.5")])
+def test_optimizer_hyper_parameters_and_chainer_only_names_are_converted(optimizer, decay, tmp_path, legacy_python):
+    """`optimizer.lr *= 0.5` survived as is (AttributeError: 'SGD' object has no attribute 'lr'), and so did
+    .array, .params(), .links(), .count_params(): now they are param_groups[0]['lr'], .detach()/.item(),
+    .parameters(), .modules() and a sum of numel(), and the program (Chainer 5 idiom: count_params and
+    .array are not in v1) prints Chainer 5.4's numbers."""
+    from tests.conftest import environment_python
+
+    program = HEADER + NET + "np.random.seed(0)\nmodel = Net()\n" + SAVE_LOAD + f'''optimizer = optimizers.{optimizer}
+optimizer.setup(model)
+x = chainer.Variable(np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32))
+t = chainer.Variable(np.ones((4, 1), np.float32))
+print(model.count_params(), len(list(model.params())), len(list(model.links())), '{{:.1f}}'.format(0))
+for epoch in range(4):
+    optimizer.update(model, x, t)
+    {decay}
+    loss = model(x, t)
+    print(float(loss.array), float(loss.data), '{{:.6f}}'.format(float(optimizer.target.l1.b.array[0])))
+'''
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, program, adam_eps="chainer",
+                                                              target_python=environment_python("chainer5"))
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "optimizer.param_groups[0]['lr']" in result.migrated and "float(loss.item())" not in result.migrated
+    assert "print(loss.item(), float(loss.data), '{:.6f}'.format(float(model.l1.bias.detach()[0])))" in \
+        result.migrated
+    assert_same_numbers(torch_out, chainer_out)
+    assert chainer_out[-1][0] < chainer_out[1][0]
+
+
+def test_optimizer_attributes_torch_cannot_hold_are_marked_and_momentum_lr_changes_warned():
+    source = ("from chainer import optimizers\nopt = optimizers.Adam()\nopt.setup(model)\nprint(opt.lr, opt.t)\n"
+              "sgd = optimizers.MomentumSGD(lr=0.1)\nsgd.setup(model)\nsgd.lr = 0.01\nsgd.momentum = 0.5\n")
+    result = migrate_source(source, target="torch")
+    errors = sorted((f.line, f.message.split(":")[0]) for f in result.findings if f.severity is Severity.ERROR)
+    assert errors == [(4, "`opt.lr`"), (4, "`opt.t`")]
+    warnings = [(f.line, f.rule) for f in result.findings if f.severity is Severity.WARNING and "momentum buffer" in
+                f.message]
+    assert warnings == [(7, "PT027")]
+    assert "sgd.param_groups[0]['lr'] = 0.01\nsgd.param_groups[0]['momentum'] = 0.5\n" in result.migrated

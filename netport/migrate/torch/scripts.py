@@ -53,6 +53,21 @@ register(
          before="import numpy as np\nimport chainer\nnp.random.seed(0)\n",
          after="import numpy as np\nimport torch\n\nnp.random.seed(0)\ntorch.manual_seed(0)\n",
          target="torch"),
+    Rule("PT027", "optimizer hyper-parameter attributes (lr, Adam's alpha, momentum, eps, betas) are "
+         "param_groups[0] entries; target is the model set up; t, epoch and the like are marked",
+         before="from chainer import optimizers\nopt = optimizers.SGD(lr=0.1)\nopt.setup(model)\nopt.lr *= 0.5\n"
+                "print(opt.lr)\n",
+         after="import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\nopt.param_groups[0]['lr'] *= 0.5\n"
+               "print(opt.param_groups[0]['lr'])\n",
+         target="torch"),
+    Rule("PT028", "Chainer-only Variable and Link names: .array -> .detach() (float(v.array) -> v.item()), "
+         ".creator -> .grad_fn, .grad_var -> .grad, .params() -> .parameters(), .links() -> .modules(), "
+         ".count_params() -> a sum of numel()",
+         before="import chainer\nn = model.count_params()\nfor p in model.params():\n    print(p.array.shape)\n"
+                "a = float(loss.array)\n",
+         after="n = sum(p.numel() for p in model.parameters())\nfor p in model.parameters():\n"
+               "    print(p.detach().shape)\na = loss.item()\n",
+         target="torch"),
     Rule("PT024", "serializers.save_npz/load_npz become torch.save/load of the state_dict",
          before="from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
                 "serializers.load_npz('m.npz', model)\n",
@@ -110,11 +125,40 @@ OPTIMIZERS = {
 }
 
 
+# Chainer optimizer attribute -> where torch keeps it: (param_groups key, index in it or None), per optimizer
+HYPERPARAMETERS = {
+    "chainer.optimizers.SGD": {"lr": ("lr", None)},
+    "chainer.optimizers.MomentumSGD": {"lr": ("lr", None), "momentum": ("momentum", None)},
+    "chainer.optimizers.Adam": {"alpha": ("lr", None), "eps": ("eps", None), "beta1": ("betas", 0),
+                                "beta2": ("betas", 1)},
+}
+# attributes of Chainer optimizers that torch's do not have, and what to do instead
+OPTIMIZER_ONLY = {
+    "lr": "the learning rate is optimizer.param_groups[0]['lr'] (Chainer's Adam.lr is its bias-corrected step size "
+          "alpha * sqrt(1 - beta2**t) / (1 - beta1**t), read-only)",
+    "alpha": "Adam's alpha is optimizer.param_groups[0]['lr']", "beta1": "betas are param_groups[0]['betas']",
+    "beta2": "betas are param_groups[0]['betas']", "eps": "eps is param_groups[0]['eps']",
+    "momentum": "momentum is param_groups[0]['momentum']",
+    "t": "Chainer's count of updates: torch keeps it per parameter, in optimizer.state[p]['step'] (Adam), or count "
+         "the step() calls",
+    "epoch": "Chainer's epoch counter (new_epoch()): keep an epoch counter of the program's own",
+    "target": "the model the optimizer was set up with: use that model",
+    "hyperparam": "the hyper-parameters are optimizer.param_groups[0]",
+    "weight_decay_rate": "weight decay is param_groups[0]['weight_decay']",
+    "eta": "Adam's eta has no torch counterpart", "amsgrad": "amsgrad is param_groups[0]['amsgrad']",
+}
+# names of Chainer's Link/Variable API that torch spells differently, matched by name (as PT099 matches
+# methods): attribute -> torch attribute
+VARIABLE_ATTRIBUTES = {"creator": "grad_fn", "grad_var": "grad"}
+LINK_METHODS = {"params": "parameters", "links": "modules"}
+
+
 class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._needs_chainer_adam = False
         self._trainer_objects = _trainer_objects(self.ctx.source)
+        self._optimizer_kinds, self._optimizer_targets = _optimizers(self.ctx.source)
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
         self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
         for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
@@ -222,6 +266,10 @@ class ScriptRules(RulePass):
             return updated.with_changes(func=updated.func.with_changes(attr=cst.Name(new)))
         if qualified in ("chainer.backends.cuda.to_cpu", "chainer.cuda.to_cpu") and len(updated.args) == 1:
             inner = updated.args[0].value
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and \
+                    inner.func.attr.value == "detach" and isinstance(original.args[0].value, cst.Attribute) and \
+                    original.args[0].value.attr.value == "array":
+                inner = cst.Attribute(value=inner.func.value, attr=cst.Name("array"))  # v.array, already v.detach()
             if isinstance(inner, cst.Attribute) and inner.attr.value in ("data", "array"):
                 self.info(original, "PT022", "cuda.to_cpu(v.data) is v.detach().cpu().numpy()")
                 return cst.parse_expression(f"{code(inner.value)}.detach().cpu().numpy()")
@@ -237,11 +285,73 @@ class ScriptRules(RulePass):
             if qualified.endswith("save_npz"):
                 return cst.parse_expression(f"torch.save({model}.state_dict(), {path})")
             return cst.parse_expression(f"{model}.load_state_dict(torch.load({path}))")
+        if isinstance(original.func, cst.Attribute) and self.qualified(original.func) is None and not original.args:
+            method = original.func.attr.value
+            if method in LINK_METHODS:
+                new = LINK_METHODS[method]
+                self.info(original, "PT028", f"`.{method}()` of a link is `.{new}()` of a module")
+                return updated.with_changes(func=updated.func.with_changes(attr=cst.Name(new)))
+            if method == "count_params":
+                self.info(original, "PT028", "`.count_params()` is the sum of the parameters' numel()")
+                return cst.parse_expression(f"sum(p.numel() for p in {primary(updated.func.value)}.parameters())")
+        if isinstance(original.func, cst.Name) and original.func.value == "float" and len(updated.args) == 1 and \
+                isinstance(original.args[0].value, cst.Attribute) and original.args[0].value.attr.value == "array":
+            inner = updated.args[0].value  # x.detach() by now
+            value = inner.func.value if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) else None
+            if value is not None:
+                self.info(original, "PT028", "`float(v.array)` is `v.item()`")
+                return cst.parse_expression(f"{primary(value)}.item()")
         if isinstance(original.func, cst.Name) and original.func.value == "len" and len(updated.args) == 1:
             inner = updated.args[0].value
             if isinstance(inner, cst.Attribute) and inner.attr.value == "data" and isinstance(inner.value, cst.Name):
                 return updated.with_changes(args=[updated.args[0].with_changes(value=inner.value)])
         return updated
+
+    # attributes of optimizers and of links/variables ---------------------------------------------
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
+        parent = self.parent(original)
+        called = isinstance(parent, cst.Call) and parent.func is original
+        name = original.attr.value
+        receiver = code(original.value)
+        if not called and receiver in self._optimizer_kinds and name in OPTIMIZER_ONLY:
+            return self._optimizer_attribute(original, updated, receiver, name)
+        if not called and name in VARIABLE_ATTRIBUTES and self.qualified(original) is None:
+            new = VARIABLE_ATTRIBUTES[name]
+            self.info(original, "PT028", f"`.{name}` of a Variable is `.{new}` of a tensor")
+            return updated.with_changes(attr=cst.Name(new))
+        if not called and name == "array" and self.qualified(original) is None:
+            store = isinstance(parent, cst.AssignTarget) and parent.target is original
+            self.info(original, "PT028", "`.array` of a Variable is " +
+                      ("`.data` of a tensor (assigned)" if store else "`.detach()` of a tensor"))
+            if store:
+                return updated.with_changes(attr=cst.Name("data"))
+            return cst.parse_expression(f"{primary(updated.value)}.detach()")
+        if not called and name == "xp" and self.qualified(original) is None and receiver not in ("np", "numpy"):
+            self.todo(original, "PT025", f"`{receiver}.xp` chose NumPy or CuPy by the device of the link: keep "
+                      "arrays NumPy and create tensors on a torch.device instead")
+        return updated
+
+    def _optimizer_attribute(self, original, updated, receiver: str, name: str) -> cst.BaseExpression:
+        kinds = self._optimizer_kinds[receiver]
+        places = {HYPERPARAMETERS.get(kind, {}).get(name) for kind in kinds}
+        parent = self.parent(original)
+        store = isinstance(parent, (cst.AssignTarget, cst.AugAssign)) and parent.target is original
+        if name == "target" and not store and len(self._optimizer_targets.get(receiver, ())) == 1:
+            (model,) = self._optimizer_targets[receiver]
+            self.info(original, "PT027", f"`{receiver}.target` is `{model}`, the model it was set up with")
+            return cst.parse_expression(model)
+        if not kinds or None in places or len(places) != 1 or store and next(iter(places))[1] is not None:
+            self.todo(original, "PT027", f"`{receiver}.{name}`: {OPTIMIZER_ONLY[name]}")
+            return updated
+        key, index = next(iter(places))
+        text = f"{receiver}.param_groups[0]['{key}']" + (f"[{index}]" if index is not None else "")
+        self.info(original, "PT027", f"`{receiver}.{name}` is `{text}`")
+        if store and key == "lr" and "chainer.optimizers.MomentumSGD" in kinds:
+            self.warn(original, "PT027", "a new learning rate: Chainer's MomentumSGD applies it to the new gradients "
+                      "only (v = momentum * v - lr * grad), torch's SGD to the whole momentum buffer (p -= lr * buf), "
+                      "so the updates after this change differ from Chainer's")
+        return cst.parse_expression(text)
 
     def _inside_variable(self, node: cst.CSTNode) -> bool:
         ancestors = list(self.ancestors(node))[:2]  # Arg, then the call that takes it
@@ -462,6 +572,39 @@ def _has_parameters(function: cst.Lambda) -> bool:
     params = function.params
     return bool(params.params or params.posonly_params or params.kwonly_params or
                 not isinstance(params.star_arg, cst.MaybeSentinel) or params.star_kwarg is not None)
+
+
+def _optimizers(source: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The optimizers of a file: each name (or ``self.x``) assigned a Chainer optimizer or set up with a
+    model, with the optimizer classes it can hold (for one only set up, every class the file constructs),
+    and the models each was set up with."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}, {}
+    aliases = _ast_aliases(tree)
+    kinds: dict[str, set[str]] = {}
+    targets: dict[str, set[str]] = {}
+    constructed: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            qualified = _ast_qualified(node.func, aliases) or ""
+            if qualified.startswith("chainer.optimizers."):
+                constructed.add(qualified)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "setup" and len(node.args) == 1:
+                receiver = ast.unparse(node.func.value)
+                kinds.setdefault(receiver, set())
+                targets.setdefault(receiver, set()).add(ast.unparse(node.args[0]))
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            qualified = _ast_qualified(node.value.func, aliases) or ""
+            if qualified.startswith("chainer.optimizers."):
+                for target in node.targets:
+                    if isinstance(target, (ast.Name, ast.Attribute)):
+                        kinds.setdefault(ast.unparse(target), set()).add(qualified)
+    for receiver, found in kinds.items():
+        if not found:
+            found |= constructed
+    return kinds, targets
 
 
 def _trainer_objects(source: str) -> set[str]:
