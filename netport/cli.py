@@ -284,6 +284,13 @@ def _check_shapes(args: argparse.Namespace) -> int:
     script = Path(args.script)
     if not script.is_file():
         return fail(f"{script}: no such file")
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        blocker = next((p for p in output.parents if p.exists()), None)
+        if output.is_dir() or blocker is not None and not blocker.is_dir():
+            # found before the (possibly long) check, not after it
+            return fail(f"-o {output}: {output if output.is_dir() else blocker} is "
+                        f"{'a directory' if output.is_dir() else 'not a directory'}")
     try:
         if args.run:
             report = check_dynamic(script, script_args, overrides, python=args.python, timeout=args.timeout)
@@ -292,8 +299,11 @@ def _check_shapes(args: argparse.Namespace) -> int:
     except AnalysisError as exc:
         return fail(str(exc))
     rendered = {"text": render_text, "json": render_json, "sarif": render_sarif}[args.format](report)
-    if args.output:
-        write_atomic(Path(args.output), rendered)
+    if output is not None:
+        try:
+            write_atomic(output, rendered)
+        except OSError as exc:
+            return fail(f"-o {output}: cannot write the report ({exc.strerror or exc})")
     else:
         sys.stdout.write(rendered)
     return 1 if report.errors else EXIT_OK

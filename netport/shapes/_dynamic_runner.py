@@ -135,10 +135,22 @@ def patch_data():
     chainer.datasets.get_mnist = get_mnist
 
 
+PARSED = []  # the argument parsers the program used
+
+
+class UsageError(Exception):
+    """A --set override names no option of the script's parser: the run stops before it starts."""
+
+
 def patch_arguments(overrides):
     original = argparse.ArgumentParser.parse_known_args
 
     def parse_known_args(self, args=None, namespace=None):
+        PARSED.append(self)
+        options = [action.dest for action in self._actions if action.dest != "help"]
+        unknown = [name for name in overrides if name not in options]
+        if unknown:
+            raise UsageError({"name": unknown[0], "options": options})
         namespace, rest = original(self, args, namespace)
         for action in self._actions:
             dest = action.dest
@@ -281,6 +293,22 @@ def describe(layer, names):
             "weight": _weight_shape(layer), "built": BUILT.get(id(layer))}
 
 
+def _record_exception(exc, result):
+    """What the program raised, where, and the layer being called (a shape error); the layer names."""
+    message = str(exc)
+    is_shape = (type(exc).__name__ == "InvalidType" or "shapes cannot be multiplied" in message
+                or "expected input" in message and "channels" in message)
+    result["status"] = "shape_error" if is_shape else "error"
+    result["exception"] = f"{type(exc).__module__}.{type(exc).__name__}"
+    result["message"] = message
+    result["frames"] = _user_frames(exc.__traceback__)
+    names = layer_names()
+    if is_shape and RECORDER.pending is not None:
+        failing = RECORDER.pending
+        result["failing_layer"] = dict(describe(failing["layer"], names), in_shape=failing["in_shape"])
+    return names
+
+
 def main():
     config = json.load(open(sys.argv[1]))
     script = os.path.abspath(config["script"])
@@ -302,18 +330,21 @@ def main():
     except SystemExit as exc:
         result["status"] = "exited"
         result["exit_code"] = exc.code if isinstance(exc.code, int) else 1
+    except UsageError as exc:
+        result["status"] = "usage_error"
+        result["usage"] = exc.args[0]
+    except SyntaxError as exc:
+        names = _record_exception(exc, result)
+        if exc.filename and os.path.isfile(exc.filename) and not _is_library_frame(exc.filename):
+            # the script or a module it imports does not parse: nothing ran
+            result["status"] = "syntax_error"
+            result["syntax"] = {"file": exc.filename, "line": exc.lineno or 1, "col": exc.offset or 1,
+                                "msg": exc.msg}
     except BaseException as exc:  # the point of the run: what the program raised, and where
-        message = str(exc)
-        is_shape = (type(exc).__name__ == "InvalidType" or "shapes cannot be multiplied" in message
-                    or "expected input" in message and "channels" in message)
-        result["status"] = "shape_error" if is_shape else "error"
-        result["exception"] = f"{type(exc).__module__}.{type(exc).__name__}"
-        result["message"] = message
-        result["frames"] = _user_frames(exc.__traceback__)
-        names = layer_names()
-        if is_shape and RECORDER.pending is not None:
-            failing = RECORDER.pending
-            result["failing_layer"] = dict(describe(failing["layer"], names), in_shape=failing["in_shape"])
+        names = _record_exception(exc, result)
+    if config.get("overrides") and not PARSED and result["status"] != "shape_error":
+        result["status"] = "usage_error"
+        result["usage"] = {"name": next(iter(config["overrides"])), "options": []}
     if names is None:
         names = layer_names()
     result["executed"] = [dict(describe(c["layer"], names), in_shape=c["in_shape"], out_shape=c["out_shape"],

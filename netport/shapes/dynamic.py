@@ -3,6 +3,7 @@ shape error with the same fields as static mode plus the layers executed before 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from netport.shapes.api import ShapeReport
 from netport.shapes.findings import RULE_MISMATCH, Finding, mismatch_message, parse_invalid_type
-from netport.shapes.interpreter import AnalysisError
+from netport.shapes.interpreter import AnalysisError, OptionError, cannot_parse
 
 RUNNER = Path(__file__).with_name("_dynamic_runner.py")
 
@@ -29,6 +30,7 @@ def _display(path: str) -> str:
 def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=None, timeout: float = 120.0):
     if not script.is_file():
         raise AnalysisError(f"{script}: no such file")
+    _check_parses(script)
     start = time.perf_counter()
     if python is not None and os.sep in str(python):
         python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
@@ -57,11 +59,16 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
     if result["frameworks"].get("chainer"):
         report.chainer_version = tuple(int(p) for p in result["frameworks"]["chainer"].split(".")[:3] if p.isdigit())
     status = result["status"]
+    if status == "syntax_error":
+        syntax = result["syntax"]  # a module the script imports
+        raise cannot_parse(_display(syntax["file"]), syntax["line"], syntax["col"], syntax["msg"])
+    if status == "usage_error":
+        raise OptionError.unknown(result["usage"]["name"], result["usage"]["options"])
     if status == "shape_error":
         report.findings.append(_finding(result, report))
         report.completed = False
     elif status == "error":
-        frame = (result.get("frames") or [{"file": str(script), "line": 0}])[-1]
+        frame = (result.get("frames") or [{"file": str(script), "line": 1}])[-1]
         report.notes.append((f"{_display(frame['file'])}:{frame['line']}",
                              f"the tiny run stopped with {result['exception']}: {result['message'][:300]} "
                              f"(not a shape error; framework {framework})"))
@@ -69,6 +76,26 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
     elif status == "exited" and result.get("exit_code"):
         report.notes.append((_display(str(script)), f"the program exited with status {result['exit_code']}"))
     return report
+
+
+def _check_parses(script: Path) -> None:
+    """The script must be Python 3 to run; say so at once, not after starting the framework."""
+    from netport.sources import Python2Error, SourceError, python2_syntax_to_python3, read_source
+
+    try:
+        text, _ = read_source(script)
+    except SourceError as exc:
+        raise AnalysisError(str(exc)) from None
+    try:
+        ast.parse(text, filename=str(script))
+    except SyntaxError as exc:
+        message = exc.msg
+        try:
+            python2_syntax_to_python3(text, str(script))
+            message += " (Python 2 source: --run runs programs on Python 3; static mode reads Python 2)"
+        except Python2Error:
+            pass
+        raise cannot_parse(_display(str(script)), exc.lineno, exc.offset, message) from None
 
 
 def _shape_text(shape) -> str:

@@ -36,8 +36,17 @@ class AnalysisError(Exception):
     """The script cannot be analysed at all (unreadable, not Python): a one-line message."""
 
 
+def cannot_parse(path: str, line, col, message: str) -> AnalysisError:
+    return AnalysisError(f"{path}:{line or 1}:{col or 1}: cannot parse: {message}")
+
+
 class OptionError(AnalysisError):
     """A --set override names no option of the script: a usage error, with a one-line message."""
+
+    @classmethod
+    def unknown(cls, name: str, options: list[str]) -> "OptionError":
+        listed = ", ".join(options) if options else "none (it parses no argparse options)"
+        return cls(f"--set {name}: the script has no option with that name; its options: {listed}")
 
 
 class _Return(Exception):
@@ -114,8 +123,7 @@ class Interpreter:
             raise AnalysisError(f"{self.entry}: cannot be read")
         unknown = [name for name in self.overrides if name not in self.overrides_used]
         if unknown and (self.options_seen or not self.findings):  # (no parser seen: stopped before it?)
-            options = ", ".join(self.options_seen) if self.options_seen else "none (it parses no argparse options)"
-            raise OptionError(f"--set {unknown[0]}: the script has no option with that name; its options: {options}")
+            raise OptionError.unknown(unknown[0], self.options_seen)
 
     def display_path(self, path: Path | str) -> str:
         path = Path(path)
@@ -139,8 +147,7 @@ class Interpreter:
             if tree is not None:
                 self.sources[self.display_path(path)] = text.splitlines()
                 return tree
-            raise AnalysisError(f"{self.display_path(path)}:{exc.lineno}:{exc.offset or 1}: "
-                                f"cannot parse: {exc.msg}") from None
+            raise cannot_parse(self.display_path(path), exc.lineno, exc.offset, exc.msg) from None
         self.sources[self.display_path(path)] = text.splitlines()
         return tree
 

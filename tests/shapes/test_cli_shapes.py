@@ -67,3 +67,44 @@ def test_unreadable_inputs_exit_2_with_one_line(run_netport, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
     result = run_netport("check-shapes", BUG, "--set", "oops")
     assert result.returncode == 2 and "NAME=VALUE" in result.stderr
+
+
+def assert_usage_error(result, text: str):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert text in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stdout == ""
+
+
+def test_run_on_an_unparseable_script_or_imported_module_exits_2_with_one_line(run_netport, tmp_path):
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    (tmp_path / "train.py").write_text("import models\nmodel = models.Net()\n")
+    (tmp_path / "models.py").write_text("class Net(:\n    pass\n")
+    assert_usage_error(run_netport("check-shapes", "--run", str(tmp_path / "broken.py")),
+                       "broken.py:1:7: cannot parse: invalid syntax")
+    assert_usage_error(run_netport("check-shapes", "--run", str(tmp_path / "train.py")),
+                       "models.py:1:11: cannot parse: invalid syntax")
+    assert_usage_error(run_netport("check-shapes", "--run", "legacy_examples/py2_mlp/train_mnist_py2.py"),
+                       "(Python 2 source: --run runs programs on Python 3; static mode reads Python 2)")
+
+
+def test_report_into_an_impossible_path_exits_2_with_one_line(run_netport, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert_usage_error(run_netport("check-shapes", BUG, "-o", str(blocker / "report.txt")),
+                       f"-o {blocker / 'report.txt'}: {blocker} is not a directory")
+    assert_usage_error(run_netport("check-shapes", BUG, "-o", str(tmp_path)), f"-o {tmp_path}: {tmp_path} is a directory")
+
+
+def test_set_of_an_option_the_script_lacks_is_a_usage_error_listing_its_options(run_netport, tmp_path):
+    options = ("its options: unit, epoch_pre, epoch_fine, batchsize, optimizer, activation, untied, dropout, gpu, "
+               "data, n_train, seed, out")
+    assert_usage_error(run_netport("check-shapes", BUG, "--set", "units=250"),
+                       f"--set units: the script has no option with that name; {options}")
+    assert_usage_error(run_netport("check-shapes", BUG, "--run", "--set", "units=250"),
+                       f"--set units: the script has no option with that name; {options}")
+    no_options = tmp_path / "plain.py"
+    no_options.write_text("import numpy as np\nx = np.zeros((4, 784))\n")
+    assert_usage_error(run_netport("check-shapes", str(no_options), "--set", "unit=1"),
+                       "--set unit: the script has no option with that name; its options: none (it parses no "
+                       "argparse options)")
