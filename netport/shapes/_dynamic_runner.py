@@ -296,9 +296,13 @@ def describe(layer, names):
 def _record_exception(exc, result):
     """What the program raised, where, and the layer being called (a shape error); the layer names."""
     message = str(exc)
-    is_shape = (type(exc).__name__ == "InvalidType" or "shapes cannot be multiplied" in message
+    is_reshape = ("is invalid for input of size" in message or "cannot reshape array of size" in message
+                  or type(exc).__name__ == "InvalidType" and "performed in: Reshape" in message)
+    is_shape = (is_reshape or type(exc).__name__ == "InvalidType" or "shapes cannot be multiplied" in message
                 or "expected input" in message and "channels" in message)
     result["status"] = "shape_error" if is_shape else "error"
+    if is_reshape:
+        result["shape_kind"] = "reshape"
     result["exception"] = f"{type(exc).__module__}.{type(exc).__name__}"
     result["message"] = message
     result["frames"] = _user_frames(exc.__traceback__)

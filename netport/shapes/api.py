@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netport.shapes.findings import Finding, installed_chainer_version
+from netport.shapes import layers
 from netport.shapes.interpreter import Interpreter
+
+CHAINER_V1 = (1, 24, 0)  # the last v1, whose messages a v1 program gets
 
 
 @dataclass
@@ -35,6 +38,13 @@ def check_static(script: str | Path, script_args: list[str] | None = None, overr
     version = chainer_version or installed_chainer_version() or (7, 8, 1)
     interpreter = Interpreter(Path(script), script_args, overrides, chainer_version=version)
     interpreter.run()
+    if chainer_version is None and interpreter.chainer_v1_idiom is not None and version[0] > 1:
+        # a program written for Chainer v1 fails on v1 (it does not run on the installed one at all)
+        idiom, site = interpreter.chainer_v1_idiom
+        version = CHAINER_V1
+        if any(layers.predict_chainer_message(finding, version) for finding in list(interpreter.findings.values())):
+            interpreter.note(f"the program uses Chainer v1 APIs ({idiom}): Chainer {'.'.join(map(str, version))}'s "
+                             f"error messages are predicted (--chainer-version to choose another)", site)
     findings = sorted(interpreter.findings.values(), key=lambda f: (f.severity != "error", f.path, f.line, f.col))
     notes = [(str(site), _note_text(api)) for api, site in interpreter.notes.items()]
     report = ShapeReport(str(script), "static", findings, notes, time.perf_counter() - start, version)

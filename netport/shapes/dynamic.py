@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 from netport.shapes.api import ShapeReport
-from netport.shapes.findings import RULE_MISMATCH, Finding, mismatch_message, parse_invalid_type
+from netport.shapes.findings import RULE_MISMATCH, RULE_RESHAPE, Finding, mismatch_message, parse_invalid_type
 from netport.shapes.interpreter import AnalysisError, OptionError, cannot_parse
 
 RUNNER = Path(__file__).with_name("_dynamic_runner.py")
@@ -65,7 +66,8 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
     if status == "usage_error":
         raise OptionError.unknown(result["usage"]["name"], result["usage"]["options"])
     if status == "shape_error":
-        report.findings.append(_finding(result, report))
+        report.findings.append(_reshape_finding(result, report) if result.get("shape_kind") == "reshape"
+                               else _finding(result, report))
         report.completed = False
     elif status == "error":
         frame = (result.get("frames") or [{"file": str(script), "line": 1}])[-1]
@@ -143,8 +145,40 @@ def _finding(result: dict, report: ShapeReport) -> Finding:
         hint=_hint(layer, actual, expected, result),
     )
     if parsed is not None:
-        finding.context = f"recognised message dialect: {parsed.dialect}"
+        finding.dialect = parsed.dialect
     return finding
+
+
+_RESHAPE_MESSAGES = [  # (framework, pattern giving the target shape and the input's size)
+    ("torch", re.compile(r"shape '\[(?P<target>[-\d, ]*)\]' is invalid for input of size (?P<size>\d+)")),
+    ("numpy", re.compile(r"cannot reshape array of size (?P<size>\d+) into shape \((?P<target>[-\d, ]*)\)")),
+    ("chainer", re.compile(r"Expect: prod\(x\.shape\) == prod\(\((?P<target>[-\d, ]*?),?\)\)\s*"
+                           r"Actual: (?P<size>\d+) != \d+")),
+]
+
+
+def _reshape_finding(result: dict, report: ShapeReport) -> Finding:
+    """A reshape/view the run failed at (NPS003): the size and the target shape from the message."""
+    message = " ".join(result["message"].split())
+    frames = result.get("frames") or []
+    where = frames[-1] if frames else {"file": report.script, "line": 1, "code": ""}
+    size = target = None
+    for _, pattern in _RESHAPE_MESSAGES:
+        found = pattern.search(message)
+        if found:
+            size, target = int(found["size"]), found["target"].replace(" ", "")
+            break
+    wanted = f"({target})" if target is not None else "?"
+    return Finding(
+        rule=RULE_RESHAPE, severity="error", path=_display(where["file"]), line=where["line"], col=1,
+        message=f"reshape of an array of {size if size is not None else '?'} elements to {wanted} fails",
+        expected={"expr": f"prod(x.shape) fits {wanted}", "value": target},
+        actual={"expr": f"prod(x.shape) == {size}", "value": size},
+        called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
+        framework_message=(f"InvalidType: {message}" if result.get("exception", "").endswith("InvalidType")
+                           else f"{result.get('exception', '').rsplit('.', 1)[-1]}: {message}"),
+        mode="dynamic", executed_layers=report.executed_layers,
+    )
 
 
 def _hint(layer: dict, actual, expected, result) -> str | None:

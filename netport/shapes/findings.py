@@ -25,8 +25,8 @@ class Finding:
     layer: dict | None = None  # {"name", "kind", "in", "out", "built_at", "built_from"}
     value_flow: list = field(default_factory=list)  # [{"file", "line", "desc"}]
     called_from: list = field(default_factory=list)  # [{"file", "line", "desc"}]
-    chainer_message: str | None = None
-    framework_message: str | None = None
+    framework_message: str | None = None  # what Chainer, torch or numpy would raise (or raised)
+    dialect: str | None = None  # dynamic mode: which of Chainer's message dialects the run printed
     hint: str | None = None
     mode: str = "static"
     context: str | None = None  # e.g. "after about 400 optimizer updates"

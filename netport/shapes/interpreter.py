@@ -113,6 +113,7 @@ class Interpreter:
         self.inexact_lists: set[int] = set()
         self.checked_calls = 0  # layer calls whose input shape was known and checked
         self.options_seen: list[str] = []  # the dests of the script's argparse options
+        self.chainer_v1_idiom: tuple[str, Site] | None = None  # the first Chainer-v1-only API the program uses
         self.overrides_used: set[str] = set()
 
     # ----------------------------------------------------------------- entry points
@@ -995,6 +996,10 @@ class Interpreter:
     def call(self, function, args, kwargs, site, node=None, frame=None):
         if function is UNKNOWN:
             return UNKNOWN
+        if self.chainer_v1_idiom is None:
+            idiom = library.chainer_v1_idiom(function, kwargs)
+            if idiom is not None:
+                self.chainer_v1_idiom = (idiom, site)
         if isinstance(function, Function):
             return self.invoke(function, args, kwargs, site)
         if isinstance(function, BoundMethod):

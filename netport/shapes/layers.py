@@ -647,12 +647,8 @@ def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: S
              weight_text=None):
     name = layer_name(interp, getattr(layer, "weight_of", None) or layer)
     built_at, built_lines = _built(layer)
-    version = interp.chainer_version
     if layer.framework == "chainer":
-        if layer.kind.startswith("L.Convolution"):
-            framework_message = F_.chainer_convolution_message(version, actual, expected)
-        else:
-            framework_message = F_.chainer_linear_message(version, actual, expected)
+        framework_message = _chainer_message(layer.kind, interp.chainer_version, actual, expected)
     else:
         batch = x.shape[0] if x.shape else None
         framework_message = (F_.torch_linear_message(batch, actual, expected, layer.out_size)
@@ -675,6 +671,21 @@ def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: S
         finding.context = (f"the real program reaches this only after about {int(interp.updates):,} optimizer "
                            f"updates with these settings")
     interp.add_finding(finding)
+
+
+def _chainer_message(kind: str, version, actual: int, expected: int) -> str:
+    if kind.startswith("L.Convolution"):
+        return F_.chainer_convolution_message(version, actual, expected)
+    return F_.chainer_linear_message(version, actual, expected)
+
+
+def predict_chainer_message(finding, version) -> bool:
+    """The Chainer message of an NPS001 finding, in the dialect of `version`; False if it has none."""
+    if finding.rule != F_.RULE_MISMATCH or not (finding.framework_message or "").startswith("InvalidType"):
+        return False
+    finding.framework_message = _chainer_message(finding.layer["kind"], version, finding.actual["value"],
+                                                 finding.expected["value"])
+    return True
 
 
 def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
@@ -782,27 +793,39 @@ def _variable_holding(interp, width: int):
 
 
 def reshape_mismatch(interp, array: Array, target: tuple, site: Site, how: str):
-    """A reshape to a hard-coded shape whose size differs from the array's: typically the last,
-    shorter minibatch reshaped with the batch size written out."""
-    size, wanted = math.prod(array.shape), math.prod(target)
+    """A reshape to a hard-coded shape whose size differs from the array's (typically the last,
+    shorter minibatch reshaped with the batch size written out), or with a -1 that the other
+    dimensions do not divide."""
+    size = math.prod(array.shape)
+    inferred = -1 in target
+    known = math.prod(d for d in target if d != -1)
     target_text = describe_shape(target)
     if how == "torch":
         message = f"RuntimeError: shape '{list(target)}' is invalid for input of size {size}"
     elif interp.chainer_version and how == "function":
-        message = (f"InvalidType: Invalid operation is performed in: Reshape (Forward) "
-                   f"Expect: prod(x.shape) == {wanted} Actual: {size} != {wanted}")
-    else:
-        message = f"ValueError: cannot reshape array of size {size} into shape {target_text.replace(' ', '')}"
+        expect = (f"prod(x.shape) % known_size(={known}) == 0 Actual: {size % known} != 0" if inferred else
+                  f"prod(x.shape) == prod({tuple(target)}) Actual: {size} != {known}")
+        message = f"InvalidType: Invalid operation is performed in: Reshape (Forward) Expect: {expect}"
+    else:  # numpy leaves the -1 out of the shape it prints
+        printed = "(" + ",".join(str(d) for d in target if d != -1) + ")"
+        message = f"ValueError: cannot reshape array of size {size} into shape {printed}"
     hint_text = None
-    if array.shape and target and array.shape[0] != target[0] and math.prod(array.shape[1:]) == math.prod(target[1:]):
+    if not inferred and array.shape and target and array.shape[0] != target[0] \
+            and math.prod(array.shape[1:]) == math.prod(target[1:]):
         hint_text = (f"this batch has {array.shape[0]} rows, not {target[0]}: the last minibatch of an epoch is "
                      f"shorter when the data size is not a multiple of the batch size; reshape with -1 for the "
                      f"batch axis, e.g. reshape(-1, {', '.join(map(str, target[1:]))})")
+    elif inferred and array.unflattened is None and len(array.shape) == 4:
+        hint_text = (f"the feature maps {describe_shape(array.shape[1:])} hold {math.prod(array.shape[1:])} values "
+                     f"per example; flatten them with x.reshape(x.shape[0], -1) (or the width "
+                     f"{math.prod(array.shape[1:])})")
+    wanted_text = f"a multiple of {known}" if inferred else f"{known}"
     finding = F_.Finding(
         rule=F_.RULE_RESHAPE, severity="error", path=site.path, line=site.line, col=site.col,
         message=f"reshape of a {describe_shape(array.shape)} array ({size} elements) to {target_text} "
-                f"({wanted} elements)",
-        expected={"expr": f"prod(x.shape) == {wanted}", "value": wanted},
+                f"({wanted_text} elements)",
+        expected={"expr": f"prod(x.shape) % {known} == 0" if inferred else f"prod(x.shape) == {known}",
+                  "value": known},
         actual={"expr": f"x.shape == {describe_shape(array.shape)}", "value": size},
         value_flow=_flow(interp, array), called_from=_stack(interp, site),
         framework_message=message, hint=hint_text,

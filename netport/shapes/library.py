@@ -141,6 +141,9 @@ def reshape(array: Array, shape, site, interp=None, how: str = "numpy") -> Array
         total = math.prod(array.shape)
         if known and total % known == 0:
             target = tuple(total // known if d == -1 else d for d in target)
+        elif known and interp is not None and target.count(-1) == 1 and all(d == -1 or d > 0 for d in target):
+            layers.reshape_mismatch(interp, array, target, site, how)  # no whole number of rows
+            return array.with_shape(None)
     elif -1 in target and array.shape is not None and array.shape and target and target[0] == -1 \
             and len(target) == 2 and target[1] is not None:
         target = (None, target[1])  # x.reshape(-1, 784): the batch stays unknown
@@ -553,6 +556,34 @@ def call(interp, function, args, kwargs, site):
             return UNKNOWN
         return model(interp, args, kwargs, site)
     return UNKNOWN
+
+
+# APIs and arguments that only Chainer v1 has (all removed in v2): a program using them runs on v1,
+# so its errors are predicted in v1's words unless --chainer-version says otherwise.
+CHAINER_V1_APIS = {"chainer.FunctionSet", "chainer.functions.Linear", "chainer.functions.Convolution2D",
+                   "chainer.cuda.init"}
+CHAINER_V1_KEYWORDS = {"volatile", "use_cudnn", "wscale"}
+CHAINER_V1_MODE_KEYWORDS = {"chainer.functions.dropout": "train", "chainer.functions.batch_normalization": "test"}
+
+
+def chainer_v1_idiom(function, kwargs) -> str | None:
+    """What in this call only Chainer v1 has, if anything."""
+    if isinstance(function, LibraryRef):
+        qualified = canonical(function.qualified)
+        if not qualified.startswith("chainer"):
+            return None
+        if qualified in CHAINER_V1_APIS:
+            return qualified.replace("chainer.functions.", "F.")
+        mode = CHAINER_V1_MODE_KEYWORDS.get(qualified)
+    elif isinstance(function, Layer) and function.framework == "chainer":
+        mode = "test" if function.kind == "L.BatchNormalization" else None
+    elif isinstance(function, ObjectMethod):
+        return "optimizer.zero_grads()" if (function.owner.kind, function.name) == ("Optimizer", "zero_grads") \
+            else None
+    else:
+        return None
+    keyword = next((k for k in kwargs if k in CHAINER_V1_KEYWORDS or k == mode), None)
+    return f"{keyword}=" if keyword else None
 
 
 def value_method(interp, method: ValueMethod, args, kwargs, site):
@@ -1307,12 +1338,15 @@ def _stacking(sequence_name, axis_name):
     return model
 
 
-def _reshape_function(interp, args, kwargs, site):
-    x = arg(args, kwargs, 0, "x", arg(args, kwargs, None, "a"))
-    shape = arg(args, kwargs, 1, "shape", arg(args, kwargs, None, "newshape"))
-    if isinstance(x, Array):
-        return reshape(x, shape, site, interp, "function")
-    return UNKNOWN
+def _reshape_function(how):
+    """F.reshape(x, shape) ("function": Chainer's message), np.reshape(a, newshape), torch.reshape(input, shape)."""
+    def model(interp, args, kwargs, site):
+        x = arg(args, kwargs, 0, "x", arg(args, kwargs, None, "a", arg(args, kwargs, None, "input")))
+        shape = arg(args, kwargs, 1, "shape", arg(args, kwargs, None, "newshape"))
+        if isinstance(x, Array):
+            return reshape(x, shape, site, interp, how)
+        return UNKNOWN
+    return model
 
 
 def _transpose_function(interp, args, kwargs, site):
@@ -1412,7 +1446,7 @@ MODELS = {
     "chainer.cuda.to_gpu": _passthrough,
     "chainer.backends.cuda.to_cpu": _passthrough,
     "chainer.as_variable": _passthrough,
-    "chainer.functions.reshape": _reshape_function,
+    "chainer.functions.reshape": _reshape_function("function"),
     "chainer.functions.transpose": _transpose_function,
     "chainer.functions.flatten": _chainer_flatten,
     "chainer.functions.mean_squared_error": _scalar_loss,
@@ -1425,7 +1459,7 @@ MODELS = {
     "torch.tensor": _as_tensor,
     "torch.from_numpy": _as_tensor,
     "torch.flatten": _torch_flatten,
-    "torch.reshape": _reshape_function,
+    "torch.reshape": _reshape_function("torch"),
     "torch.transpose": _torch_transpose,
     "torch.t": _transpose_function,
     "torch.zeros": _creation_dims,
@@ -1464,7 +1498,7 @@ MODELS = {
     "torch.stack": _stacking("tensors", "dim"),
     "chainer.functions.concat": _concatenation("xs", "axis", 1),
     "chainer.functions.stack": _stacking("xs", "axis"),
-    "numpy.reshape": _reshape_function,
+    "numpy.reshape": _reshape_function("array"),
     "numpy.transpose": _transpose_function,
     "numpy.dot": _dot,
     "numpy.matmul": _dot,

@@ -45,6 +45,8 @@ def render_text(report) -> str:
                    "numpy" if finding.framework_message.startswith("ValueError") else "torch")
             verb = "raised" if finding.mode == "dynamic" else "would raise"
             lines.append(f"  {who} {verb}: {finding.framework_message}")
+        if finding.dialect:
+            lines.append(f"  dialect:  {finding.dialect} (the Expect: expression of that Chainer version range)")
         if finding.context:
             lines.append(f"  when:     {finding.context}")
         if finding.executed_layers:
@@ -93,7 +95,7 @@ def render_sarif(report) -> str:
             "message": {"text": text},
             "locations": [_location(finding.path, finding.line, finding.col)],
             "properties": {k: v for k, v in finding.to_json().items()
-                           if k in ("expected", "actual", "layer", "framework_message", "context")},
+                           if k in ("expected", "actual", "layer", "framework_message", "dialect", "context")},
         }
         related = [_location(step["file"], step["line"], 1, step["desc"], index)
                    for index, step in enumerate(finding.value_flow)]

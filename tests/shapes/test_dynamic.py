@@ -32,7 +32,7 @@ def test_pretrain_bug_found_by_running_it_tiny(tree, environment, dialect):
     assert [row["name"].split("[", 1)[1] for row in finding.executed_layers] == ["0].encoder"]
     assert finding.hint.startswith("layer 2 of the stack is fed the raw 784-wide input")
     if dialect:
-        assert f"dialect: {dialect}" in finding.context
+        assert finding.dialect == dialect and finding.context is None
     else:
         assert "mat1 and mat2 shapes cannot be multiplied" in finding.framework_message
     assert "synthetic data" in report.output_tail  # never the real data
@@ -50,3 +50,15 @@ def test_a_program_failing_for_another_reason_is_a_note_not_a_finding():
     report = check_dynamic(REPO / "legacy_examples" / BUG / SCRIPT, python=environment_python("main"))
     assert report.findings == []
     assert any("train argument is not supported" in text for _, text in report.notes)
+
+
+def test_a_torch_view_that_fails_is_a_reshape_finding(tmp_path):
+    script = tmp_path / "view.py"
+    script.write_text("import torch\n"
+                      "x = torch.zeros(64, 20, 6, 6)\n"
+                      "y = x.view(-1, 500)\n")
+    report = check_dynamic(script, python=environment_python("main"))
+    (finding,) = report.findings
+    assert (finding.rule, finding.line, finding.mode) == ("NPS003", 3, "dynamic")
+    assert finding.message == "reshape of an array of 46080 elements to (-1,500) fails"
+    assert finding.framework_message == "RuntimeError: shape '[-1, 500]' is invalid for input of size 46080"

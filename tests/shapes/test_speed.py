@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from netport.shapes import check_static
 from netport.shapes.interpreter import UNROLL_TOTAL_LIMIT
@@ -44,9 +45,11 @@ def test_python2_syntax_is_read_with_its_line_numbers(check_source):
 
 def test_nested_loops_stay_within_the_unroll_budget_and_a_second():
     for script_args in (LONG_RUN, LONG_RUN + TEN_LAYERS):
+        start = time.process_time()  # CPU time: the machine may be shared, the work is what is measured
         report = check_static(SAE, script_args)
+        cpu = time.process_time() - start
         assert report.findings == []
-        assert report.elapsed < 1.0, report.elapsed
+        assert cpu < 1.0, cpu
 
 
 def test_the_unroll_budget_bounds_a_long_run_of_short_loops(check_source):

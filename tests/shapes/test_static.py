@@ -62,6 +62,20 @@ def test_message_dialect_follows_the_chainer_version():
     assert "Expect: x.shape[1] == W.shape[1]" in messages[(5, 4, 0)]
 
 
+def test_a_chainer_v1_program_gets_chainer_1_messages_unless_a_version_is_given():
+    legacy = check_static(REPO / "legacy_examples" / BUG / SCRIPTS[BUG])
+    assert "Expect: prod(in_types[0].shape[1:]) == in_types[1].shape[1] Actual: 784 != 250" in \
+        legacy.findings[0].framework_message
+    assert legacy.chainer_version == (1, 24, 0)
+    assert [text for _, text in legacy.notes] == [
+        "the program uses Chainer v1 APIs (train=): Chainer 1.24.0's error messages are predicted "
+        "(--chainer-version to choose another)"]
+    chosen = check_static(REPO / "legacy_examples" / BUG / SCRIPTS[BUG], chainer_version=(7, 8, 1))
+    assert "Expect: x.shape[1] == W.shape[1]" in chosen.findings[0].framework_message and chosen.notes == []
+    migrated = check_static(REPO / "migrated_examples" / "chainer" / BUG / SCRIPTS[BUG])
+    assert "Expect: x.shape[1] == W.shape[1]" in migrated.findings[0].framework_message and migrated.notes == []
+
+
 def test_script_arguments_and_overrides_change_the_units():
     script = REPO / "legacy_examples" / BUG / SCRIPTS[BUG]
     finding = check_static(script, ["--unit", "1000,500"]).findings[0]

@@ -214,3 +214,29 @@ def test_chainer_linear_flattens_more_than_two_axes_and_torch_does_not(check_sou
     torch_report = check_source(TORCH_HEAD + "y = nn.Linear(28, 10)(torch.zeros(4, 1, 28, 28))\n"
                                 "z = nn.Linear(10, 2)(y)\n", name="torch_script.py")
     assert torch_report.findings == [] and torch_report.checked_calls == 2
+
+
+@pytest.mark.parametrize("head, expression, message", [
+    (TORCH_HEAD + "x = torch.zeros(64, 20, 6, 6)\n", "x.view(-1, 500)",
+     "RuntimeError: shape '[-1, 500]' is invalid for input of size 46080"),
+    (CHAINER_HEAD + "x = np.zeros((64, 20, 6, 6), dtype=np.float32)\n", "F.reshape(x, (-1, 500))",
+     "InvalidType: Invalid operation is performed in: Reshape (Forward) "
+     "Expect: prod(x.shape) % known_size(=500) == 0 Actual: 80 != 0"),
+    (CHAINER_HEAD + "x = np.zeros((64, 20, 6, 6), dtype=np.float32)\n", "x.reshape(-1, 500)",
+     "ValueError: cannot reshape array of size 46080 into shape (500)"),
+])
+def test_reshape_with_minus_one_that_leaves_no_whole_rows(check_source, head, expression, message):
+    (finding,) = check_source(head + f"y = {expression}\n").findings
+    assert finding.rule == "NPS003"
+    assert finding.message == ("reshape of a (64, 20, 6, 6) array (46080 elements) to (-1, 500) "
+                               "(a multiple of 500 elements)")
+    assert finding.framework_message == message
+    assert finding.hint == ("the feature maps (20, 6, 6) hold 720 values per example; flatten them with "
+                            "x.reshape(x.shape[0], -1) (or the width 720)")
+
+
+def test_chainer_reshape_to_a_fixed_shape_prints_chainer_s_expect(check_source):
+    (finding,) = check_source(CHAINER_HEAD + "x = np.zeros((100, 784), dtype=np.float32)\n"
+                              "y = F.reshape(x, (300, 784))\n").findings
+    assert finding.framework_message == ("InvalidType: Invalid operation is performed in: Reshape (Forward) "
+                                         "Expect: prod(x.shape) == prod((300, 784)) Actual: 78400 != 235200")
