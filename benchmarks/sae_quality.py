@@ -17,26 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from netport.data import load_mnist
 from netport.sae import SAETrainer, StackedAutoencoder, TrainConfig
+from netport.sae.metrics import pca_reconstruction, squared_error_per_image
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 PAPER = {"autoencoder": 3.00, "pca": 13.87}
 TARGET = 3.00
-
-
-def squared_error_per_image(x: np.ndarray, reconstruction: np.ndarray) -> float:
-    return float(np.mean(np.sum((reconstruction.astype(np.float64) - x) ** 2, axis=1)))
-
-
-def pca_error(x_train: np.ndarray, x_test: np.ndarray, k: int) -> float:
-    mean = x_train.mean(axis=0, dtype=np.float64)
-    _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
-    basis = vt[:k].T
-    return squared_error_per_image(x_test, (x_test - mean) @ basis @ basis.T + mean)
 
 
 def main() -> int:
@@ -45,6 +34,8 @@ def main() -> int:
     parser.add_argument("--units", default="784,1000,500,250,30")
     parser.add_argument("--activation", default="relu")
     parser.add_argument("--loss", default="bce", choices=["mse", "bce"])
+    parser.add_argument("--tied", action="store_true", help="tied decoders (default: untied, as the paper's "
+                        "unrolled network, whose decoder weights start as the encoder's but train apart)")
     parser.add_argument("--epochs-pre", type=int, default=5)
     parser.add_argument("--epochs-fine", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=100)
@@ -64,12 +55,13 @@ def main() -> int:
     print(f"data: {mnist.source}: {len(mnist.x_train)} train, {len(mnist.x_test)} test; device {args.device}, "
           f"torch threads {torch.get_num_threads()}")
     started = time.perf_counter()
-    pca = pca_error(mnist.x_train, mnist.x_test, units[-1])
+    pca = squared_error_per_image(mnist.x_test, pca_reconstruction(mnist.x_train, mnist.x_test, units[-1]))
     print(f"PCA-{units[-1]}: test squared error per image {pca:.2f} (paper {PAPER['pca']}) "
           f"in {time.perf_counter() - started:.1f} s")
 
     torch.manual_seed(args.seed)
-    model = StackedAutoencoder(units, activation=args.activation, linear_code=True, output_activation="sigmoid")
+    model = StackedAutoencoder(units, activation=args.activation, linear_code=True, output_activation="sigmoid",
+                               tied=args.tied)
     config = TrainConfig(epochs_pre=args.epochs_pre, epochs_fine=args.epochs_fine, batch_size=args.batch_size,
                          lr=args.lr, loss=args.loss, seed=args.seed, device=args.device, progress=False)
     trainer = None
@@ -91,7 +83,8 @@ def main() -> int:
     trainer.fit(mnist.x_train)
     seconds = time.perf_counter() - started
     error = squared_error_per_image(mnist.x_test, model.reconstruct(mnist.x_test).cpu().numpy())
-    print(f"\nautoencoder {'-'.join(map(str, units))} ({args.activation}, linear code, sigmoid output, {args.loss}; "
+    print(f"\nautoencoder {'-'.join(map(str, units))} ({args.activation}, linear code, sigmoid output, "
+          f"{'tied' if args.tied else 'untied'}, {args.loss}; "
           f"{args.epochs_pre} pretraining epochs per layer, {args.epochs_fine} fine-tuning epochs): "
           f"test squared error per image {error:.3f} (paper {PAPER['autoencoder']:.2f}, target <= {TARGET:.2f}: "
           f"{'met' if error <= TARGET else 'NOT met'}); PCA-{units[-1]} {pca:.2f}; trained in {seconds / 60:.1f} min")

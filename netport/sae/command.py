@@ -14,6 +14,7 @@ def run(args: argparse.Namespace) -> int:
 
     from netport.data import MNISTError, load_mnist
     from netport.sae import io, plots
+    from netport.sae.metrics import squared_error_per_image
     from netport.sae.model import StackedAutoencoder
     from netport.sae.training import SAEError, SAETrainer, TrainConfig
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     reconstructions = model.reconstruct(mnist.x_test).cpu().numpy()
     test_mse = float(np.mean((reconstructions - mnist.x_test) ** 2))
-    test_sse = float(np.mean(np.sum((reconstructions - mnist.x_test) ** 2, axis=1)))
+    test_sse = squared_error_per_image(mnist.x_test, reconstructions)
     print(f"test loss {test_mse:.6f}  squared error per image {test_sse:.3f}")
     io.save_model(model, out)
     io.export_chainer_npz(model, out / "sae.npz")

@@ -10,16 +10,7 @@ torch = pytest.importorskip("torch")
 
 from netport.data import load_mnist  # noqa: E402
 from netport.sae import StackedAutoencoder, TrainConfig, fit  # noqa: E402
-
-
-def squared_error_per_image(x, reconstruction):
-    return float(np.mean(np.sum((np.asarray(reconstruction, dtype=np.float64) - x) ** 2, axis=1)))
-
-
-def pca_reconstruction(x_train, x_test, k):
-    mean = x_train.mean(axis=0, dtype=np.float64)
-    _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
-    return (x_test - mean) @ vt[:k].T @ vt[:k] + mean
+from netport.sae.metrics import pca_reconstruction, squared_error_per_image  # noqa: E402
 
 
 def test_autoencoder_beats_pca_with_the_same_code_size():
@@ -32,3 +23,13 @@ def test_autoencoder_beats_pca_with_the_same_code_size():
     pca = squared_error_per_image(mnist.x_test, pca_reconstruction(mnist.x_train, mnist.x_test, code))
     print(f"test squared error per image: autoencoder {autoencoder:.2f}, PCA-{code} {pca:.2f}")
     assert autoencoder < 0.9 * pca
+
+
+def test_error_is_per_image_summed_over_pixels_and_pca_recovers_its_own_span():
+    x = np.zeros((2, 4))
+    assert squared_error_per_image(x, x + 0.5) == pytest.approx(4 * 0.25)  # 784 x MSE, here 4 x MSE
+    rng = np.random.RandomState(0)
+    train = rng.rand(50, 3) @ rng.rand(3, 8)  # rank 3 (after centring, at most 3)
+    test = rng.rand(5, 3) @ rng.rand(3, 8)
+    assert squared_error_per_image(train, pca_reconstruction(train, train, 3)) < 1e-20
+    assert squared_error_per_image(test, pca_reconstruction(train, test, 1)) > 1e-3
