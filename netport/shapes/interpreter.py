@@ -461,14 +461,17 @@ class Interpreter:
                 scope[name] = UNKNOWN
 
     def _stmt_While(self, node, frame):
-        for turn in range(MAX_WHILE):
+        turns = 0
+        while True:
             condition = self.truth(self.eval(node.test, frame))
             if condition is False:
                 self.exec_block(node.orelse, frame)
                 return
-            if condition is not True or math.prod(self.unrolling) * (turn + 1) > UNROLL_NESTED_LIMIT \
+            if condition is not True or turns == MAX_WHILE \
+                    or math.prod(self.unrolling) * (turns + 1) > UNROLL_NESTED_LIMIT \
                     or self.unrolled_turns >= UNROLL_TOTAL_LIMIT:
                 break
+            turns += 1
             self.unrolled_turns += 1
             try:
                 self.exec_block(node.body, frame)
@@ -513,7 +516,6 @@ class Interpreter:
         else:
             self.exec_block(node.orelse, frame)
         self.exec_block(node.finalbody, frame)
-
 
     _stmt_TryStar = _stmt_Try
     _stmt_AsyncWith = _stmt_With

@@ -93,7 +93,8 @@ def test_report_into_an_impossible_path_exits_2_with_one_line(run_netport, tmp_p
     blocker.write_text("")
     assert_usage_error(run_netport("check-shapes", BUG, "-o", str(blocker / "report.txt")),
                        f"-o {blocker / 'report.txt'}: {blocker} is not a directory")
-    assert_usage_error(run_netport("check-shapes", BUG, "-o", str(tmp_path)), f"-o {tmp_path}: {tmp_path} is a directory")
+    assert_usage_error(run_netport("check-shapes", BUG, "-o", str(tmp_path)),
+                       f"-o {tmp_path}: {tmp_path} is a directory")
 
 
 def test_set_of_an_option_the_script_lacks_is_a_usage_error_listing_its_options(run_netport, tmp_path):

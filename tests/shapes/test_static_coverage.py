@@ -240,3 +240,10 @@ def test_chainer_reshape_to_a_fixed_shape_prints_chainer_s_expect(check_source):
                               "y = F.reshape(x, (300, 784))\n").findings
     assert finding.framework_message == ("InvalidType: Invalid operation is performed in: Reshape (Forward) "
                                          "Expect: prod(x.shape) == prod((300, 784)) Actual: 78400 != 235200")
+
+
+def test_a_while_loop_of_exactly_the_unroll_limit_is_followed_to_its_end(check_source):
+    report = check_source(CHAINER_HEAD + "n = 0\nwhile n < 16:\n    n += 1\n"
+                          "y = L.Linear(15, 2)(np.zeros((2, n), dtype=np.float32))\n")
+    (finding,) = report.findings
+    assert values(finding) == (8, 15, 16) and report.notes == []
