@@ -78,6 +78,11 @@ class _StatementEdits:
     todos: list[str] = field(default_factory=list)
 
 
+# How the torch target clears gradients. Chainer (1.24 and 5-7 alike, GradientMethod.update and
+# reallocate_cleared_grads) updates every parameter, with a zero gradient where the loss did not reach
+# it, so momentum, Adam's moments and weight decay go on; torch's step() skips a parameter whose .grad
+# is None, which zero_grad() makes by default.
+ZERO_GRAD = "zero_grad(set_to_none=False)"
 NO_BACKPROP = "chainer.no_backprop_mode()"
 TRAIN_FALSE = "chainer.using_config('train', False)"
 

@@ -83,7 +83,7 @@ def torch_losses(optimizer_name: str, weights) -> list[float]:
     losses = []
     for step in range(STEPS):
         x = torch.as_tensor(data[step * BATCH:(step + 1) * BATCH])
-        optimizer.zero_grad()
+        optimizer.zero_grad(set_to_none=False)
         regression(x, x).backward()
         optimizer.step()
         losses.append(regression.loss.item())

@@ -899,3 +899,83 @@ def test_optimizer_attributes_torch_cannot_hold_are_marked_and_momentum_lr_chang
                 f.message]
     assert warnings == [(7, "PT027")]
     assert "sgd.param_groups[0]['lr'] = 0.01\nsgd.param_groups[0]['momentum'] = 0.5\n" in result.migrated
+
+
+POOLING = HEADER + '''def show(y):
+    print(' '.join('%.6f' % v for v in y.data.ravel()))
+
+
+rng = np.random.RandomState(0)
+for n in (5, 6, 7, 8):
+    x = chainer.Variable(rng.randn(1, 2, n, n + 1).astype(np.float32))
+    show(F.max_pooling_2d(x, 2))
+    show(F.max_pooling_2d(x, 3, 2, 1))
+    show(F.max_pooling_2d(x, 2, 2, 1))
+    show(F.max_pooling_2d(x, 1, 3))
+    show(F.max_pooling_2d(x, 3, stride=2, cover_all=False))
+    for k in (1, 2, 3):
+        for s in (1, 2, 3, 4):
+            for p in range(k // 2 + 1):
+                show(F.max_pooling_2d(x, k, s, p))
+                show(F.max_pooling_2d(x, (k, 2), (s, 1), (p, 1)))
+'''
+
+
+def test_max_pooling_keeps_chainers_output_size_and_values(tmp_path, legacy_python):
+    """F.max_pooling_2d(x, 2, 2, 1) on a 7x7 input is 5x5 in Chainer (cover_all keeps a last window in the
+    padding, value -inf) and was 4x4 after migration with ceil_mode=True. ceil_mode is kept where it is
+    exact (stride <= ksize - pad), elsewhere max_pool2d_cover_all pads as Chainer did: every combination of
+    ksize 1-3, stride 1-4 and pad, square and not, on inputs of 5-8 rows gives Chainer 1.24's shapes and
+    values exactly."""
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, POOLING)
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "    show(nn.functional.max_pool2d(x, 2, stride=2, padding=0, ceil_mode=True))\n" in result.migrated
+    assert "    show(nn.functional.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True))\n" in result.migrated
+    assert "    show(max_pool2d_cover_all(x, 2, stride=2, pad=1))\n" in result.migrated
+    assert "    show(max_pool2d_cover_all(x, 1, stride=3, pad=0))\n" in result.migrated
+    assert len(chainer_out) == 4 * (5 + 2 * 4 * 5)
+    assert any(float("-inf") in line for line in chainer_out)  # the windows that only cover padding
+    assert_same_numbers(torch_out, chainer_out, rtol=0, atol=0)
+
+
+HOOKS = HEADER + """class Two(chainer.Chain):
+    def __init__(self):
+        super(Two, self).__init__(l1=L.Linear(3, 3), l2=L.Linear(3, 1), l3=L.Linear(3, 1))
+
+    def __call__(self, x, t, i):
+        h = F.tanh(self.l1(x))
+        return F.mean_squared_error(self.l2(h) if i % 2 else self.l3(h), t)
+
+
+np.random.seed(0)
+model = Two()
+""" + SAVE_LOAD + """optimizer = optimizers.MomentumSGD(lr=0.05)
+optimizer.setup(model)
+x = chainer.Variable(np.linspace(-2, 2, 24).reshape(8, 3).astype(np.float32))
+t = chainer.Variable(np.linspace(5, 9, 8).reshape(8, 1).astype(np.float32))
+for i in range(8):
+    model.zerograds()
+    loss = model(x, t, i)
+    loss.backward()
+    optimizer.weight_decay(0.05)
+    optimizer.clip_grads(1.0)
+    optimizer.update()
+    print(float(loss.data), float(model.l2.b.data[0]), float(model.l3.b.data[0]))
+"""
+
+
+def test_weight_decay_before_clipping_and_zeroed_gradients_give_chainers_updates(tmp_path, legacy_python):
+    """Two silent differences: weight decay was folded into weight_decay= while the clipping became a step
+    pre-hook, so torch clipped before adding the decay where Chainer clipped the decayed gradient; and
+    zero_grad() set the gradients to None, so torch's step skipped a layer the loss did not reach that
+    iteration where Chainer updated it with a zero gradient (momentum and decay going on). Now the decay
+    stays a pre-hook ahead of the clipping and gradients are zeroed (set_to_none=False): 8 steps of a model
+    whose heads alternate, with clipping active, give Chainer 1.24's losses and parameters."""
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, HOOKS)
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "weight_decay=" not in result.migrated
+    assert result.migrated.index("register_step_pre_hook(weight_decay)") < \
+        result.migrated.index("register_step_pre_hook(clip_gradients)")
+    assert "    model.zero_grad(set_to_none=False)\n" in result.migrated
+    assert len(chainer_out) == 8
+    assert_same_numbers(torch_out, chainer_out, rtol=1e-5, atol=1e-7)

@@ -82,7 +82,7 @@ for epoch in range(1, args.epoch + 1):
         x = torch.as_tensor(x_train[perm[i:i + batchsize]], device=device)
         t = torch.as_tensor(y_train[perm[i:i + batchsize]], device=device)
 
-        model.zero_grad()
+        model.zero_grad(set_to_none=False)
         loss = model(x, t)
         loss.backward()
         optimizer.step()

@@ -90,7 +90,7 @@ for epoch in range(1, n_epoch + 1):
         x_batch = xp.asarray(x_train[perm[i:i + batchsize]])
         y_batch = xp.asarray(y_train[perm[i:i + batchsize]])
 
-        model.zero_grad()
+        model.zero_grad(set_to_none=False)
         loss, acc = forward(x_batch, y_batch)
         loss.backward()
         optimizer.step()

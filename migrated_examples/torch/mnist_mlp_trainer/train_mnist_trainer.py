@@ -117,7 +117,7 @@ def main():
         observations = {}
         for batch in train_iter:
             batch = [a.to(device) for a in batch]
-            optimizer.zero_grad()
+            optimizer.zero_grad(set_to_none=False)
             loss = model(*batch)
             loss.backward()
             optimizer.step()

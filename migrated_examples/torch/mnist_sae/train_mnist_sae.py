@@ -92,7 +92,7 @@ def train(optimizer, lossfun, data, n_epoch, stage):
         start = time.time()
         for i in range(0, n, batchsize):
             x = torch.as_tensor(data[perm[i:i + batchsize]], device=device)
-            optimizer.zero_grad()
+            optimizer.zero_grad(set_to_none=False)
             lossfun(x, x).backward()
             optimizer.step()
             sum_loss += float(lossfun.loss.detach().cpu().numpy()) * len(x)

@@ -80,7 +80,7 @@ for epoch in range(1, args.epoch + 1):
     for i in range(0, N, args.batchsize):
         x = torch.as_tensor(x_train[perm[i:i + args.batchsize]])
         t = torch.as_tensor(y_train[perm[i:i + args.batchsize]])
-        optimizer.zero_grad()
+        optimizer.zero_grad(set_to_none=False)
         model(x, t).backward()
         optimizer.step()
         sum_loss += float(model.loss.data) * len(t)

@@ -3,10 +3,28 @@ where torch's default differs (dropout's training flag, linear's flattening)."""
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, is_dotted, paren
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren
 from netport.migrate.rules import Rule, register
+
+# Chainer's max_pooling_2d with cover_all=True (1.24 and 5-7: im2col with pval=-inf) pads the input with
+# -inf by pad on the top and left and by pad + stride - 1 on the bottom and right, and slides the windows
+# over that: out = (in + 2 * pad - ksize + stride - 1) // stride + 1. torch's ceil_mode gives the same
+# size and values except that it drops a last window starting in the right padding (possible only when
+# stride > ksize - pad), which Chainer keeps, with the maximum -inf.
+MAX_POOL_COVER_ALL = '''def max_pool2d_cover_all(x, ksize, stride=None, pad=0):
+    """Chainer's F.max_pooling_2d(x, ksize, stride, pad) with cover_all=True: the input padded with -inf by pad, and
+    by pad + stride - 1 at the bottom and right, so that windows cover every row and column; torch's ceil_mode
+    drops a last window that starts in the padding, which Chainer kept (its maximum is -inf)."""
+    kh, kw = ksize if isinstance(ksize, (tuple, list)) else (ksize, ksize)
+    sh, sw = (kh, kw) if stride is None else stride if isinstance(stride, (tuple, list)) else (stride, stride)
+    ph, pw = pad if isinstance(pad, (tuple, list)) else (pad, pad)
+    x = nn.functional.pad(x, (pw, pw + sw - 1, ph, ph + sh - 1), value=float('-inf'))
+    return nn.functional.max_pool2d(x, (kh, kw), stride=(sh, sw))
+'''
 
 register(
     Rule("PT010", "activations and losses map to their torch functions",
@@ -27,9 +45,12 @@ register(
     Rule("PT015", "softmax_cross_entropy/accuracy keep Chainer's ignore label and int64 targets",
          before="import chainer.functions as F\nl = F.softmax_cross_entropy(y, t)\na = F.accuracy(y, t)\n",
          after='from torch import nn\n\nl = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\na = (y.argmax(1) == t).float().mean()\n', target="torch"),
-    Rule("PT016", "max_pooling_2d keeps cover_all (ceil_mode=True) and stride=ksize explicit",
-         before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2)\n",
-         after='from torch import nn\n\nh = nn.functional.max_pool2d(x, 2, stride=2, padding=0, ceil_mode=True)\n', target="torch"),
+    Rule("PT016", "max_pooling_2d keeps cover_all (ceil_mode=True) and stride=ksize explicit; where ceil_mode "
+         "would drop Chainer's last window (stride > ksize - pad, or sizes not literal) a max_pool2d_cover_all "
+         "written into the file pads as Chainer did",
+         before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2)\nh = F.max_pooling_2d(h, 2, 2, 1)\n",
+         after='from torch import nn\n\n\n' + MAX_POOL_COVER_ALL + '\n\nh = nn.functional.max_pool2d(x, 2, stride=2, '
+               'padding=0, ceil_mode=True)\nh = max_pool2d_cover_all(h, 2, stride=2, pad=1)\n', target="torch"),
     Rule("PT017", "concat/split_axis/reshape keep Chainer's axis defaults and section semantics",
          before="import chainer.functions as F\nh = F.concat((a, b))\nc, d = F.split_axis(h, 2, 1)\n",
          after='import torch\n\nh = torch.cat((a, b), dim=1)\nc, d = torch.tensor_split(h, 2, dim=1)\n', target="torch"),
@@ -51,6 +72,10 @@ class FunctionRules(RulePass):
     def __init__(self, ctx):
         super().__init__(ctx)
         self._methods: list[bool] = []  # inside a method of a class (self.training exists)
+        self._needs_cover_all = False
+
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        return insert_definition(module, MAX_POOL_COVER_ALL) if self._needs_cover_all else module
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._methods.append(False)
@@ -181,6 +206,21 @@ class FunctionRules(RulePass):
         stride = values.get("stride", values["ksize"])
         pad = values.get("pad", "0")
         cover_all = values.get("cover_all", "True")
+        if cover_all not in ("True", "False"):
+            self.todo(original, "PT016", f"F.max_pooling_2d with cover_all={cover_all}: torch's ceil_mode=True is "
+                      "Chainer's cover_all=True only when stride <= ksize - pad; pick the form by hand")
+            return updated
+        sizes = [_integer(v) for v in (values["ksize"], values["ksize"] if stride == "None" else stride, pad)]
+        if cover_all == "True" and (None in sizes or sizes[1] > sizes[0] - sizes[2]):
+            # ceil_mode would drop a last window that Chainer keeps (at some input sizes): pad as Chainer did
+            self._needs_cover_all = True
+            self._spell("nn.functional.max_pool2d")
+            self.info(original, "PT016", "F.max_pooling_2d is `max_pool2d_cover_all` (written into this file): with "
+                      f"stride {stride} > ksize {values['ksize']} - pad {pad} (or sizes not known here) ceil_mode=True "
+                      "drops a last window that starts in the padding, which Chainer's cover_all kept (its output "
+                      "is -inf), so the output sizes would differ")
+            return cst.parse_expression(f"max_pool2d_cover_all({values['x']}, {values['ksize']}, stride={stride}, "
+                                        f"pad={pad})")
         self.info(original, "PT016", "F.max_pooling_2d is nn.functional.max_pool2d; Chainer's cover_all=True is "
                   "ceil_mode=True (torch's default is False)")
         return cst.parse_expression(f"{self._spell('nn.functional.max_pool2d')}({values['x']}, {values['ksize']}, "
@@ -200,3 +240,12 @@ class FunctionRules(RulePass):
                   "(Chainer followed chainer.config.train)")
         return cst.parse_expression(f"{self._spell('nn.functional.dropout')}({values['x']}, p={ratio}, "
                                     f"training={training})")
+
+
+def _integer(text: str) -> int | None:
+    """The value of an integer literal (``2``, ``(2)``), else None."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

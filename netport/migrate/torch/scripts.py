@@ -14,7 +14,7 @@ import builtins
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, primary
+from netport.migrate.passes import ZERO_GRAD, RulePass, bind_arguments, code, insert_definition, primary
 from netport.migrate.project import _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
@@ -26,7 +26,8 @@ register(
          target="torch"),
     Rule("PT021", "optimizer.update(lossfun, *args) becomes zero_grad, backward and step",
          before="from chainer import optimizers\nopt = optimizers.SGD()\nopt.setup(model)\nopt.update(lossfun, x, t)\n",
-         after='import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\nopt.zero_grad()\nlossfun(x, t).backward()\nopt.step()\n',
+         after='import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\nopt.zero_grad(set_to_none=False)\n'
+               'lossfun(x, t).backward()\nopt.step()\n',
          target="torch"),
     Rule("PT022", "chainer.Variable(a) becomes torch.as_tensor(a); cuda.to_cpu(v.data) becomes "
          "v.detach().cpu().numpy()",
@@ -103,8 +104,9 @@ HOOKS = {
         "    \"\"\"Chainer's WeightDecay({value}) hook: grad += {value} * param before each step.\"\"\"\n"
         "    for group in optimizer.param_groups:\n"
         "        for p in group['params']:\n"
-        "            if p.grad is not None:\n"
-        "                p.grad.add_(p.detach(), alpha={value})\n"
+        "            if p.grad is None:  # Chainer decayed a parameter the loss did not reach as well\n"
+        "                p.grad = torch.zeros_like(p)\n"
+        "            p.grad.add_(p.detach(), alpha={value})\n"
         "{opt}.register_step_pre_hook(weight_decay)\n"),
     "chainer.optimizer_hooks.GradientClipping": (
         "def clip_gradients(optimizer, args, kwargs):\n"
@@ -376,12 +378,19 @@ class ScriptRules(RulePass):
             setup = following.body[0].value
             if isinstance(setup.func, cst.Attribute) and setup.func.attr.value == "setup" and \
                     code(setup.func.value) == name and len(setup.args) == 1:
-                self._decay = self._weight_decay_after(body[index + 2:index + 3], name)
+                self._decay = self._weight_decay_after(body[index + 2:index + 3], name, body[index + 3:])
                 return following, code(setup.args[0].value)
         return None
 
-    def _weight_decay_after(self, statements, name: str) -> str | None:
-        """`name.add_hook(WeightDecay(r))` right after the setup: fold r into weight_decay=."""
+    def _weight_decay_after(self, statements, name: str, rest=()) -> str | None:
+        """`name.add_hook(WeightDecay(r))` right after the setup: fold r into weight_decay=, unless a
+        GradientClipping hook is added after it: Chainer clipped the decayed gradient, and torch adds
+        weight_decay= inside step(), after every pre-hook, so the decay stays a pre-hook before the clipping."""
+        if any(self._adds_hook(statement, name, "chainer.optimizer_hooks.GradientClipping") for statement in rest):
+            for statement in statements:
+                if self._adds_hook(statement, name, "chainer.optimizer_hooks.WeightDecay"):
+                    self._decay_before_clipping = id(statement)
+            return None
         for statement in statements:
             if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
                     isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call):
@@ -395,6 +404,15 @@ class ScriptRules(RulePass):
                     self.remove(statement)
                     return code(call.args[0].value.args[0].value)
         return None
+
+    def _adds_hook(self, statement, name: str, hook: str) -> bool:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call)):
+            return False
+        call = statement.body[0].value
+        return isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_hook" and \
+            code(call.func.value) == name and len(call.args) == 1 and isinstance(call.args[0].value, cst.Call) and \
+            self.callee(call.args[0].value) == hook
 
     def _seed(self, original: cst.SimpleStatementLine) -> None:
         """``np.random.seed(s)`` -> also ``torch.manual_seed(s)`` right after, unless it is there already."""
@@ -436,13 +454,16 @@ class ScriptRules(RulePass):
                 loss = f"{primary(lossfun)}({rest})"
             self.insert_after(original, [cst.parse_statement(f"{loss}.backward()\n"),
                                          cst.parse_statement(f"{receiver}.step()\n")])
-            self.info(original, "PT021", f"`{receiver}.update(lossfun, ...)` is zero_grad(), lossfun(...).backward(), "
-                      "step(): gradients are cleared before the forward pass")
-            return cst.parse_statement(f"{receiver}.zero_grad()\n").with_changes(leading_lines=updated.leading_lines)
+            self.info(original, "PT021", f"`{receiver}.update(lossfun, ...)` is {ZERO_GRAD}, lossfun(...).backward(), "
+                      "step(): gradients are cleared before the forward pass, to zeros as Chainer's were (torch's "
+                      "step() skips a parameter whose .grad is None; Chainer updated it with a zero gradient)")
+            return cst.parse_statement(f"{receiver}.{ZERO_GRAD}\n").with_changes(leading_lines=updated.leading_lines)
         if method == "cleargrads" and not call.args:
-            self.info(original, "PT021", f"`{receiver}.cleargrads()` is `{receiver}.zero_grad()`")
+            self.info(original, "PT021", f"`{receiver}.cleargrads()` is `{receiver}.{ZERO_GRAD}`: Chainer's "
+                      "update() gave a parameter without a gradient a zero one and updated it (momentum, Adam's "
+                      "moments, weight decay); torch's step() skips a parameter whose .grad is None")
             return updated.with_changes(body=[updated.body[0].with_changes(
-                value=call.with_changes(func=call.func.with_changes(attr=cst.Name("zero_grad"))))])
+                value=cst.parse_expression(f"{primary(call.func.value)}.{ZERO_GRAD}"))])
         if method == "add_hook" and len(call.args) == 1 and isinstance(call.args[0].value, cst.Call):
             hook = call.args[0].value
             kind = self.callee(original.body[0].value.args[0].value)
@@ -453,7 +474,9 @@ class ScriptRules(RulePass):
                 self.need_import("torch")
                 new = list(cst.parse_module(HOOKS[kind].format(opt=receiver, value=value)).body)
                 self.info(original, "PT021", f"{kind.split('.')[-1]} hook: a step pre-hook does the same to the "
-                          "gradients before every step(), as Chainer's hook did inside update()")
+                          "gradients before every step(), as Chainer's hook did inside update()" +
+                          (" (not weight_decay=: the gradient clipping added after it clips the decayed gradient, "
+                           "as in Chainer)" if id(original) == getattr(self, "_decay_before_clipping", None) else ""))
                 self.insert_after(original, new[1:])
                 return new[0].with_changes(leading_lines=updated.leading_lines)
         if method == "update" and not call.args:
