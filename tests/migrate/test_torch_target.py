@@ -979,3 +979,44 @@ def test_weight_decay_before_clipping_and_zeroed_gradients_give_chainers_updates
     assert "    model.zero_grad(set_to_none=False)\n" in result.migrated
     assert len(chainer_out) == 8
     assert_same_numbers(torch_out, chainer_out, rtol=1e-5, atol=1e-7)
+
+
+FINETUNE = HEADER + '''class Net(chainer.Chain):
+    def __init__(self):
+        super(Net, self).__init__(bn=L.BatchNormalization(3, decay=0.8))
+
+    def __call__(self, x):
+        return self.bn(x, finetune=True)
+
+
+def show(v):
+    print(' '.join('%.6f' % e for e in v.ravel()))
+
+
+np.random.seed(0)
+model = Net()
+''' + SAVE_LOAD + '''rng = np.random.RandomState(1)
+for i in range(4):
+    y = model(chainer.Variable((rng.randn(6, 3) * (i + 1) + i).astype(np.float32)))
+    show(y.data)
+show(model.bn.avg_mean)
+show(model.bn.avg_var)
+'''
+
+
+def test_batch_normalization_finetune_is_the_cumulative_average(tmp_path, legacy_python):
+    """`self.bn(h, finetune=True)` stayed on nn.BatchNorm1d/2d, which raised TypeError. When every call
+    fine-tunes, the module gets momentum=None (torch's cumulative average, Chainer's decay = 1 - 1/N) and
+    the argument goes: the outputs and running mean are Chainer 1.24's; the running variance differs by
+    the eps that 1.24 adds into it on the CPU (CH017's warning). Mixed uses are marked."""
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, FINETUNE)
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "self.bn = nn.BatchNorm1d(3, eps=2e-05, momentum=None)" in result.migrated
+    assert "return self.bn(x)\n" in result.migrated and "show(model.bn.running_var)" in result.migrated
+    assert_same_numbers(torch_out[:-1], chainer_out[:-1], rtol=1e-5, atol=1e-6)
+    assert_same_numbers(torch_out[-1:], chainer_out[-1:], rtol=0, atol=3e-5)
+    mixed = FINETUNE.replace("        return self.bn(x, finetune=True)\n",
+                             "        return self.bn(self.bn(x), finetune=True)\n")
+    marked = migrate_source(mixed, "prog.py", target="torch")
+    assert [(f.line, f.rule) for f in marked.findings if f.severity is Severity.ERROR] == [(14, "PT003")]
+    assert "momentum=1 - 0.8" in marked.migrated and "finetune=True)  # netport: TODO(PT003)" in marked.migrated

@@ -153,7 +153,8 @@ register(
          after="import math\nimport torch\nfrom torch import nn\n\n\n" +
                LSTM_CLASS.format(init=LSTM_INIT) + "\n\nlstm = LSTM(10, 20, forget_bias_init=0)\n",
          target="torch"),
-    Rule("PT005", ".W/.b of a link become .weight/.bias",
+    Rule("PT005", ".W/.b of a link become .weight/.bias (gamma/beta/avg_mean/avg_var of a BatchNormalization "
+         "weight/bias/running_mean/running_var)",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        with self.init_scope():\n"
                 "            self.fc = L.Linear(3, 2, nobias=True)\n\n    def __call__(self, x):\n"
@@ -192,6 +193,7 @@ _LINKS = {
 }
 _IMAGE_LINKS = ("chainer.links.Convolution2D", "chainer.links.Deconvolution2D")
 _PARAM_RENAMES = {"W": "weight", "b": "bias"}
+_BN_RENAMES = {"gamma": "weight", "beta": "bias", "avg_mean": "running_mean", "avg_var": "running_var"}
 _FILLS = {"chainer.initializers.NaN": "float('nan')", "chainer.initializers.Zero": "0.0",
           "chainer.initializers.One": "1.0"}
 
@@ -218,6 +220,8 @@ class ModuleRules(RulePass):
         self._class_names: list[str] = []
         self._bindings = _bindings(self.ctx.source, self.project.chain_classes)
         self._renames = _attribute_renames(self.ctx.source, self.project.chain_classes)
+        self._finetune = _finetune_calls(self.ctx.source, {name for name, link in self.project.link_types.items()
+                                                           if link == "chainer.links.BatchNormalization"})
 
     def _nn(self, name: str) -> str:
         self.ctx.imports.add(("torch", "nn", None))
@@ -317,6 +321,10 @@ class ModuleRules(RulePass):
             return cst.parse_expression(f"{self._nn(kind)}()")
         if qualified == "chainer.Parameter":
             return self._parameter(original, updated)
+        if isinstance(original.func, cst.Attribute) and isinstance(original.func.value, cst.Name) and \
+                original.func.value.value == "self" and original.func.attr.value in self._finetune and \
+                any(a.keyword is not None and a.keyword.value == "finetune" for a in original.args):
+            return self._finetune_call(original, updated)
         if self._is_linear_link_call(original) and updated.args and updated.args[0].keyword is None:
             # L.Linear flattened its input to (batch, -1) like F.linear; nn.Linear applies to the last
             # axis. Only programs with convolutions feed it images, so only there is it spelled out.
@@ -332,6 +340,25 @@ class ModuleRules(RulePass):
                 len(updated.args) == 1 and updated.args[0].star == "*":
             # ChainList.__init__(*links) -> ModuleList.__init__(links)
             return updated.with_changes(args=[updated.args[0].with_changes(star="")])
+        return updated
+
+    def _finetune_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``self.bn(h, finetune=...)``: finetune=False is the default; finetune=True, when every call of the
+        link passes it, is the module's momentum=None (set at its construction); anything else is marked."""
+        name = original.func.attr.value
+        value = next(code(a.value) for a in original.args if a.keyword is not None and a.keyword.value == "finetune")
+        calls = self._finetune[name]
+        if value == "False" or value == "True" and set(calls) == {"True"}:
+            self.info(original, "PT003", "`finetune=False` is the default" if value == "False" else
+                      f"`finetune=True` (in every call of `self.{name}`): Chainer's cumulative average of the batch "
+                      "statistics is the module's momentum=None")
+            args = [a for a in updated.args if not (a.keyword is not None and a.keyword.value == "finetune")]
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return updated.with_changes(args=args)
+        self.todo(original, "PT003", f"`self.{name}(..., finetune={value})`: Chainer's fine-tuning mode (running "
+                  "statistics as the cumulative average of the batches, decay = 1 - 1/N) is nn.BatchNorm's "
+                  "momentum=None, a setting of the module, not of a call: set `momentum` for the calls by hand")
         return updated
 
     def _lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -535,6 +562,9 @@ class ModuleRules(RulePass):
         module = "BatchNorm2d" if images else "BatchNorm1d"
         decay = values.get("decay")
         momentum = f"1 - {paren(code(decay))}" if decay is not None else "0.1"
+        attribute = target.split(".", 1)[1] if target.startswith("self.") else None
+        if attribute is not None and self._finetune.get(attribute) and set(self._finetune[attribute]) == {"True"}:
+            momentum = "None"  # every call fine-tunes: Chainer's cumulative average (decay = 1 - 1/N)
         eps = code(values["eps"]) if "eps" in values else "2e-05"
         if "initial_avg_var" in values and code(values["initial_avg_var"]) in ("0", "0.0"):
             self.insert_after(self.statement, [cst.parse_statement(f"{self._nn('init')}.zeros_({target}.running_var)\n")])
@@ -563,13 +593,30 @@ class ModuleRules(RulePass):
         renamed = self._renamed_attribute(original)
         if renamed is not None:
             return updated.with_changes(attr=cst.Name(renamed))
-        if name not in _PARAM_RENAMES or not isinstance(original.value, cst.Attribute):
+        if not isinstance(original.value, cst.Attribute):
             return updated
         link = self.project.link_types.get(original.value.attr.value)
-        if link not in _LINKS:
+        renames = _PARAM_RENAMES if link in _LINKS else _BN_RENAMES if link == "chainer.links.BatchNormalization" \
+            else {}
+        if name not in renames:
             return updated
-        self.info(original, "PT005", f"`.{name}` of a link is `.{_PARAM_RENAMES[name]}`")
-        return updated.with_changes(attr=cst.Name(_PARAM_RENAMES[name]))
+        self.info(original, "PT005", f"`.{name}` of a link is `.{renames[name]}`")
+        return updated.with_changes(attr=cst.Name(renames[name]))
+
+
+def _finetune_calls(source: str, batch_norms: set[str]) -> dict[str, list[str]]:
+    """For each BatchNormalization child ``self.<name>``, the finetune= value of every call of it
+    (source text; "False" where the call does not pass it)."""
+    if not batch_norms or "finetune" not in source:
+        return {}
+    tree = ast.parse(source)
+    calls: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in batch_norms \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self":
+            value = next((ast.unparse(k.value) for k in node.keywords if k.arg == "finetune"), "False")
+            calls.setdefault(node.func.attr, []).append(value)
+    return calls
 
 
 def _attribute_renames(source: str, chain_classes: set[str]) -> dict[str, dict[str, str]]:
