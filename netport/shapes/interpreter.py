@@ -1133,19 +1133,60 @@ def _stored_names(node: ast.AST) -> set:
 
 
 def _carried_names(loop: ast.AST) -> frozenset:
-    """Names a loop body both reads and rebinds (a loop-carried value), nested functions aside."""
-    stored, loaded = set(), set()
-    todo = list(loop.body)
+    """Names a loop body may read before it rebinds them (a value carried from turn to turn, like
+    `x = x[:, 1:]` or `n //= 2`); a name the body assigns before any read of it is not one."""
+    stored = {name for statement in loop.body for name in _stored_names(statement)}
+    read_first, _ = _reads_before_writes(loop.body, set())
+    return frozenset(read_first & stored)
+
+
+def _reads_before_writes(body, assigned: set) -> tuple[set, set]:
+    """(names `body` may read before assigning them, names surely assigned after it), given the
+    names surely assigned before it."""
+    assigned, read_first = set(assigned), set()
+    for statement in body:
+        if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+            head = statement.iter if isinstance(statement, (ast.For, ast.AsyncFor)) else statement.test
+            read_first |= _loaded_names(head) - assigned
+            inner = assigned | (_stored_names(statement.target) if hasattr(statement, "target") else set())
+            for block in (statement.body, statement.orelse):
+                read_first |= _reads_before_writes(block, inner)[0]  # the loop may not run: nothing sure after
+        elif isinstance(statement, ast.If):
+            read_first |= _loaded_names(statement.test) - assigned
+            reads_a, after_a = _reads_before_writes(statement.body, assigned)
+            reads_b, after_b = _reads_before_writes(statement.orelse, assigned)
+            read_first |= reads_a | reads_b
+            assigned = after_a & after_b
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            for item in statement.items:
+                read_first |= _loaded_names(item.context_expr) - assigned
+                if item.optional_vars is not None:
+                    assigned |= _stored_names(item.optional_vars)
+            reads, assigned = _reads_before_writes(statement.body, assigned)
+            read_first |= reads
+        elif isinstance(statement, (ast.Try, ast.TryStar, ast.Match)):
+            read_first |= _loaded_names(statement) - assigned  # rare in loops: every read counts
+        else:
+            read_first |= _loaded_names(statement) - assigned
+            if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom)):
+                assigned |= _stored_names(statement) | {
+                    (alias.asname or alias.name).split(".")[0] for alias in getattr(statement, "names", [])}
+    return read_first, assigned
+
+
+def _loaded_names(node: ast.AST) -> set:
+    names = set()
+    todo = [node]
     while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        current = todo.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            loaded.add(node.target.id)
-        if isinstance(node, ast.Name):
-            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
-        todo.extend(ast.iter_child_nodes(node))
-    return frozenset(stored & loaded)
+        if isinstance(current, ast.AugAssign) and isinstance(current.target, ast.Name):
+            names.add(current.target.id)
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load):
+            names.add(current.id)
+        todo.extend(ast.iter_child_nodes(current))
+    return names
 
 
 def _is_sequence_module(value) -> bool:

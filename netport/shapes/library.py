@@ -390,6 +390,8 @@ def array_attribute(array: Array, name: str, site):
     if name == "ndim":
         return array.ndim
     if name == "T":
+        if array.shape is not None and len(array.shape) == 2:
+            return Array(tuple(reversed(array.shape)), array.flow, False, owner=("transposed", array.owner))
         return array.with_shape(tuple(reversed(array.shape)) if array.shape is not None else None)
     if name == "size":
         shape = array.shape
@@ -703,7 +705,8 @@ def chain_init(interp, instance: Instance, args, kwargs, site):
 
 def array_method(interp, array: Array, name, args, kwargs, site):
     if name in ("astype", "copy", "detach", "cpu", "cuda", "numpy", "to", "float", "double", "clone",
-                "contiguous", "get", "unchain_backward", "requires_grad_", "__array__"):
+                "contiguous", "get", "unchain_backward", "requires_grad_", "__array__", "long", "int", "half",
+                "bool", "byte", "short", "type", "type_as", "pin_memory"):  # copies, devices and dtypes
         return array
     if name in ("reshape", "view"):
         shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
@@ -729,6 +732,8 @@ def array_method(interp, array: Array, name, args, kwargs, site):
         return UNKNOWN
     if name in ("backward", "zero_", "fill_"):
         return None
+    if name == "t" or name == "transpose" and not args and array.shape is not None and len(array.shape) == 2:
+        return _transpose_function(interp, [array], {}, site)  # a weight's transpose stays its own (tied decoders)
     if name in ("transpose", "permute"):
         axes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
         if name == "transpose" and len(axes) == 2 and array.shape is not None and len(array.shape) != 2:

@@ -93,7 +93,7 @@ def test_tuple_dataset_datasets_attribute(check_source):
 
 def test_unmodelled_array_method_is_a_note(check_source):
     report = check_source(TORCH_HEAD + "x = torch.zeros(4, 28, 28, 1)\n"
-                          "y = nn.Linear(784, 10)(x.roll(1, 1).flatten(1))\n")
+                          "y = nn.Linear(784, 10)(x.long().roll(1, 1).flatten(1))\n")
     assert report.findings == []
     assert [text for _, text in report.notes] == [
         "`.roll()` of an array is not modelled: its result is unknown and not checked"]
@@ -247,3 +247,31 @@ def test_a_while_loop_of_exactly_the_unroll_limit_is_followed_to_its_end(check_s
                           "y = L.Linear(15, 2)(np.zeros((2, n), dtype=np.float32))\n")
     (finding,) = report.findings
     assert values(finding) == (8, 15, 16) and report.notes == []
+
+
+def test_tied_torch_decoder_through_weight_t(check_source):
+    (finding,) = check_source(TORCH_HEAD + "class TiedAE(nn.Module):\n"
+                              "    def __init__(self):\n"
+                              "        super().__init__()\n"
+                              "        self.enc = nn.Linear(784, 256)\n"
+                              "    def decode(self, h):\n"
+                              "        return torch.sigmoid(F.linear(h, self.enc.weight.t()))\n"
+                              "ae = TiedAE()\n"
+                              "x = torch.rand(8, 784)\n"
+                              "good = ae.decode(ae.enc(x))\n"
+                              "bad = ae.decode(x)\n").findings
+    assert values(finding) == (9, 256, 784)
+    assert finding.layer["kind"] == "nn.functional.linear with the transposed weight of nn.Linear"
+    assert [step["line"] for step in finding.called_from] == [13]
+
+
+def test_a_value_a_loop_body_assigns_before_reading_it_is_not_forgotten(check_source):
+    report = check_source(CHAINER_HEAD + "data = np.zeros((1000, 784), dtype=np.float32)\n"
+                          "xb = np.zeros((1, 10), dtype=np.float32)\n"
+                          "for epoch in range(20):\n"
+                          "    for i in range(0, 1000, 100):\n"
+                          "        xb = data[i:i + 100]\n"
+                          "        h = L.Linear(784, 10)(xb)\n"
+                          "y = L.Linear(784, 10)(xb)\n")
+    assert report.findings == [] and report.notes == []
+    assert report.checked_calls == 2
