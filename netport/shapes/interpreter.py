@@ -66,6 +66,10 @@ class _ProgramExit(Exception):
     """The program stops here (raise, sys.exit) on a path the checker is sure of."""
 
 
+class _ShapeErrorExit(_ProgramExit):
+    """The program stops at a shape error the checker has reported."""
+
+
 @dataclass
 class Frame:
     module: Module
@@ -220,7 +224,7 @@ class Interpreter:
             return  # the branch may not run: not proven
         self.findings.setdefault(finding.key(), finding)
         if finding.severity == "error":
-            raise _ProgramExit()  # the real program stops here: what follows never runs
+            raise _ShapeErrorExit()  # the real program stops here: what follows never runs
 
     def current_multiplier(self):
         total = 1
@@ -501,6 +505,8 @@ class Interpreter:
         completed = True
         try:
             self.exec_block(node.body, frame)
+        except _ShapeErrorExit:
+            raise  # reported: whatever a handler would make of it, the first error is the finding
         except _ProgramExit:
             if not node.handlers:
                 raise

@@ -275,3 +275,13 @@ def test_a_value_a_loop_body_assigns_before_reading_it_is_not_forgotten(check_so
                           "y = L.Linear(784, 10)(xb)\n")
     assert report.findings == [] and report.notes == []
     assert report.checked_calls == 2
+
+
+def test_a_shape_error_inside_try_is_the_only_finding(check_source):
+    report = check_source(CHAINER_HEAD + "try:\n"
+                          "    y = L.Linear(100, 10)(np.zeros((4, 784), dtype=np.float32))\n"
+                          "except IOError:\n"
+                          "    pass\n"
+                          "z = L.Linear(200, 10)(np.zeros((4, 784), dtype=np.float32))\n")
+    (finding,) = report.findings
+    assert values(finding) == (6, 100, 784)
