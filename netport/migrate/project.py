@@ -45,6 +45,15 @@ class ProjectFacts:
     link_types: dict[str, str] = field(default_factory=dict)  # child attribute name -> link class
     uses_chainer: bool = False
     class_bases: dict[str, set[str]] = field(default_factory=dict)  # class -> qualified or local base names
+    class_methods: dict[str, set[str]] = field(default_factory=dict)  # class -> the methods it defines
+
+    @property
+    def model_methods(self) -> set[str]:
+        """Methods the program's own links and chains define (``encode`` of an autoencoder), except names
+        that the builtin containers also have: ``x.encode(...)`` is a call of a model part."""
+        common = {name for kind in (list, dict, set, tuple) for name in dir(kind)}
+        return {name for cls in self.chain_classes for name in self.class_methods.get(cls, ())
+                if not name.startswith("_") and name not in common}
 
     @property
     def chain_classes(self) -> set[str]:
@@ -76,6 +85,8 @@ class ProjectFacts:
                 self.classes.add(node.name)
                 self.class_bases.setdefault(node.name, set()).update(
                     _ast_qualified(b, aliases) or (b.id if isinstance(b, ast.Name) else "") for b in node.bases)
+                self.class_methods.setdefault(node.name, set()).update(
+                    item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
                 self._scan_class(node, aliases)
 
     def is_relevant(self, source: str) -> bool:

@@ -1020,3 +1020,28 @@ def test_batch_normalization_finetune_is_the_cumulative_average(tmp_path, legacy
     marked = migrate_source(mixed, "prog.py", target="torch")
     assert [(f.line, f.rule) for f in marked.findings if f.severity is Severity.ERROR] == [(14, "PT003")]
     assert "momentum=1 - 0.8" in marked.migrated and "finetune=True)  # netport: TODO(PT003)" in marked.migrated
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (REPO / "legacy_examples").iterdir() if p.is_dir()))
+def test_chainer_5_source_converts_to_torch_like_the_legacy_program(example, tmp_path, run_netport):
+    """--to torch accepts Chainer 2-7 source: the Chainer 5 migrations convert with no TODO (the SAE's
+    `target.encode(x)` under using_config('train', False) is a call of a model method, as the legacy
+    `encode(x, train=False)` was), into the torch programs the legacy ones give. The one difference:
+    the convnet's `model.predictor.train = False` toggle is gone from the Chainer 5 program, whose scope
+    then puts the whole model (not only its predictor) in eval mode, which computes the same."""
+    import difflib
+
+    out = tmp_path / example
+    result = run_netport("migrate", str(REPO / "migrated_examples" / "chainer" / example), "--to", "torch", "-o",
+                         str(out))
+    assert result.returncode == 0, result.stderr
+    assert "0 error(s)" in result.stderr
+    for path in sorted(out.rglob("*.py")):
+        text = path.read_text()
+        assert "netport: TODO" not in text and "import chainer" not in text, path
+        golden = (REPO / "migrated_examples" / "torch" / example / path.relative_to(out)).read_text()
+        changed = [line for line in difflib.unified_diff(golden.splitlines(), text.splitlines(), lineterm="", n=0)
+                   if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        expected = ["-    model.predictor.eval()", "-    model.predictor.train()", "+    model.eval()",
+                    "+    model.train()"] if example == "mnist_convnet" and path.name.startswith("train") else []
+        assert sorted(changed) == sorted(expected), path

@@ -648,13 +648,14 @@ def _trainer_objects(source: str) -> set[str]:
 
 def _called_modules(body: cst.BaseSuite, project, global_models=()) -> list[str]:
     """Objects called like models in ``body``: ``m(x)`` for an unknown name ``m`` and
-    ``m.encode(x)`` for a method that took the train flag."""
+    ``m.encode(x)`` for a method that took the train flag or that a model class of the program defines."""
     found: list[str] = []
+    methods = set(project.flag_functions) | project.model_methods
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in project.flag_functions:
+            if isinstance(func, cst.Attribute) and func.attr.value in methods:
                 found.append(code(func.value))
             elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
                     func.value.value in global_models:  # model.predictor(x): a part of the model
