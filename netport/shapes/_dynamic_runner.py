@@ -31,8 +31,28 @@ def _is_library_frame(filename):
 
 def _user_frames(tb_or_stack):
     frames = traceback.extract_tb(tb_or_stack) if not isinstance(tb_or_stack, list) else tb_or_stack
-    return [{"file": f.filename, "line": f.lineno, "function": f.name, "code": (f.line or "").strip()}
+    return [{"file": f.filename, "line": f.lineno, "col": (getattr(f, "colno", None) or 0) + 1, "function": f.name,
+             "code": (f.line or "").strip()}
             for f in frames if not _is_library_frame(f.filename)]
+
+
+def _user_scopes(tb):
+    """The variables of the program's frames at the failure, outermost first (to name the models)."""
+    scopes = []
+    while tb is not None:
+        frame = tb.tb_frame
+        if not _is_library_frame(frame.f_code.co_filename):
+            scopes += [frame.f_globals, frame.f_locals]
+        tb = tb.tb_next
+    return scopes
+
+
+def _variable_name(value, scopes):
+    for scope in scopes:
+        for name, held in scope.items():
+            if held is value and not name.startswith("_") and name != "self":
+                return name
+    return None
 
 
 def _shape(value):
@@ -249,8 +269,9 @@ def _weighted(module):
     return hasattr(module, "weight") and not list(module.children())
 
 
-def layer_names():
-    """id(layer) -> its path from the outermost chain/module, found among the live objects."""
+def layer_names(scopes=()):
+    """id(layer) -> its path from the outermost chain/module, found among the live objects, named
+    by the program's variable that holds it where there is one (`model[1].encoder`)."""
     names = {}
     roots = []
     try:
@@ -275,7 +296,7 @@ def layer_names():
     except Exception:
         pass
     for root, framework in roots:
-        top = type(root).__name__
+        top = _variable_name(root, scopes) or type(root).__name__
         items = root.namedlinks() if framework == "chainer" else root.named_modules()
         for path, child in items:
             if framework == "chainer":
@@ -306,7 +327,7 @@ def _record_exception(exc, result):
     result["exception"] = f"{type(exc).__module__}.{type(exc).__name__}"
     result["message"] = message
     result["frames"] = _user_frames(exc.__traceback__)
-    names = layer_names()
+    names = layer_names(_user_scopes(exc.__traceback__))
     if is_shape and RECORDER.pending is not None:
         failing = RECORDER.pending
         result["failing_layer"] = dict(describe(failing["layer"], names), in_shape=failing["in_shape"])
@@ -329,8 +350,9 @@ def main():
     sys.argv = [script] + list(config.get("args", []))
     sys.path[0] = os.path.dirname(script)
     names = None
+    program_globals = {}
     try:
-        runpy.run_path(script, run_name="__main__")
+        program_globals = runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
         result["status"] = "exited"
         result["exit_code"] = exc.code if isinstance(exc.code, int) else 1
@@ -350,7 +372,7 @@ def main():
         result["status"] = "usage_error"
         result["usage"] = {"name": next(iter(config["overrides"])), "options": []}
     if names is None:
-        names = layer_names()
+        names = layer_names([program_globals])
     result["executed"] = [dict(describe(c["layer"], names), in_shape=c["in_shape"], out_shape=c["out_shape"],
                                calls=c["calls"]) for c in RECORDER.layers.values()]
     result["data"] = {"train_rows": TRAIN_ROWS, "test_rows": TEST_ROWS}

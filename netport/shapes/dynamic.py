@@ -129,7 +129,8 @@ def _finding(result: dict, report: ShapeReport) -> Finding:
     name = layer.get("name", "a layer")
     out_size = weight[0] if weight else None
     finding = Finding(
-        rule=RULE_MISMATCH, severity="error", path=_display(where["file"]), line=where["line"], col=1,
+        rule=RULE_MISMATCH, severity="error", path=_display(where["file"]), line=where["line"],
+        col=where.get("col", 1),
         message=mismatch_message(name, f"{layer.get('kind', '?')}({expected} -> {out_size})", actual, expected)
         if actual is not None else f"shape error in {name}: {message.splitlines()[0]}",
         expected={"expr": f"in_size == {expected}", "value": expected},
@@ -170,7 +171,8 @@ def _reshape_finding(result: dict, report: ShapeReport) -> Finding:
             break
     wanted = f"({target})" if target is not None else "?"
     return Finding(
-        rule=RULE_RESHAPE, severity="error", path=_display(where["file"]), line=where["line"], col=1,
+        rule=RULE_RESHAPE, severity="error", path=_display(where["file"]), line=where["line"],
+        col=where.get("col", 1),
         message=f"reshape of an array of {size if size is not None else '?'} elements to {wanted} fails",
         expected={"expr": f"prod(x.shape) fits {wanted}", "value": target},
         actual={"expr": f"prod(x.shape) == {size}", "value": size},

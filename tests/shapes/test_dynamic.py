@@ -26,7 +26,8 @@ def test_pretrain_bug_found_by_running_it_tiny(tree, environment, dialect):
     net = (REPO / tree / BUG / "net.py").read_text().splitlines()
     assert "self.encoder(h)" in net[finding.line - 1]
     assert (finding.expected["value"], finding.actual["value"]) == (250, 784)
-    assert finding.layer["name"].endswith("[1].encoder")
+    assert finding.layer["name"] == "model[1].encoder"  # named as static mode names it
+    assert finding.col == net[finding.line - 1].index("self.encoder(h)") + 1
     assert "Linear(n_in, n_out)" in finding.layer["built_from"][0]
     # only layer 1 ran before the failure: pretraining stopped at its first batch of layer 2
     assert [row["name"].split("[", 1)[1] for row in finding.executed_layers] == ["0].encoder"]
