@@ -60,6 +60,17 @@ def main() -> int:
     print(f"legacy program on Chainer 1.24 until it crashes:      {crash_time * 1000:8.1f} ms"
           f"  ({'crashed with ' + last[0][:90] if crashed else 'DID NOT CRASH AS EXPECTED'})")
     print(f"ratio (crash time / check time): library {crash_time / static:,.0f}x, CLI {crash_time / cli:,.0f}x")
+    # the static check on heavier inputs: a Python 2 program, and nested loops past the unroll budget
+    heavier = [("legacy_examples/py2_mlp (Python 2 source)", REPO / "legacy_examples/py2_mlp/train_mnist_py2.py", []),
+               ("legacy_examples/mnist_sae, 16+16 epochs, 10 layers", REPO / "legacy_examples/mnist_sae/train_mnist_sae.py",
+                ["--epoch_pre", "16", "--epoch_fine", "16", "--unit", "700,600,500,400,300,200,100,50,20,2"])]
+    for label, script, script_args in heavier:
+        times = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            check_static(script, script_args)
+            times.append(time.perf_counter() - start)
+        print(f"check-shapes static, library call, {label}: {statistics.median(times) * 1000:8.1f} ms")
     return 0 if crashed else 1
 
 

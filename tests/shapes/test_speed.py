@@ -1,11 +1,10 @@
-"""Static mode stays well under a second: Python 2 files are read with fissix alone (never LibCST or
-the migrator), and nested loops are unrolled only within a budget (the audit of issue 5, item 11)."""
+"""What keeps static mode fast: Python 2 files are read with fissix alone (never LibCST or the
+migrator), and nested loops are unrolled only within a budget (the audit of issue 5, item 11)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 from netport.shapes import check_static
 from netport.shapes.interpreter import UNROLL_TOTAL_LIMIT
@@ -43,13 +42,12 @@ def test_python2_syntax_is_read_with_its_line_numbers(check_source):
     assert (finding.line, finding.expected["value"], finding.actual["value"]) == (13, 784, 512)
 
 
-def test_nested_loops_stay_within_the_unroll_budget_and_a_second():
-    for script_args in (LONG_RUN, LONG_RUN + TEN_LAYERS):
-        start = time.process_time()  # CPU time: the machine may be shared, the work is what is measured
-        report = check_static(SAE, script_args)
-        cpu = time.process_time() - start
-        assert report.findings == []
-        assert cpu < 1.0, cpu
+def test_nested_loops_stay_within_the_unroll_budget():
+    """More epochs and more layers add layer calls only within the budget (timings are printed by
+    benchmarks/check_shapes_speed.py, not asserted here)."""
+    calls = [check_static(SAE, args).checked_calls for args in ([], LONG_RUN, LONG_RUN + TEN_LAYERS)]
+    assert calls[0] < calls[1] < calls[2] <= UNROLL_TOTAL_LIMIT
+    assert calls[1] < 2 * calls[0]  # 16 epochs instead of 10 per stage: the epoch loops are not unrolled
 
 
 def test_the_unroll_budget_bounds_a_long_run_of_short_loops(check_source):
