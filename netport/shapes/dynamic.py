@@ -69,6 +69,8 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
         report.findings.append(_reshape_finding(result, report) if result.get("shape_kind") == "reshape"
                                else _finding(result, report))
         report.completed = False
+        _add_static_analysis(report.findings[-1], script, script_args, overrides)
+        report.elapsed = time.perf_counter() - start
     elif status == "error":
         frame = (result.get("frames") or [{"file": str(script), "line": 1}])[-1]
         report.notes.append((f"{_display(frame['file'])}:{frame['line']}",
@@ -78,6 +80,80 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
     elif status == "exited" and result.get("exit_code"):
         report.notes.append((_display(str(script)), f"the program exited with status {result['exit_code']}"))
     return report
+
+
+def _add_static_analysis(finding: Finding, script: Path, script_args: list[str], overrides: dict) -> None:
+    """What the run cannot see (where the offending array came from, which element of the units list
+    built the layer), taken from the static analysis of the same script, arguments and overrides when it
+    proves the same finding: same file and line, same rule, same expected and actual values. When it
+    does not, the dynamic finding stays as it is."""
+    from netport.shapes.api import check_static
+
+    try:
+        static = check_static(script, script_args, overrides)
+    except Exception:  # noqa: BLE001 -- the run's finding stands on its own; static mode adds to it or nothing
+        return
+    proven = next((other for other in static.findings if _same_finding(finding, other)), None)
+    if proven is not None:
+        merge_static(finding, proven)
+
+
+def _same_place(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    path_a, _, line_a = a.rpartition(":")
+    path_b, _, line_b = b.rpartition(":")
+    return line_a == line_b and os.path.realpath(path_a) == os.path.realpath(path_b)
+
+
+def _values(finding: Finding) -> tuple:
+    expected = (finding.expected or {}).get("value")
+    actual = (finding.actual or {}).get("value")
+    if finding.rule == RULE_RESHAPE and isinstance(expected, str):
+        # the run reports the target shape ("-1,500"); static mode the number of elements it fixes (500)
+        try:
+            dims = [int(d) for d in expected.split(",") if d.strip()]
+        except ValueError:
+            return expected, actual
+        expected = 1
+        for dim in dims:
+            expected *= dim if dim != -1 else 1
+    return expected, actual
+
+
+def _same_finding(dynamic: Finding, static: Finding) -> bool:
+    return (dynamic.rule == static.rule and _same_place(f"{dynamic.path}:{dynamic.line}", f"{static.path}:{static.line}")
+            and None not in _values(dynamic) and _values(dynamic) == _values(static))
+
+
+def merge_static(finding: Finding, static: Finding) -> None:
+    """Fill the fields the run could not know from `static`, a static finding of the same site and values;
+    `finding.from_static` names them and the report says they come from the static analysis."""
+    filled = []
+    if static.value_flow and not finding.value_flow:
+        finding.value_flow = [dict(step) for step in static.value_flow]
+        filled.append("value_flow")
+    if static.layer and static.layer.get("built_from"):
+        if finding.layer is None:
+            finding.layer = dict(static.layer, built_from=list(static.layer["built_from"]))
+            filled.append("layer")
+        elif not finding.layer.get("built_from"):
+            finding.layer["built_at"] = finding.layer.get("built_at") or static.layer.get("built_at")
+            finding.layer["built_from"] = list(static.layer["built_from"])
+            filled.append("layer.built_from")
+        elif _same_place(finding.layer.get("built_at"), static.layer.get("built_at")) \
+                and len(static.layer["built_from"]) > 1 and len(finding.layer["built_from"]) == 1:
+            # the run saw the layer's own construction line; static mode also knows the call that built it
+            # (`from net.AutoEncoder(...) at train.py:72 with i=1`: which element of the units list)
+            finding.layer["built_from"] = finding.layer["built_from"] + static.layer["built_from"][1:]
+            filled.append("layer.built_from[1:]")
+    if static.hint and not finding.hint:
+        finding.hint = static.hint
+        filled.append("hint")
+    if static.called_from and not finding.called_from:
+        finding.called_from = [dict(step) for step in static.called_from]
+        filled.append("called_from")
+    finding.from_static = filled
 
 
 def _check_parses(script: Path) -> None:

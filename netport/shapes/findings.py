@@ -31,6 +31,10 @@ class Finding:
     mode: str = "static"
     context: str | None = None  # e.g. "after about 400 optimizer updates"
     executed_layers: list = field(default_factory=list)  # dynamic mode: the layer calls before it
+    # dynamic mode: the fields filled in from the static analysis, which proved the same finding
+    # ("value_flow", "layer" or "layer.built_from" or "layer.built_from[1:]" for the lines after the run's own,
+    # "hint", "called_from")
+    from_static: list = field(default_factory=list)
 
     def key(self) -> tuple:
         return (self.rule, self.path, self.line, self.col,

@@ -18,6 +18,19 @@ def _version_text(version) -> str:
     return ".".join(map(str, version)) if version else "?"
 
 
+_STATIC = " (static analysis)"
+
+
+def _first_static_line(static: set, count: int) -> int:
+    """The index of the first `layer.built_from` line the static analysis gave (`count` when none did)."""
+    if "layer" in static or "layer.built_from" in static:
+        return 0
+    for entry in static:
+        if entry.startswith("layer.built_from[") and entry.endswith(":]"):
+            return int(entry[len("layer.built_from["):-2])
+    return count
+
+
 def render_text(report) -> str:
     lines: list[str] = []
     for finding in report.findings:
@@ -29,15 +42,19 @@ def render_text(report) -> str:
             lines.append(f"  actual:   {finding.actual['expr']}  ({finding.actual['value']} "
                          f"{'features' if 'shape[1:]' in (finding.expected or {}).get('expr', '') else ''}".rstrip()
                          + ")")
+        static = set(finding.from_static)  # dynamic mode: fields the static analysis filled in
         if finding.layer:
             built = finding.layer.get("built_from") or [finding.layer.get("built_at")]
+            first_static = _first_static_line(static, len(built))
+            built = [line + (" (static analysis)" if index >= first_static else "")
+                     for index, line in enumerate(built)]
             lines.append(f"  layer:    {finding.layer['name']}, built by {built[0]}")
             lines.extend(f"            {line}" for line in built[1:])
         if finding.value_flow:
-            lines.append("  value flow of the input:")
+            lines.append(f"  value flow of the input{_STATIC if 'value_flow' in static else ''}:")
             lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.value_flow)
         if finding.called_from:
-            lines.append("  called from:")
+            lines.append(f"  called from{_STATIC if 'called_from' in static else ''}:")
             lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.called_from)
         if finding.framework_message:
             who = ("Chainer " + _version_text(report.chainer_version)
@@ -55,7 +72,7 @@ def render_text(report) -> str:
                 lines.append(f"            {call['name']:<28} {call['kind']:<14} in {call['in_shape']:<14} "
                              f"out {call['out_shape']:<12} x{call['calls']}")
         if finding.hint:
-            lines.append(f"  hint: {finding.hint}")
+            lines.append(f"  hint{_STATIC if 'hint' in static else ''}: {finding.hint}")
         lines.append("")
     for site, text in report.notes:
         lines.append(f"{site}: note: {text}")
@@ -95,7 +112,8 @@ def render_sarif(report) -> str:
             "message": {"text": text},
             "locations": [_location(finding.path, finding.line, finding.col)],
             "properties": {k: v for k, v in finding.to_json().items()
-                           if k in ("expected", "actual", "layer", "framework_message", "dialect", "context")},
+                           if k in ("expected", "actual", "layer", "framework_message", "dialect", "context",
+                                    "from_static")},
         }
         related = [_location(step["file"], step["line"], 1, step["desc"], index)
                    for index, step in enumerate(finding.value_flow)]

@@ -3,9 +3,13 @@ shape error is reported with the failing layer, the numbers, the layers executed
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from netport.shapes import check_dynamic
+from netport.shapes import check_dynamic, render_json, render_text
+from netport.shapes.dynamic import merge_static
+from netport.shapes.findings import Finding
 from tests.conftest import REPO, environment_python
 
 BUG = "mnist_sae_pretrain_bug"
@@ -37,6 +41,19 @@ def test_pretrain_bug_found_by_running_it_tiny(tree, environment, dialect):
     else:
         assert "mat1 and mat2 shapes cannot be multiplied" in finding.framework_message
     assert "synthetic data" in report.output_tail  # never the real data
+    # what the run cannot see comes from the static analysis, which proves the same finding: where the
+    # 784 came from and which element of the units list built the layer
+    assert finding.from_static == ["value_flow", "layer.built_from[1:]"]
+    assert finding.value_flow[0]["desc"].startswith("load_mnist(ndim=1)")
+    assert finding.value_flow[0]["file"].endswith(f"{BUG}/{SCRIPT}")
+    assert finding.layer["built_from"][1].startswith("from net.AutoEncoder(n_units[i], n_units[i + 1]")
+    assert finding.layer["built_from"][1].endswith(" with i=1")
+    text = render_text(report)
+    assert "  value flow of the input (static analysis):\n" in text
+    assert " with i=1 (static analysis)\n" in text
+    assert "load_mnist(ndim=1) (the embedded subset): x_train (N, 784)" in text
+    assert "  hint: layer 2 of the stack" in text  # the run's own hint, kept
+    assert json.loads(render_json(report))["findings"][0]["from_static"] == finding.from_static
 
 
 @pytest.mark.parametrize("tree, environment", [("legacy_examples", "legacy"), ("migrated_examples/torch", "main")])
@@ -63,3 +80,67 @@ def test_a_torch_view_that_fails_is_a_reshape_finding(tmp_path):
     assert (finding.rule, finding.line, finding.mode) == ("NPS003", 3, "dynamic")
     assert finding.message == "reshape of an array of 46080 elements to (-1,500) fails"
     assert finding.framework_message == "RuntimeError: shape '[-1, 500]' is invalid for input of size 46080"
+    # static mode proves it too: its value flow and hint are added, marked as the static analysis's
+    assert finding.from_static == ["value_flow", "hint"]
+    assert finding.value_flow[-1]["desc"] == "`x`" and finding.hint.startswith("the feature maps (20, 6, 6)")
+
+
+def test_a_finding_static_mode_cannot_prove_is_kept_as_the_run_found_it(tmp_path):
+    # the data's width is only known when the program runs (read back from a file): static mode proves
+    # nothing there, so the run's finding keeps no value flow and says nothing of the static analysis
+    script = tmp_path / "loaded.py"
+    script.write_text("import os\n"
+                      "import tempfile\n"
+                      "import numpy as np\n"
+                      "import chainer.links as L\n"
+                      "path = os.path.join(tempfile.mkdtemp(), 'x.npy')\n"
+                      "np.save(path, np.zeros((8, 300), dtype=np.float32))\n"
+                      "x = np.load(path)\n"
+                      "layer = L.Linear(784, 10)\n"
+                      "y = layer(x)\n")
+    report = check_dynamic(script, python=environment_python("main"))
+    (finding,) = report.findings
+    assert (finding.rule, finding.line, finding.expected["value"], finding.actual["value"]) == ("NPS001", 9, 784, 300)
+    assert finding.value_flow == [] and finding.from_static == [] and finding.hint is None
+    assert finding.layer["built_from"] == [f"layer = L.Linear(784, 10) at {finding.path}:8"]
+    text = render_text(report)
+    assert "static analysis" not in text and "value flow" not in text
+
+
+def _finding(**fields) -> Finding:
+    base = dict(rule="NPS001", severity="error", path="net.py", line=45, col=32, message="m",
+                expected={"expr": "in_size == 250", "value": 250}, actual={"expr": "x", "value": 784},
+                layer={"name": "model[1].encoder", "built_at": "net.py:27",
+                       "built_from": ["encoder=L.Linear(n_in, n_out), at net.py:27"]})
+    base.update(fields)
+    return Finding(**base)
+
+
+def test_static_fields_fill_only_what_the_run_left_empty():
+    static = _finding(layer={"name": "model[1].encoder", "built_at": "net.py:27",
+                             "built_from": ["L.Linear(250, 100) at net.py:27", "from AE(...) at train.py:72 with i=1"]},
+                      value_flow=[{"file": "train.py", "line": 58, "desc": "load_mnist()"}],
+                      called_from=[{"file": "train.py", "line": 144, "desc": "train(...)"}], hint="static hint")
+    dynamic = _finding(hint="run hint", called_from=[{"file": "train.py", "line": 144, "desc": "train(,"}])
+    merge_static(dynamic, static)
+    assert dynamic.from_static == ["value_flow", "layer.built_from[1:]"]
+    assert dynamic.layer["built_from"] == ["encoder=L.Linear(n_in, n_out), at net.py:27",
+                                           "from AE(...) at train.py:72 with i=1"]
+    assert dynamic.hint == "run hint" and dynamic.called_from[0]["desc"] == "train(,"
+    # a layer built elsewhere by static mode's account gets none of its construction lines
+    other = _finding()
+    merge_static(other, _finding(layer=dict(static.layer, built_at="net.py:30"), value_flow=static.value_flow))
+    assert other.from_static == ["value_flow"] and len(other.layer["built_from"]) == 1
+
+
+def test_a_static_finding_of_other_values_at_the_same_line_is_not_taken():
+    from netport.shapes.dynamic import _same_finding
+
+    dynamic = _finding()
+    assert _same_finding(dynamic, _finding(path="./net.py", col=5))  # the same file and line
+    assert not _same_finding(dynamic, _finding(actual={"expr": "x", "value": 500}))
+    assert not _same_finding(dynamic, _finding(expected={"expr": "x", "value": 100}))
+    assert not _same_finding(dynamic, _finding(line=46))
+    assert not _same_finding(dynamic, _finding(path="other/net.py"))
+    assert not _same_finding(dynamic, _finding(rule="NPS002"))
+    assert not _same_finding(_finding(actual={"expr": "x", "value": None}), _finding(actual={"expr": "x", "value": None}))
