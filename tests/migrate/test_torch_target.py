@@ -1045,3 +1045,126 @@ def test_chainer_5_source_converts_to_torch_like_the_legacy_program(example, tmp
         expected = ["-    model.predictor.eval()", "-    model.predictor.train()", "+    model.eval()",
                     "+    model.train()"] if example == "mnist_convnet" and path.name.startswith("train") else []
         assert sorted(changed) == sorted(expected), path
+
+
+UNNAMED_LINKS = HEADER + '''class Stack(chainer.ChainList):
+    def __init__(self):
+        super(Stack, self).__init__(L.Linear(3, 4), L.Linear(4, 5))
+        self.add_link(L.Linear(5, 3))
+
+    def __call__(self, x):
+        for layer in self:
+            x = F.tanh(layer(x))
+        return x
+
+
+class Named(chainer.Chain):
+    def __init__(self, n):
+        super(Named, self).__init__()
+        for i in range(n):
+            self.add_link('l%d' % i, L.Linear(3, 3))
+
+    def __call__(self, x):
+        return self['l1'](self['l0'](x))
+
+
+class Model(chainer.Chain):
+    def __init__(self):
+        super(Model, self).__init__(stack=Stack(), named=Named(2), lazy=L.Linear(None, 2))
+
+    def __call__(self, x):
+        return self.lazy(self.named(self.stack(x)))
+
+
+def show(v):
+    print(' '.join('%.6f' % e for e in v.data.ravel()))
+
+
+np.random.seed(0)
+model = L.Classifier(Model())
+optimizer = optimizers.SGD(lr=0.5)
+optimizer.setup(model)
+x = chainer.Variable(np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32))
+t = chainer.Variable(np.array([0, 1, 1, 0], np.int32))
+show(model.predictor(x))  # the lazy layer takes its input size here
+''' + SAVE_LOAD + '''for i in range(3):
+    optimizer.update(model, x, t)
+    print(float(model.loss.data))
+show(model.predictor(x))
+'''
+
+
+def test_unnamed_links_chainlists_and_lazy_linear_convert_with_chainers_initialisation(tmp_path, legacy_python):
+    """ChainList(L.Linear(..), ..), ChainList.add_link(link) (left for TODO(CH031) though Chainer 5 has
+    it), self['l0'] and L.Classifier(L.Linear(..)) went to TODO; L.Linear(None, n) became nn.LazyLinear
+    with torch's initialisation and a warning. Now they convert: links no name holds are wrapped in
+    chainer_init, the lazy layer is a LazyLinear drawing Chainer's LeCun normal at its first input (the
+    optimizer, built before that as in Chainer, trains it), and the program prints Chainer 1.24's numbers."""
+    import torch
+
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, UNNAMED_LINKS)
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert "super(Stack, self).__init__([chainer_init(nn.Linear(3, 4)), chainer_init(nn.Linear(4, 5))])" in \
+        result.migrated
+    assert "self.append(chainer_init(nn.Linear(5, 3)))" in result.migrated
+    assert "getattr(self, 'l1')(getattr(self, 'l0')(x))" in result.migrated and "self.lazy = LazyLinear(2)" in \
+        result.migrated
+    assert len(chainer_out) == 5 and chainer_out[3][0] < chainer_out[1][0]
+    assert_same_numbers(torch_out[1:], chainer_out[1:])  # the first line is before the weights are loaded
+    chainer_5 = migrate_source(UNNAMED_LINKS, "prog.py")
+    assert not [f for f in chainer_5.findings if f.severity is Severity.ERROR], chainer_5.findings
+    assert "        self.add_link(L.Linear(5, 3))\n" in chainer_5.migrated  # ChainList.add_link(link) is Chainer 5's
+    namespace = {}
+    exec(compile(result.migrated.split("\nnp.random.seed(0)")[0], "prog.py", "exec"), namespace)
+    torch.manual_seed(0)
+    lazy, stack = namespace["LazyLinear"](500), namespace["Stack"]()
+    lazy(torch.zeros(1, 784))
+    assert abs(lazy.weight.std().item() - 784 ** -0.5) < 0.002 and torch.count_nonzero(lazy.bias).item() == 0
+    wide = namespace["chainer_init"](torch.nn.Conv2d(16, 400, 5))
+    assert abs(wide.weight.std().item() - (16 * 25) ** -0.5) < 0.002 and torch.count_nonzero(wide.bias).item() == 0
+    assert abs(stack[0].weight.std().item() - 3 ** -0.5) < 0.5  # normal draws of 12 values
+
+
+def test_chainer_parameters_of_each_form_become_nn_parameters(tmp_path, legacy_python):
+    """chainer.Parameter(array), Parameter(0.5, shape) and Parameter(Normal(..), shape) went to TODO(PT004)."""
+    import torch
+
+    from tests.conftest import environment_python
+
+    program = HEADER + '''class Net(chainer.Chain):
+    def __init__(self):
+        super(Net, self).__init__()
+        with self.init_scope():
+            self.p = chainer.Parameter(chainer.initializers.Normal(0.05), (300, 400))
+            self.q = chainer.Parameter(np.arange(3, dtype=np.float32))
+            self.r = chainer.Parameter(0.5, (3,))
+            self.s = chainer.Parameter(chainer.initializers.Constant(2), (2,))
+            self.u = chainer.Parameter(chainer.initializers.Uniform(0.3), (300, 400))
+
+
+model = Net()
+print(' '.join('%.6f' % v for v in np.concatenate([model.q.data, model.r.data, model.s.data])))
+print(model.p.shape[0], model.p.shape[1], '%.1f' % float(model.u.data.max() <= 0.3))
+'''
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, program,
+                                                              target_python=environment_python("chainer5"))
+    assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
+    assert_same_numbers(torch_out, chainer_out, rtol=0, atol=0)
+    namespace = {}
+    exec(compile(result.migrated.split("\nmodel = Net()")[0], "prog.py", "exec"), namespace)
+    model = namespace["Net"]()
+    assert all(isinstance(p, torch.nn.Parameter) for p in (model.p, model.q, model.r, model.s, model.u))
+    assert abs(model.p.std().item() - 0.05) < 0.002 and abs(model.p.mean().item()) < 0.002
+    assert model.u.abs().max().item() <= 0.3 and abs(model.u.std().item() - 0.3 / 3 ** 0.5) < 0.005
+    assert model.q.dtype == model.r.dtype == model.s.dtype == torch.float32
+
+
+def test_an_attribute_named_like_an_import_is_not_that_import():
+    """`torch.cuda.set_device(g)` and `model.cuda(g)` (converted from get_device(g).use() and to_gpu) were
+    marked TODO(PT099) for `chainer.backends.cuda` when the file still used `cuda` elsewhere."""
+    source = ("import numpy as np\nimport chainer\nimport chainer.links as L\nfrom chainer import cuda\n"
+              "model = L.Classifier(L.Linear(3, 2))\nif gpu >= 0:\n    cuda.get_device(gpu).use()\n"
+              "    model.to_gpu(gpu)\nw = cuda.to_gpu(np.zeros(3))\n")
+    result = migrate_source(source, target="torch")
+    assert [(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR] == [(9, "PT099")]
+    assert "    torch.cuda.set_device(gpu)\n    model.cuda(gpu)\n" in result.migrated

@@ -136,6 +136,8 @@ class LinkRegistration(RulePass):
             return updated
         name = args[0].value
         literal = name.evaluated_value if isinstance(name, cst.SimpleString) else None
+        if method == "add_link" and len(args) == 1 and not isinstance(name, cst.SimpleString):
+            return updated  # ChainList.add_link(link): the same in Chainer 5+
         if method == "add_link":
             if len(args) != 2:
                 self.todo(original, "CH031", "rewrite `add_link` as an attribute assignment inside init_scope")

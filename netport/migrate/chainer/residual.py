@@ -37,6 +37,9 @@ class ResidualSweep(RulePass):
         return True
 
     def visit_Name(self, node: cst.Name) -> None:
+        parent = self.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return  # `x.cuda`: an attribute name, not an imported one
         qualified = self.qualified(node)
         if qualified is not None and qualified.startswith("chainer."):
             self._check_name(node, qualified)

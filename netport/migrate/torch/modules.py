@@ -98,6 +98,51 @@ NSTEP_LSTM_TODO = (
     "(n_layers, batch, out_size) or None; `netport convert-weights` maps w0..w7/b0..b7 to weight_ih/hh_l<k> and "
     "bias_ih/hh_l<k>")
 
+# A link that is not assigned to a name (`L.Classifier(L.Linear(3, 2))`, `ChainList(L.Linear(..), ..)`) has no
+# statement to put the init calls after: it is wrapped in this function, written into the file.
+CHAINER_INIT = '''def chainer_init(module, scale=1, bias=0):
+    """A torch.nn Linear/Conv2d/ConvTranspose2d initialised as the Chainer link was: LeCun-normal weights (std
+    scale / sqrt(fan-in), the fan-in being the size of one output unit's weights, module.weight[0]) and a
+    constant bias."""
+    nn.init.normal_(module.weight, std=scale / math.sqrt(module.weight[0].numel()))
+    if module.bias is not None:
+        nn.init.constant_(module.bias, bias)
+    return module
+'''
+
+# L.Linear(None, out) / L.Linear(out): Chainer sized W at the first call from the input and drew it then,
+# LeCun normal; nn.LazyLinear does the same with torch's init, so reset_parameters (which it runs when the
+# first input arrives) draws Chainer's. torch.optim takes the uninitialised parameters: they are the same
+# objects once materialised, so the optimizer can be built before the first call, as in Chainer.
+LAZY_LINEAR = '''class LazyLinear(nn.LazyLinear):
+    """Chainer's L.Linear(None, out_size): the input size comes from the first input, and the weights are then
+    drawn as Chainer drew them (LeCun normal, std scale / sqrt(in_size)) with a constant bias."""
+
+    def __init__(self, out_features, bias=True, scale=1, initial_bias=0):
+        super().__init__(out_features, bias=bias)
+        self.scale, self.initial_bias = scale, initial_bias
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            nn.init.normal_(self.weight, std=self.scale / math.sqrt(self.in_features))
+            if self.bias is not None:
+                nn.init.constant_(self.bias, self.initial_bias)
+'''
+
+CLASSIFIER = '''class Classifier(nn.Module):
+    """Chainer's L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""
+
+    def __init__(self, predictor):
+        super().__init__()
+        self.predictor = predictor
+
+    def forward(self, x, t):
+        y = self.predictor(x)
+        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)
+        self.accuracy = (y.argmax(1) == t).float().mean()
+        return self.loss
+'''
+
 register(
     Rule("PT001", "Chain/ChainList classes become nn.Module/nn.ModuleList; __call__ becomes forward",
          before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __call__(self, x):\n        return x\n",
@@ -119,9 +164,14 @@ register(
          before="import chainer.links as L\nfc = L.Linear(784, 10)\n",
          after='import math\nfrom torch import nn\n\nfc = nn.Linear(784, 10)\nnn.init.normal_(fc.weight, std=1 / math.sqrt(784))\nnn.init.zeros_(fc.bias)\n',
          target="torch"),
-    Rule("PT004", "chainer.Parameter becomes nn.Parameter filled like the Chainer initializer",
-         before="import chainer\nb = chainer.Parameter(chainer.initializers.NaN(), (3,))\n",
-         after="import torch\nfrom torch import nn\n\nb = nn.Parameter(torch.full((3,), float('nan')))\n",
+    Rule("PT004", "chainer.Parameter becomes nn.Parameter filled like the Chainer initializer (NaN, Zero, One, "
+         "Constant or a scalar, Normal, Uniform), or holding the array it was given",
+         before="import chainer\nb = chainer.Parameter(chainer.initializers.NaN(), (3,))\n"
+                "w = chainer.Parameter(chainer.initializers.Normal(0.01), (3, 4))\nc = chainer.Parameter(0.5, (3,))\n"
+                "a = chainer.Parameter(array)\n",
+         after="import torch\nfrom torch import nn\n\nb = nn.Parameter(torch.full((3,), float('nan')))\n"
+               "w = nn.Parameter(torch.normal(0.0, 0.01, size=(3, 4)))\nc = nn.Parameter(torch.full((3,), 0.5))\n"
+               "a = nn.Parameter(torch.as_tensor(array))\n",
          target="torch"),
     Rule("PT006", "L.Classifier becomes a small Classifier module written into the file",
          before="import chainer.links as L\nmodel = L.Classifier(net)\n", after='from torch import nn\n\n\nclass Classifier(nn.Module):\n    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n    def forward(self, x, t):\n        y = self.predictor(x)\n        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\nmodel = Classifier(net)\n', target="torch"),
@@ -153,6 +203,15 @@ register(
          after="import math\nimport torch\nfrom torch import nn\n\n\n" +
                LSTM_CLASS.format(init=LSTM_INIT) + "\n\nlstm = LSTM(10, 20, forget_bias_init=0)\n",
          target="torch"),
+    Rule("PT033", "L.Linear(None, n) becomes a LazyLinear written into the file: nn.LazyLinear drawing Chainer's "
+         "LeCun-normal weights when the first input arrives",
+         before="import chainer.links as L\nfc = L.Linear(None, 10)\n",
+         after="import math\nfrom torch import nn\n\n\n" + LAZY_LINEAR + "\n\nfc = LazyLinear(10)\n", target="torch"),
+    Rule("PT034", "a link built where no name holds it (an argument of L.Classifier or ChainList) is wrapped in "
+         "chainer_init, written into the file, to keep Chainer's initialisation",
+         before="import chainer.links as L\nmodel = L.Classifier(L.Linear(784, 10))\n",
+         after="import math\nfrom torch import nn\n\n\n" + CLASSIFIER + "\n\n" + CHAINER_INIT +
+               "\n\nmodel = Classifier(chainer_init(nn.Linear(784, 10)))\n", target="torch"),
     Rule("PT005", ".W/.b of a link become .weight/.bias (gamma/beta/avg_mean/avg_var of a BatchNormalization "
          "weight/bias/running_mean/running_var)",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
@@ -165,20 +224,6 @@ register(
                "        return self.fc.weight\n",
          target="torch"),
 )
-
-CLASSIFIER = '''class Classifier(nn.Module):
-    """Chainer's L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""
-
-    def __init__(self, predictor):
-        super().__init__()
-        self.predictor = predictor
-
-    def forward(self, x, t):
-        y = self.predictor(x)
-        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)
-        self.accuracy = (y.argmax(1) == t).float().mean()
-        return self.loss
-'''
 
 _MODULE_BASES = {"chainer.Chain": "Module", "chainer.link.Chain": "Module", "chainer.Link": "Module",
                  "chainer.link.Link": "Module", "chainer.ChainList": "ModuleList",
@@ -205,8 +250,15 @@ class ModuleRules(RulePass):
         self._needs_classifier = False
         self._needs_lstm = False
         self._needs_nstep_lstm = False
+        self._needs_chainer_init = False
+        self._needs_lazy_linear = False
+        self._module_lists: list[bool] = []
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_chainer_init:
+            module = insert_definition(module, CHAINER_INIT)
+        if self._needs_lazy_linear:
+            module = insert_definition(module, LAZY_LINEAR)
         if self._needs_nstep_lstm:
             module = insert_definition(module, NSTEP_LSTM_CLASS.format(
                 init="" if self.ctx.init == "torch" else NSTEP_LSTM_INIT))
@@ -230,11 +282,13 @@ class ModuleRules(RulePass):
     # classes
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._module_classes.append(any(self.qualified(b.value) in _MODULE_BASES for b in node.bases))
+        self._module_lists.append(any(_MODULE_BASES.get(self.qualified(b.value)) == "ModuleList" for b in node.bases))
         self._scope_path.append(node.name.value)
         self._class_names.append(node.name.value)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         self._module_classes.pop()
+        self._module_lists.pop()
         self._scope_path.pop()
         self._class_names.pop()
         bases = []
@@ -340,6 +394,24 @@ class ModuleRules(RulePass):
                 len(updated.args) == 1 and updated.args[0].star == "*":
             # ChainList.__init__(*links) -> ModuleList.__init__(links)
             return updated.with_changes(args=[updated.args[0].with_changes(star="")])
+        if self._module_lists and self._module_lists[-1] and isinstance(func, cst.Attribute) and \
+                func.attr.value == "__init__" and updated.args and \
+                all(a.keyword is None and not a.star for a in updated.args) and _is_super_call(func.value):
+            # ChainList.__init__(l1, l2) -> ModuleList.__init__([l1, l2])
+            self.info(original, "PT001", "ChainList.__init__(*links) is ModuleList.__init__([links])")
+            return updated.with_changes(args=[cst.Arg(cst.parse_expression(
+                "[" + ", ".join(code(a.value) for a in updated.args) + "]"))])
+        if isinstance(func, cst.Attribute) and func.attr.value == "add_link" and len(updated.args) == 1 and \
+                updated.args[0].keyword is None and not updated.args[0].star and (
+                    code(func.value) == "self" and self._module_lists and self._module_lists[-1] or
+                    self._is_link(original.func.value)):
+            self.info(original, "PT001", "ChainList.add_link(link) is ModuleList.append(link)")
+            return updated.with_changes(func=func.with_changes(attr=cst.Name("append")))
+        if qualified == "chainer.ChainList" and updated.args and \
+                all(a.keyword is None and not a.star for a in updated.args):
+            self.info(original, "PT001", "a ChainList of links is an nn.ModuleList of them")
+            return cst.parse_expression(f"{self._nn('ModuleList')}([" + ", ".join(code(a.value) for a in updated.args)
+                                        + "])")
         return updated
 
     def _finetune_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -483,14 +555,11 @@ class ModuleRules(RulePass):
         if values is None:
             problem = "arguments it cannot match"
         elif module == "Linear" and (names[1] not in values or is_none(values.get(names[0]))):
-            out = values.get("out_size", values.get("in_size"))
-            self.warn(original, "PT003", "L.Linear with its input size inferred at the first call is nn.LazyLinear: "
-                      "run one forward pass before building the optimizer (it sees no parameters before), and "
-                      "initialise the weights after it to keep Chainer's LeCun normal")
-            return cst.parse_expression(f"{self._nn('LazyLinear')}({code(out)})")
+            return self._lazy_linear(original, updated, values)
         elif names[1] not in values or is_none(values.get(names[0])):
             problem = "an input size inferred at the first call (use nn.Lazy* and a dry run)"
-        elif target is None:
+        elif target is None and self.ctx.init == "torch" and (
+                "initialW" in values or not is_none(values.get("initial_bias", cst.Name("None")))):
             problem = "no assignment to attach the initialisation to"
         scale = None
         if problem is None and "initialW" in values:
@@ -541,11 +610,54 @@ class ModuleRules(RulePass):
                 init.append(f"{self._nn('init')}.constant_({target}.bias, {code(bias)})")
             elif not torch_defaults:
                 init.append(f"{self._nn('init')}.zeros_({target}.bias)")
-        self.insert_after(statement, [cst.parse_statement(line + "\n") for line in init])
         self.info(original, rule, f"{code(original.func)} is `nn.{module}`, initialised as Chainer did "
                   f"(LeCun normal{' scaled by ' + scale if scale else ''}, "
                   f"{'no bias' if not has_bias else 'bias as given' if values.get('initial_bias') else 'zero bias'})")
+        if target is None:  # not assigned: wrapped in chainer_init (written into the file)
+            if not init:
+                return cst.parse_expression(f"{self._nn(module)}({args})")
+            self.info(original, "PT034", f"{code(original.func)} is not assigned to a name: `chainer_init(...)` "
+                      "(written into this file) initialises it as Chainer did")
+            self._needs_chainer_init = True
+            self.need_import("math")
+            extra = (f", scale={scale}" if scale is not None else "") + \
+                (f", bias={code(values['initial_bias'])}" if has_bias and "initial_bias" in values and
+                 not is_none(values["initial_bias"]) else "")
+            return cst.parse_expression(f"chainer_init({self._nn(module)}({args}){extra})")
+        self.insert_after(statement, [cst.parse_statement(line + "\n") for line in init])
         return cst.parse_expression(f"{self._nn(module)}({args})")
+
+    def _lazy_linear(self, original: cst.Call, updated: cst.Call, values) -> cst.BaseExpression:
+        out = values.get("out_size", values.get("in_size"))
+        nobias = values.get("nobias")
+        scale = None
+        if "initialW" in values:
+            init = values["initialW"]
+            if isinstance(init, cst.Call) and self.qualified(init.func) == "chainer.initializers.LeCunNormal":
+                scale = code(init.args[0].value) if init.args else None
+            else:
+                self.todo(original, "PT003", f"{code(original.func)}(None, ...) with initialW={code(init)}: write "
+                          "the torch.nn module by hand")
+                return updated
+        if nobias is not None and not is_bool(nobias, True) and not is_bool(nobias, False):
+            self.todo(original, "PT003", f"{code(original.func)}: nobias={code(nobias)} is not a literal")
+            return updated
+        args = code(out) + (", bias=False" if nobias is not None and is_bool(nobias, True) else "")
+        bias = values.get("initial_bias")
+        if self.ctx.init == "torch" and scale is None and (bias is None or is_none(bias)):
+            self.info(original, "PT033", "L.Linear with its input size inferred at the first call is nn.LazyLinear")
+            return cst.parse_expression(f"{self._nn('LazyLinear')}({args})")
+        if scale is not None:
+            args += f", scale={scale}"
+        if bias is not None and not is_none(bias) and not (nobias is not None and is_bool(nobias, True)):
+            args += f", initial_bias={code(bias)}"
+        self._needs_lazy_linear = True
+        self._nn("LazyLinear")
+        self.need_import("math")
+        self.info(original, "PT033", "L.Linear with its input size inferred at the first call is the `LazyLinear` "
+                  "written into this file: nn.LazyLinear drawing Chainer's LeCun-normal weights when the first input "
+                  "arrives (the optimizer can be built before that, as in Chainer)")
+        return cst.parse_expression(f"LazyLinear({args})")
 
     def _batch_normalization(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         names = ["size", "decay", "eps", "dtype", "use_gamma", "use_beta", "initial_gamma", "initial_beta", "axis",
@@ -573,19 +685,60 @@ class ModuleRules(RulePass):
         return cst.parse_expression(f"{self._nn(module)}({code(values['size'])}, eps={eps}, momentum={momentum})")
 
     def _parameter(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        args = [a.value for a in updated.args if a.keyword is None]
-        init = args[0] if args else None
-        fill = _FILLS.get(self.qualified(init.func)) if isinstance(init, cst.Call) and not init.args else None
-        if isinstance(init, cst.Call) and self.qualified(init.func) == "chainer.initializers.Constant" and \
-                len(init.args) == 1:
-            fill = code(init.args[0].value)
-        if fill is None or len(args) != 2:
-            self.todo(original, "PT004", "chainer.Parameter with this initializer: build the tensor and wrap it in "
-                      "nn.Parameter by hand")
+        values = bind_arguments(updated, ["initializer", "shape", "name"])
+        init = values.get("initializer") if values is not None and "name" not in values else None
+        shape = values.get("shape") if values is not None else None
+        tensor = None
+        if init is not None and shape is None and not self._is_initializer(init) and _number(init) is None:
+            tensor = f"torch.as_tensor({code(init)})"  # chainer.Parameter(array): that array
+        elif init is not None and shape is not None:
+            tensor = self._initialized(init, code(shape))
+        if tensor is None:
+            self.todo(original, "PT004", "chainer.Parameter with this initializer (or without a shape): build the "
+                      "tensor and wrap it in nn.Parameter by hand")
             return updated
         self.need_import("torch")
-        self.info(original, "PT004", "chainer.Parameter is nn.Parameter")
-        return cst.parse_expression(f"{self._nn('Parameter')}(torch.full({code(args[1])}, {fill}))")
+        self.info(original, "PT004", f"chainer.Parameter is nn.Parameter({tensor})")
+        return cst.parse_expression(f"{self._nn('Parameter')}({tensor})")
+
+    def _is_initializer(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and (self.qualified(node.func) or "").startswith("chainer.initializers.")
+
+    def _initialized(self, init: cst.BaseExpression, shape: str) -> str | None:
+        """A float32 tensor of ``shape`` filled as the Chainer initializer (or scalar) ``init`` fills it."""
+        number = _number(init)
+        if number is not None:  # a scalar is Constant(scalar)
+            return f"torch.full({shape}, {number})"
+        if not self._is_initializer(init):
+            return None
+        kind = self.qualified(init.func)
+        if kind in _FILLS and not init.args:
+            return f"torch.full({shape}, {_FILLS[kind]})"
+        arguments = bind_arguments(init, ["value" if kind.endswith("Constant") else "scale", "dtype"])
+        if arguments is None or "dtype" in arguments:
+            return None
+        if kind == "chainer.initializers.Constant" and "value" in arguments:
+            value = _number(arguments["value"])
+            return f"torch.full({shape}, {value if value is not None else code(arguments['value'])})"
+        scale = code(arguments["scale"]) if "scale" in arguments else "0.05"
+        if kind == "chainer.initializers.Normal":  # N(0, scale)
+            return f"torch.normal(0.0, {scale}, size={shape})"
+        if kind == "chainer.initializers.Uniform":  # U(-scale, scale)
+            return f"torch.empty({shape}).uniform_(-{paren(scale)}, {scale})"
+        return None
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        """``self['l0']`` of a Chain (its child by name) is ``getattr(self, 'l0')``; a ModuleList indexes as
+        a ChainList did."""
+        if not (self._in_module_class and not self._module_lists[-1] and isinstance(original.value, cst.Name) and
+                original.value.value == "self" and len(original.slice) == 1 and
+                isinstance(original.slice[0].slice, cst.Index)):
+            return updated
+        parent = self.parent(original)
+        if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.Del)):
+            return updated
+        self.info(original, "PT001", "`self[name]` of a Chain is `getattr(self, name)`")
+        return cst.parse_expression(f"getattr(self, {code(updated.slice[0].slice.value)})")
 
     # .W / .b of links
     def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
@@ -725,6 +878,12 @@ def _bindings(source: str, chain_classes: set[str]) -> dict[tuple[str, ...], dic
     return verdicts
 
 
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    """``super()`` / ``super(C, self)``, or a class named explicitly (``chainer.ChainList.__init__(self, ...)``
+    has the instance first, which is not a link: only the super() forms are rewritten)."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
+
+
 def _assignment_target(statement: cst.CSTNode | None, call: cst.Call) -> str | None:
     if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
         small = statement.body[0]
@@ -733,6 +892,17 @@ def _assignment_target(statement: cst.CSTNode | None, call: cst.Call) -> str | N
             if isinstance(target, (cst.Name, cst.Attribute)):
                 return code(target)
     return None
+
+
+def _number(node: cst.BaseExpression) -> str | None:
+    """A numeric literal (``0.5``, ``-1``, ``2``) as float source text, else None."""
+    try:
+        value = ast.literal_eval(code(node))
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return repr(float(value))
 
 
 def is_none(node: cst.BaseExpression | None) -> bool:

@@ -58,6 +58,9 @@ class TorchResidual(RulePass):
         return not self._check(node)
 
     def visit_Name(self, node: cst.Name) -> None:
+        parent = self.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return  # `torch.cuda`, `model.cuda`: an attribute name, not the imported `cuda`
         self._check(node)
 
     def _check(self, node) -> bool:
