@@ -13,6 +13,9 @@ table of parameter-name pairs per layer kind plus the layouts that differ:
   Chainer row ``4u + [1, 2, 0, 3][g]``; ``bias_hh`` is zero;
 * L.NStepLSTM (``<layer>/w0..w7``, ``b0..b7``) -> nn.LSTM: ``weight_ih_l<k>`` is
   ``w0..w3`` stacked, ``weight_hh_l<k>`` is ``w4..w7`` (the cuDNN order i, f, g, o: no permutation);
+  L.NStepBiLSTM numbers its links ``2k + d`` for layer k and direction d: ``_l<k>`` / ``_l<k>_reverse``
+  (told from an NStepLSTM of twice the layers by the input widths: a bidirectional layer above the
+  first takes both directions' outputs, 2 * hidden wide);
 * Trainer snapshots' ``updater/model:main/`` prefix is removed.
 
 Anything else keeps its name (``decoder_bias`` made with ``add_param`` stays ``decoder_bias``).
@@ -21,6 +24,7 @@ Anything else keeps its name (``decoder_bias`` made with ``add_param`` stays ``d
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Mapping
 
 import numpy as np
@@ -38,8 +42,11 @@ class WeightConversionError(ValueError):
     """Weights that do not fit the requested layout; the message lists every offending key."""
 
 
-def chainer_to_torch(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A torch-style state_dict (numpy arrays, dotted keys) from the arrays of a Chainer npz."""
+def chainer_to_torch(arrays: Mapping[str, np.ndarray], bidirectional: bool | None = None) -> dict[str, np.ndarray]:
+    """A torch-style state_dict (numpy arrays, dotted keys) from the arrays of a Chainer npz.
+
+    ``bidirectional`` says whether an even number of NStepLSTM links under one prefix is an
+    L.NStepBiLSTM; None: tell from the widths, and warn (taking an NStepLSTM) where they cannot tell."""
     arrays = strip_snapshot_prefix(arrays)
     out: dict[str, np.ndarray] = {}
     done: set[str] = set()
@@ -62,14 +69,19 @@ def chainer_to_torch(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         match = _NSTEP.match(key)
         if match and key not in done:
             layers.setdefault((match["prefix"], int(match["layer"])), {})[match["kind"] + match["index"]] = value
+    directions = _nstep_directions({key: params for key, params in layers.items() if len(params) == 16},
+                                   bidirectional)
     for (prefix, layer), params in sorted(layers.items()):
         if len(params) != 16:
             continue
         name, stack = _dotted(prefix), np.concatenate
-        out[f"{name}weight_ih_l{layer}"] = stack([params[f"w{i}"] for i in range(4)])
-        out[f"{name}weight_hh_l{layer}"] = stack([params[f"w{i}"] for i in range(4, 8)])
-        out[f"{name}bias_ih_l{layer}"] = stack([params[f"b{i}"] for i in range(4)])
-        out[f"{name}bias_hh_l{layer}"] = stack([params[f"b{i}"] for i in range(4, 8)])
+        suffix = f"l{layer}"
+        if directions.get(prefix, 1) == 2:  # NStepBiLSTM: link 2k + d is layer k, direction d
+            suffix = f"l{layer // 2}" + ("_reverse" if layer % 2 else "")
+        out[f"{name}weight_ih_{suffix}"] = stack([params[f"w{i}"] for i in range(4)])
+        out[f"{name}weight_hh_{suffix}"] = stack([params[f"w{i}"] for i in range(4, 8)])
+        out[f"{name}bias_ih_{suffix}"] = stack([params[f"b{i}"] for i in range(4)])
+        out[f"{name}bias_hh_{suffix}"] = stack([params[f"b{i}"] for i in range(4, 8)])
         done |= {f"{prefix}{layer}/{k}" for k in params}
     for key, value in arrays.items():
         if key in done:
@@ -101,14 +113,16 @@ def torch_to_chainer(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             out[path + "lateral/W"] = _blocks_to_interleaved(state[prefix + "weight_hh"])
             done |= {key, prefix + "weight_hh", prefix + "bias_ih", prefix + "bias_hh"}
     for key in state:
-        match = re.match(r"^(?P<prefix>(?:.+\.)?)weight_ih_l(?P<layer>\d+)$", key)
+        match = re.match(r"^(?P<prefix>(?:.+\.)?)weight_ih_l(?P<layer>\d+)(?P<reverse>_reverse)?$", key)
         if not match:
             continue
-        prefix, layer = match["prefix"], match["layer"]
-        path = prefix.replace(".", "/") + layer + "/"
+        prefix, layer, reverse = match["prefix"], match["layer"], match["reverse"] or ""
+        bidirectional = f"{prefix}weight_ih_l0_reverse" in state
+        link = 2 * int(layer) + bool(reverse) if bidirectional else int(layer)
+        path = prefix.replace(".", "/") + str(link) + "/"
         for kind, names in (("weight", ("w0", "w4")), ("bias", ("b0", "b4"))):
             for side, first in zip(("ih", "hh"), names):
-                source = f"{prefix}{kind}_{side}_l{layer}"
+                source = f"{prefix}{kind}_{side}_l{layer}{reverse}"
                 if source not in state:
                     raise WeightConversionError(f"{source} is missing (needed to rebuild {path}{first[0]}0..7)")
                 start = int(first[1])
@@ -126,6 +140,33 @@ def torch_to_chainer(state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             name = {"weight": "W", "bias": "b"}.get(param, param)
         out[(module.replace(".", "/") + "/" if module else "") + name] = value
     return out
+
+
+def _nstep_directions(layers, bidirectional: bool | None) -> dict[str, int]:
+    """Per prefix of NStepLSTM links (``(prefix, index) -> {w0: .., ...}``), 2 for an NStepBiLSTM, else 1."""
+    directions: dict[str, int] = {}
+    for prefix in {prefix for prefix, _ in layers}:
+        links = sorted(index for p, index in layers if p == prefix)
+        if len(links) % 2 or links != list(range(len(links))):
+            directions[prefix] = 1
+            continue
+        if bidirectional is not None:
+            directions[prefix] = 2 if bidirectional else 1
+            continue
+        hidden = layers[(prefix, 0)]["w4"].shape[0]
+        width = lambda index: layers[(prefix, index)]["w0"].shape[1]  # noqa: E731 - input width of a link
+        if len(links) >= 4:  # a second bidirectional layer takes both directions: 2 * hidden
+            directions[prefix] = 2 if width(2) == 2 * hidden != hidden else 1
+        elif width(1) != hidden:  # two links: a second layer would take hidden; a reverse direction the input
+            directions[prefix] = 2
+        elif width(0) != hidden:  # ... which is not hidden wide here
+            directions[prefix] = 1
+        else:
+            directions[prefix] = 1
+            warnings.warn(f"{prefix or 'the model'}: two NStepLSTM links whose input is as wide as their state could "
+                          "be a 2-layer NStepLSTM or a 1-layer NStepBiLSTM; converted as the NStepLSTM (give a "
+                          "template, or bidirectional=True, for the other)", stacklevel=3)
+    return directions
 
 
 def strip_snapshot_prefix(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -151,3 +151,52 @@ def test_cli_rejects_a_file_that_is_not_npz(tmp_path, run_netport):
     result = run_netport("convert-weights", str(bad), "-o", str(tmp_path / "out.pt"))
     assert result.returncode == 2 and "not a readable Chainer .npz" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("layers, in_size", [(1, 3), (2, 3), (2, 4), (3, 5)])
+def test_nstep_bilstm_links_are_named_as_nn_lstms_directions(layers, in_size):
+    """NStepBiLSTM's links 2k + d are nn.LSTM(bidirectional=True)'s `_l<k>` and `_l<k>_reverse` (they were
+    named `_l<2k + d>`, silently, without a template), told from an NStepLSTM by the input widths; the
+    outputs agree and the round trip is exact."""
+    np.random.seed(4)
+    link = L.NStepBiLSTM(layers, in_size, 4, 0.0)
+    lstm = torch.nn.LSTM(in_size, 4, num_layers=layers, bidirectional=True)
+    arrays = npz_of(link)
+    load(lstm, chainer_to_torch(arrays))
+    xs = [np.random.randn(n, in_size).astype(np.float32) for n in (5, 3)]
+    hy, cy, ys = link(None, None, xs)
+    packed = torch.nn.utils.rnn.pack_sequence([torch.from_numpy(x) for x in xs])
+    out, (h_n, c_n) = lstm(packed)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out)
+    for b, n in enumerate((5, 3)):
+        np.testing.assert_allclose(out[:n, b].detach().numpy(), ys[b].array, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h_n.detach().numpy(), hy.array, rtol=1e-5, atol=1e-6)
+    back = torch_to_chainer(chainer_to_torch(arrays))
+    assert sorted(back) == sorted(arrays)
+    for key in arrays:
+        np.testing.assert_array_equal(back[key], arrays[key], err_msg=key)
+    unidirectional = npz_of(L.NStepLSTM(2 * layers, in_size, 4, 0.0))
+    assert not any(k.endswith("_reverse") for k in chainer_to_torch(unidirectional)) or in_size == 4
+
+
+def test_an_nstep_link_pair_the_widths_cannot_tell_is_warned_and_settled_by_a_template(tmp_path):
+    from netport.weights import convert_file
+
+    np.random.seed(5)
+    link = L.NStepBiLSTM(1, 4, 4, 0.0)
+    with pytest.warns(UserWarning, match="could be a 2-layer NStepLSTM or a 1-layer NStepBiLSTM"):
+        assert "weight_ih_l1" in chainer_to_torch(npz_of(link))
+    assert "weight_ih_l0_reverse" in chainer_to_torch(npz_of(link), bidirectional=True)
+    chainer.serializers.save_npz(tmp_path / "bi.npz", link)
+    torch.save(torch.nn.LSTM(4, 4, bidirectional=True).state_dict(), tmp_path / "template.pt")
+    shapes = convert_file(tmp_path / "bi.npz", tmp_path / "bi.pt", template=tmp_path / "template.pt")
+    assert "weight_hh_l0_reverse" in shapes
+
+
+def test_cli_names_the_uninitialised_parameters_of_an_npz(tmp_path, run_netport):
+    """A model saved before its first forward pass holds None for L.Linear(None, n)'s W: the message says so
+    (it said "not a readable Chainer .npz")."""
+    chainer.serializers.save_npz(tmp_path / "lazy.npz", chainer.Chain(fc=L.Linear(None, 3), out=L.Linear(3, 2)))
+    result = run_netport("convert-weights", str(tmp_path / "lazy.npz"), "-o", str(tmp_path / "out.pt"))
+    assert result.returncode == 2 and "fc/W is an uninitialised parameter" in result.stderr
+    assert "save the model after a forward pass" in result.stderr and not (tmp_path / "out.pt").exists()
