@@ -96,6 +96,27 @@ CHAINER_ADAM = '''class ChainerAdam(torch.optim.Adam):
         return super().step(closure)
 '''
 
+# Chainer's MomentumSGD keeps v = momentum * v - lr * grad, so a new learning rate applies to new gradients
+# only; torch's SGD keeps buf = momentum * buf + grad and steps by lr * buf, applying a new rate to the whole
+# buffer. The two agree while the rate is constant (v = -lr * buf); rescaling buf by old / new when the rate
+# changes keeps them agreeing. Written into programs that change a MomentumSGD's lr.
+CHAINER_MOMENTUM_SGD = '''class ChainerMomentumSGD(torch.optim.SGD):
+    """torch.optim.SGD with momentum, updating as Chainer's MomentumSGD when the learning rate changes: Chainer
+    applies a new rate to new gradients only, torch to its whole momentum buffer, which is therefore rescaled by
+    old_lr / new_lr before the next step."""
+
+    def step(self, closure=None):
+        for group in self.param_groups:
+            last = group.setdefault('chainer_lr', group['lr'])
+            if group['lr'] != last and group['lr'] != 0:
+                for p in group['params']:
+                    buffer = self.state[p].get('momentum_buffer')
+                    if buffer is not None:
+                        buffer.mul_(last / group['lr'])
+            group['chainer_lr'] = group['lr']
+        return super().step(closure)
+'''
+
 # Chainer optimizer hooks -> a torch step pre-hook doing the same to the gradients before the update
 # (WeightDecay is folded into the optimizer's weight_decay= instead when its construction is in view)
 HOOKS = {
@@ -159,8 +180,13 @@ class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._needs_chainer_adam = False
+        self._needs_chainer_momentum = False
         self._trainer_objects = _trainer_objects(self.ctx.source)
         self._optimizer_kinds, self._optimizer_targets = _optimizers(self.ctx.source)
+        # MomentumSGDs assigned to a name whose lr the program sets: ChainerMomentumSGD keeps Chainer's update
+        self._exact_momentum = {name for name in _lr_stores(self.ctx.source)
+                                if self._optimizer_kinds.get(name) == {"chainer.optimizers.MomentumSGD"} and
+                                name in _assigned_optimizers(self.ctx.source)}
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
         self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
         for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
@@ -169,6 +195,8 @@ class ScriptRules(RulePass):
                 self._array_modules[choice[0]] = "device"
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_chainer_momentum:
+            module = insert_definition(module, CHAINER_MOMENTUM_SGD)
         return insert_definition(module, CHAINER_ADAM) if self._needs_chainer_adam else module
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
@@ -187,7 +215,7 @@ class ScriptRules(RulePass):
 
     # optimizers ------------------------------------------------------------------------------------
 
-    def _optimizer(self, call: cst.Call, params: str | None) -> str | None:
+    def _optimizer(self, call: cst.Call, params: str | None, target: str | None = None) -> str | None:
         name, spec = OPTIMIZERS[self.callee(call)]
         bound = bind_arguments(call, [chainer_name for chainer_name, _, _ in spec])
         if bound is None:
@@ -205,6 +233,9 @@ class ScriptRules(RulePass):
             self.need_import("math")
             self._needs_chainer_adam = True
             head = "ChainerAdam("
+        if self.callee(call) == "chainer.optimizers.MomentumSGD" and target in self._exact_momentum:
+            self._needs_chainer_momentum = True
+            head = "ChainerMomentumSGD("
         return head + (f"{params}, " if params else "") + ", ".join(keywords) + ")"
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -212,7 +243,10 @@ class ScriptRules(RulePass):
         if qualified in OPTIMIZERS:
             self._decay = None
             setup = self._following_setup(original)
-            text = self._optimizer(updated, f"{setup[1]}.parameters()" if setup else None)
+            statement = self.statement
+            target = code(statement.body[0].targets[0].target) if isinstance(statement, cst.SimpleStatementLine) \
+                and isinstance(statement.body[0], cst.Assign) and statement.body[0].value is original else None
+            text = self._optimizer(updated, f"{setup[1]}.parameters()" if setup else None, target)
             if text is not None and self._decay is not None:
                 text = text[:-1] + f", weight_decay={self._decay})"
                 self.info(original, "PT021", f"the WeightDecay({self._decay}) hook is the optimizer's "
@@ -227,6 +261,10 @@ class ScriptRules(RulePass):
             elif not text.startswith("functools"):
                 text = f"{self.need_import('functools')}.partial(" + text.replace("(", ", ", 1)
             self.info(original, "PT020", f"{code(original.func)} is `{text}` (Chainer's defaults spelled out)")
+            if text.startswith("ChainerMomentumSGD("):
+                self.info(original, "PT027", "MomentumSGD whose learning rate the program changes is "
+                          "`ChainerMomentumSGD` (written into this file): torch.optim.SGD rescaling its momentum "
+                          "buffer when the rate changes, which gives Chainer's update")
             if qualified == "chainer.optimizers.Adam" and self.ctx.adam_eps == "chainer":
                 self.info(original, "PT020", "Adam is `ChainerAdam` (written into this file): torch.optim.Adam with "
                           "eps rescaled at every step to Chainer's placement, which gives Chainer's update exactly")
@@ -349,7 +387,7 @@ class ScriptRules(RulePass):
         key, index = next(iter(places))
         text = f"{receiver}.param_groups[0]['{key}']" + (f"[{index}]" if index is not None else "")
         self.info(original, "PT027", f"`{receiver}.{name}` is `{text}`")
-        if store and key == "lr" and "chainer.optimizers.MomentumSGD" in kinds:
+        if store and key == "lr" and "chainer.optimizers.MomentumSGD" in kinds and receiver not in self._exact_momentum:
             self.warn(original, "PT027", "a new learning rate: Chainer's MomentumSGD applies it to the new gradients "
                       "only (v = momentum * v - lr * grad), torch's SGD to the whole momentum buffer (p -= lr * buf), "
                       "so the updates after this change differ from Chainer's")
@@ -628,6 +666,35 @@ def _optimizers(source: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         if not found:
             found |= constructed
     return kinds, targets
+
+
+def _lr_stores(source: str) -> set[str]:
+    """Receivers of ``x.lr = ...`` / ``x.lr *= ...`` in the file."""
+    tree = ast.parse(source)
+    found = set()
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            if isinstance(target, ast.Attribute) and target.attr == "lr":
+                found.add(ast.unparse(target.value))
+    return found
+
+
+def _assigned_optimizers(source: str) -> set[str]:
+    """Names (or ``self.x``) assigned a Chainer optimizer directly, every time they are assigned."""
+    tree = ast.parse(source)
+    aliases = _ast_aliases(tree)
+    verdict: dict[str, bool] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            direct = isinstance(node.value, ast.Call) and \
+                (_ast_qualified(node.value.func, aliases) or "").startswith("chainer.optimizers.")
+            for target in node.targets:
+                if isinstance(target, (ast.Name, ast.Attribute)):
+                    name = ast.unparse(target)
+                    verdict[name] = verdict.get(name, True) and direct
+    return {name for name, direct in verdict.items() if direct}
 
 
 def _trainer_objects(source: str) -> set[str]:
