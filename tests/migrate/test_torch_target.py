@@ -1175,3 +1175,11 @@ def test_an_attribute_named_like_an_import_is_not_that_import():
     result = migrate_source(source, target="torch")
     assert [(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR] == [(9, "PT099")]
     assert "    torch.cuda.set_device(gpu)\n    model.cuda(gpu)\n" in result.migrated
+
+
+def test_assigning_train_on_an_unknown_object_is_marked_once():
+    source = ("import chainer\nimport chainer.links as L\nmodel = L.Classifier(L.Linear(3, 2))\n"
+              "eval_model = model.copy()\neval_model.train = False\nchainer.config.train = False\n")
+    result = migrate_source(source, target="torch")
+    errors = [(f.line, f.rule, f.message.split()[0]) for f in result.findings if f.severity is Severity.ERROR]
+    assert errors == [(5, "PT099", "`eval_model.train"), (6, "PT099", "`chainer.config.train`")]

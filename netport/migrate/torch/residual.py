@@ -42,7 +42,8 @@ class TorchResidual(RulePass):
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         target = node.target
         # (self.train of a module class was renamed; of any other class it hides nothing)
-        if isinstance(target, cst.Attribute) and target.attr.value == "train" and code(target.value) != "self":
+        if isinstance(target, cst.Attribute) and target.attr.value == "train" and code(target.value) != "self" and \
+                self.qualified(target.value) is None:  # (chainer.config.train is marked as a Chainer name)
             receiver = code(target.value)
             self.todo(node, "PT099", f"`{receiver}.train = ...` would hide nn.Module.train() if `{receiver}` is a "
                       f"module: call `{receiver}.eval()`/`{receiver}.train()` (the module's mode) or rename the "
