@@ -179,10 +179,14 @@ def patch_arguments(overrides):
             value = getattr(namespace, dest)
             if dest in overrides:
                 text = overrides[dest]
+                convert = action.type if callable(action.type) else str
                 if action.const is not None and action.nargs == 0:
                     value = text.lower() in ("1", "true", "yes", "on")
+                elif action.nargs in ("+", "*") or isinstance(action.nargs, int) and action.nargs > 1:
+                    # a list, written as static mode reads it: --set units=784,250
+                    value = [convert(item.strip()) for item in text.split(",") if item.strip()]
                 else:
-                    value = action.type(text) if callable(action.type) else text
+                    value = convert(text)
             elif isinstance(value, int) and not isinstance(value, bool):
                 lowered = dest.lower()
                 if any(word in lowered for word in EPOCH_WORDS):

@@ -142,11 +142,15 @@ def merge_static(finding: Finding, static: Finding) -> None:
             finding.layer["built_from"] = list(static.layer["built_from"])
             filled.append("layer.built_from")
         elif _same_place(finding.layer.get("built_at"), static.layer.get("built_at")) \
-                and len(static.layer["built_from"]) > 1 and len(finding.layer["built_from"]) == 1:
+                and len(finding.layer["built_from"]) == 1:
             # the run saw the layer's own construction line; static mode also knows the call that built it
-            # (`from net.AutoEncoder(...) at train.py:72 with i=1`: which element of the units list)
-            finding.layer["built_from"] = finding.layer["built_from"] + static.layer["built_from"][1:]
-            filled.append("layer.built_from[1:]")
+            # (`from net.AutoEncoder(...) at train.py:72 with i=1`: which element of the units list), and the
+            # turn of a loop that built it in place (`L.Linear(300, 300) at net.py:13 with i=1`)
+            first, *callers = static.layer["built_from"]
+            added = ([first] if " with " in first.rpartition(" at ")[2] else []) + callers
+            if added:
+                finding.layer["built_from"] = finding.layer["built_from"] + added
+                filled.append("layer.built_from[1:]")
     if static.hint and not finding.hint:
         finding.hint = static.hint
         filled.append("hint")

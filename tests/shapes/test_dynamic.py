@@ -8,6 +8,7 @@ import json
 import pytest
 
 from netport.shapes import check_dynamic, render_json, render_text
+from netport.shapes.api import ShapeReport
 from netport.shapes.dynamic import merge_static
 from netport.shapes.findings import Finding
 from tests.conftest import REPO, environment_python
@@ -133,6 +134,21 @@ def test_static_fields_fill_only_what_the_run_left_empty():
     assert other.from_static == ["value_flow"] and len(other.layer["built_from"]) == 1
 
 
+def test_a_layer_built_in_a_loop_gets_the_loop_turn_static_mode_saw():
+    # layers added in a loop inside __init__: the element of the units list is on static mode's first line
+    dynamic = _finding(layer={"name": "model.predictor.l1", "built_at": "net.py:13",
+                              "built_from": ["self.add_link('l%d' % i, L.Linear(units[i], units[i + 1])) at net.py:13"]})
+    static = _finding(layer={"name": "model.predictor.l1", "built_at": "net.py:13",
+                             "built_from": ["L.Linear(300, 300) at net.py:13 with i=1",
+                                            "from MLP([784, 300, 300, 10]) at train.py:27"]})
+    merge_static(dynamic, static)
+    assert dynamic.layer["built_from"][1:] == static.layer["built_from"]
+    assert dynamic.from_static == ["layer.built_from[1:]"]
+    text = render_text(ShapeReport("train.py", "dynamic", [dynamic]))
+    assert "            L.Linear(300, 300) at net.py:13 with i=1 (static analysis)\n" in text
+    assert "built by self.add_link('l%d' % i, L.Linear(units[i], units[i + 1])) at net.py:13\n" in text
+
+
 def test_a_static_finding_of_other_values_at_the_same_line_is_not_taken():
     from netport.shapes.dynamic import _same_finding
 
@@ -144,3 +160,22 @@ def test_a_static_finding_of_other_values_at_the_same_line_is_not_taken():
     assert not _same_finding(dynamic, _finding(path="other/net.py"))
     assert not _same_finding(dynamic, _finding(rule="NPS002"))
     assert not _same_finding(_finding(actual={"expr": "x", "value": None}), _finding(actual={"expr": "x", "value": None}))
+
+
+def test_set_gives_a_list_to_an_nargs_option_as_static_mode_reads_it(tmp_path):
+    script = tmp_path / "nargs.py"
+    script.write_text("import argparse\n"
+                      "import numpy as np\n"
+                      "import chainer\n"
+                      "import chainer.links as L\n"
+                      "parser = argparse.ArgumentParser()\n"
+                      "parser.add_argument('--units', type=int, nargs='+', default=[784, 500, 10])\n"
+                      "args = parser.parse_args()\n"
+                      "layers = chainer.ChainList(*[L.Linear(a, b) for a, b in zip(args.units[:-1], args.units[1:])])\n"
+                      "h = np.zeros((32, 784), dtype=np.float32)\n"
+                      "for link in layers:\n"
+                      "    h = link(h)\n")
+    report = check_dynamic(script, overrides={"units": "700,100,10"}, python=environment_python("main"))
+    (finding,) = report.findings
+    assert (finding.line, finding.expected["value"], finding.actual["value"]) == (11, 700, 784)
+    assert finding.layer["built_from"][1].endswith(" with a=700, b=100")  # static mode read the same list
