@@ -55,6 +55,14 @@ class ScopeRules(TrainMode, LinkRegistration, OptimizerCalls):
 
     TRIGGER = None
 
+    def visit_ClassDef(self, node):
+        TrainMode.visit_ClassDef(self, node)
+        LinkRegistration.visit_ClassDef(self, node)
+
+    def leave_ClassDef(self, original, updated):
+        updated = TrainMode.leave_ClassDef(self, original, updated)
+        return LinkRegistration.leave_ClassDef(self, original, updated)
+
     def visit_FunctionDef(self, node):
         TrainMode.visit_FunctionDef(self, node)
         LinkRegistration.visit_FunctionDef(self, node)

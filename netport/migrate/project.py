@@ -22,7 +22,7 @@ FLAG_NAMES = ("train", "test")
 # Cheap textual gate: a file that never says "chainer" and passes no flag keyword is not touched.
 _FLAG_KEYWORD = re.compile(r"\b(?:train|test|volatile)\s*=[^=]")
 _LINK_BASES = {"chainer.Chain", "chainer.ChainList", "chainer.Link", "chainer.link.Chain", "chainer.link.ChainList",
-               "chainer.link.Link"}
+               "chainer.link.Link", "chainer.FunctionSet", "chainer.function_set.FunctionSet"}
 
 
 @dataclass(frozen=True)

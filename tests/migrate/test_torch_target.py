@@ -1118,6 +1118,7 @@ def test_unnamed_links_chainlists_and_lazy_linear_convert_with_chainers_initiali
         result.migrated
     assert len(chainer_out) == 5 and chainer_out[3][0] < chainer_out[1][0]
     assert_same_numbers(torch_out[1:], chainer_out[1:])  # the first line is before the weights are loaded
+    assert migrate_source(result.migrated, "prog.py", target="torch").migrated == result.migrated  # idempotent
     chainer_5 = migrate_source(UNNAMED_LINKS, "prog.py")
     assert not [f for f in chainer_5.findings if f.severity is Severity.ERROR], chainer_5.findings
     assert "        self.add_link(L.Linear(5, 3))\n" in chainer_5.migrated  # ChainList.add_link(link) is Chainer 5's

@@ -120,3 +120,15 @@ def test_report_messages_stay_on_one_line_when_they_quote_multi_line_code():
     source = ("import chainer.links as L\nl = L.Linear(3, 2, wscale=(\n    2.0))\n")
     result = migrate_source(source)
     assert all("\n" not in f.message for f in result.findings)
+
+
+def test_only_a_chains_init_keywords_are_links():
+    """super().__init__(name=value) registers links only in a Chain (or FunctionSet) subclass: in any other
+    class, an nn.Module of an earlier torch migration included, the keywords are left alone."""
+    source = ("import chainer\nimport chainer.links as L\nfrom torch import nn\n\n\nclass Net(chainer.Chain):\n"
+              "    def __init__(self):\n        super(Net, self).__init__(l1=L.Linear(3, 2))\n\n\n"
+              "class Lazy(nn.LazyLinear):\n    def __init__(self, n, bias=True):\n"
+              "        super().__init__(n, bias=bias)\n")
+    result = migrate_source(source)
+    assert "            self.l1 = L.Linear(3, 2)\n" in result.migrated
+    assert "        super().__init__(n, bias=bias)\n" in result.migrated

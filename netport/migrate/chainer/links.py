@@ -55,6 +55,14 @@ class LinkRegistration(RulePass):
     def __init__(self, ctx):
         super().__init__(ctx)
         self._owner: list[str] = []
+        self._chain_classes: list[bool] = []  # is each enclosing class a link or chain of the program's
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._chain_classes.append(node.name.value in self.project.chain_classes)
+
+    def leave_ClassDef(self, original, updated):
+        self._chain_classes.pop()
+        return updated
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params = node.params.params
@@ -99,7 +107,7 @@ class LinkRegistration(RulePass):
             return False
         receiver = func.value
         is_super = isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and \
-            receiver.func.value == "super"
+            receiver.func.value == "super" and bool(self._chain_classes) and self._chain_classes[-1]
         explicit = self.qualified(receiver) in _CHAIN_NAMES
         keywords = [a for a in call.args if a.keyword is not None]
         return (is_super or explicit) and bool(keywords) and not any(a.star for a in call.args)

@@ -123,7 +123,7 @@ LAZY_LINEAR = '''class LazyLinear(nn.LazyLinear):
         self.scale, self.initial_bias = scale, initial_bias
 
     def reset_parameters(self):
-        if not self.has_uninitialized_params() and self.in_features != 0:
+        if self.in_features != 0:  # 0 until the first input has given the size
             nn.init.normal_(self.weight, std=self.scale / math.sqrt(self.in_features))
             if self.bias is not None:
                 nn.init.constant_(self.bias, self.initial_bias)
