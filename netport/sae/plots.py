@@ -35,7 +35,10 @@ def plot_losses(history: History, path: Path) -> Path:
               for layer in sorted({r.layer for r in history.stage("pretrain")})]
     stages.append(("finetune", history.stage("finetune")))
     stages = [(name, records) for name, records in stages if records]
-    figure, axes = plt.subplots(1, max(len(stages), 1), figsize=(3.2 * max(len(stages), 1), 3), squeeze=False)
+    from matplotlib.ticker import MaxNLocator
+
+    panels = max(len(stages), 1)
+    figure, axes = plt.subplots(1, panels, figsize=(3.6 * panels, 3), squeeze=False)
     for axis, (name, records) in zip(axes[0], stages):
         epochs = [r.epoch for r in records]
         axis.plot(epochs, [r.loss for r in records], marker="o", label="train")
@@ -43,9 +46,10 @@ def plot_losses(history: History, path: Path) -> Path:
             axis.plot(epochs, [r.val_loss for r in records], marker="s", label="test")
         axis.set_title(name)
         axis.set_xlabel("epoch")
-        axis.set_yscale("log")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.legend()
     axes[0][0].set_ylabel("reconstruction loss")
+    figure.tight_layout()
     return _save(figure, path)
 
 
