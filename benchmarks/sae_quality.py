@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--epochs-fine", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--noise", type=float, default=0.0, help="masking noise during pretraining")
     parser.add_argument("--lr-decay", type=float, default=0.97,
                         help="learning rate multiplied by this after every fine-tuning epoch")
     parser.add_argument("--seed", type=int, default=0)
@@ -63,8 +64,9 @@ def main() -> int:
     model = StackedAutoencoder(units, activation=args.activation, linear_code=True, output_activation="sigmoid",
                                tied=args.tied)
     config = TrainConfig(epochs_pre=args.epochs_pre, epochs_fine=args.epochs_fine, batch_size=args.batch_size,
-                         lr=args.lr, loss=args.loss, seed=args.seed, device=args.device, progress=False)
-    trainer = None
+                         lr=args.lr, noise=args.noise, loss=args.loss, seed=args.seed, device=args.device,
+                         progress=False)
+    trainer, evaluating = None, [0.0]  # seconds spent on the progress reports, left out of the training time
 
     def report(record):
         if record.stage == "pretrain" and record.epoch == config.epochs_pre:
@@ -74,18 +76,21 @@ def main() -> int:
             for group in trainer.optimizer.param_groups:  # the fine-tuning optimizer's schedule
                 group["lr"] *= args.lr_decay
             if record.epoch % args.every == 0 or record.epoch == config.epochs_fine:
+                begin = time.perf_counter()
                 error = squared_error_per_image(mnist.x_test, model.reconstruct(mnist.x_test).cpu().numpy())
+                evaluating[0] += time.perf_counter() - begin
                 print(f"  fine-tuning epoch {record.epoch}: train loss {record.loss:.5f}, test squared error per "
                       f"image {error:.3f} ({time.perf_counter() - started:.0f} s so far)", flush=True)
 
     started = time.perf_counter()
     trainer = SAETrainer(model, config, on_epoch_end=report)
     trainer.fit(mnist.x_train)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started - evaluating[0]
     error = squared_error_per_image(mnist.x_test, model.reconstruct(mnist.x_test).cpu().numpy())
     print(f"\nautoencoder {'-'.join(map(str, units))} ({args.activation}, linear code, sigmoid output, "
           f"{'tied' if args.tied else 'untied'}, {args.loss}; "
-          f"{args.epochs_pre} pretraining epochs per layer, {args.epochs_fine} fine-tuning epochs): "
+          f"{args.epochs_pre} pretraining epochs per layer, noise {args.noise}, {args.epochs_fine} fine-tuning epochs, "
+          f"batch {args.batch_size}, lr {args.lr} x {args.lr_decay} per epoch): "
           f"test squared error per image {error:.3f} (paper {PAPER['autoencoder']:.2f}, target <= {TARGET:.2f}: "
           f"{'met' if error <= TARGET else 'NOT met'}); PCA-{units[-1]} {pca:.2f}; trained in {seconds / 60:.1f} min")
     return 0

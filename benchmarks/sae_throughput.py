@@ -135,14 +135,15 @@ def plain_torch_rate(x: np.ndarray, units: list[int], epochs: int, device: str) 
                                          shuffle=True)
     rates = []
     for _ in range(epochs):
-        started, total = time.perf_counter(), 0.0
+        started, total = time.perf_counter(), torch.zeros((), device=device)
         for (batch,) in loader:
             batch = batch.to(device)
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(batch), batch)
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(batch)
+            total += loss.detach() * len(batch)  # the epoch's loss, as every loop keeps it
+        total.item()  # waits for the device
         rates.append(len(x) / (time.perf_counter() - started))
     return statistics.median(rates[1:])
 

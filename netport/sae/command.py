@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                                    tied=args.tied, dropout=args.dropout)
         trainer = SAETrainer(model, config, on_epoch_end=_print_epoch)
         print(f"units: {'-'.join(map(str, model.units))}  train: {len(x_train)}  test: {len(mnist.x_test)}  "
-              f"source: {mnist.source}  device: {trainer.device}")
+              f"source: {mnist.source}  device: {trainer.device}  loss: {config.loss}")
         history = trainer.fit(x_train, mnist.x_test)
     except (SAEError, ValueError) as exc:
         return fail(str(exc))
@@ -51,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
     reconstructions = model.reconstruct(mnist.x_test).cpu().numpy()
     test_mse = float(np.mean((reconstructions - mnist.x_test) ** 2))
     test_sse = squared_error_per_image(mnist.x_test, reconstructions)
-    print(f"test loss {test_mse:.6f}  squared error per image {test_sse:.3f}")
+    print(f"test mean squared error {test_mse:.6f}  squared error per image {test_sse:.3f}")
     io.save_model(model, out)
     io.export_chainer_npz(model, out / "sae.npz")
-    summary = {"architecture": model.architecture(), "config": {k: v for k, v in vars(config).items()},
+    summary = {"architecture": model.architecture(), "config": dataclasses.asdict(config),
                "data": {"source": mnist.source, "train": len(x_train), "test": len(mnist.x_test)},
                "epochs": history.to_json(), "test": {"mse": test_mse, "squared_error_per_image": test_sse}}
     from netport.atomic import write_atomic

@@ -73,13 +73,13 @@ def from_arrays(state: dict[str, np.ndarray], source: str = "weights", **archite
             raise SAEError(f"{source}: layer {i + 1} takes {weight.shape[1]} inputs but layer {i} gives "
                            f"{units[-1]}: not one stack")
         units.append(int(weight.shape[0]))
-    tied = {f"{i}.decoder.weight" in state for i in layers}
-    if len(tied) != 1:
+    untied = {f"{i}.decoder.weight" in state for i in layers}
+    if len(untied) != 1:
         raise SAEError(f"{source}: some layers have decoder weights of their own and some do not")
     unknown = set(architecture) - {"activation", "linear_code", "output_activation", "dropout"}
     if unknown:
         raise TypeError(f"unknown architecture setting(s): {', '.join(sorted(unknown))}")
-    model = StackedAutoencoder(units, tied=not tied.pop(), **architecture)
+    model = StackedAutoencoder(units, tied=not untied.pop(), **architecture)
     try:
         model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=True)
     except RuntimeError as exc:

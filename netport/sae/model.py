@@ -12,11 +12,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 ACTIVATIONS = ("sigmoid", "relu", "tanh", "identity")
 _FUNCTIONS = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
+
+
+def as_tensor(data, dtype: torch.dtype) -> torch.Tensor:
+    """An array or tensor as a tensor of ``dtype`` (numpy views with negative strides copied first)."""
+    if not isinstance(data, torch.Tensor):
+        data = torch.from_numpy(np.ascontiguousarray(data))
+    return data.to(dtype)
 
 
 class AutoencoderLayer(nn.Module):
@@ -123,16 +131,27 @@ class StackedAutoencoder(nn.ModuleList):
         return self._batched(lambda x: self.encode(x, depth), data, batch_size)
 
     @torch.no_grad()
-    def reconstruct(self, data, batch_size: int = 1000) -> torch.Tensor:
-        """Reconstructions of ``data`` in inference mode (no dropout, no graph)."""
-        return self._batched(self.forward, data, batch_size)
+    def reconstruct(self, data, batch_size: int = 1000, layers: Sequence[int] | None = None) -> torch.Tensor:
+        """Reconstructions of ``data`` in inference mode (no dropout, no graph): through the whole
+        stack, or through ``layers`` only (0-based, consecutive: what pretraining them reconstructs)."""
+        chosen = list(self) if layers is None else [self[i] for i in layers]
+
+        def through(x):
+            for layer in chosen:
+                x = layer.encode(x)
+            for layer in reversed(chosen):
+                x = layer.decode(x)
+            return x
+
+        return self._batched(through, data, batch_size)
 
     def _batched(self, function, data, batch_size: int) -> torch.Tensor:
-        device = self[0].encoder.weight.device
-        data = torch.as_tensor(data, dtype=torch.float32)
+        weight = self[0].encoder.weight
+        data = as_tensor(data, weight.dtype)
         was_training = self.training
         self.eval()
         try:
-            return torch.cat([function(data[i:i + batch_size].to(device)) for i in range(0, len(data), batch_size)])
+            return torch.cat([function(data[i:i + batch_size].to(weight.device))
+                              for i in range(0, len(data), batch_size)])
         finally:
             self.train(was_training)

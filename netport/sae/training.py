@@ -14,6 +14,7 @@ CPU.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 from collections.abc import Callable
@@ -49,7 +50,7 @@ class TrainConfig:
     # is a sigmoid's (the output always must be), MSE for deeper layers that decode otherwise
     loss: str = "mse"
     seed: int = 0
-    device: str = "cpu"  # "cpu", "cuda", "cuda:N" or "auto"
+    device: str | None = None  # None: where the model is; "cpu", "cuda", "cuda:N" or "auto"
     progress: bool = True
     checkpoint: str | None = None  # file rewritten after every epoch
     resume: bool = False  # continue from `checkpoint`
@@ -96,12 +97,24 @@ class History:
         return [r for r in self.records if r.stage == stage and (layer is None or r.layer == layer)]
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str | None, model: StackedAutoencoder) -> torch.device:
+    """``None``: where the model is; ``"auto"``: the GPU if there is one; else cpu, cuda or cuda:N."""
+    if name is None:
+        return model[0].encoder.weight.device
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SAEError(f"device {name!r} asked for, but this torch has no CUDA device")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise SAEError(f"device must be cpu, cuda, cuda:N or auto, not {name!r}")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise SAEError(f"device {name!r} asked for, but this torch has no CUDA device")
+        if device.index is not None and device.index >= count:
+            raise SAEError(f"device {name!r} asked for, but there are {count} CUDA device(s)")
     return device
 
 
@@ -109,7 +122,7 @@ def as_input(model: StackedAutoencoder, data, what: str = "data") -> torch.Tenso
     """``data`` as a float32 (N, units[0]) tensor, or an error worded as check-shapes words it.
 
     Trailing axes are flattened, as Chainer's Linear does, so (N, 1, 28, 28) images are accepted."""
-    tensor = torch.as_tensor(np.asarray(data) if not isinstance(data, torch.Tensor) else data)
+    tensor = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(data))
     if tensor.ndim < 2:
         raise SAEError(f"{what} must be a batch of samples (N, features), not shape {tuple(tensor.shape)}")
     width, expected = int(np.prod(tensor.shape[1:])), model.units[0]
@@ -121,7 +134,7 @@ def as_input(model: StackedAutoencoder, data, what: str = "data") -> torch.Tenso
                        f"hint: {hint}")
     if len(tensor) == 0:
         raise SAEError(f"{what} is empty")
-    return tensor.reshape(len(tensor), width).to(torch.float32)
+    return tensor.reshape(len(tensor), width).to(model[0].encoder.weight.dtype)
 
 
 def layer_ops(model: StackedAutoencoder, layers: list[int], noise: float = 0.0) -> list[DenseOp]:
@@ -151,7 +164,7 @@ class SAETrainer:
             raise SAEError(f"loss 'bce' needs a sigmoid output layer, not {model[0].decode_activation!r} "
                            "(set output_activation='sigmoid')")
         self.model, self.on_epoch_end = model, on_epoch_end
-        self.device = resolve_device(self.config.device)
+        self.device = resolve_device(self.config.device, model)
         self.model.to(self.device)
         self.history = History()
         self.optimizer: torch.optim.Optimizer | None = None
@@ -167,6 +180,11 @@ class SAETrainer:
         config = self.config
         x = as_input(self.model, x_train, "training data").to(self.device)
         val = as_input(self.model, x_val, "validation data").to(self.device) if x_val is not None else None
+        if config.loss == "bce" and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
+            raise SAEError(f"loss 'bce' needs data in [0, 1]; the training data spans [{float(x.min()):g}, "
+                           f"{float(x.max()):g}] (scale it, or use loss 'mse')")
+        # which data a checkpoint was made on: resuming on other data would mix two runs
+        self._data = {"rows": len(x), "sum": float(x.sum(dtype=torch.float64))}
         start_stage, start_epoch, optimizer_state = 0, 1, None
         if config.resume:
             if not Path(config.checkpoint).is_file():
@@ -242,23 +260,10 @@ class SAETrainer:
     @torch.no_grad()
     def evaluate(self, data: torch.Tensor, layers: list[int]) -> float:
         """Mean loss of reconstructing ``data`` through ``layers`` in inference mode."""
-        chosen = [self.model[i] for i in layers]
-        was_training = self.model.training
-        self.model.eval()
-        total = 0.0
-        for begin in range(0, len(data), 1000):
-            x = data[begin:begin + 1000]
-            h = x
-            for layer in chosen:
-                h = layer.encode(h)
-            for layer in reversed(chosen):
-                h = layer.decode(h)
-            if self._loss(layers[0]) == "mse":
-                total += float(torch.sum((h - x) ** 2, dtype=torch.float64))
-            else:
-                total += float(torch.nn.functional.binary_cross_entropy(h, x, reduction="sum"))
-        self.model.train(was_training)
-        return total / data.numel()
+        output = self.model.reconstruct(data, layers=layers)
+        if self._loss(layers[0]) == "mse":
+            return float(torch.sum((output - data) ** 2, dtype=torch.float64)) / data.numel()
+        return float(torch.nn.functional.binary_cross_entropy(output, data, reduction="sum")) / data.numel()
 
     # -- checkpoints -----------------------------------------------------------------------------
 
@@ -268,6 +273,8 @@ class SAETrainer:
             "architecture": self.model.architecture(),
             "config": _resumable(self.config),
             "position": {"stage": stage_index, "epoch": epoch},
+            "device": self.device.type,  # the mask generator's state is the device's
+            "data": self._data,
             "model": self.model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "permutations": self._permutations.get_state(),
@@ -286,15 +293,20 @@ class SAETrainer:
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise SAEError(f"{path}: not a netport stacked-autoencoder checkpoint")
         for what, saved, now in (("architecture", state["architecture"], self.model.architecture()),
-                                 ("settings", state["config"], _resumable(self.config))):
+                                 ("settings", state["config"], _resumable(self.config)),
+                                 ("training data", state["data"], self._data),
+                                 ("device", {"type": state["device"]}, {"type": self.device.type})):
             if saved != now:
                 changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
                 raise SAEError(f"{path}: the checkpoint was made with other {what} ({', '.join(changed)}: "
                                f"{', '.join(f'{saved.get(k)!r} then, {now.get(k)!r} now' for k in changed)}); "
                                "start without resume or use the same ones")
         self.model.load_state_dict(state["model"])
-        self._permutations.set_state(state["permutations"].cpu())
-        self._masks.set_state(state["masks"].cpu())
+        try:
+            self._permutations.set_state(state["permutations"].cpu())
+            self._masks.set_state(state["masks"].cpu())
+        except RuntimeError as exc:
+            raise SAEError(f"{path}: its random generator states do not fit ({exc})") from None
         self.history = History.from_json(state["history"])
         position = state["position"]
         return position["stage"], position["epoch"] + 1, state["optimizer"]
@@ -310,9 +322,5 @@ def _resumable(config: TrainConfig) -> dict:
 
 def fit(model: StackedAutoencoder, x_train, x_val=None, config: TrainConfig | None = None, **settings) -> History:
     """Pretrain then fine-tune ``model`` on ``x_train``; ``settings`` override ``TrainConfig`` fields."""
-    config = config or TrainConfig()
-    for name, value in settings.items():
-        if not hasattr(config, name):
-            raise TypeError(f"unknown training setting {name!r}")
-        setattr(config, name, value)
+    config = dataclasses.replace(config or TrainConfig(), **settings)  # TypeError for an unknown name
     return SAETrainer(model, config).fit(x_train, x_val)

@@ -51,7 +51,10 @@ def test_resume_continues_to_the_weights_of_an_uninterrupted_run(run_netport, tm
     result = run_netport("train-sae", *TINY, "--out", str(resumed), "--resume")
     assert result.returncode == 0, result.stderr
     assert "finetune epoch 2" in result.stdout and "pretrain layer" not in result.stdout
-    assert (resumed / "sae.pt").read_bytes() != b""
+    import torch
+
+    for key, value in torch.load(straight / "sae.pt").items():
+        assert torch.equal(torch.load(resumed / "sae.pt")[key], value), key
     first = json.loads((straight / "history.json").read_text())
     second = json.loads((resumed / "history.json").read_text())
     assert [e["loss"] for e in second["epochs"]] == [e["loss"] for e in first["epochs"]]

@@ -51,9 +51,11 @@ def test_fine_tuning_trains_the_whole_stack_on_the_input(monkeypatch):
     seen = []
     original = engine.DenseChain.load
     monkeypatch.setattr(engine.DenseChain, "load",
-                        lambda chain, d, i: seen.append((len(chain.ops), d.shape)) or original(chain, d, i))
+                        lambda chain, d, i: seen.append((len(chain.ops), d.clone())) or original(chain, d, i))
     history = fit(small_model(), data(), config=quiet(epochs_pre=0, epochs_fine=2))
-    assert {ops for ops, _ in seen} == {6} and {shape for _, shape in seen} == {(120, 20)}
+    x = data()
+    assert {ops for ops, _ in seen} == {6}
+    assert all(torch.equal(d, torch.from_numpy(x)) for _, d in seen)
     assert [(r.stage, r.epoch) for r in history.records] == [("finetune", 1), ("finetune", 2)]
 
 
@@ -93,7 +95,8 @@ class Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize("stop_after", [2, 4, 7])  # inside layer 1, at a stage boundary, inside fine-tuning
+# after epoch 3: inside layer 2's pretraining; 6: the end of pretraining; 8: inside fine-tuning
+@pytest.mark.parametrize("stop_after", [3, 6, 8])
 def test_resume_after_an_interruption_gives_the_uninterrupted_weights(tmp_path, stop_after):
     x = data(130)  # 130 rows, batch 50: a short last batch in every epoch
     settings = dict(epochs_pre=2, epochs_fine=3, batch_size=50, noise=0.2, seed=5)
@@ -153,12 +156,48 @@ def test_image_shaped_data_is_flattened_as_chainer_does():
 
 @pytest.mark.parametrize("settings, match", [
     (dict(optimizer="rmsprop"), "optimizer"), (dict(loss="l1"), "loss"), (dict(noise=1.0), "noise"),
-    (dict(batch_size=0), "batch_size"), (dict(resume=True), "checkpoint"), (dict(device="cuda:7"), "CUDA")])
+    (dict(batch_size=0), "batch_size"), (dict(resume=True), "checkpoint"), (dict(device="cuda:7"), "CUDA"),
+    (dict(device="gpu"), "device must be"), (dict(device="meta"), "device must be")])
 def test_bad_settings_are_refused_before_training(settings, match):
     if "device" in settings and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(SAEError, match=match):
         SAETrainer(small_model(), quiet(**settings))
+
+
+def test_inputs_of_other_layouts_and_dtypes():
+    x = data()
+    model = small_model()
+    fit(model, x[::-1], config=quiet(epochs_pre=1, epochs_fine=0))  # a numpy view with negative strides
+    assert model.transform(np.flip(x, 0)).shape == (120, 3)
+    double = small_model().double()  # the data follows the model's dtype
+    history = fit(double, x.astype(np.float64), config=quiet(epochs_pre=0, epochs_fine=1))
+    assert double.reconstruct(x).dtype == torch.float64 and np.isfinite(history.records[0].loss)
+
+
+def test_fit_leaves_the_callers_config_alone_and_rejects_unknown_settings():
+    config = quiet(epochs_pre=0, epochs_fine=1)
+    fit(small_model(), data(), config=config, lr=0.5)
+    assert config.lr is None
+    with pytest.raises(TypeError):
+        fit(small_model(), data(), config=config, learning_rate=0.5)
+
+
+def test_bce_needs_data_in_the_unit_interval():
+    with pytest.raises(SAEError, match=r"data in \[0, 1\]"):
+        fit(small_model(), data() * 255, config=quiet(loss="bce"))
+
+
+def test_resume_refuses_other_data_or_another_device(tmp_path):
+    checkpoint = tmp_path / "c.pt"
+    fit(small_model(), data(), config=quiet(epochs_pre=1, epochs_fine=0, checkpoint=str(checkpoint)))
+    with pytest.raises(SAEError, match="other training data"):
+        fit(small_model(), data(seed=7), config=quiet(checkpoint=str(checkpoint), resume=True))
+    state = torch.load(checkpoint, weights_only=True)
+    state["device"] = "cuda"  # as if written on a GPU: its mask generator's state is not a CPU one
+    torch.save(state, checkpoint)
+    with pytest.raises(SAEError, match="other device"):
+        fit(small_model(), data(), config=quiet(checkpoint=str(checkpoint), resume=True))
 
 
 def test_bce_needs_a_sigmoid_output_and_falls_back_to_mse_for_deeper_relu_layers(monkeypatch):
