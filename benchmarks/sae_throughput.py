@@ -9,11 +9,17 @@ Contenders:
       TensorDataset (shuffle), torch.optim.Adam, zero_grad/backward/step;
   (c) the seed program migrated by netport to Chainer 5+ (migrated_examples/chainer/mnist_sae),
       run on the Chainer installed here (7.8), which prints samples/sec per epoch itself.
-Each figure is the median over epochs after the first (warm-up). The fp32 GEMM rate of the
-machine is measured here too (a large square torch.mm, best of several), and each contender's
-useful GEMM work per sample is divided by it: the fraction of the GEMM roofline. The rate of the
-pretraining step's own five products alone (batch-100 shapes, no elementwise work, no optimizer) is
-printed too: what any implementation of this step could reach at best.
+This machine's speed drifts while a benchmark runs (a shared 2-core VM: back-to-back 2048-cube
+products range over +-25 %), so the fraction of the GEMM roofline is measured against probes taken
+next to the work it describes: a short fp32 GEMM probe (torch.mm, 2048 cubed, about 0.4 s) runs
+before the first epoch and after every epoch of (a) and (b), and each epoch's useful GEMM work per
+second is divided by the mean of the probes on either side of it; (c) runs in a subprocess, so its
+probes bracket the whole run. The contenders are interleaved: each of --rounds rounds runs every
+contender once. Figures are medians over all epochs after each run's first (warm-up), with their
+range; ratios between contenders are taken within a round (of each run's median). The rate of the
+pretraining step's own five products alone (batch-100 shapes, no elementwise work, no optimizer)
+is probed the same way around netport's epochs: what any implementation of this step could reach
+at best.
 
     .venv/bin/python benchmarks/sae_throughput.py                       # embedded subset (4,000 images)
     .venv/bin/python benchmarks/sae_throughput.py --data ../shared/data/mnist.npz --n-train 20000
@@ -43,23 +49,22 @@ WORKLOADS = {"pretrain": [784, 1000], "finetune": [784, 1000, 500, 250, 2]}
 TARGETS = {"roofline": 0.75, "vs_chainer": 2.0, "vs_plain": 1.0}
 
 
-def gemm_rate(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
-    """The best fp32 GEMM rate (FLOP/s) of torch.mm on size x size matrices."""
+def gemm_probe(device: torch.device, size: int = 2048, repeats: int = 3) -> float:
+    """fp32 GEMM rate (FLOP/s) of torch.mm on size x size matrices now: one warm-up product, then
+    ``repeats`` timed (about 0.4 s on 2 CPU cores)."""
     a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     c = torch.empty(size, size, device=device)
-    best = 0.0
-    for trial in range(4):
-        _sync(device)
-        started = time.perf_counter()
-        for _ in range(repeats):
-            torch.mm(a, b, out=c)
-        _sync(device)
-        if trial:  # the first is warm-up
-            best = max(best, repeats * 2 * size ** 3 / (time.perf_counter() - started))
-    return best
+    torch.mm(a, b, out=c)
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b, out=c)
+    _sync(device)
+    return repeats * 2 * size ** 3 / (time.perf_counter() - started)
 
 
-def step_gemm_rate(device: torch.device, batch: int = 100, n: int = 784, m: int = 1000, repeats: int = 50) -> float:
+def step_products_probe(device: torch.device, batch: int = 100, n: int = 784, m: int = 1000,
+                        repeats: int = 50) -> float:
     """FLOP/s of the pretraining step's own five products alone (batch x n x m, tied): forward x W^T
     and h W, the input gradient dz W^T, and the weight gradient as one product with inner size 2B."""
     w = torch.randn(m, n, device=device)
@@ -75,16 +80,13 @@ def step_gemm_rate(device: torch.device, batch: int = 100, n: int = 784, m: int 
         torch.mm(dz_out, w.t(), out=out_m)
         torch.mm(p.t(), q, out=grad)
 
-    best = 0.0
-    for trial in range(4):
-        _sync(device)
-        started = time.perf_counter()
-        for _ in range(repeats):
-            products()
-        _sync(device)
-        if trial:
-            best = max(best, repeats * 5 * 2 * batch * n * m / (time.perf_counter() - started))
-    return best
+    products()
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        products()
+    _sync(device)
+    return repeats * 5 * 2 * batch * n * m / (time.perf_counter() - started)
 
 
 def _sync(device: torch.device) -> None:
@@ -100,14 +102,34 @@ def gemm_flops_per_sample(units: list[int]) -> int:
     return total - 2 * products[0]
 
 
-def netport_rate(x: np.ndarray, units: list[int], epochs: int, device: str, optimizer: str = "adam") -> float:
+class Probes:
+    """GEMM probes around epochs: ``fractions`` divides epoch i's GEMM rate by the mean of the probes
+    taken just before and just after it."""
+
+    def __init__(self, device: torch.device, step_products: bool = False):
+        self.device, self.step_products = device, step_products
+        self.gemm, self.step = [], []
+        self.take()
+
+    def take(self) -> None:
+        self.gemm.append(gemm_probe(self.device))
+        if self.step_products:
+            self.step.append(step_products_probe(self.device))
+
+    def fractions(self, rates: list[float], flops: int, probes: list[float] | None = None) -> list[float]:
+        probes = self.gemm if probes is None else probes
+        return [rate * flops / ((probes[i] + probes[i + 1]) / 2) for i, rate in enumerate(rates)]
+
+
+def netport_rates(x: np.ndarray, units: list[int], epochs: int, probes: Probes, optimizer: str = "adam") -> list[float]:
+    """samples/s of each epoch; a probe after each (outside the epoch's own timing)."""
     torch.manual_seed(0)
     model = StackedAutoencoder(units)
     pre, fine = (epochs, 0) if len(units) == 2 else (0, epochs)
-    config = TrainConfig(epochs_pre=pre, epochs_fine=fine, batch_size=100, progress=False, device=device,
-                         optimizer=optimizer)
-    history = SAETrainer(model, config).fit(x)
-    return statistics.median(r.samples_per_s for r in history.records[1:])
+    config = TrainConfig(epochs_pre=pre, epochs_fine=fine, batch_size=100, progress=False,
+                         device=str(probes.device), optimizer=optimizer)
+    history = SAETrainer(model, config, on_epoch_end=lambda record: probes.take()).fit(x)
+    return [r.samples_per_s for r in history.records]
 
 
 class PlainTiedStack(nn.Module):
@@ -126,9 +148,9 @@ class PlainTiedStack(nn.Module):
         return x
 
 
-def plain_torch_rate(x: np.ndarray, units: list[int], epochs: int, device: str) -> float:
+def plain_torch_rates(x: np.ndarray, units: list[int], epochs: int, probes: Probes) -> list[float]:
     torch.manual_seed(0)
-    device = torch.device(device)
+    device = probes.device
     model = PlainTiedStack(units).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x)), batch_size=100,
@@ -145,7 +167,8 @@ def plain_torch_rate(x: np.ndarray, units: list[int], epochs: int, device: str) 
             total += loss.detach() * len(batch)  # the epoch's loss, as every loop keeps it
         total.item()  # waits for the device
         rates.append(len(x) / (time.perf_counter() - started))
-    return statistics.median(rates[1:])
+        probes.take()
+    return rates
 
 
 def chainer_rate(data: str | None, n_train: int | None, units: list[int], epochs: int) -> float | None:
@@ -166,51 +189,92 @@ def chainer_rate(data: str | None, n_train: int | None, units: list[int], epochs
     return statistics.median(rates[1:])
 
 
+def _spread(values: list[float], fmt: str) -> str:
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return format(middle, fmt)
+    return f"{format(middle, fmt)} [{format(min(values), fmt)}..{format(max(values), fmt)}]"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="MNIST source (default: the embedded subset)")
     parser.add_argument("--n-train", type=int, help="use the first N training images")
-    parser.add_argument("--epochs", type=int, default=6, help="epochs per measurement (the first is warm-up)")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per run (the first is warm-up)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of all contenders")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-chainer", action="store_true", help="leave out (c)")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first is warm-up)")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     device = torch.device(args.device)
     mnist = load_mnist(args.data)
     x = mnist.x_train[: args.n_train] if args.n_train else mnist.x_train
-    peak, step_peak = gemm_rate(device), step_gemm_rate(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {device} ({name}); torch {torch.__version__}; data: {len(x)} images from {mnist.source}")
-    print(f"fp32 GEMM rate (torch.mm 2048x2048x2048, best of 3): {peak / 1e9:.1f} GFLOP/s")
-    print(f"fp32 GEMM rate of the pretraining step's five products alone (batch 100, 784x1000): "
-          f"{step_peak / 1e9:.1f} GFLOP/s")
+    print(f"{args.rounds} interleaved rounds of {args.epochs} epochs per contender; figures: the median "
+          f"[min..max] over epochs 2-{args.epochs} of all rounds")
+    best_probe = 0.0
     for workload, units in WORKLOADS.items():
         flops = gemm_flops_per_sample(units)
-        print(f"\n{workload}: {'-'.join(map(str, units))} tied sigmoid, batch 100, Adam; "
-              f"{flops / 1e6:.2f} MFLOP of GEMM per sample; median of epochs 2-{args.epochs}")
-        rates = {"netport": netport_rate(x, units, args.epochs, args.device),
-                 "plain torch loop": plain_torch_rate(x, units, args.epochs, args.device)}
+        names = ["netport", "plain torch loop"]
         if not args.skip_chainer and device.type == "cpu":
-            rates["seed program on Chainer 7.8"] = chainer_rate(args.data, args.n_train, units, args.epochs)
-        rates["netport, MomentumSGD (for reference)"] = netport_rate(x, units, args.epochs, args.device,
-                                                                     "momentumsgd")
-        for who, rate in rates.items():
-            if rate is None:
+            names.append("seed program on Chainer 7.8")
+        names.append("netport, MomentumSGD (for reference)")
+        rates = {who: [] for who in names}  # each run's median
+        epoch_rates = {who: [] for who in names}  # every epoch after the first, all rounds
+        fractions = {who: [] for who in names}
+        step_fractions, all_probes = [], []
+        for _ in range(args.rounds):
+            for who in names:
+                probes = Probes(device, step_products=who == "netport")
+                if who == "seed program on Chainer 7.8":
+                    rate = chainer_rate(args.data, args.n_train, units, args.epochs)
+                    probes.take()
+                    run_rates, run_fractions = ([rate], probes.fractions([rate], flops)) if rate else ([], [])
+                else:
+                    if who == "plain torch loop":
+                        run_rates = plain_torch_rates(x, units, args.epochs, probes)
+                    else:
+                        run_rates = netport_rates(x, units, args.epochs, probes,
+                                                  "adam" if who == "netport" else "momentumsgd")
+                    run_fractions = probes.fractions(run_rates, flops)[1:]
+                    if probes.step_products:
+                        step_fractions += probes.fractions(run_rates, flops, probes.step)[1:]
+                    run_rates = run_rates[1:]
+                all_probes += probes.gemm
+                if run_rates:
+                    rates[who].append(statistics.median(run_rates))
+                    epoch_rates[who] += run_rates
+                    fractions[who] += run_fractions
+        best_probe = max(best_probe, *all_probes)
+        print(f"\n{workload}: {'-'.join(map(str, units))} tied sigmoid, batch 100, Adam; "
+              f"{flops / 1e6:.2f} MFLOP of GEMM per sample")
+        print(f"  GEMM probes (2048 cubed) during this workload: {_spread([p / 1e9 for p in all_probes], '.1f')} "
+              f"GFLOP/s ({len(all_probes)} probes)")
+        for who in names:
+            if not epoch_rates[who]:
+                print(f"  {who:38} (no figure)")
                 continue
-            print(f"  {who:30} {rate:10,.0f} samples/s  {rate * flops / 1e9:7.1f} GFLOP/s  "
-                  f"{rate * flops / peak:6.1%} of the GEMM rate")
+            print(f"  {who:38} {_spread(epoch_rates[who], ',.0f')} samples/s  "
+                  f"{_spread([r * flops / 1e9 for r in epoch_rates[who]], '.1f')} GFLOP/s  "
+                  f"{_spread([100 * f for f in fractions[who]], '.1f')} % of the GEMM rate")
         ours = rates["netport"]
-        plain_ratio = ours / rates["plain torch loop"]
-        print(f"  netport / plain torch loop: {plain_ratio:.2f}x (target >= {TARGETS['vs_plain']:.1f}x)")
-        if rates.get("seed program on Chainer 7.8"):
-            print(f"  netport / Chainer 7.8:      {ours / rates['seed program on Chainer 7.8']:.2f}x "
+        print(f"  netport / plain torch loop: "
+              f"{_spread([a / b for a, b in zip(ours, rates['plain torch loop'])], '.2f')}x "
+              f"(target >= {TARGETS['vs_plain']:.1f}x)")
+        chainer = rates.get("seed program on Chainer 7.8")
+        if chainer and len(chainer) == len(ours):
+            print(f"  netport / Chainer 7.8:      {_spread([a / b for a, b in zip(ours, chainer)], '.2f')}x "
                   f"(target >= {TARGETS['vs_chainer']:.1f}x)")
         if workload == "pretrain":
-            print(f"  netport's fraction of the GEMM rate: {ours * flops / peak:.1%} "
+            print(f"  netport's fraction of the GEMM rate: {_spread([100 * f for f in fractions['netport']], '.1f')} % "
                   f"(target >= {TARGETS['roofline']:.0%}); of the rate of the step's own products alone: "
-                  f"{ours * flops / step_peak:.1%}")
+                  f"{_spread([100 * f for f in step_fractions], '.1f')} %")
+    print(f"\nbest GEMM probe of the run: {best_probe / 1e9:.1f} GFLOP/s")
     return 0
 
 

@@ -272,7 +272,7 @@ class SAETrainer:
             "format": CHECKPOINT_FORMAT,
             "architecture": self.model.architecture(),
             "config": _resumable(self.config),
-            "position": {"stage": stage_index, "epoch": epoch},
+            "position": {"stage": stage_index, "epoch": epoch, "epochs_pre": self.config.epochs_pre},
             "device": self.device.type,  # the mask generator's state is the device's
             "data": self._data,
             "model": self.model.state_dict(),
@@ -301,6 +301,8 @@ class SAETrainer:
                 raise SAEError(f"{path}: the checkpoint was made with other {what} ({', '.join(changed)}: "
                                f"{', '.join(f'{saved.get(k)!r} then, {now.get(k)!r} now' for k in changed)}); "
                                "start without resume or use the same ones")
+        position = state["position"]
+        self._check_epochs(path, position)
         self.model.load_state_dict(state["model"])
         try:
             self._permutations.set_state(state["permutations"].cpu())
@@ -308,8 +310,23 @@ class SAETrainer:
         except RuntimeError as exc:
             raise SAEError(f"{path}: its random generator states do not fit ({exc})") from None
         self.history = History.from_json(state["history"])
-        position = state["position"]
         return position["stage"], position["epoch"] + 1, state["optimizer"]
+
+    def _check_epochs(self, path: Path, position: dict) -> None:
+        """More epochs may be given on resume, to train on; but a count that the checkpoint has
+        already passed cannot be honoured, and would otherwise be skipped without a word."""
+        stage, epoch, layers = position["stage"], position["epoch"], len(self.model)
+        saved_pre, new_pre = position["epochs_pre"], self.config.epochs_pre
+        if new_pre != saved_pre and (stage > 0 or epoch > new_pre):
+            finished = f"layers 1-{stage}" if stage > 1 else "layer 1"
+            trained = (f"{finished} pretrained for {saved_pre} epochs each" if stage >= 1
+                       else f"layer 1 pretrained for {epoch} epochs")
+            raise SAEError(f"{path}: the checkpoint has {trained}; resuming with epochs_pre={new_pre} cannot "
+                           f"change that (resume with epochs_pre={saved_pre}, or start without resume)")
+        if stage == layers and epoch > self.config.epochs_fine:
+            raise SAEError(f"{path}: the checkpoint has fine-tuned for {epoch} epochs, more than "
+                           f"epochs_fine={self.config.epochs_fine} (resume with at least {epoch}, or start "
+                           "without resume)")
 
 
 def _resumable(config: TrainConfig) -> dict:

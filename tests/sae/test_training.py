@@ -250,3 +250,30 @@ def test_import_netport_gives_the_trainer_without_importing_torch_first():
             "from netport.sae import StackedAutoencoder, fit; "
             "assert netport.StackedAutoencoder is StackedAutoencoder and netport.fit is fit")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_resume_refuses_an_epoch_count_the_checkpoint_has_passed(tmp_path):
+    checkpoint = str(tmp_path / "c.pt")
+    x = data()
+    fit(small_model(), x, config=quiet(epochs_pre=2, epochs_fine=2, checkpoint=checkpoint))
+    # pretraining is over: more pretraining epochs would be skipped, not trained
+    with pytest.raises(SAEError, match=r"layers 1-3 pretrained for 2 epochs each; resuming with epochs_pre=3"):
+        fit(small_model(), x, config=quiet(epochs_pre=3, epochs_fine=2, checkpoint=checkpoint, resume=True))
+    with pytest.raises(SAEError, match=r"fine-tuned for 2 epochs, more than epochs_fine=1"):
+        fit(small_model(), x, config=quiet(epochs_pre=2, epochs_fine=1, checkpoint=checkpoint, resume=True))
+    # more fine-tuning epochs train on from the checkpoint
+    history = fit(small_model(), x, config=quiet(epochs_pre=2, epochs_fine=4, checkpoint=checkpoint, resume=True))
+    assert [(r.stage, r.epoch) for r in history.records][-3:] == [("finetune", 2), ("finetune", 3), ("finetune", 4)]
+
+
+def test_resume_inside_the_first_layer_may_change_the_pretraining_epochs(tmp_path):
+    checkpoint = str(tmp_path / "c.pt")
+    x = data()
+
+    def stop(record):
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        SAETrainer(small_model(), quiet(epochs_pre=2, epochs_fine=0, checkpoint=checkpoint), on_epoch_end=stop).fit(x)
+    history = fit(small_model(), x, config=quiet(epochs_pre=3, epochs_fine=0, checkpoint=checkpoint, resume=True))
+    assert [(r.layer, r.epoch) for r in history.records] == [(k, e) for k in (1, 2, 3) for e in (1, 2, 3)]
