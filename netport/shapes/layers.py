@@ -34,6 +34,11 @@ TORCH_SHAPE_PRESERVING_MODULES = {"ReLU", "Sigmoid", "Tanh", "Dropout", "Identit
                                   "LayerNorm"}
 
 
+def _argument(args: list, kwargs: dict, position: int, name: str, default=None):
+    """A call's argument given by position or by keyword."""
+    return args[position] if len(args) > position else kwargs.get(name, default)
+
+
 def preserve(args, site):
     value = args[0] if args else UNKNOWN
     if not isinstance(value, Array):
@@ -208,8 +213,8 @@ def _padding(value):
 # ----------------------------------------------------------------- construction models
 
 def _chainer_linear(interp, args, kwargs, site):
-    in_size = args[0] if args else kwargs.get("in_size", UNKNOWN)
-    out_size = args[1] if len(args) > 1 else kwargs.get("out_size", None)
+    in_size = _argument(args, kwargs, 0, "in_size", UNKNOWN)
+    out_size = _argument(args, kwargs, 1, "out_size", None)
     lazy = False
     if out_size is None:  # L.Linear(out): the one-argument form
         in_size, out_size, lazy = None, in_size, True
@@ -222,15 +227,15 @@ def _chainer_linear(interp, args, kwargs, site):
 
 
 def _torch_linear(interp, args, kwargs, site):
-    in_size = args[0] if args else kwargs.get("in_features", UNKNOWN)
-    out_size = args[1] if len(args) > 1 else kwargs.get("out_features", UNKNOWN)
+    in_size = _argument(args, kwargs, 0, "in_features", UNKNOWN)
+    out_size = _argument(args, kwargs, 1, "out_features", UNKNOWN)
     return Layer("nn.Linear", _int_or_none(in_size), _int_or_none(out_size),
                  construction(interp, "nn.Linear", site, _describe_args(args, kwargs)), "torch",
                  lazy=False) if isinstance(in_size, int) else _unknown_layer(interp, "nn.Linear", site, args, kwargs)
 
 
 def _torch_lazy_linear(interp, args, kwargs, site):
-    out_size = args[0] if args else kwargs.get("out_features", UNKNOWN)
+    out_size = _argument(args, kwargs, 0, "out_features", UNKNOWN)
     return Layer("nn.LazyLinear", None, _int_or_none(out_size),
                  construction(interp, "nn.LazyLinear", site, _describe_args(args, kwargs)), "torch", lazy=True)
 
@@ -239,11 +244,11 @@ def _chainer_convolution(dilate_position):
     """L.Convolution2D(in, out, ksize, stride, pad, ..., dilate=) (dilate keyword-only, v5+) and
     L.DilatedConvolution2D(in, out, ksize, stride, pad, dilate)."""
     def model(interp, args, kwargs, site):
-        in_channels = args[0] if args else kwargs.get("in_channels", UNKNOWN)
-        out_channels = args[1] if len(args) > 1 else kwargs.get("out_channels", UNKNOWN)
-        ksize = args[2] if len(args) > 2 else kwargs.get("ksize", None)
-        stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
-        pad = args[4] if len(args) > 4 else kwargs.get("pad", 0)
+        in_channels = _argument(args, kwargs, 0, "in_channels", UNKNOWN)
+        out_channels = _argument(args, kwargs, 1, "out_channels", UNKNOWN)
+        ksize = _argument(args, kwargs, 2, "ksize", None)
+        stride = _argument(args, kwargs, 3, "stride", 1)
+        pad = _argument(args, kwargs, 4, "pad", 0)
         dilate = args[dilate_position] if dilate_position is not None and len(args) > dilate_position \
             else kwargs.get("dilate", 1)
         lazy = False
@@ -258,12 +263,12 @@ def _chainer_convolution(dilate_position):
 
 
 def _torch_conv(interp, args, kwargs, site):
-    in_channels = args[0] if args else kwargs.get("in_channels", UNKNOWN)
-    out_channels = args[1] if len(args) > 1 else kwargs.get("out_channels", UNKNOWN)
-    ksize = args[2] if len(args) > 2 else kwargs.get("kernel_size", UNKNOWN)
-    stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
-    pad = args[4] if len(args) > 4 else kwargs.get("padding", 0)
-    dilation = args[5] if len(args) > 5 else kwargs.get("dilation", 1)
+    in_channels = _argument(args, kwargs, 0, "in_channels", UNKNOWN)
+    out_channels = _argument(args, kwargs, 1, "out_channels", UNKNOWN)
+    ksize = _argument(args, kwargs, 2, "kernel_size", UNKNOWN)
+    stride = _argument(args, kwargs, 3, "stride", 1)
+    pad = _argument(args, kwargs, 4, "padding", 0)
+    dilation = _argument(args, kwargs, 5, "dilation", 1)
     return Layer("nn.Conv2d", _int_or_none(in_channels), _int_or_none(out_channels),
                  construction(interp, "nn.Conv2d", site, _describe_args(args, kwargs)), "torch",
                  ksize=_pair(ksize), stride=_pair(stride), pad=_padding(pad), dilation=_pair(dilation))
@@ -282,8 +287,8 @@ def _identity_layer(kind):
 
 
 def _torch_flatten_module(interp, args, kwargs, site):
-    start = args[0] if args else kwargs.get("start_dim", 1)
-    end = args[1] if len(args) > 1 else kwargs.get("end_dim", -1)
+    start = _argument(args, kwargs, 0, "start_dim", 1)
+    end = _argument(args, kwargs, 1, "end_dim", -1)
     return Layer("nn.Flatten", None, None, construction(interp, "nn.Flatten", site, ""), "torch",
                  options={"start": start, "end": end})
 
@@ -318,7 +323,7 @@ def _torch_pool_arguments(kind, args, kwargs, first):
 
 def _torch_adaptive_pool_module(kind):
     def model(interp, args, kwargs, site):
-        size = args[0] if args else kwargs.get("output_size", UNKNOWN)
+        size = _argument(args, kwargs, 0, "output_size", UNKNOWN)
         return Layer(kind, None, None, construction(interp, kind, site, _describe_args(args, kwargs)), "torch",
                      options={"output_size": size})
     return model
@@ -374,7 +379,7 @@ def call_layer(interp, layer, args, kwargs, site):
         return UNKNOWN
     x = args[0] if args else UNKNOWN
     if layer.kind in ("L.Linear", "nn.Linear", "nn.LazyLinear"):
-        batch_axes = args[1] if len(args) > 1 else kwargs.get("n_batch_axes", 1)
+        batch_axes = _argument(args, kwargs, 1, "n_batch_axes", 1)
         return linear(interp, layer, x, site, layer.framework,
                       batch_axes=batch_axes if layer.framework == "chainer" else 1)
     if layer.kind in ("L.Convolution2D", "nn.Conv2d"):
@@ -509,7 +514,7 @@ def _functional_linear(framework):
     def model(interp, args, kwargs, site):
         x = args[0] if args else kwargs.get("x", kwargs.get("input", UNKNOWN))
         W = args[1] if len(args) > 1 else kwargs.get("W", kwargs.get("weight", UNKNOWN))
-        batch_axes = args[3] if len(args) > 3 else kwargs.get("n_batch_axes", 1)
+        batch_axes = _argument(args, kwargs, 3, "n_batch_axes", 1)
         if not isinstance(W, Array) or W.shape is None or len(W.shape) != 2:
             return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
         out_size, in_size = W.shape
@@ -536,11 +541,11 @@ def _chainer_pool(cover_all_default):
     F.average_pooling_2d(x, ksize, stride=None, pad=0)."""
     def model(interp, args, kwargs, site):
         x = args[0] if args else UNKNOWN
-        ksize = _pair(args[1] if len(args) > 1 else kwargs.get("ksize"))
-        stride_value = args[2] if len(args) > 2 else kwargs.get("stride")
+        ksize = _pair(_argument(args, kwargs, 1, "ksize"))
+        stride_value = _argument(args, kwargs, 2, "stride")
         stride = ksize if stride_value is None else _pair(stride_value)
-        pad = _pair(args[3] if len(args) > 3 else kwargs.get("pad", 0))
-        cover_all = (args[4] if len(args) > 4 else kwargs.get("cover_all", True)) if cover_all_default else False
+        pad = _pair(_argument(args, kwargs, 3, "pad", 0))
+        cover_all = _argument(args, kwargs, 4, "cover_all", True) if cover_all_default else False
         if kwargs.get("return_indices", False) is not False:
             return UNKNOWN
         if not isinstance(x, Array):
@@ -553,7 +558,7 @@ def _torch_pool_function(kind):
     """F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices) and
     F.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, ...)."""
     def model(interp, args, kwargs, site):
-        x = args[0] if args else kwargs.get("input", UNKNOWN)
+        x = _argument(args, kwargs, 0, "input", UNKNOWN)
         if not isinstance(x, Array):
             return UNKNOWN
         ksize, stride, pad, dilation, ceil = _torch_pool_arguments(kind, args, kwargs, 1)
@@ -562,8 +567,8 @@ def _torch_pool_function(kind):
 
 
 def _torch_adaptive_pool_function(interp, args, kwargs, site):
-    x = args[0] if args else kwargs.get("input", UNKNOWN)
-    size = args[1] if len(args) > 1 else kwargs.get("output_size", UNKNOWN)
+    x = _argument(args, kwargs, 0, "input", UNKNOWN)
+    size = _argument(args, kwargs, 1, "output_size", UNKNOWN)
     return adaptive_pool(x, size) if isinstance(x, Array) else UNKNOWN
 
 

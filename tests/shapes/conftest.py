@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from netport.shapes import check_static
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -17,3 +21,10 @@ def check_source(tmp_path):
         return check_static(script, **options)
 
     return check
+
+
+def run_fresh_python(code: str) -> str:
+    """Run ``code`` in a new interpreter (so that sys.modules shows what it imported); its stdout."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()

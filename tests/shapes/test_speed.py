@@ -3,12 +3,10 @@ migrator), and nested loops are unrolled only within a budget (the audit of issu
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from netport.shapes import check_static
 from netport.shapes.interpreter import UNROLL_TOTAL_LIMIT
 from tests.conftest import REPO
+from tests.shapes.conftest import run_fresh_python
 
 SAE = REPO / "legacy_examples" / "mnist_sae" / "train_mnist_sae.py"
 PY2 = REPO / "legacy_examples" / "py2_mlp" / "train_mnist_py2.py"
@@ -20,9 +18,7 @@ def test_python2_source_is_read_without_libcst_or_the_migrator():
     code = ("import sys; from netport.shapes import check_static; "
             f"r = check_static({str(PY2)!r}); assert r.findings == [] and r.checked_calls, r; "
             "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('libcst', 'netport.migrate'))}))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert run_fresh_python(code) == "[]"
 
 
 def test_python2_syntax_is_read_with_its_line_numbers(check_source):

@@ -3,13 +3,11 @@ and hint, and reports nothing on correct programs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from netport.shapes import check_static
 from tests.conftest import REPO
+from tests.shapes.conftest import run_fresh_python
 
 FIXTURES = REPO / "tests" / "shapes" / "fixtures"
 BUG = "mnist_sae_pretrain_bug"
@@ -144,9 +142,7 @@ def test_static_mode_imports_neither_chainer_nor_torch():
     code = ("import sys; from netport.shapes import check_static; "
             f"r = check_static({str(REPO / 'legacy_examples' / BUG / SCRIPTS[BUG])!r}); "
             "assert r.findings; print(sorted(m for m in sys.modules if m.split('.')[0] in ('chainer', 'torch')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert run_fresh_python(code) == "[]"
 
 
 def test_tied_decoder_uses_the_transposed_encoder_weight(tmp_path):
