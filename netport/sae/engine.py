@@ -149,9 +149,11 @@ class DenseChain:
         views = self._view_cache.get(b)
         if views is None:
             buf, views = self._buf, []
+
+            def rows(t):
+                return None if t is None else t[:b]
+
             for k, op in enumerate(self.ops):
-                def rows(t):
-                    return None if t is None else t[:b]
                 views.append(_OpViews(
                     inp=buf.inp[k][:b], pre=rows(buf.pre[k]), mask=rows(buf.mask[k]), out=buf.out[k][:b],
                     dz=buf.dz[k][:b], forward_weight=op.weight if op.transposed else op.weight.t(),
@@ -183,7 +185,8 @@ class DenseChain:
             flat = dz.reshape(-1)
             self.loss_sum.add_(torch.dot(flat, flat))
             dz.mul_(2.0 * scale)
-            _activation_backward(ops[last].activation, dz, y)
+            if views[last].activation_backward is not None:
+                views[last].activation_backward(dz, y, grad_input=dz)
         else:  # sigmoid + cross-entropy: the gradient at the logits is (y - t)
             self.loss_sum.add_(torch.nn.functional.binary_cross_entropy(y, t, reduction="sum"))
             torch.sub(y, t, out=dz)
@@ -244,17 +247,10 @@ def _activate(name: str, out: torch.Tensor) -> None:
         out.tanh_()
 
 
-# ``grad *= act'(z)`` from the activation's output ``out``, in place:
+# ``grad *= act'(z)`` from the activation's output ``out``, in place, as
 # f(grad, out, grad_input=grad); identity has none
 _ACTIVATION_BACKWARD: dict[str, Callable] = {
     "sigmoid": torch.ops.aten.sigmoid_backward.grad_input,
     "relu": functools.partial(torch.ops.aten.threshold_backward.grad_input, threshold=0),
     "tanh": torch.ops.aten.tanh_backward.grad_input,
 }
-
-
-def _activation_backward(name: str, grad: torch.Tensor, out: torch.Tensor) -> None:
-    """``grad *= act'(z)`` from the activation's output ``out``, in place."""
-    backward = _ACTIVATION_BACKWARD.get(name)
-    if backward is not None:
-        backward(grad, out, grad_input=grad)

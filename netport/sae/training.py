@@ -26,7 +26,7 @@ import torch
 
 from netport.atomic import write_atomic
 from netport.sae.engine import LOSSES, DenseChain, DenseOp
-from netport.sae.model import StackedAutoencoder
+from netport.sae.model import StackedAutoencoder, as_tensor
 from netport.shapes.findings import RULE_MISMATCH, mismatch_message
 
 OPTIMIZERS = {"adam": 1e-3, "momentumsgd": 1e-2}  # name -> Chainer's default learning rate
@@ -119,10 +119,10 @@ def resolve_device(name: str | None, model: StackedAutoencoder) -> torch.device:
 
 
 def as_input(model: StackedAutoencoder, data, what: str = "data") -> torch.Tensor:
-    """``data`` as a float32 (N, units[0]) tensor, or an error worded as check-shapes words it.
+    """``data`` as an (N, units[0]) tensor of the model's dtype, or an error worded as check-shapes words it.
 
     Trailing axes are flattened, as Chainer's Linear does, so (N, 1, 28, 28) images are accepted."""
-    tensor = data if isinstance(data, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(data))
+    tensor = as_tensor(data, model[0].encoder.weight.dtype)
     if tensor.ndim < 2:
         raise SAEError(f"{what} must be a batch of samples (N, features), not shape {tuple(tensor.shape)}")
     width, expected = int(np.prod(tensor.shape[1:])), model.units[0]
@@ -134,7 +134,7 @@ def as_input(model: StackedAutoencoder, data, what: str = "data") -> torch.Tenso
                        f"hint: {hint}")
     if len(tensor) == 0:
         raise SAEError(f"{what} is empty")
-    return tensor.reshape(len(tensor), width).to(model[0].encoder.weight.dtype)
+    return tensor.reshape(len(tensor), width)
 
 
 def layer_ops(model: StackedAutoencoder, layers: list[int], noise: float = 0.0) -> list[DenseOp]:
