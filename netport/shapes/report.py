@@ -46,7 +46,7 @@ def render_text(report) -> str:
         if finding.layer:
             built = finding.layer.get("built_from") or [finding.layer.get("built_at")]
             first_static = _first_static_line(static, len(built))
-            built = [line + (" (static analysis)" if index >= first_static else "")
+            built = [line + (_STATIC if index >= first_static else "")
                      for index, line in enumerate(built)]
             lines.append(f"  layer:    {finding.layer['name']}, built by {built[0]}")
             lines.extend(f"            {line}" for line in built[1:])
