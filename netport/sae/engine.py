@@ -4,7 +4,8 @@ Autograd would compute the same gradients; this does it with fewer, larger matri
 allocation per step, which is where a stacked autoencoder's time goes (batch 100, 784 x 1000):
 
 * every buffer is allocated once; each step writes into it (``out=``), so ``param.grad`` can be
-  bound to the gradient buffers and any ``torch.optim`` optimizer (fused Adam/SGD) steps them;
+  bound to the gradient buffers and any ``torch.optim`` optimizer (fused Adam/SGD) steps them
+  (the trainer calls the fused kernel directly: ``netport.sae.optim``);
 * a tied layer's weight gradient has two terms, ``dz_enc^T x_enc + x_dec^T dz_dec``; the four
   operands are laid out as halves of two buffers so that the sum is one GEMM with inner size 2B
   (about 20 % faster than two GEMMs and an add on the CPU);

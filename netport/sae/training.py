@@ -27,6 +27,7 @@ import torch
 from netport.atomic import write_atomic
 from netport.sae.engine import LOSSES, DenseChain, DenseOp
 from netport.sae.model import StackedAutoencoder, as_tensor
+from netport.sae.optim import fused_step
 from netport.shapes.findings import RULE_MISMATCH, mismatch_message
 
 OPTIMIZERS = {"adam": 1e-3, "momentumsgd": 1e-2}  # name -> Chainer's default learning rate
@@ -242,12 +243,15 @@ class SAETrainer:
         chain.loss_sum.zero_()
         started = time.perf_counter()
         order = torch.randperm(n, generator=self._permutations).to(self.device)
+        update = fused_step(optimizer)
         with torch.no_grad():
             for step, begin in enumerate(range(0, n, batch)):
                 b = chain.load(data, order[begin:begin + batch])
                 chain.forward(b)
                 chain.backward(b)
-                optimizer.step()
+                update()
+                if step == 0:  # a stage's first step creates the optimizer's state
+                    update = fused_step(optimizer)
                 if not bar.disable:
                     bar.update(b)
                     if step % 20 == 0:

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from netport.sae import SAEError, SAETrainer, StackedAutoencoder, TrainConfig, fit  # noqa: E402
-from netport.sae import engine  # noqa: E402
+from netport.sae import engine, training  # noqa: E402
 from netport.shapes.findings import mismatch_message  # noqa: E402
 
 
@@ -89,6 +89,26 @@ def test_same_seed_same_weights_other_seed_other_weights():
     for key in weights[0]:
         assert torch.equal(weights[0][key], weights[1][key])
     assert any(not torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentumsgd"])
+def test_the_direct_optimizer_step_trains_exactly_as_optimizer_step(monkeypatch, optimizer):
+    x, weights, direct_calls = data(), [], []
+    original = training.fused_step
+
+    def spy(opt):
+        update = original(opt)
+        direct_calls.append(update != opt.step)
+        return update
+
+    for direct in (True, False):
+        monkeypatch.setattr(training, "fused_step", spy if direct else (lambda opt: opt.step))
+        model = small_model()
+        fit(model, x, config=quiet(epochs_pre=2, epochs_fine=2, optimizer=optimizer))
+        weights.append(model.state_dict())
+    assert any(direct_calls)  # the first run did take the direct step
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
 
 
 class Interrupt(Exception):
