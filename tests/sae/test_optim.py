@@ -21,6 +21,17 @@ def make_problem(seed: int = 0):
     return params, grads
 
 
+def stepped(make_optimizer=lambda ps: torch.optim.Adam(ps, fused=True), steps: int = 1):
+    """An optimizer over make_problem's parameters, with gradients, after ``steps`` steps."""
+    params, grads = make_problem()
+    for p, g in zip(params, grads[0]):
+        p.grad = g
+    optimizer = make_optimizer(params)
+    for _ in range(steps):
+        optimizer.step()
+    return optimizer, params
+
+
 def run(make_optimizer, use_fused_step: bool, steps: int = 12, lr_change_at: int | None = None,
         reload_at: int | None = None):
     params, grads = make_problem()
@@ -74,10 +85,7 @@ def test_direct_step_equals_optimizer_step_bit_for_bit(name, events):
 
 
 def test_the_direct_call_is_taken_once_the_state_exists():
-    params, grads = make_problem()
-    for p, g in zip(params, grads[0]):
-        p.grad = g
-    optimizer = torch.optim.Adam(params, fused=True)
+    optimizer, _ = stepped(steps=0)
     assert fused_step(optimizer) == optimizer.step  # no state yet
     optimizer.step()
     assert fused_step(optimizer) != optimizer.step
@@ -92,20 +100,12 @@ def test_the_direct_call_is_taken_once_the_state_exists():
     ("tensor lr", lambda ps: torch.optim.Adam(ps, lr=torch.tensor(0.01), fused=True)),
 ])
 def test_what_the_direct_call_does_not_cover_goes_through_step(why, make_optimizer):
-    params, grads = make_problem()
-    for p, g in zip(params, grads[0]):
-        p.grad = g
-    optimizer = make_optimizer(params)
-    optimizer.step()
+    optimizer, _ = stepped(make_optimizer)
     assert fused_step(optimizer) == optimizer.step, why
 
 
 def test_step_hooks_are_honoured():
-    params, grads = make_problem()
-    for p, g in zip(params, grads[0]):
-        p.grad = g
-    optimizer = torch.optim.Adam(params, fused=True)
-    optimizer.step()
+    optimizer, _ = stepped()
     calls = []
     handle = optimizer.register_step_post_hook(lambda *args: calls.append(1))
     fused_step(optimizer)()
@@ -120,10 +120,6 @@ def test_step_hooks_are_honoured():
 
 
 def test_a_parameter_without_a_gradient_goes_through_step():
-    params, grads = make_problem()
-    for p, g in zip(params, grads[0]):
-        p.grad = g
-    optimizer = torch.optim.Adam(params, fused=True)
-    optimizer.step()
+    optimizer, params = stepped()
     params[1].grad = None
     assert fused_step(optimizer) == optimizer.step
