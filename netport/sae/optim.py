@@ -23,8 +23,9 @@ from torch.optim import optimizer as torch_optimizer
 
 def fused_step(optimizer: torch.optim.Optimizer) -> Callable[[], None]:
     """A function doing ``optimizer.step()``. It binds the tensors it finds (parameters, their
-    ``.grad``, the optimizer's state): gather it again after anything replaces one of them, such
-    as a first step, ``load_state_dict``, or assigning a new ``.grad``."""
+    ``.grad``, the optimizer's state) and looks for step hooks once: gather it again after anything
+    replaces one of them or registers a hook, such as a first step, ``load_state_dict``, or
+    assigning a new ``.grad`` (the trainer gathers it at every epoch's start and after its first step)."""
     direct = _direct_step(optimizer)
     return direct if direct is not None else optimizer.step
 
