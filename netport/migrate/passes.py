@@ -333,6 +333,11 @@ def insert_definition(module: cst.Module, text: str) -> cst.Module:
     return module.with_changes(body=[*body[:last_import + 1], first, *definition[1:], *rest])
 
 
+def defines_class(module: cst.Module, name: str) -> bool:
+    """Whether the module defines a top-level class of this name (a definition netport wrote on an earlier run)."""
+    return any(isinstance(statement, cst.ClassDef) and statement.name.value == name for statement in module.body)
+
+
 def make_with(managers: Sequence[str], statements: Sequence[cst.BaseStatement]) -> cst.With:
     """``with a, b:`` around statements; comments above the first statement move above the with."""
     first = statements[0]

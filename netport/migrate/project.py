@@ -77,6 +77,7 @@ class ProjectFacts:
             return
         self.uses_chainer = True
         aliases = _ast_aliases(tree)
+        aliases.update(_netport_link_subclasses(tree, aliases))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.defined_functions.add(node.name)
@@ -138,6 +139,19 @@ class ProjectFacts:
         qualified = _ast_qualified(func, aliases)
         if qualified and qualified.startswith("chainer."):
             self.link_types[name] = qualified
+
+
+# Subclasses of a Chainer link that netport writes into a file, by name: they stand for that link.
+BATCH_NORMALIZATION_V1 = "BatchNormalizationV1"  # CH017
+NETPORT_LINK_SUBCLASSES = {BATCH_NORMALIZATION_V1: "chainer.links.BatchNormalization"}
+
+
+def _netport_link_subclasses(tree: ast.Module, aliases: dict[str, str]) -> dict[str, str]:
+    """The module's own definitions of netport's link subclasses (Chainer 5 output migrated again, or on to
+    torch), as aliases of the link they derive from."""
+    return {node.name: NETPORT_LINK_SUBCLASSES[node.name] for node in tree.body
+            if isinstance(node, ast.ClassDef) and node.name in NETPORT_LINK_SUBCLASSES
+            and [_ast_qualified(base, aliases) for base in node.bases] == [NETPORT_LINK_SUBCLASSES[node.name]]}
 
 
 def _mentions(node: ast.AST, name: str) -> bool:

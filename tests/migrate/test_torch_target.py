@@ -1014,19 +1014,52 @@ show(model.bn.avg_var)
 def test_batch_normalization_finetune_is_the_cumulative_average(tmp_path, legacy_python):
     """`self.bn(h, finetune=True)` stayed on nn.BatchNorm1d/2d, which raised TypeError. When every call
     fine-tunes, the module gets momentum=None (torch's cumulative average, Chainer's decay = 1 - 1/N) and
-    the argument goes: the outputs and running mean are Chainer 1.24's; the running variance differs by
-    the eps that 1.24 adds into it on the CPU (CH017's warning). Mixed uses are marked."""
+    the argument goes: the outputs, the running mean and, through ChainerBatchNorm1d (PT035), the running
+    variance into which 1.24 added eps on the CPU are Chainer 1.24's. Mixed uses are marked."""
     result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, FINETUNE)
     assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
-    assert "self.bn = nn.BatchNorm1d(3, eps=2e-05, momentum=None)" in result.migrated
+    assert "self.bn = ChainerBatchNorm1d(3, eps=2e-05, momentum=None)" in result.migrated
     assert "return self.bn(x)\n" in result.migrated and "show(model.bn.running_var)" in result.migrated
-    assert_same_numbers(torch_out[:-1], chainer_out[:-1], rtol=1e-5, atol=1e-6)
-    assert_same_numbers(torch_out[-1:], chainer_out[-1:], rtol=0, atol=3e-5)
+    assert_same_numbers(torch_out, chainer_out, rtol=1e-5, atol=1e-6)
     mixed = FINETUNE.replace("        return self.bn(x, finetune=True)\n",
                              "        return self.bn(self.bn(x), finetune=True)\n")
     marked = migrate_source(mixed, "prog.py", target="torch")
     assert [(f.line, f.rule) for f in marked.findings if f.severity is Severity.ERROR] == [(14, "PT003")]
     assert "momentum=1 - 0.8" in marked.migrated and "finetune=True)  # netport: TODO(PT003)" in marked.migrated
+
+
+RUNNING_VARIANCE = HEADER + '''class Net(chainer.Chain):
+    def __init__(self):
+        super(Net, self).__init__(bn=L.BatchNormalization(4))
+        self.train = True
+
+    def __call__(self, x):
+        return self.bn(x, test=not self.train)
+
+
+def show(v):
+    print(' '.join('%.9g' % e for e in v.ravel()))
+
+
+model = Net()
+rng = np.random.RandomState(0)
+for i in range(20):
+    model(chainer.Variable((rng.randn(7, 4) * 0.01 * (i + 1)).astype(np.float32)))
+show(model.bn.avg_var)
+model.train = False
+show(model(chainer.Variable((rng.randn(3, 4) * 0.01).astype(np.float32))).data)
+'''
+
+
+def test_batch_normalization_running_variance_takes_in_eps_like_v1(tmp_path, legacy_python):
+    """Chainer 1.24 on the CPU averaged the batch variance plus eps into the running variance; nn.BatchNorm
+    averages the variance alone (with batch variances near 1e-2 that is 1e-3 relative after 20 updates).
+    ChainerBatchNorm1d (PT035) adds eps back: the two differ only by the rounding of the few float32
+    operations of each update, at most about 4 * 20 * 2**-24 = 4.8e-6 relative."""
+    result, chainer_out, torch_out = run_on_chainer_and_torch(tmp_path, legacy_python, RUNNING_VARIANCE)
+    assert "self.bn = ChainerBatchNorm1d(4, eps=2e-05, momentum=0.1)" in result.migrated
+    assert len(chainer_out) == 2 and len(chainer_out[1]) == 12
+    assert_same_numbers(torch_out, chainer_out, rtol=1e-5, atol=0)
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (REPO / "legacy_examples").iterdir() if p.is_dir()))

@@ -8,8 +8,26 @@ from __future__ import annotations
 import libcst as cst
 
 from netport.migrate.chainer import api
-from netport.migrate.passes import RulePass, code, is_bool
+from netport.migrate.passes import RulePass, code, defines_class, insert_definition, is_bool
+from netport.migrate.project import BATCH_NORMALIZATION_V1
 from netport.migrate.rules import Rule, register
+
+# Chainer 1.24's CPU batch normalization averaged the batch variance *plus eps* into the running
+# variance (functions/normalization/batch_normalization.py: `var += self.eps` before the update); Chainer
+# 5+ averages the batch variance alone, and no argument brings eps back. Evaluation then normalises by
+# sqrt(running_var + eps) in both, so without this the evaluation outputs differ by about eps relative.
+V1_BATCH_NORMALIZATION = '''class BatchNormalizationV1({base}):
+    """Chainer 1.24's running-variance update (written by netport, rule CH017): on the CPU v1
+    averaged the batch variance plus eps, Chainer 5+ averages the batch variance alone."""
+
+    def forward(self, x, **kwargs):
+        y = super(BatchNormalizationV1, self).forward(x, **kwargs)
+        if chainer.config.train and not chainer.config.in_recomputing:
+            decay = 1. - 1. / self.N if kwargs.get('finetune', False) else self.decay
+            m = x.size // self.avg_var.size
+            self.avg_var += (1 - decay) * (m / max(m - 1., 1.)) * self.eps
+        return y
+'''
 
 register(
     Rule("CH010", "bias= on link constructors becomes initial_bias=",
@@ -30,9 +48,11 @@ register(
     Rule("CH015", "L.LSTM keeps v1's forget-gate bias of 0 (the default became 1 in v2)",
          before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
          after="import chainer.links as L\nlstm = L.LSTM(10, 20, forget_bias_init=0)\n"),
-    Rule("CH017", "L.BatchNormalization keeps v1's running variance start of 0 (Chainer 5 starts it at 1)",
+    Rule("CH017", "L.BatchNormalization keeps v1's running variance: it starts at 0 (Chainer 5: 1) and takes in "
+         "eps at every update (a BatchNormalizationV1 subclass written into the file)",
          before="import chainer.links as L\nbn = L.BatchNormalization(16)\n",
-         after="import chainer.links as L\nbn = L.BatchNormalization(16, initial_avg_var=0)\n"),
+         after="import chainer.links as L\nimport chainer\n\n\n" + V1_BATCH_NORMALIZATION.format(base="L.BatchNormalization")
+         + "\n\nbn = BatchNormalizationV1(16, initial_avg_var=0)\n"),
     Rule("CH018", "L.ConvolutionND/DeconvolutionND without initial_bias keep v1's missing bias (nobias=True)",
          before="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3)\n",
          after="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3, nobias=True)\n"),
@@ -46,6 +66,14 @@ _LINK_PREFIX = "chainer.links."
 
 
 class KeywordArguments(RulePass):
+    _batch_normalization_base: str | None = None  # how the file spells L.BatchNormalization, once a call needs V1
+
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        base = self._batch_normalization_base
+        if base is None or defines_class(module, BATCH_NORMALIZATION_V1):
+            return module
+        return insert_definition(module, V1_BATCH_NORMALIZATION.format(base=base))
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         qualified = self.callee(original)
         if qualified is None or not qualified.startswith("chainer."):
@@ -106,10 +134,13 @@ class KeywordArguments(RulePass):
             # The running variance is an exponential average: its start value still weighs
             # decay**n after n updates, so evaluation numbers differ for many iterations.
             args.append(cst.Arg(cst.Integer("0"), keyword=cst.Name("initial_avg_var"), equal=_EQUAL))
-            self.warn(original, "CH017", "L.BatchNormalization starts its running variance at 1 since Chainer 5; "
-                      "`initial_avg_var=0` keeps v1's start. Chainer 1.24 on the CPU also added eps into the "
-                      "running variance, which no argument reproduces: evaluation outputs of this layer differ "
-                      "by about eps (2e-5) relative")
+            self._batch_normalization_base = self.spell("chainer.links.BatchNormalization")
+            self.need_import("chainer")
+            updated = updated.with_changes(func=cst.Name(BATCH_NORMALIZATION_V1))
+            self.info(original, "CH017", f"{name} is `{BATCH_NORMALIZATION_V1}` (written into this file) with "
+                      "`initial_avg_var=0`: Chainer 5+ starts the running variance at 1, v1 at 0, and Chainer 1.24 "
+                      "on the CPU added eps into it at every update, which the subclass does too, so evaluation "
+                      "computes v1's numbers (v1 with cuDNN on a GPU left eps out: use the plain link for that)")
         if api.renamed(qualified) in ("chainer.links.ConvolutionND", "chainer.links.DeconvolutionND") and \
                 "initial_bias" not in keywords and "nobias" not in keywords:
             args.append(cst.Arg(cst.Name("True"), keyword=cst.Name("nobias"), equal=_EQUAL))

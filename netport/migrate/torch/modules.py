@@ -15,8 +15,8 @@ import ast
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_bool, paren
-from netport.migrate.project import _ast_aliases, _ast_qualified
+from netport.migrate.passes import RulePass, bind_arguments, code, defines_class, insert_definition, is_bool, paren
+from netport.migrate.project import BATCH_NORMALIZATION_V1, _ast_aliases, _ast_qualified
 from netport.migrate.rules import Rule, register
 
 # Chainer's L.LSTM (v1.24 links/connection/lstm.py): upward Linear(in, 4H) and lateral Linear(H, 4H,
@@ -143,7 +143,31 @@ CLASSIFIER = '''class Classifier(nn.Module):
         return self.loss
 '''
 
+# CH017's BatchNormalizationV1 on torch: nn.BatchNorm averages the batch variance alone into running_var,
+# Chainer 1.24 (CPU) the batch variance plus eps; evaluation normalises by sqrt(running_var + eps) in both.
+CHAINER_BATCH_NORM = '''class Chainer{base}(nn.{base}):
+    """nn.{base} with Chainer 1.24's running-variance update: on the CPU v1 averaged the batch
+    variance plus eps, torch averages the batch variance alone."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        if self.training and self.track_running_stats:
+            # momentum None is the cumulative average: Chainer's finetune, decay = 1 - 1/N
+            factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            m = x.numel() // x.shape[1]
+            # through .data: autograd saved running_var for the backward (which reads it only in eval
+            # mode) and would refuse a new version of it
+            self.running_var.data += factor * (m / max(m - 1.0, 1.0)) * self.eps
+        return y
+'''
+
 register(
+    Rule("PT035", "CH017's BatchNormalizationV1 (v1's running variance) becomes a ChainerBatchNorm1d/2d written "
+         "into the file: nn.BatchNorm1d/2d whose running variance takes in eps at every update, as v1's did",
+         before="import chainer.links as L\nbn = L.BatchNormalization(16)\n",
+         after="from torch import nn\n\n\n" + CHAINER_BATCH_NORM.format(base="BatchNorm1d") +
+               "\n\nbn = ChainerBatchNorm1d(16, eps=2e-05, momentum=0.1)\nnn.init.zeros_(bn.running_var)\n",
+         target="torch"),
     Rule("PT001", "Chain/ChainList classes become nn.Module/nn.ModuleList; __call__ becomes forward",
          before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __call__(self, x):\n        return x\n",
          after="from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n",
@@ -252,6 +276,7 @@ class ModuleRules(RulePass):
         self._needs_nstep_lstm = False
         self._needs_chainer_init = False
         self._needs_lazy_linear = False
+        self._chainer_batch_norms: set[str] = set()  # "BatchNorm1d"/"BatchNorm2d" of CHAINER_BATCH_NORM to write
         self._module_lists: list[bool] = []
 
     def finish_module(self, module: cst.Module) -> cst.Module:
@@ -262,6 +287,8 @@ class ModuleRules(RulePass):
         if self._needs_nstep_lstm:
             module = insert_definition(module, NSTEP_LSTM_CLASS.format(
                 init="" if self.ctx.init == "torch" else NSTEP_LSTM_INIT))
+        for base in sorted(self._chainer_batch_norms, reverse=True):
+            module = insert_definition(module, CHAINER_BATCH_NORM.format(base=base))
         if self._needs_lstm:
             module = insert_definition(module, LSTM_CLASS.format(init="" if self.ctx.init == "torch" else LSTM_INIT))
         return insert_definition(module, CLASSIFIER) if self._needs_classifier else module
@@ -271,6 +298,7 @@ class ModuleRules(RulePass):
         self._scope_path: list[str] = []
         self._class_names: list[str] = []
         self._bindings = _bindings(self.ctx.source, self.project.chain_classes)
+        self._batch_normalization_v1 = defines_class(node, BATCH_NORMALIZATION_V1)
         self._renames = _attribute_renames(self.ctx.source, self.project.chain_classes)
         self._finetune = _finetune_calls(self.ctx.source, {name for name, link in self.project.link_types.items()
                                                            if link == "chainer.links.BatchNormalization"})
@@ -280,13 +308,21 @@ class ModuleRules(RulePass):
         return f"nn.{name}"
 
     # classes
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self._module_classes.append(any(self.qualified(b.value) in _MODULE_BASES for b in node.bases))
         self._module_lists.append(any(_MODULE_BASES.get(self.qualified(b.value)) == "ModuleList" for b in node.bases))
         self._scope_path.append(node.name.value)
         self._class_names.append(node.name.value)
+        return not self._is_batch_normalization_v1(node)  # its body is Chainer code that goes with it
+
+    def _is_batch_normalization_v1(self, node: cst.ClassDef) -> bool:
+        return self._batch_normalization_v1 and node.name.value == BATCH_NORMALIZATION_V1 and \
+            len(self._class_names) == 1
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        if self._is_batch_normalization_v1(original):  # CH017's subclass: its calls become ChainerBatchNorm
+            self.remove(original)
+            updated = updated.with_changes(leading_lines=[line for line in updated.leading_lines if line.comment])
         self._module_classes.pop()
         self._module_lists.pop()
         self._scope_path.pop()
@@ -339,6 +375,9 @@ class ModuleRules(RulePass):
             return self._link(original, updated, qualified)
         if qualified == "chainer.links.BatchNormalization":
             return self._batch_normalization(original, updated)
+        if self._batch_normalization_v1 and isinstance(original.func, cst.Name) and \
+                original.func.value == BATCH_NORMALIZATION_V1:
+            return self._batch_normalization(original, updated, v1=True)
         if qualified == "chainer.links.LSTM":
             return self._lstm(original, updated)
         if qualified == "chainer.links.NStepLSTM":
@@ -659,7 +698,7 @@ class ModuleRules(RulePass):
                   "arrives (the optimizer can be built before that, as in Chainer)")
         return cst.parse_expression(f"LazyLinear({args})")
 
-    def _batch_normalization(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+    def _batch_normalization(self, original: cst.Call, updated: cst.Call, v1: bool = False) -> cst.BaseExpression:
         names = ["size", "decay", "eps", "dtype", "use_gamma", "use_beta", "initial_gamma", "initial_beta", "axis",
                  "initial_avg_mean", "initial_avg_var"]
         values = bind_arguments(updated, names)
@@ -680,6 +719,13 @@ class ModuleRules(RulePass):
         eps = code(values["eps"]) if "eps" in values else "2e-05"
         if "initial_avg_var" in values and code(values["initial_avg_var"]) in ("0", "0.0"):
             self.insert_after(self.statement, [cst.parse_statement(f"{self._nn('init')}.zeros_({target}.running_var)\n")])
+        if v1:
+            self._chainer_batch_norms.add(module)
+            self._nn(module)
+            self.info(original, "PT035", f"{BATCH_NORMALIZATION_V1} is `Chainer{module}` (written into this file): "
+                      f"nn.{module} with Chainer's eps={eps}, momentum = 1 - decay = {momentum}, and v1's running "
+                      "variance, which takes in eps at every update")
+            return cst.parse_expression(f"Chainer{module}({code(values['size'])}, eps={eps}, momentum={momentum})")
         self.info(original, "PT003", f"L.BatchNormalization is `nn.{module}` with Chainer's eps={eps} and "
                   f"momentum = 1 - decay = {momentum}")
         return cst.parse_expression(f"{self._nn(module)}({code(values['size'])}, eps={eps}, momentum={momentum})")
