@@ -18,3 +18,8 @@ def __getattr__(name: str):
 
         return getattr(sae, name)
     raise AttributeError(f"module 'netport' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # the lazily loaded names are attributes too, so that dir() and completion in a REPL show them
+    return sorted(set(globals()) | _SAE_NAMES)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from netport import __version__
 
 EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,10 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "reproduces Chainer's Adam update exactly")
     where = migrate.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
-                       help="write the result here (a directory tree is mirrored, other files copied)")
-    where.add_argument("--in-place", action="store_true", help="rewrite the input files")
+                       help="write the result here: one input file to OUT, or into it when OUT is a directory or "
+                       "ends in /; several inputs into the directory OUT (a tree is mirrored, other files copied)")
+    where.add_argument("--in-place", action="store_true",
+                       help="rewrite the input files (through a symbolic link: the file it points to; the link stays)")
     migrate.add_argument("--backup-suffix", metavar="SUFFIX",
-                         help="with --in-place, keep each original as FILE+SUFFIX (e.g. .bak)")
+                         help="with --in-place, keep each original as FILE+SUFFIX (e.g. .bak; for a link, a copy "
+                         "next to the link)")
     migrate.add_argument("--diff", action="store_true", help="print the diff even when writing files")
     migrate.add_argument("--report", metavar="FILE", help="write the report to FILE instead of stderr")
     migrate.add_argument("--format", choices=["text", "json"], default="text", help="report format")
@@ -65,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     weights.add_argument("source", metavar="FILE", help=".npz (to torch) or .pt (to chainer)")
     weights.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write")
-    weights.add_argument("--to", choices=["torch", "chainer"], default="torch", help="target format")
+    weights.add_argument("--to", choices=["torch", "chainer"],
+                         help="target format (default: inferred from FILE's content: a torch file converts to "
+                         "chainer, an npz to torch)")
     weights.add_argument("--template", metavar="FILE", help="the target model's own weights, to check against")
     weights.set_defaults(handler=_convert_weights)
 
@@ -124,34 +131,50 @@ def build_parser() -> argparse.ArgumentParser:
         "loss.png, reconstructions.png and, for a 2-D code, codes.png; DIR/checkpoint.pt after every epoch, "
         "which --resume continues from exactly. Exit status: 0 trained, 2 bad input or usage.",
     )
+    # Options a checkpoint records default to None, so that --resume tells those the command line gives
+    # (which must agree with the checkpoint) from those it takes from the checkpoint; TRAIN_SAE_DEFAULTS
+    # fills in the rest, and the help shows them.
+    def default(name: str) -> str:
+        return f"(default: {TRAIN_SAE_DEFAULTS[name]})"
+
+    activations = ["sigmoid", "relu", "tanh", "identity"]
     sae.add_argument("--data", metavar="PATH", help="MNIST source as for `netport mnist-info` (default: the "
-                        "embedded 5,000-digit subset)")
-    sae.add_argument("--units", default="1000,500,250,2", metavar="N,N,...",
-                        help="hidden widths, bottom to top; the input width comes from the data (default 1000,500,250,2)")
-    sae.add_argument("--epochs-pre", type=int, default=10, metavar="N", help="pretraining epochs per layer")
-    sae.add_argument("--epochs-fine", type=int, default=10, metavar="N", help="fine-tuning epochs")
-    sae.add_argument("--batch-size", type=int, default=100, metavar="N")
-    sae.add_argument("--optimizer", choices=["adam", "momentumsgd"], default="adam",
-                        help="adam (lr 0.001) or momentumsgd (lr 0.01, momentum 0.9): the seed program's")
+                     "embedded 5,000-digit subset)")
+    sae.add_argument("--units", metavar="N,N,...",
+                     help="hidden widths, bottom to top: the layers after the input, whose width comes from the data; "
+                     f"the default makes 784-1000-500-250-2 on MNIST {default('units')}")
+    sae.add_argument("--epochs-pre", type=int, metavar="N",
+                     help=f"pretraining epochs per layer {default('epochs_pre')}")
+    sae.add_argument("--epochs-fine", type=int, metavar="N", help=f"fine-tuning epochs {default('epochs_fine')}")
+    sae.add_argument("--batch-size", type=int, metavar="N", help=f"samples per step {default('batch_size')}")
+    sae.add_argument("--optimizer", choices=["adam", "momentumsgd"],
+                     help=f"adam (lr 0.001) or momentumsgd (lr 0.01, momentum 0.9): the seed program's "
+                     f"{default('optimizer')}")
     sae.add_argument("--lr", type=float, metavar="LR", help="learning rate (default: the optimizer's)")
-    sae.add_argument("--noise", type=float, default=0.0, metavar="P",
-                        help="masking noise: fraction of each layer's inputs zeroed during its pretraining")
+    sae.add_argument("--noise", type=float, metavar="P",
+                     help=f"masking noise: fraction of each layer's inputs zeroed during its pretraining "
+                     f"{default('noise')}")
     tying = sae.add_mutually_exclusive_group()
-    tying.add_argument("--tied", dest="tied", action="store_true", default=True,
+    tying.add_argument("--tied", dest="tied", action="store_true", default=None,
                        help="decoders use the transposed encoder weight (the default)")
-    tying.add_argument("--untied", dest="tied", action="store_false", help="each decoder has its own weight")
-    sae.add_argument("--activation", choices=["sigmoid", "relu", "tanh", "identity"], default="sigmoid")
-    sae.add_argument("--output-activation", choices=["sigmoid", "relu", "tanh", "identity"],
+    tying.add_argument("--untied", dest="tied", action="store_false", default=None,
+                       help="each decoder has its own weight")
+    sae.add_argument("--activation", choices=activations, help=f"every layer's nonlinearity {default('activation')}")
+    sae.add_argument("--output-activation", choices=activations,
                      help="the last decoder's activation (default: --activation's)")
-    sae.add_argument("--linear-code", action="store_true", help="a linear code layer (Hinton & Salakhutdinov)")
-    sae.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout on layer inputs")
-    sae.add_argument("--loss", choices=["mse", "bce"], default="mse",
-                        help="mean squared error (the seed's) or binary cross-entropy (sigmoid outputs)")
-    sae.add_argument("--n-train", type=int, metavar="N", help="use only the first N training images")
-    sae.add_argument("--seed", type=int, default=0)
-    sae.add_argument("--device", default="auto", metavar="DEV", help="cpu, cuda, cuda:N or auto (the default)")
+    sae.add_argument("--linear-code", action="store_true", default=None,
+                     help="a linear code layer (Hinton & Salakhutdinov; default: off)")
+    sae.add_argument("--dropout", type=float, metavar="P", help=f"dropout on layer inputs {default('dropout')}")
+    sae.add_argument("--loss", choices=["mse", "bce"],
+                     help=f"mean squared error (the seed's) or binary cross-entropy (sigmoid outputs; data in "
+                     f"[0, 1]) {default('loss')}")
+    sae.add_argument("--n-train", type=int, metavar="N", help="use only the first N training images (default: all)")
+    sae.add_argument("--seed", type=int, metavar="N", help=f"random seed {default('seed')}")
+    sae.add_argument("--device", metavar="DEV", help=f"cpu, cuda, cuda:N or auto (a GPU if there is one) "
+                     f"{default('device')}")
     sae.add_argument("--out", default="result", metavar="DIR", help="where to write (default: result)")
-    sae.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    sae.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt with the architecture, "
+                     "settings and data it was made with (options given must agree with them; more epochs may be)")
     sae.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sae.set_defaults(handler=_train_sae)
 
@@ -176,8 +199,8 @@ def _migrate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     if args.list_rules:
-        for rule in migrate.RULES.values():
-            print(f"{rule.id}  {rule.summary}")
+        for rule_id in sorted(migrate.RULES):  # CH001... then PT001... (RULES is in registration order)
+            print(f"{rule_id}  {migrate.RULES[rule_id].summary}")
         return EXIT_OK
     if not args.paths:
         return fail("no PATH given")
@@ -208,7 +231,10 @@ def _migrate(args: argparse.Namespace) -> int:
 
         from netport.atomic import write_atomic
 
-        write_atomic(Path(args.report), rendered)
+        try:
+            write_atomic(Path(args.report), rendered)
+        except OSError as exc:
+            return fail(f"{exc.filename or args.report}: cannot write the report ({exc.strerror or exc})")
         print(report.summary_line(), file=sys.stderr)
     else:
         sys.stderr.write(rendered)
@@ -218,7 +244,8 @@ def _migrate(args: argparse.Namespace) -> int:
 def _convert_weights(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from netport.weights import WeightConversionError, convert_file
+    from netport.weights import WeightConversionError, convert_file, infer_target
+    from netport.weights.files import WRITES
 
     source, output = Path(args.source), Path(args.output)
     if not source.exists():
@@ -227,15 +254,18 @@ def _convert_weights(args: argparse.Namespace) -> int:
     if output.resolve() == source.resolve():
         print("netport convert-weights: error: the output would overwrite the input", file=sys.stderr)
         return EXIT_USAGE
+    to = args.to or infer_target(source)
     try:
-        written = convert_file(source, output, to=args.to,
-                               template=Path(args.template) if args.template else None)
+        written = convert_file(source, output, to=to, template=Path(args.template) if args.template else None)
     except WeightConversionError as exc:
         print(f"netport convert-weights: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the output cannot be written
+        print(f"netport convert-weights: error: {exc.filename or output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     for key, shape in sorted(written.items()):
         print(f"{key:40} {shape}")
-    print(f"wrote {output} ({len(written)} arrays)", file=sys.stderr)
+    print(f"wrote {output} ({WRITES[to]}, {len(written)} arrays)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -281,7 +311,11 @@ def _check_shapes(args: argparse.Namespace) -> int:
             version = tuple(int(part) for part in args.chainer_version.split("."))
         except ValueError:
             return fail(f"--chainer-version takes a version such as 1.24 or 7.8, not {args.chainer_version!r}")
+    if args.timeout <= 0:
+        return fail(f"--timeout must be more than 0 seconds, not {args.timeout:g}")
     script = Path(args.script)
+    if script.is_dir():
+        return fail(f"{script}: is a directory (give the script file)")
     if not script.is_file():
         return fail(f"{script}: no such file")
     output = Path(args.output) if args.output else None
@@ -309,6 +343,12 @@ def _check_shapes(args: argparse.Namespace) -> int:
     return 1 if report.errors else EXIT_OK
 
 
+# train-sae's defaults, the seed program's (applied after --resume has taken what the checkpoint holds)
+TRAIN_SAE_DEFAULTS = {"units": "1000,500,250,2", "epochs_pre": 10, "epochs_fine": 10, "batch_size": 100,
+                      "optimizer": "adam", "noise": 0.0, "tied": True, "activation": "sigmoid", "linear_code": False,
+                      "dropout": 0.0, "loss": "mse", "seed": 0, "device": "auto"}
+
+
 def _train_sae(args: argparse.Namespace) -> int:
     try:
         from netport.sae.command import run
@@ -316,7 +356,7 @@ def _train_sae(args: argparse.Namespace) -> int:
         print(f"netport train-sae: error: {exc.name or exc} is not installed: pip install 'netport[sae]'",
               file=sys.stderr)
         return EXIT_USAGE
-    return run(args)
+    return run(args, TRAIN_SAE_DEFAULTS)
 
 
 def _mnist_info(args: argparse.Namespace) -> int:
@@ -349,4 +389,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    return args.handler(args)
+    try:
+        status = args.handler(args)
+        sys.stdout.flush()  # a write still buffered must fail here, not at interpreter exit
+    except BrokenPipeError:
+        return _stdout_closed()
+    return status
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`netport ... | head -1`): end quietly, as a program killed by SIGPIPE.
+
+    Python's recipe: point stdout (and stderr, when it is the same pipe) at devnull, so that flushing what is
+    still buffered at exit raises nothing ("Exception ignored ... BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+            pass
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE

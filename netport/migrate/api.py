@@ -99,7 +99,11 @@ def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in
     """Write migrated files: into ``out`` (mirroring trees, copying other files) or over the inputs.
 
     Files that could not be processed are not written (no partial output); with ``in_place`` only
-    changed files are rewritten, each after an optional backup copy.
+    changed files are rewritten, each after an optional backup copy. A single input file goes to
+    ``out`` itself, or into it when ``out`` is a directory or ends with a slash; several inputs go into
+    the directory ``out`` (files by name, trees under their directory's name). An input that is a
+    symbolic link is rewritten through the link (the file it points to changes, the link stays), and its
+    backup is a plain copy next to the link, under the name the user gave.
     """
     if (out is None) == (not in_place):
         raise UsageError("give either an output path or in_place=True")
@@ -114,16 +118,9 @@ def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in
             write_atomic(item.path, _encode(result.migrated, migration.boms.get(item.path, False)), like=item.path)
             written.append(item.path)
         return written
-    out = Path(out)
-    _check_output(migration.roots, out)
-    single_file = len(migration.roots) == 1 and migration.roots[0].is_file()
-    for root, item in migration.inputs:
-        if single_file:
-            target = out / item.relative if out.is_dir() or str(out).endswith(os.sep) else out
-        elif len(migration.roots) == 1:
-            target = out / item.relative
-        else:
-            target = out / root.name / item.relative
+    targets = _output_targets(migration, out)
+    for _, item in migration.inputs:
+        target = targets[item.path]
         if not item.is_python:
             copy_atomic(item.path, target)
             written.append(target)
@@ -134,6 +131,33 @@ def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in
         write_atomic(target, _encode(result.migrated, migration.boms.get(item.path, False)), like=item.path)
         written.append(target)
     return written
+
+
+def _output_targets(migration: Migration, out: os.PathLike | str) -> dict[Path, Path]:
+    """Where each input goes under ``out``, checked before anything is written."""
+    spelled = os.fspath(out)
+    out = Path(out)  # drops a trailing slash: read it from the spelling
+    _check_output(migration.roots, out)
+    into_directory = out.is_dir() or spelled.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep))
+    single_file = len(migration.roots) == 1 and migration.roots[0].is_file()
+    if (into_directory or not single_file) and out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: not a directory (several inputs, or an -o ending in a slash, are written into "
+                         "a directory)")
+    targets: dict[Path, Path] = {}
+    written_from: dict[Path, Path] = {}
+    for root, item in migration.inputs:
+        if single_file:
+            target = out / item.relative if into_directory else out
+        elif root.is_file() or len(migration.roots) == 1:
+            target = out / item.relative
+        else:
+            target = out / root.resolve().name / item.relative
+        other = written_from.setdefault(target, item.path)
+        if other.resolve() != item.path.resolve():
+            raise UsageError(f"{target}: would be written from both {other} and {item.path}; "
+                             "migrate them in separate runs")
+        targets[item.path] = target
+    return targets
 
 
 def _encode(text: str, bom: bool) -> bytes:

@@ -11,9 +11,9 @@ PyTorch; Chainer-compatible weights (``export_chainer_npz`` writes what the seed
 
 from netport.sae.io import (export_chainer_npz, import_chainer_npz, load_model, load_state_dict, save_model,
                             save_state_dict)
-from netport.sae.model import ACTIVATIONS, AutoencoderLayer, StackedAutoencoder
+from netport.sae.model import ACTIVATIONS, AutoencoderLayer, SAEWarning, StackedAutoencoder
 from netport.sae.training import EpochRecord, History, SAEError, SAETrainer, TrainConfig, fit
 
-__all__ = ["ACTIVATIONS", "AutoencoderLayer", "EpochRecord", "History", "SAEError", "SAETrainer",
+__all__ = ["ACTIVATIONS", "AutoencoderLayer", "EpochRecord", "History", "SAEError", "SAETrainer", "SAEWarning",
            "StackedAutoencoder", "TrainConfig", "export_chainer_npz", "fit", "import_chainer_npz", "load_model",
            "load_state_dict", "save_model", "save_state_dict"]

@@ -10,6 +10,9 @@ zero biases.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,10 +23,31 @@ ACTIVATIONS = ("sigmoid", "relu", "tanh", "identity")
 _FUNCTIONS = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh, "identity": lambda x: x}
 
 
+class SAEWarning(UserWarning):
+    """Data the model takes but probably should not be given as it is (the message says what to do)."""
+
+
+def warn(message: str) -> None:
+    """``warnings.warn`` pointing at the caller's line outside netport.sae: a fixed stacklevel cannot,
+    since several call paths lead here (torch's frames, such as ``no_grad``'s wrapper, are skipped too)."""
+    ours = (os.path.dirname(__file__), os.path.dirname(torch.__file__))
+    frame, level = sys._getframe(), 1
+    while frame is not None and frame.f_code.co_filename.startswith(ours):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, SAEWarning, stacklevel=level)
+
+
 def as_tensor(data, dtype: torch.dtype) -> torch.Tensor:
-    """An array or tensor as a tensor of ``dtype`` (numpy views with negative strides copied first)."""
+    """An array or tensor as a tensor of ``dtype`` (numpy views with negative strides copied first).
+
+    uint8 data, 0-255 pixels, is scaled to [0, 1] with a warning: the sigmoid units the stacks are
+    made of reconstruct nothing else (it is multiplied by the float 1/255, as ``load_mnist`` and
+    Chainer's ``get_mnist`` scale, so the values are theirs bit for bit)."""
     if not isinstance(data, torch.Tensor):
         data = torch.from_numpy(np.ascontiguousarray(data))
+    if data.dtype == torch.uint8:
+        warn("uint8 data scaled to [0, 1] by /255")
+        return data.to(dtype) * (1.0 / 255.0)
     return data.to(dtype)
 
 
@@ -56,17 +80,21 @@ class AutoencoderLayer(nn.Module):
         return self.encoder.weight.t() if self.tied else self.decoder.weight
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """This layer's code of ``x`` (n_in wide) with a graph; dropout on ``x`` while training."""
         x = nn.functional.dropout(x, p=self.dropout, training=self.training)
         return _FUNCTIONS[self.encode_activation](self.encoder(x))
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """The reconstruction (n_in wide) of a code ``h`` (n_out wide); dropout on ``h`` while training."""
         h = nn.functional.dropout(h, p=self.dropout, training=self.training)
         return _FUNCTIONS[self.decode_activation](nn.functional.linear(h, self.decoder_weight, self.decoder_bias))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``decode(encode(x))``: this layer's reconstruction of ``x``, with a graph, as pretraining sees it."""
         return self.decode(self.encode(x))
 
     def extra_repr(self) -> str:
+        """Widths, tying, activations and dropout, for ``repr(model)``."""
         return (f"{self.n_in} -> {self.n_out}, tied={self.tied}, encode={self.encode_activation}, "
                 f"decode={self.decode_activation}, dropout={self.dropout}")
 
@@ -118,11 +146,14 @@ class StackedAutoencoder(nn.ModuleList):
         return x
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """Reconstructions (units[0] wide) of top-layer codes ``h``, through every decoder."""
         for layer in reversed(list(self)):
             h = layer.decode(h)
         return h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``decode(encode(x))``: the whole stack's reconstruction of a batch ``x`` (N, units[0]), with a
+        graph and, in training mode, dropout; ``reconstruct`` is the inference-mode, batched one."""
         return self.decode(self.encode(x))
 
     @torch.no_grad()

@@ -26,7 +26,7 @@ import torch
 
 from netport.atomic import write_atomic
 from netport.sae.engine import LOSSES, DenseChain, DenseOp
-from netport.sae.model import StackedAutoencoder, as_tensor
+from netport.sae.model import StackedAutoencoder, as_tensor, warn
 from netport.sae.optim import fused_step
 from netport.shapes.findings import RULE_MISMATCH, mismatch_message
 
@@ -40,6 +40,11 @@ class SAEError(ValueError):
 
 @dataclass
 class TrainConfig:
+    """How to train: epochs, batches, optimizer, noise, loss, seed, device, progress and checkpoints.
+
+    ``fit(model, x, **settings)`` takes these fields as keyword arguments; the defaults are the seed
+    program's (10 + 10 epochs, batches of 100, Adam, MSE)."""
+
     epochs_pre: int = 10  # per layer
     epochs_fine: int = 10
     batch_size: int = 100
@@ -74,6 +79,8 @@ class TrainConfig:
 
 @dataclass
 class EpochRecord:
+    """One trained epoch: which stage and layer, its mean loss (and test loss), and its speed."""
+
     stage: str  # "pretrain" or "finetune"
     layer: int | None  # 1-based layer of a pretraining epoch
     epoch: int
@@ -85,6 +92,8 @@ class EpochRecord:
 
 @dataclass
 class History:
+    """Every trained epoch in order (``records``), as ``fit`` returns it and checkpoints keep it."""
+
     records: list[EpochRecord] = field(default_factory=list)
 
     def to_json(self) -> list[dict]:
@@ -135,7 +144,14 @@ def as_input(model: StackedAutoencoder, data, what: str = "data") -> torch.Tenso
                        f"hint: {hint}")
     if len(tensor) == 0:
         raise SAEError(f"{what} is empty")
-    return tensor.reshape(len(tensor), width)
+    tensor = tensor.reshape(len(tensor), width)
+    finite = torch.isfinite(tensor).all(dim=1)
+    if not bool(finite.all()):
+        # one NaN makes every weight NaN within a step, and the loss says nothing about where it came from
+        count, row = int((~torch.isfinite(tensor)).sum()), int(torch.nonzero(~finite)[0])
+        raise SAEError(f"the {what} holds {count} NaN or infinite value{'s' if count > 1 else ''} (first in row "
+                       f"{row}); clean or drop those samples")
+    return tensor
 
 
 def layer_ops(model: StackedAutoencoder, layers: list[int], noise: float = 0.0) -> list[DenseOp]:
@@ -155,10 +171,18 @@ def layer_ops(model: StackedAutoencoder, layers: list[int], noise: float = 0.0) 
 
 
 class SAETrainer:
-    """Trains a :class:`StackedAutoencoder`; ``fit`` runs every stage (or resumes them)."""
+    """Trains a :class:`StackedAutoencoder`; ``fit`` runs every stage (or resumes them).
+
+    ``checkpoint_notes`` are stored in every checkpoint as they are (``netport train-sae`` keeps its
+    --data and --n-train there, so that --resume can fill them in); ``read_checkpoint`` gives them back.
+    """
+
+    # seconds between refreshes of the progress bar's running loss: each one waits for the device
+    progress_interval_s = 0.5
 
     def __init__(self, model: StackedAutoencoder, config: TrainConfig | None = None,
-                 on_epoch_end: Callable[[EpochRecord], None] | None = None):
+                 on_epoch_end: Callable[[EpochRecord], None] | None = None, checkpoint_notes: dict | None = None):
+        self.checkpoint_notes = dict(checkpoint_notes or {})
         self.config = config or TrainConfig()
         self.config.validate()
         if self.config.loss == "bce" and model[0].decode_activation != "sigmoid":
@@ -181,15 +205,13 @@ class SAETrainer:
         config = self.config
         x = as_input(self.model, x_train, "training data").to(self.device)
         val = as_input(self.model, x_val, "validation data").to(self.device) if x_val is not None else None
-        if config.loss == "bce" and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-            raise SAEError(f"loss 'bce' needs data in [0, 1]; the training data spans [{float(x.min()):g}, "
-                           f"{float(x.max()):g}] (scale it, or use loss 'mse')")
+        self._check_range(x, "training data")
+        if val is not None:
+            self._check_range(val, "validation data")
         # which data a checkpoint was made on: resuming on other data would mix two runs
         self._data = {"rows": len(x), "sum": float(x.sum(dtype=torch.float64))}
         start_stage, start_epoch, optimizer_state = 0, 1, None
         if config.resume:
-            if not Path(config.checkpoint).is_file():
-                raise SAEError(f"{config.checkpoint}: no checkpoint to resume from")
             start_stage, start_epoch, optimizer_state = self._load_checkpoint(Path(config.checkpoint))
         for index, (stage, layer, epochs) in enumerate(self.stages()):
             if index < start_stage or epochs == 0:
@@ -217,6 +239,20 @@ class SAETrainer:
                     self.on_epoch_end(record)
         return self.history
 
+    def _check_range(self, data: torch.Tensor, what: str) -> None:
+        """Data outside [0, 1] where the output is a sigmoid's: BCE is undefined there, and MSE trains
+        towards values the output never reaches (raw 0-255 pixels give a loss in the thousands)."""
+        low, high = float(data.min()), float(data.max())
+        if 0.0 <= low and high <= 1.0:
+            return
+        span, scaling = f"[{low:g}, {high:g}]", "x / 255 for 0-255 pixels"
+        if self.config.loss == "bce":
+            raise SAEError(f"loss 'bce' needs data in [0, 1]; the {what} spans {span} (scale it, e.g. {scaling}, "
+                           "or use loss 'mse')")
+        if self.model[0].decode_activation == "sigmoid":
+            warn(f"the {what} spans {span}, but the output layer is a sigmoid, whose values lie in (0, 1): scale "
+                 f"the data into [0, 1] (e.g. {scaling}) or choose another output activation")
+
     def _loss(self, bottom_layer: int) -> str:
         """The loss of a stage whose reconstruction comes out of ``bottom_layer``'s decoder."""
         sigmoid = self.model[bottom_layer].decode_activation == "sigmoid"
@@ -242,6 +278,7 @@ class SAETrainer:
                    disable=not self.config.progress, dynamic_ncols=True)
         chain.loss_sum.zero_()
         started = time.perf_counter()
+        refresh_at = started + self.progress_interval_s
         order = torch.randperm(n, generator=self._permutations).to(self.device)
         update = fused_step(optimizer)
         with torch.no_grad():
@@ -254,8 +291,11 @@ class SAETrainer:
                     update = fused_step(optimizer)
                 if not bar.disable:
                     bar.update(b)
-                    if step % 20 == 0:
+                    # by the clock, not every k steps: .item() waits for the device, which on a GPU is
+                    # many steps behind; twice a second costs nothing measurable
+                    if time.perf_counter() >= refresh_at:
                         bar.set_postfix(loss=f"{chain.loss_sum.item() / ((begin + b) * data.shape[1]):.5f}")
+                        refresh_at = time.perf_counter() + self.progress_interval_s
         loss = chain.loss_sum.item() / (n * data.shape[1])  # .item() waits for the device
         seconds = time.perf_counter() - started
         bar.close()
@@ -276,7 +316,8 @@ class SAETrainer:
             "format": CHECKPOINT_FORMAT,
             "architecture": self.model.architecture(),
             "config": _resumable(self.config),
-            "position": {"stage": stage_index, "epoch": epoch, "epochs_pre": self.config.epochs_pre},
+            "position": {"stage": stage_index, "epoch": epoch, "epochs_pre": self.config.epochs_pre,
+                         "epochs_fine": self.config.epochs_fine},
             "device": self.device.type,  # the mask generator's state is the device's
             "data": self._data,
             "model": self.model.state_dict(),
@@ -284,18 +325,14 @@ class SAETrainer:
             "permutations": self._permutations.get_state(),
             "masks": self._masks.get_state(),
             "history": self.history.to_json(),
+            "notes": self.checkpoint_notes,
         }
         buffer = io.BytesIO()
         torch.save(state, buffer)
         write_atomic(path, buffer.getvalue())
 
     def _load_checkpoint(self, path: Path) -> tuple[int, int, dict]:
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # torch raises many kinds for a damaged file
-            raise SAEError(f"{path}: not a readable netport checkpoint ({type(exc).__name__}: {exc})") from None
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise SAEError(f"{path}: not a netport stacked-autoencoder checkpoint")
+        state = read_checkpoint(path, self.device)
         for what, saved, now in (("architecture", state["architecture"], self.model.architecture()),
                                  ("settings", state["config"], _resumable(self.config)),
                                  ("training data", state["data"], self._data),
@@ -331,6 +368,22 @@ class SAETrainer:
             raise SAEError(f"{path}: the checkpoint has fine-tuned for {epoch} epochs, more than "
                            f"epochs_fine={self.config.epochs_fine} (resume with at least {epoch}, or start "
                            "without resume)")
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """A checkpoint's contents: ``architecture`` and ``config`` (what a resumed run must share),
+    ``position`` (stage, epoch, epochs_pre and, since notes were kept, epochs_fine), ``device``, ``data``,
+    ``notes`` (``checkpoint_notes``; absent from older checkpoints), weights, optimizer and generators."""
+    path = Path(path)
+    if not path.is_file():
+        raise SAEError(f"{path}: no checkpoint to resume from")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise SAEError(f"{path}: not a readable netport checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise SAEError(f"{path}: not a netport stacked-autoencoder checkpoint")
+    return state
 
 
 def _resumable(config: TrainConfig) -> dict:

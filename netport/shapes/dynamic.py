@@ -46,7 +46,7 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
             completed = subprocess.run([str(python or sys.executable), str(RUNNER), str(config)], cwd=work,
                                        env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AnalysisError(f"{_display(str(script))}: the tiny run took longer than {timeout:.0f} s") from None
+            raise AnalysisError(f"{_display(str(script))}: the tiny run took longer than {timeout:g} s") from None
         except OSError as exc:
             raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
         if not result_path.exists():

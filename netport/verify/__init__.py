@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netport.verify.worker import OUTPUT_KEY
+from netport.verify.worker import EXIT_FACTORY, OUTPUT_KEY
 
 
 class VerifyError(RuntimeError):
@@ -87,6 +87,8 @@ def verify(legacy: str, migrated: str, input_shape: tuple[int, ...], legacy_pyth
 def _run(python: str | None, args: list[str], cwd: str | None) -> str:
     command = [python or sys.executable, "-W", "ignore", "-m", "netport.verify.worker", *args]
     result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+    if result.returncode == EXIT_FACTORY and result.stderr.strip():  # the worker's one-line message
+        raise VerifyError(f"{args[0]}: {result.stderr.strip().splitlines()[-1]}")
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-8:])
         raise VerifyError(f"{args[0]} failed in {python or sys.executable}:\n{tail}")

@@ -25,22 +25,41 @@ from pathlib import Path
 import numpy as np
 
 OUTPUT_KEY = "__output__"
+EXIT_FACTORY = 2  # the worker's exit status for a FactoryError, whose one-line message is its last stderr line
+
+
+class FactoryError(Exception):
+    """A factory that cannot be found, or weights that do not fit its model: the user's to fix, in one line
+    (an error inside the factory's own code keeps its traceback)."""
 
 
 def load_factory(spec: str):
     target, _, function = spec.rpartition(":")
     if not target or not function:
-        raise SystemExit(f"netport verify: factory must look like file.py:function or module:function, not {spec!r}")
+        raise FactoryError("a factory must look like file.py:function or module:function")
     if target.endswith(".py"):
         path = Path(target).resolve()
+        if not path.is_file():
+            raise FactoryError(f"{target}: no such file")
         sys.path.insert(0, str(path.parent))  # so that `import net` next to it works
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
     else:
         sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(target)
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (target == exc.name or target.startswith(exc.name + ".")):
+                raise  # a module the factory's module imports: its traceback says where
+            raise FactoryError(f"no module named {target} (from {os.getcwd()})") from None
+    if not callable(getattr(module, function, None)):
+        raise FactoryError(f"{target} has no function {function!r}")
     return getattr(module, function)
+
+
+def _misfit(problems) -> FactoryError:
+    return FactoryError(f"the legacy weights do not fit this model: {problems}")
 
 
 def _array(value):
@@ -59,8 +78,20 @@ def _array(value):
 def run_chainer(model, forward, x, weights, out_dir):
     import chainer
 
+    from netport.weights.convert import WeightConversionError, check_against
+
     if weights is not None:
-        chainer.serializers.load_npz(weights, model)
+        with np.load(weights) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        parameters = {path.lstrip("/"): param.data.shape for path, param in model.namedparams()
+                      if getattr(param, "data", None) is not None}  # a lazy layer's parameter has no shape yet
+        try:  # other arrays are persistent values (BatchNorm statistics), which load_npz checks below
+            check_against({k: v for k, v in arrays.items() if k in parameters}, parameters, "the model")
+            chainer.serializers.load_npz(weights, model)
+        except WeightConversionError as exc:
+            raise _misfit(exc) from None
+        except (KeyError, ValueError) as exc:  # Chainer's words for a missing or misshapen persistent value
+            raise _misfit(exc.args[0] if exc.args else exc) from None
     else:
         chainer.serializers.save_npz(os.path.join(out_dir, "weights.npz"), model)
     paths = {id(link): path.strip("/").replace("/", ".") for path, link in model.namedlinks()}
@@ -97,12 +128,17 @@ def run_chainer(model, forward, x, weights, out_dir):
 def run_torch(model, forward, x, weights, out_dir):
     import torch
 
-    from netport.weights.convert import chainer_to_torch  # numpy only: no LibCST in this interpreter
+    # numpy only: no LibCST in this interpreter
+    from netport.weights.convert import WeightConversionError, chainer_to_torch, check_against
 
     if weights is None:
-        raise SystemExit("netport verify: a torch model needs weights from the other side (--weights)")
+        raise FactoryError("a torch model needs weights from the other side (the legacy side must be Chainer)")
     with np.load(weights) as archive:
-        state = chainer_to_torch({k: archive[k] for k in archive.files})
+        try:
+            state = chainer_to_torch({k: archive[k] for k in archive.files})
+            check_against(state, {k: tuple(v.shape) for k, v in model.state_dict().items()}, "the model")
+        except WeightConversionError as exc:
+            raise _misfit(exc) from None
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=True)
     model.eval()
     outputs = {}
@@ -125,13 +161,17 @@ def main(argv=None) -> int:
     parser.add_argument("out_dir")
     parser.add_argument("--weights")
     args = parser.parse_args(argv)
-    built = load_factory(args.factory)()
-    model, forward = built if isinstance(built, tuple) else (built, built)
-    x = np.load(args.input)
-    framework = "torch" if type(model).__module__.startswith("torch") or hasattr(model, "named_modules") \
-        else "chainer"
-    run = run_torch if framework == "torch" else run_chainer
-    outputs = run(model, forward, x, args.weights, args.out_dir)
+    try:
+        built = load_factory(args.factory)()
+        model, forward = built if isinstance(built, tuple) else (built, built)
+        x = np.load(args.input)
+        framework = "torch" if type(model).__module__.startswith("torch") or hasattr(model, "named_modules") \
+            else "chainer"
+        run = run_torch if framework == "torch" else run_chainer
+        outputs = run(model, forward, x, args.weights, args.out_dir)
+    except FactoryError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FACTORY
     np.savez(os.path.join(args.out_dir, "outputs.npz"), **outputs)
     print(framework)
     return 0

@@ -7,7 +7,7 @@ from netport.weights.convert import (
     strip_snapshot_prefix,
     torch_to_chainer,
 )
-from netport.weights.files import convert_file
+from netport.weights.files import convert_file, detect_format, infer_target
 
-__all__ = ["WeightConversionError", "chainer_to_torch", "check_against", "convert_file",
-           "strip_snapshot_prefix", "torch_to_chainer"]
+__all__ = ["WeightConversionError", "chainer_to_torch", "check_against", "convert_file", "detect_format",
+           "infer_target", "strip_snapshot_prefix", "torch_to_chainer"]

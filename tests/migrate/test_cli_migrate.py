@@ -144,10 +144,12 @@ def test_missing_path_and_no_path(tmp_path, run_netport):
     assert run_netport("migrate").returncode == 2
 
 
-def test_list_rules(run_netport):
+def test_list_rules_in_rule_id_order(run_netport):
     result = run_netport("migrate", "--list-rules")
     assert result.returncode == 0
-    assert [line.split()[0] for line in result.stdout.splitlines()] == list(RULES)
+    ids = [line.split()[0] for line in result.stdout.splitlines()]
+    assert ids == sorted(RULES)  # Chainer rules CH001.. first, then the torch rules PT001..
+    assert ids[0] == "CH001" and ids.index("CH099") < ids.index("PT001")
 
 
 def test_adam_eps_chainer_writes_the_exact_adam_and_applies_to_torch_only(tmp_path, run_netport):
@@ -159,3 +161,71 @@ def test_adam_eps_chainer_writes_the_exact_adam_and_applies_to_torch_only(tmp_pa
     assert exact.returncode == 0 and "+opt = ChainerAdam(model.parameters()" in exact.stdout
     assert "+class ChainerAdam(torch.optim.Adam):" in exact.stdout and "WARNING" not in exact.stderr
     assert run_netport("migrate", str(tmp_path / "opt.py"), "--adam-eps", "chainer").returncode == 2
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_single_file_into_a_directory(project, tmp_path, run_netport, existing):
+    """`-o newdir/` (trailing slash) or `-o DIR` that exists writes DIR/train.py, not a file named newdir."""
+    out = tmp_path / "newdir"
+    if existing:
+        out.mkdir()
+    result = run_netport("migrate", str(project / "train.py"), "-o", str(out) + ("" if existing else "/"))
+    assert result.returncode == 0, result.stderr
+    assert out.is_dir() and sorted(p.name for p in out.iterdir()) == ["train.py"]
+    assert "using_config" in (out / "train.py").read_text()
+
+
+def test_several_files_go_side_by_side_into_the_output_directory(project, tmp_path, run_netport):
+    (tmp_path / "other.py").write_text(GOOD)
+    out = tmp_path / "out"
+    result = run_netport("migrate", str(project / "train.py"), str(tmp_path / "other.py"), str(project / "pkg"),
+                         "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(snapshot(out)) == ["other.py", "pkg/util.py", "train.py"]
+
+
+def test_several_files_need_an_output_directory_and_distinct_names(project, tmp_path, run_netport):
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "train.py").write_text(GOOD)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep\n")
+    result = run_netport("migrate", str(project / "train.py"), str(project / "pkg"), "-o", str(a_file))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{a_file}: not a directory" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert a_file.read_text() == "keep\n"
+    out = tmp_path / "out"
+    result = run_netport("migrate", str(project / "train.py"), str(tmp_path / "other" / "train.py"), "-o", str(out))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert f"{out / 'train.py'}: would be written from both" in result.stderr
+    assert not out.exists()  # nothing written
+
+
+def test_in_place_on_a_symlink_writes_through_and_keeps_the_link(tmp_path, run_netport):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "train.py").write_text(GOOD)
+    link = tmp_path / "train.py"
+    link.symlink_to(real / "train.py")
+    result = run_netport("migrate", str(link), "--in-place", "--backup-suffix", ".bak")
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.readlink() == real / "train.py"
+    assert "using_config" in (real / "train.py").read_text()
+    backup = tmp_path / "train.py.bak"  # next to the name the user gave
+    assert not backup.is_symlink() and backup.read_text() == GOOD
+    assert sorted(p.name for p in real.iterdir()) == ["train.py"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_failed_write_names_the_users_file_not_the_temporary_one(project, run_netport):
+    """/proc takes no new files, even from root."""
+    result = run_netport("migrate", str(project / "train.py"), "-o", "/proc/train.py")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("netport migrate: error: /proc/train.py: ")
+    assert ".netport-tmp" not in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_report_that_cannot_be_written_gives_one_line(project, run_netport):
+    result = run_netport("migrate", str(project / "train.py"), "--report", "/proc/report.json")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("netport migrate: error: /proc/report.json: ")

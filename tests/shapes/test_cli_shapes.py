@@ -109,3 +109,16 @@ def test_set_of_an_option_the_script_lacks_is_a_usage_error_listing_its_options(
     assert_usage_error(run_netport("check-shapes", str(no_options), "--set", "unit=1"),
                        "--set unit: the script has no option with that name; its options: none (it parses no "
                        "argparse options)")
+
+
+def test_a_directory_is_not_a_script(run_netport, tmp_path):
+    assert_usage_error(run_netport("check-shapes", str(tmp_path)), f"{tmp_path}: is a directory (give the script file)")
+
+
+def test_a_fractional_timeout_is_reported_as_given(run_netport, tmp_path):
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\ntime.sleep(30)\n")
+    assert_usage_error(run_netport("check-shapes", str(slow), "--run", "--timeout", "0.5"),
+                       "slow.py: the tiny run took longer than 0.5 s")
+    assert_usage_error(run_netport("check-shapes", str(slow), "--run", "--timeout", "0"),
+                       "--timeout must be more than 0 seconds")

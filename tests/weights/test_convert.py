@@ -200,3 +200,85 @@ def test_cli_names_the_uninitialised_parameters_of_an_npz(tmp_path, run_netport)
     result = run_netport("convert-weights", str(tmp_path / "lazy.npz"), "-o", str(tmp_path / "out.pt"))
     assert result.returncode == 2 and "fc/W is an uninitialised parameter" in result.stderr
     assert "save the model after a forward pass" in result.stderr and not (tmp_path / "out.pt").exists()
+
+
+def sae_state_dict() -> dict:
+    return {"0.encoder.weight": torch.arange(6, dtype=torch.float32).reshape(2, 3), "0.encoder.bias": torch.ones(2),
+            "0.decoder_bias": torch.zeros(3)}
+
+
+def test_cli_infers_the_direction_from_the_source_files_content(tmp_path, capsys):
+    """No --to: a torch file becomes an npz and an npz a torch file, whatever the files are called."""
+    from netport.cli import main
+
+    torch.save(sae_state_dict(), tmp_path / "sae.pt")
+    assert main(["convert-weights", str(tmp_path / "sae.pt"), "-o", str(tmp_path / "sae.npz")]) == 0
+    with np.load(tmp_path / "sae.npz") as archive:
+        assert sorted(archive.files) == ["0/decoder_bias", "0/encoder/W", "0/encoder/b"]
+        np.testing.assert_array_equal(archive["0/encoder/W"], sae_state_dict()["0.encoder.weight"].numpy())
+    assert "Chainer .npz" in capsys.readouterr().err
+
+    (tmp_path / "weights.bin").write_bytes((tmp_path / "sae.npz").read_bytes())  # the suffix says nothing
+    assert main(["convert-weights", str(tmp_path / "weights.bin"), "-o", str(tmp_path / "back.pt")]) == 0
+    back = torch.load(tmp_path / "back.pt", weights_only=True)
+    assert sorted(back) == sorted(sae_state_dict())
+    assert "torch state_dict" in capsys.readouterr().err
+
+    (tmp_path / "misnamed.npz").write_bytes((tmp_path / "sae.pt").read_bytes())  # a torch file named .npz
+    assert main(["convert-weights", str(tmp_path / "misnamed.npz"), "-o", str(tmp_path / "again.npz")]) == 0
+    with np.load(tmp_path / "again.npz") as archive:
+        assert sorted(archive.files) == ["0/decoder_bias", "0/encoder/W", "0/encoder/b"]
+
+
+def test_cli_refuses_an_output_named_for_the_other_format(tmp_path, capsys):
+    """`convert-weights sae.pt -o x.pt`: a torch file converts to an npz, which a .pt name would hide."""
+    from netport.cli import main
+
+    torch.save(sae_state_dict(), tmp_path / "sae.pt")
+    assert main(["convert-weights", str(tmp_path / "sae.pt"), "-o", str(tmp_path / "x.pt")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "name the output x.npz" in error and "Traceback" not in error
+    assert not (tmp_path / "x.pt").exists()
+    np.savez(tmp_path / "w.npz", **{"0/encoder/W": np.zeros((2, 3), np.float32)})
+    assert main(["convert-weights", str(tmp_path / "w.npz"), "-o", str(tmp_path / "y.npz")]) == 2
+    assert "name the output y.pt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source_name, to, says", [
+    ("sae.pt", "torch", "is a torch file already"),
+    ("sae.npz", "chainer", "is a Chainer .npz already"),
+])
+def test_cli_refuses_a_to_the_source_contradicts(tmp_path, capsys, source_name, to, says):
+    from netport.cli import main
+
+    torch.save(sae_state_dict(), tmp_path / "sae.pt")
+    np.savez(tmp_path / "sae.npz", **{"0/encoder/W": np.zeros((2, 3), np.float32)})
+    output = tmp_path / "out"
+    assert main(["convert-weights", str(tmp_path / source_name), "-o", str(output), "--to", to]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"netport convert-weights: error: {tmp_path / source_name}: {says}")
+    assert err.count("\n") == 1 and not output.exists()
+
+
+def test_cli_output_that_cannot_be_written_gives_one_line(tmp_path, capsys):
+    from netport.cli import main
+
+    torch.save(sae_state_dict(), tmp_path / "sae.pt")
+    output = tmp_path / "sae.pt" / "sae.npz"  # inside a regular file
+    assert main(["convert-weights", str(tmp_path / "sae.pt"), "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"netport convert-weights: error: {tmp_path / 'sae.pt'}: ") and err.count("\n") == 1
+
+
+def test_cli_rejects_a_zip_that_holds_more_than_arrays(tmp_path, capsys):
+    """np.load hands such members out as bytes, which ended in torch's TypeError on numpy.bytes_."""
+    import zipfile
+
+    from netport.cli import main
+
+    with zipfile.ZipFile(tmp_path / "mixed.npz", "w") as archive:
+        archive.writestr("notes.txt", "not an array")
+    assert main(["convert-weights", str(tmp_path / "mixed.npz"), "-o", str(tmp_path / "out.pt")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'mixed.npz'}: not a Chainer .npz (it holds notes.txt, which is not an .npy array)" in err
+    assert err.count("\n") == 1 and not (tmp_path / "out.pt").exists()
