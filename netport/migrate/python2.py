@@ -14,6 +14,8 @@ register(Rule(
     "CH090", "Python 2 source is converted with 2to3's fixers (fissix) before migration",
     before="import chainer\nfor i in xrange(3):\n    print i\n",
     after="import chainer\nfor i in range(3):\n    print(i)\n",
+    noop=("import chainer\nfor i in range(3):\n    print(i)\n",
+          "for i in xrange(3):\n    print i\n"),
 ))
 
 

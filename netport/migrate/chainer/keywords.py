@@ -32,34 +32,59 @@ V1_BATCH_NORMALIZATION = '''class BatchNormalizationV1({base}):
 register(
     Rule("CH010", "bias= on link constructors becomes initial_bias=",
          before="import chainer.links as L\nl = L.Linear(3, 2, bias=0.1)\n",
-         after="import chainer.links as L\nl = L.Linear(3, 2, initial_bias=0.1)\n"),
+         after="import chainer.links as L\nl = L.Linear(3, 2, initial_bias=0.1)\n",
+         noop=("import chainer.links as L\nl = L.Linear(3, 2, initial_bias=0.1)\n",
+               "import chainer\nfrom torch import nn\nl = nn.Linear(3, 2, bias=False)\n",
+               "import chainer.functions as F\ny = F.linear(x, W, b)\n")),
     Rule("CH011", "wscale=w becomes initialW=LeCunNormal(sqrt(w)), Chainer 1.24's exact initialisation",
          before="import chainer.links as L\nl = L.Linear(3, 2, wscale=2.0)\n",
-         after='import chainer.links as L\nimport chainer\nimport math\n\nl = L.Linear(3, 2, initialW=chainer.initializers.LeCunNormal(math.sqrt(2.0)))\n'),
+         after='import chainer.links as L\nimport chainer\nimport math\n\nl = L.Linear(3, 2, initialW=chainer.initializers.LeCunNormal(math.sqrt(2.0)))\n',
+         noop=("import chainer\nimport chainer.links as L\n"
+               "l = L.Linear(3, 2, initialW=chainer.initializers.HeNormal())\n",
+               "import chainer\n\n\ndef make(n, wscale=1.0):\n    return n * wscale\n\n\nw = make(3, wscale=2.0)\n")),
     Rule("CH012", "use_cudnn=True is dropped; use_cudnn=False becomes a using_config('use_cudnn', 'never') scope",
          before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2, use_cudnn=False)\ny = F.relu(h, use_cudnn=True)\n",
-         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('use_cudnn', 'never'):\n    h = F.max_pooling_2d(x, 2)\ny = F.relu(h)\n"),
+         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('use_cudnn', 'never'):\n    h = F.max_pooling_2d(x, 2)\ny = F.relu(h)\n",
+         noop=("import chainer\nimport chainer.functions as F\nwith chainer.using_config('use_cudnn', 'never'):\n"
+               "    h = F.max_pooling_2d(x, 2)\n",
+               "import chainer\n\n\ndef pool(x, use_cudnn=True):\n    return x\n\n\nh = pool(x, use_cudnn=False)\n")),
     Rule("CH013", "deterministic=True becomes a using_config('cudnn_deterministic', True) scope",
          before="import chainer.functions as F\ny = F.convolution_2d(x, W, deterministic=True)\n",
-         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('cudnn_deterministic', True):\n    y = F.convolution_2d(x, W)\n"),
+         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('cudnn_deterministic', True):\n    y = F.convolution_2d(x, W)\n",
+         noop=("import chainer\nimport chainer.functions as F\n"
+               "with chainer.using_config('cudnn_deterministic', True):\n    y = F.convolution_2d(x, W)\n",
+               "import chainer\n\n\ndef sample(n, deterministic=False):\n    return n\n\n\n"
+               "y = sample(3, deterministic=True)\n")),
     Rule("CH014", "F.split_axis keeps v1 semantics: force_tuple=False (the default became True in v2)",
          before="import chainer.functions as F\nh = F.split_axis(x, 2, 1)\n",
-         after="import chainer.functions as F\nh = F.split_axis(x, 2, 1, force_tuple=False)\n"),
+         after="import chainer.functions as F\nh = F.split_axis(x, 2, 1, force_tuple=False)\n",
+         noop=("import chainer.functions as F\nh = F.split_axis(x, 2, 1, force_tuple=True)\n",
+               "import chainer\nimport numpy as np\na, b = np.split(x, 2, axis=1)\n")),
     Rule("CH015", "L.LSTM keeps v1's forget-gate bias of 0 (the default became 1 in v2)",
          before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
-         after="import chainer.links as L\nlstm = L.LSTM(10, 20, forget_bias_init=0)\n"),
+         after="import chainer.links as L\nlstm = L.LSTM(10, 20, forget_bias_init=0)\n",
+         noop=("import chainer.links as L\nlstm = L.LSTM(10, 20, forget_bias_init=1)\n",
+               "import chainer\nfrom torch import nn\nlstm = nn.LSTM(10, 20)\n",
+               "import chainer.links as L\nrnn = L.NStepLSTM(1, 10, 20, 0.0)\n")),
     Rule("CH017", "L.BatchNormalization keeps v1's running variance: it starts at 0 (Chainer 5: 1) and takes in "
          "eps at every update (a BatchNormalizationV1 subclass written into the file)",
          before="import chainer.links as L\nbn = L.BatchNormalization(16)\n",
          after="import chainer.links as L\nimport chainer\n\n\n" + V1_BATCH_NORMALIZATION.format(base="L.BatchNormalization")
-         + "\n\nbn = BatchNormalizationV1(16, initial_avg_var=0)\n"),
+         + "\n\nbn = BatchNormalizationV1(16, initial_avg_var=0)\n",
+         noop=("import chainer.functions as F\ny = F.batch_normalization(x, gamma, beta)\n",
+               "import chainer\nfrom torch import nn\nbn = nn.BatchNorm2d(16)\n")),
     Rule("CH018", "L.ConvolutionND/DeconvolutionND without initial_bias keep v1's missing bias (nobias=True)",
          before="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3)\n",
-         after="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3, nobias=True)\n"),
+         after="import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3, nobias=True)\n",
+         noop=("import chainer.links as L\nc = L.ConvolutionND(3, 1, 8, 3, nobias=True)\n"
+               "d = L.DeconvolutionND(3, 8, 1, 3, initial_bias=0)\n",
+               "import chainer.links as L\nc = L.Convolution2D(1, 8, 3)\n")),
     Rule("CH016", "v1's stateless L.GRU(out, in) has no drop-in v2 equivalent (flagged)",
          before="import chainer.links as L\ngru = L.GRU(20, 10)\n",
          after="import chainer.links as L\ngru = L.GRU(20, 10)  # netport: TODO(CH016): L.GRU is stateful since Chainer 2; "
-               "v1's stateless GRU(n_units, n_inputs) is L.StatelessGRU(n_inputs, n_units)\n"),
+               "v1's stateless GRU(n_units, n_inputs) is L.StatelessGRU(n_inputs, n_units)\n",
+         noop=("import chainer.links as L\ngru = L.StatelessGRU(10, 20)\n",
+               "import chainer\nfrom torch import nn\ngru = nn.GRU(10, 20)\n")),
 )
 
 _LINK_PREFIX = "chainer.links."

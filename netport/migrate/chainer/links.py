@@ -23,27 +23,46 @@ register(
                 "            l1=L.Linear(784, 100),  # hidden\n            l2=L.Linear(100, 10),\n        )\n",
          after="import chainer\nimport chainer.links as L\n\n\nclass MLP(chainer.Chain):\n"
                "    def __init__(self):\n        super(MLP, self).__init__()\n        with self.init_scope():\n"
-               "            self.l1 = L.Linear(784, 100)  # hidden\n            self.l2 = L.Linear(100, 10)\n"),
+               "            self.l1 = L.Linear(784, 100)  # hidden\n            self.l2 = L.Linear(100, 10)\n",
+         noop=("import chainer\nimport chainer.links as L\n\n\nclass MLP(chainer.Chain):\n    def __init__(self):\n"
+               "        super(MLP, self).__init__()\n        with self.init_scope():\n"
+               "            self.l1 = L.Linear(784, 100)\n",
+               "import chainer\n\n\nclass Config(dict):\n    def __init__(self):\n"
+               "        super(Config, self).__init__(lr=0.1, batchsize=32)\n")),
     Rule("CH031", "add_link(name, link) becomes an attribute assignment inside init_scope",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n"
                 "        self.add_link('fc', L.Linear(3, 2))\n",
          after="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
                "    def __init__(self):\n        super(Net, self).__init__()\n"
-               "        with self.init_scope():\n            self.fc = L.Linear(3, 2)\n"),
+               "        with self.init_scope():\n            self.fc = L.Linear(3, 2)\n",
+         noop=("import chainer\nimport chainer.links as L\n\n\nclass Stack(chainer.ChainList):\n"
+               "    def __init__(self):\n        super(Stack, self).__init__()\n"
+               "        self.add_link(L.Linear(3, 2))\n",
+               "import chainer\nsite = Sitemap()\nsite.add_link('home', '/index.html')\n")),
     Rule("CH032", "add_param(name, shape) becomes a chainer.Parameter inside init_scope (NaN-filled, as in v1)",
          before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __init__(self, n):\n"
                 "        super(Net, self).__init__()\n        self.add_param('b', (n,))\n",
          after="import chainer\n\n\nclass Net(chainer.Chain):\n    def __init__(self, n):\n"
                "        super(Net, self).__init__()\n        with self.init_scope():\n"
-               "            self.b = chainer.Parameter(chainer.initializers.NaN(), (n,))\n"),
+               "            self.b = chainer.Parameter(chainer.initializers.NaN(), (n,))\n",
+         noop=("import chainer\n\n\nclass Net(chainer.Chain):\n    def __init__(self, n):\n"
+               "        super(Net, self).__init__()\n        with self.init_scope():\n"
+               "            self.b = chainer.Parameter(chainer.initializers.NaN(), (n,))\n",
+               "import chainer\nconfig = Config()\nconfig.add_param('lr', (0.1,))\n")),
     Rule("CH033", "a FunctionSet/Chain built from keyword links becomes a Chain filled inside init_scope",
          before="import chainer\nimport chainer.functions as F\n"
                 "model = chainer.FunctionSet(l1=F.Linear(784, 100),\n                            l2=F.Linear(100, 10))\n",
-         after='import chainer\nimport chainer.functions as F\nimport chainer.links as L\n\nmodel = chainer.Chain()\nwith model.init_scope():\n    model.l1 = L.Linear(784, 100)\n    model.l2 = L.Linear(100, 10)\n'),
+         after='import chainer\nimport chainer.functions as F\nimport chainer.links as L\n\nmodel = chainer.Chain()\nwith model.init_scope():\n    model.l1 = L.Linear(784, 100)\n    model.l2 = L.Linear(100, 10)\n',
+         noop=("import chainer\nimport chainer.links as L\nmodel = chainer.Chain()\nwith model.init_scope():\n"
+               "    model.l1 = L.Linear(784, 100)\n",
+               "import chainer\nimport chainer.links as L\n"
+               "layers = dict(l1=L.Linear(784, 100), l2=L.Linear(100, 10))\n")),
     Rule("CH034", "optimizer.setup(model.collect_parameters()) becomes optimizer.setup(model)",
          before="import chainer\noptimizer.setup(model.collect_parameters())\n",
-         after="import chainer\noptimizer.setup(model)\n"),
+         after="import chainer\noptimizer.setup(model)\n",
+         noop=("import chainer\noptimizer.setup(model)\n",
+               "import chainer\noptimizer.setup(model.predictor)\n")),
 )
 
 _CHAIN_NAMES = {"chainer.Chain", "chainer.link.Chain"}

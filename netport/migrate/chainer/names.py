@@ -19,13 +19,22 @@ from netport.migrate.rules import Rule, register
 register(
     Rule("CH002", "renamed APIs: parameterised functions become links, optimizer hooks and cuda move",
          before="import chainer.functions as F\nimport chainer.links as L\nl1 = F.Linear(784, 100)\n",
-         after="import chainer.functions as F\nimport chainer.links as L\nl1 = L.Linear(784, 100)\n"),
+         after="import chainer.functions as F\nimport chainer.links as L\nl1 = L.Linear(784, 100)\n",
+         noop=("import chainer.functions as F\nimport chainer.links as L\nl1 = L.Linear(784, 100)\n"
+               "y = F.linear(x, W)\n",
+               "import chainer\nimport mylib.functions as F\nl1 = F.Linear(784, 100)\n",
+               "import chainer\nfrom torch import nn\nl1 = nn.Linear(784, 100)\n")),
     Rule("CH003", "cuda.init(id) becomes cuda.get_device_from_id(id).use()",
          before="from chainer import cuda\ncuda.init(args.gpu)\n",
-         after="from chainer.backends import cuda\ncuda.get_device_from_id(args.gpu).use()\n"),
+         after="from chainer.backends import cuda\ncuda.get_device_from_id(args.gpu).use()\n",
+         noop=("from chainer.backends import cuda\ncuda.get_device_from_id(args.gpu).use()\n",
+               "import chainer\nfrom pycuda import driver as cuda\ncuda.init()\n")),
     Rule("CH004", "cuda.get_device(id) becomes cuda.get_device_from_id(id)",
          before="from chainer import cuda\ncuda.get_device(args.gpu).use()\n",
-         after="from chainer.backends import cuda\ncuda.get_device_from_id(args.gpu).use()\n"),
+         after="from chainer.backends import cuda\ncuda.get_device_from_id(args.gpu).use()\n",
+         noop=("from chainer.backends import cuda\ncuda.get_device_from_array(x).use()\n",
+               "import chainer\nfrom numba import cuda\ndevice = cuda.get_current_device()\n",
+               "import chainer\nimport cupy\ncupy.cuda.Device(args.gpu).use()\n")),
 )
 
 # Arguments of get_device that are device ids rather than arrays: ints, and names that say so.

@@ -18,17 +18,27 @@ from netport.migrate.rules import Rule, register
 
 register(
     Rule("CH040", "zerograds()/zerograd() become cleargrads()/cleargrad()",
-         before="import chainer\nmodel.zerograds()\n", after="import chainer\nmodel.cleargrads()\n"),
+         before="import chainer\nmodel.zerograds()\n", after="import chainer\nmodel.cleargrads()\n",
+         noop=("import chainer\nmodel.cleargrads()\n",
+               "import chainer\nprint('model.zerograds() is gone')  # model.zerograds()\n",
+               "import chainer\nimport torch\noptimizer.zero_grad()\n")),
     Rule("CH041", "optimizer.zero_grads() clears the gradients of the optimizer's target",
          before="import chainer\noptimizer.setup(model)\nfor x in data:\n    optimizer.zero_grads()\n",
-         after="import chainer\noptimizer.setup(model)\nfor x in data:\n    model.cleargrads()\n"),
+         after="import chainer\noptimizer.setup(model)\nfor x in data:\n    model.cleargrads()\n",
+         noop=("import chainer\noptimizer.setup(model)\nfor x in data:\n    model.cleargrads()\n",
+               "import chainer\n\n\ndef zero_grads():\n    pass\n\n\nzero_grads()\n")),
     Rule("CH042", "per-iteration weight_decay/clip_grads calls become hooks added once after setup",
          before="import chainer\noptimizer.setup(model)\nfor x in data:\n    loss = f(x)\n    loss.backward()\n"
                 "    optimizer.weight_decay(0.0005)\n    optimizer.clip_grads(5.0)\n    optimizer.update()\n",
          after="import chainer\noptimizer.setup(model)\n"
                "optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(0.0005))\n"
                "optimizer.add_hook(chainer.optimizer_hooks.GradientClipping(5.0))\nfor x in data:\n"
-               "    loss = f(x)\n    loss.backward()\n    optimizer.update()\n"),
+               "    loss = f(x)\n    loss.backward()\n    optimizer.update()\n",
+         noop=("import chainer\noptimizer.setup(model)\n"
+               "optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(0.0005))\nfor x in data:\n"
+               "    optimizer.update()\n",
+               "import chainer\nimport torch\nopt = torch.optim.SGD(params, lr=0.1, weight_decay=5e-4)\n"
+               "torch.nn.utils.clip_grad_norm_(params, 5.0)\n")),
 )
 
 HOOKS = {"weight_decay": "chainer.optimizer_hooks.WeightDecay",

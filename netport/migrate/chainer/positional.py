@@ -20,6 +20,9 @@ register(Rule(
     "positional arguments whose slot changed meaning after v1.24 are passed by keyword",
     before="import chainer.functions as F\ny = F.softmax(x, True, 1)\n",
     after="import chainer.functions as F\ny = F.softmax(x, axis=1)\n",
+    noop=("import chainer.functions as F\ny = F.softmax(x, axis=1)\nh = F.dropout(x, 0.5)\n",
+          "import chainer\n\n\ndef softmax(x, use_cudnn, axis):\n    return x\n\n\ny = softmax(x, True, 1)\n",
+          "import chainer\nimport numpy as np\na, b = np.split(x, 2, 1)\n"),
 ))
 
 

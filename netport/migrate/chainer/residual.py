@@ -14,6 +14,8 @@ register(Rule(
     before="import chainer.functions as F\ny = F.Parameter(x)\n",
     after="import chainer.functions as F\ny = F.Parameter(x)  # netport: TODO(CH099): `chainer.functions.Parameter` "
           "does not exist in Chainer 5+; rewrite this use by hand\n",
+    noop=("import chainer.functions as F\ny = F.softmax(x)\n",
+          "import chainer\nfrom mylib import functions as F\ny = F.Parameter(x)\n"),
 ))
 
 

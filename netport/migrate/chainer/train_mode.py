@@ -35,14 +35,24 @@ from netport.migrate.rules import Rule, register
 register(
     Rule("CH020", "train=/test= arguments of Chainer functions and links become the train configuration",
          before="import chainer.functions as F\ny = F.dropout(x, 0.5, train=False)\n",
-         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('train', False):\n    y = F.dropout(x, 0.5)\n"),
+         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('train', False):\n    y = F.dropout(x, 0.5)\n",
+         noop=("import chainer\nimport chainer.functions as F\nwith chainer.using_config('train', False):\n"
+               "    y = F.dropout(x, 0.5)\n",
+               "import chainer\nimport torchvision\ntest = torchvision.datasets.MNIST('.', train=False)\n")),
     Rule("CH021", "user functions and methods lose their train/test parameter; callers passing False get a scope",
          before="import chainer\nimport chainer.functions as F\n\n\nclass MLP(chainer.Chain):\n"
                 "    def __call__(self, x, train=True):\n        return F.dropout(self.l1(x), train=train)\n\n\n"
                 "y = model(x, train=False)\n",
          after="import chainer\nimport chainer.functions as F\n\n\nclass MLP(chainer.Chain):\n"
                "    def __call__(self, x):\n        return F.dropout(self.l1(x))\n\n\n"
-               "with chainer.using_config('train', False):\n    y = model(x)\n"),
+               "with chainer.using_config('train', False):\n    y = model(x)\n",
+         noop=("import chainer\nimport chainer.functions as F\n\n\nclass MLP(chainer.Chain):\n"
+               "    def __call__(self, x):\n        return F.dropout(self.l1(x))\n\n\n"
+               "with chainer.using_config('train', False):\n    y = model(x)\n",
+               "import chainer\n\n\ndef split(data, train_ratio=0.9):\n"
+               "    return data[:int(len(data) * train_ratio)]\n\n\nhead = split(data, train_ratio=0.8)\n",
+               "import chainer\n\n\ndef load(path, train):\n    return path if train else None\n\n\n"
+               "data = load('mnist', False)\n")),
     Rule("CH022", "a self.train model attribute toggled from outside becomes a using_config scope",
          before="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        self.train = True\n\n"
@@ -51,12 +61,17 @@ register(
          after="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
                "    def __init__(self):\n        super(Net, self).__init__()\n\n"
                "    def __call__(self, x):\n        return F.dropout(x)\n\n\n"
-               "with chainer.using_config('train', False):\n    y = model(x)\n"),
+               "with chainer.using_config('train', False):\n    y = model(x)\n",
+         noop=("import chainer\n\n\nclass Split(object):\n    def __init__(self, data):\n"
+               "        self.train = data[:100]\n\n\nsplit = Split(data)\nsplit.train = data[:50]\n",
+               "import chainer\nwith chainer.using_config('train', False):\n    y = model(x)\nargs.train = False\n")),
     Rule("CH023", "volatile Variables become a no_backprop_mode scope over the statements computing with them",
          before="import chainer\nfor x in batches:\n    v = chainer.Variable(x, volatile='on')\n    y = f(v)\n"
                 "    loss = g(chainer.Variable(x))\n",
          after="import chainer\nfor x in batches:\n    with chainer.no_backprop_mode():\n"
-               "        v = chainer.Variable(x)\n        y = f(v)\n    loss = g(chainer.Variable(x))\n"),
+               "        v = chainer.Variable(x)\n        y = f(v)\n    loss = g(chainer.Variable(x))\n",
+         noop=("import chainer\nwith chainer.no_backprop_mode():\n    v = chainer.Variable(x)\n    y = f(v)\n",
+               "import chainer\nfrom torch.autograd import Variable\nv = Variable(x, volatile=True)\n")),
 )
 
 _ON = {"'on'", '"on"', "'ON'", '"ON"', "True"}

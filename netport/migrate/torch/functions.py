@@ -30,36 +30,57 @@ register(
     Rule("PT010", "activations and losses map to their torch functions",
          before="import chainer.functions as F\ny = F.sigmoid(F.relu(x))\nl = F.mean_squared_error(y, t)\n",
          after='import torch\nfrom torch import nn\n\ny = torch.sigmoid(torch.relu(x))\nl = nn.functional.mse_loss(y, t)\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch.nn.functional as F\ny = F.sigmoid(F.relu(x))\n"
+               "l = F.mse_loss(y, t)\n",
+               "# ported from chainer\nimport torch\ny = torch.sigmoid(torch.relu(x))\n")),
     Rule("PT011", "F.dropout inside a module passes training=self.training (torch's functional default is "
          "always-on)",
          before="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
                 "    def __call__(self, x):\n        return F.dropout(x, ratio=0.2)\n",
          after="from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
                "        return nn.functional.dropout(x, p=0.2, training=self.training)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
+               "        return nn.functional.dropout(x, p=0.2, training=self.training)\n",
+               "# ported from chainer\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n"
+               "class Net(nn.Module):\n    def forward(self, x):\n        return F.dropout(x, 0.2, self.training)\n")),
     Rule("PT012", "F.linear flattens its input after the batch axis, as Chainer did",
          before="import chainer.functions as F\ny = F.linear(x, W, b)\n",
          after='from torch import nn\n\ny = nn.functional.linear(x.flatten(1), W, b)\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch.nn.functional as F\ny = F.linear(x, W, b)\n",
+               "# ported from chainer\nfrom torch import nn\ny = nn.functional.linear(x.flatten(1), W, b)\n")),
     Rule("PT015", "softmax_cross_entropy/accuracy keep Chainer's ignore label and int64 targets",
          before="import chainer.functions as F\nl = F.softmax_cross_entropy(y, t)\na = F.accuracy(y, t)\n",
-         after='from torch import nn\n\nl = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\na = (y.argmax(1) == t).float().mean()\n', target="torch"),
+         after='from torch import nn\n\nl = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\na = (y.argmax(1) == t).float().mean()\n', target="torch",
+         noop=("# ported from chainer\nimport torch.nn.functional as F\nl = F.cross_entropy(y, t)\n",
+               "# ported from chainer\nfrom sklearn.metrics import accuracy_score\na = accuracy_score(y, t)\n")),
     Rule("PT016", "max_pooling_2d keeps cover_all (ceil_mode=True) and stride=ksize explicit; where ceil_mode "
          "would drop Chainer's last window (stride > ksize - pad, or sizes not literal) a max_pool2d_cover_all "
          "written into the file pads as Chainer did",
          before="import chainer.functions as F\nh = F.max_pooling_2d(x, 2)\nh = F.max_pooling_2d(h, 2, 2, 1)\n",
          after='from torch import nn\n\n\n' + MAX_POOL_COVER_ALL + '\n\nh = nn.functional.max_pool2d(x, 2, stride=2, '
-               'padding=0, ceil_mode=True)\nh = max_pool2d_cover_all(h, 2, stride=2, pad=1)\n', target="torch"),
+               'padding=0, ceil_mode=True)\nh = max_pool2d_cover_all(h, 2, stride=2, pad=1)\n', target="torch",
+         noop=("# ported from chainer\nimport torch.nn.functional as F\nh = F.max_pool2d(x, 2)\n",
+               "# ported from chainer\nfrom torch import nn\n"
+               "h = nn.functional.max_pool2d(x, 2, stride=2, padding=0, ceil_mode=True)\n")),
     Rule("PT017", "concat/split_axis/reshape keep Chainer's axis defaults and section semantics",
          before="import chainer.functions as F\nh = F.concat((a, b))\nc, d = F.split_axis(h, 2, 1)\n",
-         after='import torch\n\nh = torch.cat((a, b), dim=1)\nc, d = torch.tensor_split(h, 2, dim=1)\n', target="torch"),
+         after='import torch\n\nh = torch.cat((a, b), dim=1)\nc, d = torch.tensor_split(h, 2, dim=1)\n', target="torch",
+         noop=("# ported from chainer\nimport torch\nh = torch.cat((a, b), dim=1)\n"
+               "c, d = torch.tensor_split(h, 2, dim=1)\n",
+               "# ported from chainer\nimport numpy as np\nh = np.concatenate((a, b))\nc, d = np.split(h, 2, 1)\n")),
     Rule("PT013", "F.transpose without axes reverses the axes: .T",
-         before="import chainer.functions as F\nWt = F.transpose(W)\n", after="Wt = W.T\n", target="torch"),
+         before="import chainer.functions as F\nWt = F.transpose(W)\n", after="Wt = W.T\n", target="torch",
+         noop=("# ported from chainer\nimport numpy as np\nWt = np.transpose(W)\n",
+               "# ported from chainer\nimport torch\nWt = torch.transpose(W, 0, 1)\n")),
     Rule("PT014", "F.identity is nn.Identity() as a value and disappears as a call",
          before="import chainer.functions as F\nf = F.identity\ny = F.identity(x)\n",
          after='from torch import nn\n\nf = nn.Identity()\ny = x\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nf = nn.Identity()\n",
+               "# ported from chainer\nimport numpy as np\nI = np.identity(3)\n")),
 )
 
 SIMPLE = {"chainer.functions.sigmoid": "torch.sigmoid", "chainer.functions.relu": "torch.relu",

@@ -167,27 +167,43 @@ register(
          before="import chainer.links as L\nbn = L.BatchNormalization(16)\n",
          after="from torch import nn\n\n\n" + CHAINER_BATCH_NORM.format(base="BatchNorm1d") +
                "\n\nbn = ChainerBatchNorm1d(16, eps=2e-05, momentum=0.1)\nnn.init.zeros_(bn.running_var)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nbn = nn.BatchNorm2d(16)\n",
+               "# ported from chainer\nfrom mylib import links as L\nbn = L.BatchNormalization(16)\n")),
     Rule("PT001", "Chain/ChainList classes become nn.Module/nn.ModuleList; __call__ becomes forward",
          before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __call__(self, x):\n        return x\n",
          after="from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
+               "        return x\n",
+               "# ported from chainer\nclass Chain(object):\n    pass\n\n\nclass Net(Chain):\n"
+               "    def __call__(self, x):\n        return x\n")),
     Rule("PT002", "init_scope blocks are dissolved: torch registers modules on assignment",
          before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __init__(self):\n"
                 "        super(Net, self).__init__()\n        with self.init_scope():\n            self.k = 3\n",
          after="from torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
                "        super(Net, self).__init__()\n        self.k = 3\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport threading\nfrom torch import nn\n\n\nclass Net(nn.Module):\n"
+               "    def __init__(self):\n        super(Net, self).__init__()\n"
+               "        self.lock = threading.Lock()\n        with self.lock:\n            self.k = 3\n",
+               "# ported from chainer\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+               "        super(Net, self).__init__()\n        self.k = 3\n")),
     Rule("PT009", "L.Deconvolution2D becomes nn.ConvTranspose2d with Chainer's initialisation (fan-in "
          "out_channels * k * k) and output size",
          before="import chainer.links as L\nup = L.Deconvolution2D(16, 1, 4, 2, 1)\n",
          after="import math\nfrom torch import nn\n\nup = nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1)\n"
                "nn.init.normal_(up.weight, std=1 / math.sqrt(1 * 4 * 4))\nnn.init.zeros_(up.bias)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\n"
+               "up = nn.ConvTranspose2d(16, 1, 4, stride=2, padding=1)\n",
+               "# ported from chainer\nfrom mylib import links as L\nup = L.Deconvolution2D(16, 1, 4, 2, 1)\n")),
     Rule("PT003", "L.Linear/L.Convolution2D become nn.Linear/nn.Conv2d with Chainer's initialisation kept",
          before="import chainer.links as L\nfc = L.Linear(784, 10)\n",
          after='import math\nfrom torch import nn\n\nfc = nn.Linear(784, 10)\nnn.init.normal_(fc.weight, std=1 / math.sqrt(784))\nnn.init.zeros_(fc.bias)\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nfc = nn.Linear(784, 10)\n",
+               "# ported from chainer\nfrom mylib import links as L\nfc = L.Linear(784, 10)\n")),
     Rule("PT004", "chainer.Parameter becomes nn.Parameter filled like the Chainer initializer (NaN, Zero, One, "
          "Constant or a scalar, Normal, Uniform), or holding the array it was given",
          before="import chainer\nb = chainer.Parameter(chainer.initializers.NaN(), (3,))\n"
@@ -196,46 +212,68 @@ register(
          after="import torch\nfrom torch import nn\n\nb = nn.Parameter(torch.full((3,), float('nan')))\n"
                "w = nn.Parameter(torch.normal(0.0, 0.01, size=(3, 4)))\nc = nn.Parameter(torch.full((3,), 0.5))\n"
                "a = nn.Parameter(torch.as_tensor(array))\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nfrom torch import nn\nb = nn.Parameter(torch.zeros(3))\n",
+               "# ported from chainer\nimport inspect\n"
+               "p = inspect.Parameter('x', inspect.Parameter.POSITIONAL_ONLY)\n")),
     Rule("PT006", "L.Classifier becomes a small Classifier module written into the file",
-         before="import chainer.links as L\nmodel = L.Classifier(net)\n", after='from torch import nn\n\n\nclass Classifier(nn.Module):\n    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n    def forward(self, x, t):\n        y = self.predictor(x)\n        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\nmodel = Classifier(net)\n', target="torch"),
+         before="import chainer.links as L\nmodel = L.Classifier(net)\n", after='from torch import nn\n\n\nclass Classifier(nn.Module):\n    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n    def forward(self, x, t):\n        y = self.predictor(x)\n        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\nmodel = Classifier(net)\n', target="torch",
+         noop=("# ported from chainer\nfrom sklearn import svm\nmodel = svm.SVC()\n",
+               "# ported from chainer\nfrom torch import nn\n\n\nclass Classifier(nn.Module):\n"
+               "    def __init__(self, predictor):\n        super().__init__()\n"
+               "        self.predictor = predictor\n\n\nmodel = Classifier(net)\n")),
     Rule("PT007", "L.EmbedID becomes nn.Embedding (the same N(0, 1) initialisation)",
          before="import chainer.links as L\nembed = L.EmbedID(1000, 64)\n",
-         after="from torch import nn\n\nembed = nn.Embedding(1000, 64)\n", target="torch"),
+         after="from torch import nn\n\nembed = nn.Embedding(1000, 64)\n", target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nembed = nn.Embedding(1000, 64)\n",
+               "# ported from chainer\nfrom mylib import links as L\nembed = L.EmbedID(1000, 64)\n")),
     Rule("PT008", "link.copy() becomes copy.deepcopy sharing the parameters and buffers, as Chainer's copy shared "
          "the arrays; copy(mode='copy') is a plain deepcopy",
          before="import chainer.links as L\nfc = L.EmbedID(10, 4)\nshared = fc.copy()\nown = fc.copy(mode='copy')\n",
          after="import copy\nfrom torch import nn\n\nfc = nn.Embedding(10, 4)\n"
                "shared = copy.deepcopy(fc, memo={id(t): t for t in fc.state_dict(keep_vars=True).values()})\n"
                "own = copy.deepcopy(fc)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport numpy as np\na = np.zeros(3)\nb = a.copy()\nd = {}.copy()\n",
+               "# ported from chainer\nimport copy\nfrom torch import nn\nfc = nn.Embedding(10, 4)\n"
+               "own = copy.deepcopy(fc)\n")),
     Rule("PT030", "L.LSTM/L.NStepLSTM with custom initialisers, a lazy input size or other arguments are marked "
          "with what a faithful torch version needs (state, gate order, packing)",
          before="import chainer.links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)\n",
          after="import chainer.links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)  # netport: TODO(PT030): L.NStepLSTM "
                "with an input size inferred at the first call: " + NSTEP_LSTM_TODO + "\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nrnn = nn.LSTM(10, 20, num_layers=2, dropout=0.1)\n",
+               "# ported from chainer\nfrom mylib import links as L\nrnn = L.NStepLSTM(2, None, 20, 0.1)\n")),
     Rule("PT032", "L.NStepLSTM becomes an NStepLSTM module written into the file: an nn.LSTM over a list of "
          "sequences (packed), returning Chainer's (hy, cy, ys), with Chainer's initialisation",
          before="import chainer.links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)\n",
          after="import math\nimport torch\nfrom torch import nn\n\n\n" +
                NSTEP_LSTM_CLASS.format(init=NSTEP_LSTM_INIT) + "\n\nrnn = NStepLSTM(2, 10, 20, 0.1)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nrnn = nn.LSTM(10, 20, num_layers=2, dropout=0.1)\n",
+               "# ported from chainer\nfrom mylib import links as L\nrnn = L.NStepLSTM(2, 10, 20, 0.1)\n")),
     Rule("PT031", "L.LSTM becomes an LSTM module written into the file: an nn.LSTMCell that keeps its state like "
          "Chainer's (reset_state, smaller batches), with Chainer's initialisation and gate biases",
          before="import chainer.links as L\nlstm = L.LSTM(10, 20)\n",
          after="import math\nimport torch\nfrom torch import nn\n\n\n" +
                LSTM_CLASS.format(init=LSTM_INIT) + "\n\nlstm = LSTM(10, 20, forget_bias_init=0)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\ncell = nn.LSTMCell(10, 20)\n",
+               "# ported from chainer\nfrom mylib import links as L\nlstm = L.LSTM(10, 20)\n")),
     Rule("PT033", "L.Linear(None, n) becomes a LazyLinear written into the file: nn.LazyLinear drawing Chainer's "
          "LeCun-normal weights when the first input arrives",
          before="import chainer.links as L\nfc = L.Linear(None, 10)\n",
-         after="import math\nfrom torch import nn\n\n\n" + LAZY_LINEAR + "\n\nfc = LazyLinear(10)\n", target="torch"),
+         after="import math\nfrom torch import nn\n\n\n" + LAZY_LINEAR + "\n\nfc = LazyLinear(10)\n", target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nfc = nn.LazyLinear(10)\n",
+               "# ported from chainer\nfrom mylib import links as L\nfc = L.Linear(None, 10)\n")),
     Rule("PT034", "a link built where no name holds it (an argument of L.Classifier or ChainList) is wrapped in "
          "chainer_init, written into the file, to keep Chainer's initialisation",
          before="import chainer.links as L\nmodel = L.Classifier(L.Linear(784, 10))\n",
          after="import math\nfrom torch import nn\n\n\n" + CLASSIFIER + "\n\n" + CHAINER_INIT +
-               "\n\nmodel = Classifier(chainer_init(nn.Linear(784, 10)))\n", target="torch"),
+               "\n\nmodel = Classifier(chainer_init(nn.Linear(784, 10)))\n", target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nmodel = nn.Sequential(nn.Linear(784, 10))\n",
+               "# ported from chainer\nfrom mylib import links as L\nmodel = L.Classifier(L.Linear(784, 10))\n")),
     Rule("PT005", ".W/.b of a link become .weight/.bias (gamma/beta/avg_mean/avg_var of a BatchNormalization "
          "weight/bias/running_mean/running_var)",
          before="import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
@@ -246,7 +284,10 @@ register(
                "        super(Net, self).__init__()\n        self.fc = nn.Linear(3, 2, bias=False)\n"
                "        nn.init.normal_(self.fc.weight, std=1 / math.sqrt(3))\n\n    def forward(self, x):\n"
                "        return self.fc.weight\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nfc = nn.Linear(3, 2)\nw, b = fc.weight, fc.bias\n",
+               "# ported from chainer\nimport collections\nPair = collections.namedtuple('Pair', 'W b')\n"
+               "p = Pair(1, 2)\nprint(p.W, p.b)\n")),
 )
 
 _MODULE_BASES = {"chainer.Chain": "Module", "chainer.link.Chain": "Module", "chainer.Link": "Module",

@@ -12,6 +12,9 @@ register(Rule(
     before="import chainer.functions as F\ny = F.softmax(x)\n",
     after='import chainer.functions as F\ny = F.softmax(x)  # netport: TODO(PT099): `chainer.functions.softmax` has no automatic torch conversion yet; rewrite this use by hand\n',
     target="torch",
+    noop=("import torch\n# was chainer.functions.softmax(x)\ny = torch.softmax(x, dim=1)\n",
+          '"""A chainer model ported to torch: chainer.links.Linear is nn.Linear."""\nfrom torch import nn\n'
+          "fc = nn.Linear(3, 2)\n"),
 ))
 
 

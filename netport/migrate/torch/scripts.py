@@ -23,17 +23,24 @@ register(
          "parameters",
          before="from chainer import optimizers\nopt = optimizers.Adam()\nopt.setup(model)\n",
          after='import torch\n\nopt = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nopt = torch.optim.Adam(model.parameters())\n",
+               "# ported from chainer\nfrom keras import optimizers\nopt = optimizers.Adam()\n")),
     Rule("PT021", "optimizer.update(lossfun, *args) becomes zero_grad, backward and step",
          before="from chainer import optimizers\nopt = optimizers.SGD()\nopt.setup(model)\nopt.update(lossfun, x, t)\n",
          after='import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\nopt.zero_grad(set_to_none=False)\n'
                'lossfun(x, t).backward()\nopt.step()\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+               "opt.zero_grad()\nloss.backward()\nopt.step()\n",
+               "# ported from chainer\nconfig = {}\nconfig.update(lr=0.1)\n")),
     Rule("PT022", "chainer.Variable(a) becomes torch.as_tensor(a); cuda.to_cpu(v.data) becomes "
          "v.detach().cpu().numpy()",
          before="import chainer\nfrom chainer import cuda\nv = chainer.Variable(a)\nn = cuda.to_cpu(v.data)\n",
          after='import torch\n\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\n',
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\n",
+               "# ported from chainer\nimport tkinter\nv = tkinter.Variable(value=1)\n")),
     Rule("PT023", "inference scopes become model.eval() and torch.no_grad(), with model.train() after",
          before="import chainer\nimport chainer.functions as F\n\n\nclass M(chainer.Chain):\n"
                 "    def __call__(self, x, train=True):\n        return F.dropout(x, train=train)\n\n\n"
@@ -41,26 +48,38 @@ register(
          after="import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n    def forward(self, x):\n"
                "        return nn.functional.dropout(x, p=0.5, training=self.training)\n\n\nmodel.eval()\n"
                "with torch.no_grad():\n    y = model(x)\nmodel.train()\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nmodel.eval()\nwith torch.no_grad():\n    y = model(x)\n"
+               "model.train()\n",
+               "# ported from chainer\nimport threading\nlock = threading.Lock()\nwith lock:\n    y = model(x)\n")),
     Rule("PT025", "GPU selection: get_device_from_id(g).use() -> torch.cuda.set_device(g), to_gpu() -> cuda(), "
          "and `xp = np if cpu else cuda.cupy` -> a torch.device that tensors are created on",
          before="import numpy as np\nimport chainer\nfrom chainer import cuda\nif gpu >= 0:\n"
                 "    cuda.get_device_from_id(gpu).use()\n    model.to_gpu()\nxp = np if gpu < 0 else cuda.cupy\n"
                 "x = chainer.Variable(xp.asarray(batch))\n",
          after="import numpy as np\nimport torch\n\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n    model.cuda()\nxp = np\ndevice = torch.device('cpu') if gpu < 0 else torch.device('cuda')\nx = torch.as_tensor(batch, device=device)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n"
+               "    model.cuda()\n",
+               "# ported from chainer\nimport numpy as np\nxp = np\nx = xp.asarray(batch)\n")),
     Rule("PT026", "np.random.seed(s) also seeds torch: Chainer drew initial weights, dropout masks and shuffles from "
          "NumPy's generator, torch draws them from its own",
          before="import numpy as np\nimport chainer\nnp.random.seed(0)\n",
          after="import numpy as np\nimport torch\n\nnp.random.seed(0)\ntorch.manual_seed(0)\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport random\nrandom.seed(0)\n",
+               "# ported from chainer\nimport numpy as np\nrng = np.random.RandomState(0)\n")),
     Rule("PT027", "optimizer hyper-parameter attributes (lr, Adam's alpha, momentum, eps, betas) are "
          "param_groups[0] entries; target is the model set up; t, epoch and the like are marked",
          before="from chainer import optimizers\nopt = optimizers.SGD(lr=0.1)\nopt.setup(model)\nopt.lr *= 0.5\n"
                 "print(opt.lr)\n",
          after="import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\nopt.param_groups[0]['lr'] *= 0.5\n"
                "print(opt.param_groups[0]['lr'])\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+               "opt.param_groups[0]['lr'] *= 0.5\n",
+               "# ported from chainer\nimport argparse\nargs = argparse.Namespace(lr=0.1)\nargs.lr *= 0.5\n"
+               "print(args.lr)\n")),
     Rule("PT028", "Chainer-only Variable and Link names: .array -> .detach() (float(v.array) -> v.item()), "
          ".creator -> .grad_fn, .grad_var -> .grad, .params() -> .parameters(), .links() -> .modules(), "
          ".count_params() -> a sum of numel()",
@@ -68,12 +87,18 @@ register(
                 "a = float(loss.array)\n",
          after="n = sum(p.numel() for p in model.parameters())\nfor p in model.parameters():\n"
                "    print(p.detach().shape)\na = loss.item()\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport numpy as np\na = np.array([1, 2])\n",
+               "# ported from chainer\nn = sum(p.numel() for p in model.parameters())\n"
+               "for p in model.parameters():\n    print(p.detach().shape)\n")),
     Rule("PT024", "serializers.save_npz/load_npz become torch.save/load of the state_dict",
          before="from chainer import serializers\nserializers.save_npz('m.npz', model)\n"
                 "serializers.load_npz('m.npz', model)\n",
          after="import torch\n\ntorch.save(model.state_dict(), 'm.npz')\nmodel.load_state_dict(torch.load('m.npz'))\n",
-         target="torch"),
+         target="torch",
+         noop=("# ported from chainer\nimport torch\ntorch.save(model.state_dict(), 'm.pt')\n"
+               "model.load_state_dict(torch.load('m.pt'))\n",
+               "# ported from chainer\nimport numpy as np\nnp.savez('m.npz', w=w)\nw = np.load('m.npz')['w']\n")),
 )
 
 # --adam-eps chainer: Chainer's Adam update, exactly. Chainer (1.24 optimizers/adam.py, 7.8 the same
