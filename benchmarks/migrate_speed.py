@@ -1,15 +1,18 @@
 """Throughput of `netport migrate` against `python -m lib2to3` on the same trees, in one run.
 
-Two trees, because they stress different things:
+Three trees, because they stress different things:
 
 * the Python standard library (minus site-packages): real code with no Chainer in it; netport
   checks every file's syntax with the compiler and rewrites nothing, 2to3 parses and runs
   every fixer on every file;
 * a Chainer corpus: the legacy examples copied N times; every file goes through netport's full
-  LibCST pipeline.
+  LibCST pipeline;
+* real Chainer v1 code (../shared/corpus, 124 files from 12 repositories), where it exists.
+
+netport runs once per target (Chainer 5+ and torch), one process over the whole tree.
 
 Both tools run as subprocesses with the same -j, writing nothing (each prints its diff to
-/dev/null). Usage: .venv/bin/python benchmarks/migrate_speed.py [-j 2] [--copies 20]
+/dev/null). Usage: .venv/bin/python benchmarks/migrate_speed.py [-j 2] [--copies 20] [--corpus DIR]
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--copies", type=int, default=20, help="copies of legacy_examples in the Chainer corpus")
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus",
+                        help="real Chainer v1 code (default: ../shared/corpus, left out where it is missing)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,17 +65,23 @@ def main() -> int:
         for i in range(args.copies):
             shutil.copytree(REPO / "legacy_examples", corpus / f"copy{i}")
         stdlib = Path(sysconfig.get_paths()["stdlib"])
-        trees = [("standard library", stdlib, "site-packages"), ("Chainer corpus", corpus, None)]
-        print(f"{'tree':18} {'files':>6} {'lines':>8}  {'netport lines/s':>16}  {'2to3 lines/s':>13}  ratio")
+        trees = [("standard library", stdlib, "site-packages"), ("legacy examples", corpus, None)]
+        if args.corpus.is_dir():
+            trees.append(("real corpus", args.corpus, None))
+        else:
+            print(f"(no {args.corpus}: the real corpus is left out)")
+        print(f"{'tree':17} {'files':>6} {'lines':>8} {'target':>8}  {'netport lines/s':>16}  {'2to3 lines/s':>13}  ratio")
         for name, root, exclude in trees:
             files, lines = count_lines(root, exclude)
-            netport = [sys.executable, "-m", "netport", "migrate", str(root), "-j", str(args.jobs)]
-            if exclude:
-                netport += ["--exclude", exclude]
-            netport_s = timed([netport])
             lib2to3_s = timed(lib2to3_commands(root, exclude, args.jobs))
-            print(f"{name:18} {files:6d} {lines:8d}  {lines / netport_s:16,.0f}  {lines / lib2to3_s:13,.0f}  "
-                  f"{lib2to3_s / netport_s:5.2f}x   (netport {netport_s:.1f} s, 2to3 {lib2to3_s:.1f} s, -j {args.jobs})")
+            for target in ("chainer", "torch"):
+                netport = [sys.executable, "-m", "netport", "migrate", str(root), "--to", target, "-j", str(args.jobs)]
+                if exclude:
+                    netport += ["--exclude", exclude]
+                netport_s = timed([netport])
+                print(f"{name:17} {files:6d} {lines:8d} {target:>8}  {lines / netport_s:16,.0f}  "
+                      f"{lines / lib2to3_s:13,.0f}  {lib2to3_s / netport_s:5.2f}x   (netport {netport_s:.1f} s, "
+                      f"2to3 {lib2to3_s:.1f} s, -j {args.jobs})", flush=True)
     return 0
 
 

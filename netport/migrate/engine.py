@@ -10,6 +10,8 @@ input, which ``LineMap`` translates back to lines of the file the user gave.
 from __future__ import annotations
 
 import ast
+import bisect
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 
@@ -204,27 +206,91 @@ def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chain
 
 def _remove_unused_chainer_imports(module: cst.Module) -> cst.Module:
     context = CodemodContext()
-    for name, obj, asname in top_level_imports(module):
-        if name.split(".")[0] == "chainer":
-            RemoveImportsVisitor.remove_unused_import(context, name, obj, asname=asname)
-    return RemoveImportsVisitor(context).transform_module(module)
+    chainer_imports = [(name, obj, asname) for name, obj, asname in top_level_imports(module)
+                       if name.split(".")[0] == "chainer"]
+    if not chainer_imports:
+        return module
+    for name, obj, asname in chainer_imports:
+        RemoveImportsVisitor.remove_unused_import(context, name, obj, asname=asname)
+    return _transform(RemoveImportsVisitor(context), module)
 
 
 def _add_imports(module: cst.Module, imports) -> cst.Module:
     context = CodemodContext()
     items = [ImportItem(module_name, obj, alias) for module_name, obj, alias in sorted(imports, key=str)]
-    return AddImportsVisitor(context, items).transform_module(module)
+    return _transform(AddImportsVisitor(context, items), module)
+
+
+def _transform(codemod, module: cst.Module) -> cst.Module:
+    """``codemod.transform_module(module)`` without its deep copy of the module (a whole tree's worth of
+    nodes): nothing else holds on to this tree's nodes."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    with codemod.resolve(wrapper):
+        codemod.context = dataclasses.replace(codemod.context, wrapper=wrapper)
+        return codemod.transform_module_impl(wrapper.module)
 
 
 class LineMap:
-    """Maps a 1-based line of ``new`` to the line of ``old`` it came from (or the nearest one)."""
+    """Maps a 1-based line of ``new`` to the line of ``old`` it came from (or the nearest one).
+
+    The alignment is difflib's (SequenceMatcher, no autojunk), whose cost grows with the square of the
+    length where lines repeat. Beyond ``EXACT_LINES`` lines the texts are first cut at the lines that
+    occur exactly once on each side, in the same order (patience diff's anchors), and each piece between
+    two anchors is aligned by difflib: the same map wherever the alignment is unambiguous, in linear
+    time for a long program whose passes change a line here and there."""
+
+    EXACT_LINES = 2000
 
     def __init__(self, old: str, new: str):
         self._map: dict[int, int] = {}
-        matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+        a, b = old.splitlines(), new.splitlines()
+        if max(len(a), len(b)) <= self.EXACT_LINES:
+            self._align(a, b, 0, 0)
+            return
+        i, j = 0, 0
+        for anchor_i, anchor_j in _unique_common_lines(a, b):
+            self._align(a[i:anchor_i], b[j:anchor_j], i, j)
+            self._map[anchor_j + 1] = anchor_i + 1
+            i, j = anchor_i + 1, anchor_j + 1
+        self._align(a[i:], b[j:], i, j)
+
+    def _align(self, a: list[str], b: list[str], a_offset: int, b_offset: int) -> None:
+        matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
         for tag, i1, _, j1, j2 in matcher.get_opcodes():
             for j in range(j1, j2):
-                self._map[j + 1] = (i1 + (j - j1) + 1) if tag == "equal" else i1 + 1
+                self._map[b_offset + j + 1] = a_offset + ((i1 + (j - j1)) if tag == "equal" else i1) + 1
 
     def __call__(self, line: int) -> int:
         return self._map.get(line, line)
+
+
+def _unique_common_lines(a: list[str], b: list[str]) -> list[tuple[int, int]]:
+    """(i, j) pairs with a[i] == b[j], each line occurring once in ``a`` and once in ``b``: the longest
+    run of such pairs in increasing order on both sides."""
+    counts: dict[str, list[int]] = {}
+    for i, line in enumerate(a):
+        counts.setdefault(line, [0, -1, 0, -1])
+        counts[line][0] += 1
+        counts[line][1] = i
+    for j, line in enumerate(b):
+        if line in counts:
+            counts[line][2] += 1
+            counts[line][3] = j
+    pairs = sorted((i, j) for n_a, i, n_b, j in counts.values() if n_a == 1 and n_b == 1)
+    # longest increasing subsequence of the j's (patience sorting), kept with back-links
+    tail_values: list[int] = []  # the smallest last j of an increasing run of each length
+    tails: list[int] = []  # where in pairs that run ends
+    back: list[int] = []
+    for k, (_, j) in enumerate(pairs):
+        length = bisect.bisect_left(tail_values, j)
+        back.append(tails[length - 1] if length > 0 else -1)
+        if length == len(tails):
+            tail_values.append(j)
+            tails.append(k)
+        else:
+            tail_values[length], tails[length] = j, k
+    chain, k = [], tails[-1] if tails else -1
+    while k >= 0:
+        chain.append(pairs[k])
+        k = back[k]
+    return chain[::-1]

@@ -22,7 +22,9 @@ dropout off during training too), so:
 
 from __future__ import annotations
 
+import bisect
 import builtins
+import heapq
 import re
 
 import libcst as cst
@@ -86,6 +88,7 @@ class TrainMode(RulePass):
         super().__init__(ctx)
         self._functions: list[FlagFunction | None] = []  # flag of each enclosing function
         self._classes: list[str] = []
+        self._blocks: dict[int, _BlockNames] = {}  # id(block) -> its names, for the volatile spans
 
     # --- scopes ------------------------------------------------------------------------------
 
@@ -240,11 +243,19 @@ class TrainMode(RulePass):
                     f"{code(original.func)}(..., {flag.param}=...)", volatile=flag.volatile)
         return {index}
 
+    def _block_names(self, block: cst.CSTNode | None) -> _BlockNames | None:
+        if block is None:
+            return None
+        if id(block) not in self._blocks:
+            self._blocks[id(block)] = _BlockNames(block)
+        return self._blocks[id(block)]
+
     def _volatile(self, call: cst.Call, value: cst.BaseExpression) -> bool:
         text = code(value)
         qualified = self.qualified(value) or ""
         if text in _ON or qualified.endswith(".ON"):
-            for start, end in _volatile_spans(self.statement, self.parent(self.statement)):
+            block = self.parent(self.statement)
+            for start, end in _volatile_spans(self.statement, block, self._block_names(block)):
                 self.region(start, end, [NO_BACKPROP])
             self.info(call, "CH023", "`volatile` was removed in Chainer 2: the statements that compute with the "
                       "volatile Variable run under `chainer.no_backprop_mode()`")
@@ -351,28 +362,70 @@ class TrainMode(RulePass):
                       "`with chainer.using_config('train', False):` block")
 
 
-def _volatile_spans(statement: cst.CSTNode, block: cst.CSTNode | None):
+def _volatile_spans(statement: cst.CSTNode, block: cst.CSTNode | None, names: _BlockNames | None):
     """(first, end) statement spans of ``block`` to run under no_backprop_mode for a volatile Variable
     made in ``statement``: the statement itself and every later one that reads a name computed from it
     (which taints what it assigns; an assignment that reads none of them untaints its targets), as
-    runs of consecutive statements; ``end`` is the statement after a run (None: the end of the block)."""
-    siblings = list(getattr(block, "body", ()))
-    index = next((i for i, s in enumerate(siblings) if s is statement), None)
+    runs of consecutive statements; ``end`` is the statement after a run (None: the end of the block).
+
+    Only the statements where a tainted name occurs can change anything, so the walk jumps from one
+    to the next (``names`` indexes the block): a program with a volatile Variable every few lines
+    costs what its spans touch, not the rest of the block for each."""
+    index = names.position.get(id(statement)) if names is not None else None
     if index is None:
         return [(statement, None)] if block is None else []
-    tainted = _bound_names(statement)
+    tainted = set(names.bound[index])
     runs = [[index, index + 1]]
-    for j in range(index + 1, len(siblings)):
-        bound = _bound_names(siblings[j])
-        if _read_names(siblings[j]) & tainted:
+    pending = [(j, name) for name in tainted if (j := names.next_occurrence(name, index)) is not None]
+    heapq.heapify(pending)
+    while pending:
+        j = pending[0][0]
+        occurring = set()
+        while pending and pending[0][0] == j:
+            occurring.add(heapq.heappop(pending)[1])
+        occurring &= tainted
+        if not occurring:  # names untainted since: statement j leaves the taint as it is
+            continue
+        bound = names.bound[j]
+        if names.read[j] & tainted:
             if runs[-1][1] == j:
                 runs[-1][1] = j + 1
             else:
                 runs.append([j, j + 1])
+            follow = occurring | (bound - tainted)
             tainted |= bound
         else:
             tainted -= bound
+            follow = occurring & tainted
+        for name in follow:
+            following = names.next_occurrence(name, j)
+            if following is not None:
+                heapq.heappush(pending, (following, name))
+    siblings = names.statements
     return [(siblings[a], siblings[b] if b < len(siblings) else None) for a, b in runs]
+
+
+class _BlockNames:
+    """The names each statement of one block reads and binds, and the statements where each name
+    occurs; built once per block and pass."""
+
+    def __init__(self, block: cst.CSTNode):
+        self.statements = list(getattr(block, "body", ()))
+        self.position = {id(statement): i for i, statement in enumerate(self.statements)}
+        self.read: list[set[str]] = []
+        self.bound: list[set[str]] = []
+        self._occurrences: dict[str, list[int]] = {}
+        for i, statement in enumerate(self.statements):
+            names = _statement_names(statement)
+            self.read.append(names.read)
+            self.bound.append(names.bound)
+            for name in names.read | names.bound:
+                self._occurrences.setdefault(name, []).append(i)
+
+    def next_occurrence(self, name: str, after: int) -> int | None:
+        indices = self._occurrences.get(name, ())
+        k = bisect.bisect_right(indices, after)
+        return indices[k] if k < len(indices) else None
 
 
 class _Names(cst.CSTVisitor):
@@ -440,12 +493,6 @@ def _statement_names(statement: cst.CSTNode) -> _Names:
     return names
 
 
-def _bound_names(statement: cst.CSTNode) -> set[str]:
-    return _statement_names(statement).bound
-
-
-def _read_names(statement: cst.CSTNode) -> set[str]:
-    return _statement_names(statement).read
 
 
 def _is_train_assignment(statement: cst.CSTNode, owner: str, value: bool) -> bool:

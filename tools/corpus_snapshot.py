@@ -1,0 +1,79 @@
+"""Snapshot what `netport migrate` makes of a corpus, for both targets, and compare two snapshots.
+
+A refactoring of the migrator must not change one byte of its outputs or reports on real code:
+
+    .venv/bin/python tools/corpus_snapshot.py take /tmp/before          # on the old code
+    .venv/bin/python tools/corpus_snapshot.py take /tmp/after           # on the new code
+    .venv/bin/python tools/corpus_snapshot.py compare /tmp/before /tmp/after
+
+`take` runs the CLI as a user would (`netport migrate CORPUS --to T -o DIR/T --report DIR/T.report.txt`,
+the text report and a JSON one, `-j 2`); `compare` lists every file that differs and exits 1 if any does.
+The corpus defaults to ../shared/corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = ("chainer", "torch")
+
+
+def take(corpus: Path, out: Path, jobs: int) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    for target in TARGETS:
+        for report, form in ((f"{target}.report.txt", "text"), (f"{target}.report.json", "json")):
+            tree = out / (target if form == "text" else f"{target}.json-run")
+            command = [sys.executable, "-m", "netport", "migrate", str(corpus), "--to", target, "-o", str(tree),
+                       "--report", str(out / report), "--format", form, "-j", str(jobs)]
+            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+            (out / f"{report}.exit").write_text(f"{done.returncode}\n{done.stderr}")
+            if not (out / report).exists():  # exit 2 alone is files it could not read: they are part of the record
+                print(f"{target}: netport migrate exited {done.returncode}:\n{done.stderr}", file=sys.stderr)
+                return 2
+        print(f"{target}: {(out / f'{target}.report.txt.exit').read_text().splitlines()[-1]}")
+    return 0
+
+
+def differences(before: Path, after: Path) -> list[str]:
+    found = []
+
+    def walk(comparison: filecmp.dircmp, prefix: str) -> None:
+        found.extend(f"only before: {prefix}{name}" for name in comparison.left_only)
+        found.extend(f"only after: {prefix}{name}" for name in comparison.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files,
+                                               shallow=False)
+        found.extend(f"differs: {prefix}{name}" for name in mismatch + errors)
+        for name, sub in sorted(comparison.subdirs.items()):
+            walk(sub, f"{prefix}{name}/")
+
+    walk(filecmp.dircmp(before, after), "")
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    snapshot = commands.add_parser("take", help="migrate the corpus with both targets into DIR")
+    snapshot.add_argument("out", type=Path, metavar="DIR")
+    snapshot.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    snapshot.add_argument("-j", "--jobs", type=int, default=2)
+    compare = commands.add_parser("compare", help="list what differs between two snapshots")
+    compare.add_argument("before", type=Path)
+    compare.add_argument("after", type=Path)
+    args = parser.parse_args()
+    if args.command == "take":
+        return take(args.corpus.resolve(), args.out.resolve(), args.jobs)
+    found = differences(args.before, args.after)
+    for line in found:
+        print(line)
+    print(f"{len(found)} difference(s)")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
