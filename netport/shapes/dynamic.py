@@ -13,9 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from netport.shapes.api import ShapeReport
 from netport.shapes.findings import RULE_MISMATCH, RULE_RESHAPE, Finding, mismatch_message, parse_invalid_type
 from netport.shapes.interpreter import AnalysisError, OptionError, cannot_parse
+from netport.shapes.report import ShapeReport
+from netport.shapes.static import check_static
 
 RUNNER = Path(__file__).with_name("_dynamic_runner.py")
 
@@ -87,8 +88,6 @@ def _add_static_analysis(finding: Finding, script: Path, script_args: list[str],
     built the layer), taken from the static analysis of the same script, arguments and overrides when it
     proves the same finding: same file and line, same rule, same expected and actual values. When it
     does not, the dynamic finding stays as it is."""
-    from netport.shapes.api import check_static
-
     try:
         static = check_static(script, script_args, overrides)
     except Exception:  # noqa: BLE001 -- the run's finding stands on its own; static mode adds to it or nothing

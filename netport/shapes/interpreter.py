@@ -4,7 +4,7 @@ Concrete values are computed where they are known (argparse defaults, the units 
 bounds), arrays are shapes, and everything else is UNKNOWN. Loops with a few concrete iterations
 are unrolled (the autoencoders built from the units list); long ones (epochs, minibatches) are
 interpreted once with an unknown index, as one symbolic batch. User functions and classes are
-interpreted from their bodies; library calls go through the models in ``library.py``. The layer
+interpreted from their bodies; library calls go through the models in ``library/``. The layer
 checks themselves are in ``layers.py``. Nothing is imported from the checked program, and neither
 Chainer nor torch is imported at all.
 """
@@ -19,7 +19,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netport.shapes import layers, library
+from netport.shapes import layers
+from netport.shapes.library import dispatch
+from netport.shapes.library.builtins import BUILTINS
+from netport.shapes.library.chainer import chainer_v1_idiom
+from netport.shapes.library.networks import BoundLibraryMethod, chain_init, container_kind
+from netport.shapes.library.numpy import array_binary
+from netport.shapes.library.registry import library_attribute, ref
 from netport.shapes.values import (
     UNKNOWN, Array, BoundMethod, ClassValue, Container, Function, Instance, Layer, LibraryObject,
     LibraryRef, Module, Partial, Site, SuperProxy, is_known,
@@ -582,10 +588,10 @@ class Interpreter:
                     frame.scope()[alias.name.split(".")[0]] = module
                 continue
             if alias.asname:
-                frame.scope()[alias.asname] = library.ref(alias.name)
+                frame.scope()[alias.asname] = ref(alias.name)
             else:
                 top = alias.name.split(".")[0]
-                frame.scope()[top] = library.ref(top)
+                frame.scope()[top] = ref(top)
 
     def _stmt_ImportFrom(self, node, frame):
         local = self._find_local_module(node.module or "", frame.path, node.level)
@@ -610,7 +616,7 @@ class Interpreter:
         for alias in node.names:
             if alias.name == "*":
                 continue
-            frame.scope()[alias.asname or alias.name] = library.ref(f"{node.module}.{alias.name}")
+            frame.scope()[alias.asname or alias.name] = ref(f"{node.module}.{alias.name}")
 
     # ----------------------------------------------------------------- assignment
 
@@ -709,14 +715,14 @@ class Interpreter:
 
     def lookup(self, name, frame):
         if name in frame.globals:
-            return frame.module.namespace.get(name, library.BUILTINS.get(name, UNKNOWN))
+            return frame.module.namespace.get(name, BUILTINS.get(name, UNKNOWN))
         if frame.local is not None and name in frame.local:
             return frame.local[name]
         if frame.closure is not None and name in frame.closure:
             return frame.closure[name]
         if name in frame.module.namespace:
             return frame.module.namespace[name]
-        return library.BUILTINS.get(name, UNKNOWN)
+        return BUILTINS.get(name, UNKNOWN)
 
     def _expr_Attribute(self, node, frame):
         owner = self.eval(node.value, frame)
@@ -728,7 +734,7 @@ class Interpreter:
         if isinstance(owner, Module):
             return owner.namespace.get(name, UNKNOWN)
         if isinstance(owner, LibraryRef):
-            return library.library_attribute(owner, name)
+            return library_attribute(owner, name)
         if isinstance(owner, Instance):
             if name in owner.attributes:
                 return owner.attributes[name]
@@ -741,7 +747,7 @@ class Interpreter:
                 return found[1]
             if found is not None:
                 return found
-            return library.BoundLibraryMethod(owner, name)
+            return BoundLibraryMethod(owner, name)
         if isinstance(owner, ClassValue):
             found = owner.lookup(name)
             if isinstance(found, tuple):
@@ -753,13 +759,13 @@ class Interpreter:
                     found = base.lookup(name)
                     if isinstance(found, Function):
                         return BoundMethod(found, owner.self_value)
-            return library.BoundLibraryMethod(owner.self_value, name, via_super=True)
-        return library.attribute(self, owner, name, site)
+            return BoundLibraryMethod(owner.self_value, name, via_super=True)
+        return dispatch.attribute(self, owner, name, site)
 
     def _expr_Subscript(self, node, frame):
         owner = self.eval(node.value, frame)
         key = self.eval(node.slice, frame)
-        return library.subscript(self, owner, key, self.site(frame, node))
+        return dispatch.subscript(self, owner, key, self.site(frame, node))
 
     def _expr_Slice(self, node, frame):
         parts = [self.eval(part, frame) if part is not None else None for part in (node.lower, node.upper, node.step)]
@@ -862,7 +868,7 @@ class Interpreter:
 
     def binary(self, op, left, right, site):
         if isinstance(left, Array) or isinstance(right, Array):
-            return library.array_binary(self, op, left, right, site)
+            return array_binary(self, op, left, right, site)
         if not (is_known(left) and is_known(right)):
             return UNKNOWN
         function = _BINARY.get(op)
@@ -1005,7 +1011,7 @@ class Interpreter:
         if function is UNKNOWN:
             return UNKNOWN
         if self.chainer_v1_idiom is None:
-            idiom = library.chainer_v1_idiom(function, kwargs)
+            idiom = chainer_v1_idiom(function, kwargs)
             if idiom is not None:
                 self.chainer_v1_idiom = (idiom, site)
         if isinstance(function, Function):
@@ -1029,7 +1035,7 @@ class Interpreter:
             return UNKNOWN
         if isinstance(function, LibraryRef) and function.qualified in ("sys.exit", "os._exit"):
             raise _ProgramExit()
-        return library.call(self, function, args, kwargs, site)
+        return dispatch.call(self, function, args, kwargs, site)
 
     def invoke(self, function: Function, args, kwargs, site):
         if len(self.frames) >= MAX_CALL_DEPTH:
@@ -1100,14 +1106,14 @@ class Interpreter:
     def instantiate(self, cls: ClassValue, args, kwargs, site):
         bases = cls.library_bases()
         instance = Instance(cls)
-        kind = library.container_kind(bases)
+        kind = container_kind(bases)
         if kind is not None:
             instance.framework, instance.sequence = kind
         init = cls.lookup("__init__")
         if isinstance(init, Function):
             self.invoke(init, [instance, *args], kwargs, site)
         elif instance.framework:
-            library.chain_init(self, instance, args, kwargs, site)
+            chain_init(self, instance, args, kwargs, site)
         return instance
 
     def iterate(self, value, site):
@@ -1124,7 +1130,7 @@ class Interpreter:
             return list(value)
         if isinstance(value, str):
             return list(value)
-        return library.iterate(self, value, site)
+        return dispatch.iterate(self, value, site)
 
 
 class _Unknowable(Exception):

@@ -12,6 +12,8 @@ import re
 from dataclasses import replace
 
 from netport.shapes import findings as F_
+from netport.shapes.arrays import flatten
+from netport.shapes.library.registry import argument, register_models
 from netport.shapes.values import (
     UNKNOWN, Array, Construction, Container, FlowStep, Instance, Layer, LibraryObject, Site, describe_shape,
 )
@@ -32,11 +34,6 @@ SHAPE_PRESERVING_PREFIXES = [
 TORCH_SHAPE_PRESERVING_MODULES = {"ReLU", "Sigmoid", "Tanh", "Dropout", "Identity", "LeakyReLU", "ELU", "Softmax",
                                   "LogSoftmax", "GELU", "SiLU", "BatchNorm1d", "BatchNorm2d", "Dropout2d",
                                   "LayerNorm"}
-
-
-def _argument(args: list, kwargs: dict, position: int, name: str, default=None):
-    """A call's argument given by position or by keyword."""
-    return args[position] if len(args) > position else kwargs.get(name, default)
 
 
 def preserve(args, site):
@@ -213,8 +210,8 @@ def _padding(value):
 # ----------------------------------------------------------------- construction models
 
 def _chainer_linear(interp, args, kwargs, site):
-    in_size = _argument(args, kwargs, 0, "in_size", UNKNOWN)
-    out_size = _argument(args, kwargs, 1, "out_size", None)
+    in_size = argument(args, kwargs, 0, "in_size", UNKNOWN)
+    out_size = argument(args, kwargs, 1, "out_size", None)
     lazy = False
     if out_size is None:  # L.Linear(out): the one-argument form
         in_size, out_size, lazy = None, in_size, True
@@ -227,15 +224,15 @@ def _chainer_linear(interp, args, kwargs, site):
 
 
 def _torch_linear(interp, args, kwargs, site):
-    in_size = _argument(args, kwargs, 0, "in_features", UNKNOWN)
-    out_size = _argument(args, kwargs, 1, "out_features", UNKNOWN)
+    in_size = argument(args, kwargs, 0, "in_features", UNKNOWN)
+    out_size = argument(args, kwargs, 1, "out_features", UNKNOWN)
     return Layer("nn.Linear", _int_or_none(in_size), _int_or_none(out_size),
                  construction(interp, "nn.Linear", site, _describe_args(args, kwargs)), "torch",
                  lazy=False) if isinstance(in_size, int) else _unknown_layer(interp, "nn.Linear", site, args, kwargs)
 
 
 def _torch_lazy_linear(interp, args, kwargs, site):
-    out_size = _argument(args, kwargs, 0, "out_features", UNKNOWN)
+    out_size = argument(args, kwargs, 0, "out_features", UNKNOWN)
     return Layer("nn.LazyLinear", None, _int_or_none(out_size),
                  construction(interp, "nn.LazyLinear", site, _describe_args(args, kwargs)), "torch", lazy=True)
 
@@ -244,13 +241,12 @@ def _chainer_convolution(dilate_position):
     """L.Convolution2D(in, out, ksize, stride, pad, ..., dilate=) (dilate keyword-only, v5+) and
     L.DilatedConvolution2D(in, out, ksize, stride, pad, dilate)."""
     def model(interp, args, kwargs, site):
-        in_channels = _argument(args, kwargs, 0, "in_channels", UNKNOWN)
-        out_channels = _argument(args, kwargs, 1, "out_channels", UNKNOWN)
-        ksize = _argument(args, kwargs, 2, "ksize", None)
-        stride = _argument(args, kwargs, 3, "stride", 1)
-        pad = _argument(args, kwargs, 4, "pad", 0)
-        dilate = args[dilate_position] if dilate_position is not None and len(args) > dilate_position \
-            else kwargs.get("dilate", 1)
+        in_channels = argument(args, kwargs, 0, "in_channels", UNKNOWN)
+        out_channels = argument(args, kwargs, 1, "out_channels", UNKNOWN)
+        ksize = argument(args, kwargs, 2, "ksize", None)
+        stride = argument(args, kwargs, 3, "stride", 1)
+        pad = argument(args, kwargs, 4, "pad", 0)
+        dilate = argument(args, kwargs, dilate_position, "dilate", 1)
         lazy = False
         if ksize is None:  # Convolution2D(out_channels, ksize): v2+ two-argument form
             in_channels, out_channels, ksize, lazy = None, in_channels, out_channels, True
@@ -263,12 +259,12 @@ def _chainer_convolution(dilate_position):
 
 
 def _torch_conv(interp, args, kwargs, site):
-    in_channels = _argument(args, kwargs, 0, "in_channels", UNKNOWN)
-    out_channels = _argument(args, kwargs, 1, "out_channels", UNKNOWN)
-    ksize = _argument(args, kwargs, 2, "kernel_size", UNKNOWN)
-    stride = _argument(args, kwargs, 3, "stride", 1)
-    pad = _argument(args, kwargs, 4, "padding", 0)
-    dilation = _argument(args, kwargs, 5, "dilation", 1)
+    in_channels = argument(args, kwargs, 0, "in_channels", UNKNOWN)
+    out_channels = argument(args, kwargs, 1, "out_channels", UNKNOWN)
+    ksize = argument(args, kwargs, 2, "kernel_size", UNKNOWN)
+    stride = argument(args, kwargs, 3, "stride", 1)
+    pad = argument(args, kwargs, 4, "padding", 0)
+    dilation = argument(args, kwargs, 5, "dilation", 1)
     return Layer("nn.Conv2d", _int_or_none(in_channels), _int_or_none(out_channels),
                  construction(interp, "nn.Conv2d", site, _describe_args(args, kwargs)), "torch",
                  ksize=_pair(ksize), stride=_pair(stride), pad=_padding(pad), dilation=_pair(dilation))
@@ -287,8 +283,8 @@ def _identity_layer(kind):
 
 
 def _torch_flatten_module(interp, args, kwargs, site):
-    start = _argument(args, kwargs, 0, "start_dim", 1)
-    end = _argument(args, kwargs, 1, "end_dim", -1)
+    start = argument(args, kwargs, 0, "start_dim", 1)
+    end = argument(args, kwargs, 1, "end_dim", -1)
     return Layer("nn.Flatten", None, None, construction(interp, "nn.Flatten", site, ""), "torch",
                  options={"start": start, "end": end})
 
@@ -306,7 +302,7 @@ def _torch_pool_module(kind):
 def _torch_pool_arguments(kind, args, kwargs, first):
     """(ksize, stride, pad, dilation, ceil_mode) of a torch pooling call whose kernel size is args[first]."""
     def get(offset, name, default):
-        return args[first + offset] if len(args) > first + offset else kwargs.get(name, default)
+        return argument(args, kwargs, first + offset, name, default)
 
     ksize = _pair(get(0, "kernel_size", UNKNOWN))
     stride_value = get(1, "stride", None)
@@ -323,7 +319,7 @@ def _torch_pool_arguments(kind, args, kwargs, first):
 
 def _torch_adaptive_pool_module(kind):
     def model(interp, args, kwargs, site):
-        size = _argument(args, kwargs, 0, "output_size", UNKNOWN)
+        size = argument(args, kwargs, 0, "output_size", UNKNOWN)
         return Layer(kind, None, None, construction(interp, kind, site, _describe_args(args, kwargs)), "torch",
                      options={"output_size": size})
     return model
@@ -379,7 +375,7 @@ def call_layer(interp, layer, args, kwargs, site):
         return UNKNOWN
     x = args[0] if args else UNKNOWN
     if layer.kind in ("L.Linear", "nn.Linear", "nn.LazyLinear"):
-        batch_axes = _argument(args, kwargs, 1, "n_batch_axes", 1)
+        batch_axes = argument(args, kwargs, 1, "n_batch_axes", 1)
         return linear(interp, layer, x, site, layer.framework,
                       batch_axes=batch_axes if layer.framework == "chainer" else 1)
     if layer.kind in ("L.Convolution2D", "nn.Conv2d"):
@@ -387,8 +383,6 @@ def call_layer(interp, layer, args, kwargs, site):
     if not isinstance(x, Array):
         return UNKNOWN
     if layer.kind == "nn.Flatten":
-        from netport.shapes.library import flatten
-
         return flatten(x, layer.options["start"], layer.options["end"])
     if layer.kind in ("nn.MaxPool2d", "nn.AvgPool2d"):
         return torch_pool(x, layer.ksize, layer.stride, layer.pad, layer.dilation, layer.options["ceil_mode"])
@@ -512,9 +506,9 @@ def adaptive_pool(x: Array, output_size):
 
 def _functional_linear(framework):
     def model(interp, args, kwargs, site):
-        x = args[0] if args else kwargs.get("x", kwargs.get("input", UNKNOWN))
-        W = args[1] if len(args) > 1 else kwargs.get("W", kwargs.get("weight", UNKNOWN))
-        batch_axes = _argument(args, kwargs, 3, "n_batch_axes", 1)
+        x = argument(args, kwargs, 0, "x", argument(args, kwargs, None, "input"))
+        W = argument(args, kwargs, 1, "W", argument(args, kwargs, None, "weight"))
+        batch_axes = argument(args, kwargs, 3, "n_batch_axes", 1)
         if not isinstance(W, Array) or W.shape is None or len(W.shape) != 2:
             return x.with_shape(None) if isinstance(x, Array) else UNKNOWN
         out_size, in_size = W.shape
@@ -541,11 +535,11 @@ def _chainer_pool(cover_all_default):
     F.average_pooling_2d(x, ksize, stride=None, pad=0)."""
     def model(interp, args, kwargs, site):
         x = args[0] if args else UNKNOWN
-        ksize = _pair(_argument(args, kwargs, 1, "ksize"))
-        stride_value = _argument(args, kwargs, 2, "stride")
+        ksize = _pair(argument(args, kwargs, 1, "ksize", None))
+        stride_value = argument(args, kwargs, 2, "stride", None)
         stride = ksize if stride_value is None else _pair(stride_value)
-        pad = _pair(_argument(args, kwargs, 3, "pad", 0))
-        cover_all = _argument(args, kwargs, 4, "cover_all", True) if cover_all_default else False
+        pad = _pair(argument(args, kwargs, 3, "pad", 0))
+        cover_all = argument(args, kwargs, 4, "cover_all", True) if cover_all_default else False
         if kwargs.get("return_indices", False) is not False:
             return UNKNOWN
         if not isinstance(x, Array):
@@ -558,7 +552,7 @@ def _torch_pool_function(kind):
     """F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices) and
     F.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, ...)."""
     def model(interp, args, kwargs, site):
-        x = _argument(args, kwargs, 0, "input", UNKNOWN)
+        x = argument(args, kwargs, 0, "input", UNKNOWN)
         if not isinstance(x, Array):
             return UNKNOWN
         ksize, stride, pad, dilation, ceil = _torch_pool_arguments(kind, args, kwargs, 1)
@@ -567,8 +561,8 @@ def _torch_pool_function(kind):
 
 
 def _torch_adaptive_pool_function(interp, args, kwargs, site):
-    x = _argument(args, kwargs, 0, "input", UNKNOWN)
-    size = _argument(args, kwargs, 1, "output_size", UNKNOWN)
+    x = argument(args, kwargs, 0, "input", UNKNOWN)
+    size = argument(args, kwargs, 1, "output_size", UNKNOWN)
     return adaptive_pool(x, size) if isinstance(x, Array) else UNKNOWN
 
 
@@ -588,7 +582,7 @@ def layer_attribute(interp, layer, name, site):
     return UNKNOWN
 
 
-MODELS = {
+register_models({
     "chainer.links.Linear": _chainer_linear,
     "chainer.functions.Linear": _chainer_linear,  # v1's function-set era name of the same link
     "chainer.functions.Convolution2D": _chainer_convolution(None),
@@ -615,9 +609,8 @@ MODELS = {
     "torch.nn.functional.avg_pool2d": _torch_pool_function("nn.AvgPool2d"),
     "torch.nn.functional.adaptive_avg_pool2d": _torch_adaptive_pool_function,
     "torch.nn.functional.adaptive_max_pool2d": _torch_adaptive_pool_function,
-}
-for _module in TORCH_SHAPE_PRESERVING_MODULES:
-    MODELS[f"torch.nn.{_module}"] = _identity_layer(f"nn.{_module}")
+})
+register_models({f"torch.nn.{module}": _identity_layer(f"nn.{module}") for module in TORCH_SHAPE_PRESERVING_MODULES})
 
 
 # ----------------------------------------------------------------- findings

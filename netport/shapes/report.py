@@ -1,11 +1,32 @@
-"""check-shapes reports: text (editor-clickable first lines), JSON, and SARIF 2.1.0."""
+"""check-shapes reports: what a check found (ShapeReport), and its text (editor-clickable first lines),
+JSON and SARIF 2.1.0 renderings."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from netport import __version__
-from netport.shapes.findings import RULE_LAZY_BINDING, RULE_MISMATCH, RULE_RESHAPE
+from netport.shapes.findings import RULE_LAZY_BINDING, RULE_MISMATCH, RULE_RESHAPE, Finding
+
+
+@dataclass
+class ShapeReport:
+    script: str
+    mode: str
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (site, text)
+    elapsed: float = 0.0
+    chainer_version: tuple | None = None
+    checked_calls: int = 0  # static mode: layer calls whose input shape was known and checked
+    executed_layers: list = field(default_factory=list)  # dynamic mode
+    completed: bool = True  # dynamic mode: the tiny run finished
+    output_tail: str = ""
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
 
 RULE_TEXT = {
     RULE_MISMATCH: "a layer is fed an input whose width (or channel count) differs from what it was built for",
