@@ -64,7 +64,7 @@ def migrate(path: Path, target: str) -> tuple[float, float, int]:
     """(seconds, peak MiB, exit status) of `netport migrate PATH --to TARGET` in a fresh process."""
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "netport", "migrate", str(path), "--to", target,
-                              "--report", os.devnull], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              "--report", os.devnull, "--no-cache"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own resource use
     seconds = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)

@@ -9,7 +9,9 @@ Three trees, because they stress different things:
   LibCST pipeline;
 * real Chainer v1 code (../shared/corpus, 124 files from 12 repositories), where it exists.
 
-netport runs once per target (Chainer 5+ and torch), one process over the whole tree.
+netport runs for each target (Chainer 5+ and torch), one process over the whole tree, first with an
+empty result cache, then again with the cache that run filled (what a re-run over an unchanged tree
+costs).
 
 Both tools run as subprocesses with the same -j, writing nothing (each prints its diff to
 /dev/null). Usage: .venv/bin/python benchmarks/migrate_speed.py [-j 2] [--copies 20] [--corpus DIR]
@@ -18,6 +20,7 @@ Both tools run as subprocesses with the same -j, writing nothing (each prints it
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -34,10 +37,10 @@ def count_lines(root: Path, exclude: str | None) -> tuple[int, int]:
     return len(files), sum(p.read_bytes().count(b"\n") for p in files)
 
 
-def timed(commands: list[list[str]]) -> float:
+def timed(commands: list[list[str]], env: dict | None = None) -> float:
     """Wall time of running the commands concurrently."""
     started = time.perf_counter()
-    processes = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+    processes = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env) for c in commands]
     for process in processes:
         process.wait()
     return time.perf_counter() - started
@@ -70,7 +73,8 @@ def main() -> int:
             trees.append(("real corpus", args.corpus, None))
         else:
             print(f"(no {args.corpus}: the real corpus is left out)")
-        print(f"{'tree':17} {'files':>6} {'lines':>8} {'target':>8}  {'netport lines/s':>16}  {'2to3 lines/s':>13}  ratio")
+        print(f"{'tree':17} {'files':>6} {'lines':>8} {'target':>13}  {'netport lines/s':>16}  {'2to3 lines/s':>13}  "
+              "ratio   (again: a re-run over the same tree, with the result cache the run before filled)")
         for name, root, exclude in trees:
             files, lines = count_lines(root, exclude)
             lib2to3_s = timed(lib2to3_commands(root, exclude, args.jobs))
@@ -78,10 +82,14 @@ def main() -> int:
                 netport = [sys.executable, "-m", "netport", "migrate", str(root), "--to", target, "-j", str(args.jobs)]
                 if exclude:
                     netport += ["--exclude", exclude]
-                netport_s = timed([netport])
-                print(f"{name:17} {files:6d} {lines:8d} {target:>8}  {lines / netport_s:16,.0f}  "
-                      f"{lines / lib2to3_s:13,.0f}  {lib2to3_s / netport_s:5.2f}x   (netport {netport_s:.1f} s, "
-                      f"2to3 {lib2to3_s:.1f} s, -j {args.jobs})", flush=True)
+                with tempfile.TemporaryDirectory() as cache:  # migrate's result cache: empty, then filled
+                    env = dict(os.environ, NETPORT_CACHE_DIR=cache)
+                    for run in ("", " again"):
+                        netport_s = timed([netport], env)
+                        label = target + run
+                        print(f"{name:17} {files:6d} {lines:8d} {label:>13}  {lines / netport_s:16,.0f}  "
+                              f"{lines / lib2to3_s:13,.0f}  {lib2to3_s / netport_s:6.2f}x   (netport {netport_s:.1f} s, "
+                              f"2to3 {lib2to3_s:.1f} s, -j {args.jobs})", flush=True)
     return 0
 
 

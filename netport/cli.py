@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="processes to use")
     migrate.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                          help="skip files and directories matching GLOB (repeatable)")
+    migrate.add_argument("--no-cache", action="store_true",
+                         help="migrate every file afresh (by default results are kept by content in "
+                         "$NETPORT_CACHE_DIR, else $XDG_CACHE_HOME/netport or ~/.cache/netport, and reused)")
     migrate.add_argument("--list-rules", action="store_true", help="print the rule catalogue and exit")
     migrate.set_defaults(handler=_migrate)
 
@@ -213,8 +216,11 @@ def _migrate(args: argparse.Namespace) -> int:
             return fail("--init applies to --to torch only")
         if args.adam_eps != "torch" and args.to != "torch":
             return fail("--adam-eps applies to --to torch only")
+        from netport.migrate.cache import default_directory
+
         migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude,
-                                          init=args.init, adam_eps=args.adam_eps)
+                                          init=args.init, adam_eps=args.adam_eps,
+                                          cache=None if args.no_cache else default_directory())
         report = migration.report
         if args.diff or not (args.output or args.in_place):
             sys.stdout.write("".join(migrate.unified_diff(r) for r in report.files))

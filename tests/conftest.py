@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
 ENVIRONMENTS = {"legacy": ".venv-legacy", "chainer5": ".venv-chainer5", "main": ".venv"}
 
 
@@ -26,6 +28,20 @@ def environment_python(name: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return python
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migration_cache():
+    """`netport migrate` keeps results in a cache directory by default: the tests' go to a fresh one,
+    removed afterwards, never the user's (subprocesses inherit the variable)."""
+    with tempfile.TemporaryDirectory(prefix="netport-test-cache-") as directory:
+        previous = os.environ.get("NETPORT_CACHE_DIR")
+        os.environ["NETPORT_CACHE_DIR"] = directory
+        yield Path(directory)
+        if previous is None:
+            del os.environ["NETPORT_CACHE_DIR"]
+        else:
+            os.environ["NETPORT_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -153,8 +153,23 @@ def test_readme_commands_run_in_readme_order(scratch):
         assert (scratch / "run1" / name).exists(), name
 
 
+EXCERPT = "# abridged from "  # a Python block that shows part of netport's own source: checked, not run
+
+
+def test_readme_excerpts_match_the_source_they_quote():
+    excerpts = [block for block in python_blocks(README) if block.startswith(EXCERPT)]
+    assert excerpts
+    for block in excerpts:
+        source = (REPO / block.splitlines()[0][len(EXCERPT):].strip()).read_text().splitlines()
+        structure = [line.split("  #")[0].rstrip() for line in block.splitlines()[1:]
+                     if line.lstrip().startswith(("from ", "import ", "@", "class ", "def "))]
+        assert structure and [line for line in structure if line not in source] == []
+
+
 def test_readme_python_examples_run(scratch):
     for block in python_blocks(README):
+        if block.startswith(EXCERPT):
+            continue
         lines = [line for line in block.splitlines() if line.split("#")[0].strip() not in PYTHON_NOT_RUN]
         code = "\n".join(lines)
         code = re.sub(r"epochs_(pre|fine)=\d+", r"epochs_\1=1", code)  # fewer epochs, as above

@@ -1,21 +1,21 @@
 """``netport migrate``: Chainer v1 source -> Chainer 5+ idiom (PyTorch follows).
 
 Layout, in pipeline order: ``files`` (find, read, write atomically) -> ``python2`` (2to3 pre-pass)
--> ``project`` (facts across files) -> ``engine`` (parse, run the passes, map findings back)
+-> ``project`` (facts across files) -> ``options`` (what was asked) -> ``engine`` (parse, run the passes, map findings back)
 -> ``chainer/*`` (the rules, one concern per module, each registering its id and example in
 ``rules``) -> ``report``. ``api`` is what the CLI calls.
 """
 
 from netport.migrate.api import (
     Migration,
-    UsageError,
     migrate_paths,
     migrate_source,
     unified_diff,
     write_outputs,
 )
+from netport.migrate.options import MigrationOptions, UsageError
 from netport.migrate.report import FileResult, Finding, Report, Severity
 from netport.migrate.rules import RULES
 
-__all__ = ["FileResult", "Finding", "Migration", "RULES", "Report", "Severity", "UsageError",
+__all__ = ["FileResult", "Finding", "Migration", "MigrationOptions", "RULES", "Report", "Severity", "UsageError",
            "migrate_paths", "migrate_source", "unified_diff", "write_outputs"]

@@ -10,26 +10,24 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from netport.atomic import copy_atomic, write_atomic
-from netport.migrate.engine import TARGETS, Prepared, migrate_prepared, prepare
+from netport.migrate.cache import MigrationCache
+from netport.migrate.engine import Prepared, migrate_prepared, prepare
 from netport.migrate.files import InputFile, SourceError, discover, read_source
+from netport.migrate.options import MigrationOptions, UsageError
 from netport.migrate.project import ProjectFacts
 from netport.migrate.report import FileResult, Report
-
-
-class UsageError(ValueError):
-    """A request that cannot be carried out as asked (the CLI exits 2)."""
 
 
 def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
                    project: ProjectFacts | None = None, init: str = "chainer", adam_eps: str = "torch") -> FileResult:
     """Migrate one module's source text. Without ``project``, the facts come from this text alone."""
-    _check_target(target)
+    options = MigrationOptions(target, init, adam_eps)
     prepared = prepare(path, source)
     if project is None:
         project = ProjectFacts()
         if prepared.python3_text is not None:
             project.add_source(prepared.python3_text)
-    return migrate_prepared(prepared, project, target, init, adam_eps)
+    return migrate_prepared(prepared, project, options)
 
 
 @dataclass
@@ -47,9 +45,11 @@ class Migration:
 
 
 def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1,
-                  exclude: Sequence[str] = (), init: str = "chainer", adam_eps: str = "torch") -> Migration:
-    """Migrate files and directory trees (read-only: see :func:`write_outputs`)."""
-    _check_target(target)
+                  exclude: Sequence[str] = (), init: str = "chainer", adam_eps: str = "torch",
+                  cache: os.PathLike | str | None = None) -> Migration:
+    """Migrate files and directory trees (read-only: see :func:`write_outputs`). With ``cache`` (a
+    directory, see :mod:`netport.migrate.cache`) results of earlier runs on the same input are reused."""
+    options = MigrationOptions(target, init, adam_eps)
     roots = [Path(p) for p in paths]
     for root in roots:
         if not root.exists():
@@ -74,8 +74,16 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
         if item.python3_text is not None:
             project.add_source(item.python3_text)
 
-    results = _map(_migrate_one, [(item, project, target, init, adam_eps) for item in prepared], jobs)
-    migration.results = {Path(r.path): r for r in results}
+    store = MigrationCache(cache, project, options) if cache is not None else None
+    reused = [store.get(item.path, item.text) if store is not None and item.error is None else None
+              for item in prepared]
+    missing = [item for item, result in zip(prepared, reused) if result is None]
+    results = _map(_migrate_one, [(item, project, options) for item in missing], jobs)
+    if store is not None:
+        for item, result in zip(missing, results):
+            if item.error is None:
+                store.put(item.text, result)
+    migration.results = {Path(r.path): r for r in [*filter(None, reused), *results]}
     return migration
 
 
@@ -171,11 +179,6 @@ def _check_output(roots: Iterable[Path], out: Path) -> None:
         if resolved == base or (root.is_dir() and base in resolved.parents):
             raise UsageError(f"{out}: the output would overwrite or sit inside the input {root}; "
                              "choose another directory, or use --in-place to rewrite the input")
-
-
-def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise UsageError(f"--to {target}: not implemented yet (targets: {', '.join(TARGETS)})")
 
 
 def unified_diff(result: FileResult) -> str:

@@ -1,92 +1,37 @@
 """The migration pipeline for one file:
 
-    read -> (Python 2 pre-pass) -> parse -> passes (names resolved by LibCST per pass)
-         -> imports -> residual sweep -> FileResult
+    read -> (Python 2 pre-pass) -> parse -> phases (``registry.phases(target)``: each one LibCST
+         traversal by the rule passes that joined it, after its preparations, such as adding imports)
+         -> FileResult
 
-Each pass sees the output of the one before; the findings it reports carry positions in its
-input, which ``LineMap`` translates back to lines of the file the user gave.
+Each phase sees the output of the one before; the findings it reports carry positions in its
+input, which ``LineMap`` translates back to lines of the file the user gave. The engine knows no
+rule: the rule modules of ``chainer/`` and ``torch/`` join their phases when imported.
 """
 
 from __future__ import annotations
 
 import ast
 import bisect
-import dataclasses
 import difflib
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from netport.migrate.chainer.keywords import KeywordArguments
-from netport.migrate.chainer.links import LinkRegistration
-from netport.migrate.chainer.names import RenameApis
-from netport.migrate.chainer.optimizers import OptimizerCalls
-from netport.migrate.chainer.positional import PositionalToKeyword
-from netport.migrate.chainer.residual import ResidualSweep
-from netport.migrate.chainer.train_mode import TrainMode
-from netport.migrate.passes import FileContext, top_level_imports
-from netport.migrate.torch.functions import FunctionRules
-from netport.migrate.torch.modules import ModuleRules
-from netport.migrate.torch.residual import TorchResidual
-from netport.migrate.torch.scripts import ScriptRules
-from netport.migrate.torch.trainer import TrainerRules
+from netport.migrate.options import MigrationOptions
+from netport.migrate.passes import FileContext
 from netport.migrate.project import ProjectFacts
 from netport.migrate.python2 import Python2Error, convert_python2
+from netport.migrate.registry import phases
 from netport.migrate.report import FileResult, Finding, Severity
 
-
-
-class CallRules(PositionalToKeyword, KeywordArguments, RenameApis):
-    """One traversal for the call-level rules: arguments are normalised to keywords (CH001)
-    before the keyword tables look at them (CH010-CH017), then names are renamed (CH002-CH004)."""
-
-    TRIGGER = None
-
-    def leave_Call(self, original, updated):
-        updated = PositionalToKeyword.leave_Call(self, original, updated)
-        updated = KeywordArguments.leave_Call(self, original, updated)
-        return RenameApis.leave_Call(self, original, updated)
-
-
-class ScopeRules(TrainMode, LinkRegistration, OptimizerCalls):
-    """One traversal for the statement-level rules (train mode, link registration, optimizer
-    calls); their requests on one statement merge (e.g. into one ``with``)."""
-
-    TRIGGER = None
-
-    def visit_ClassDef(self, node):
-        TrainMode.visit_ClassDef(self, node)
-        LinkRegistration.visit_ClassDef(self, node)
-
-    def leave_ClassDef(self, original, updated):
-        updated = TrainMode.leave_ClassDef(self, original, updated)
-        return LinkRegistration.leave_ClassDef(self, original, updated)
-
-    def visit_FunctionDef(self, node):
-        TrainMode.visit_FunctionDef(self, node)
-        LinkRegistration.visit_FunctionDef(self, node)
-
-    def leave_FunctionDef(self, original, updated):
-        updated = TrainMode.leave_FunctionDef(self, original, updated)
-        return LinkRegistration.leave_FunctionDef(self, original, updated)
-
-    def leave_Call(self, original, updated):
-        updated = TrainMode.leave_Call(self, original, updated)
-        if isinstance(updated, cst.Call):
-            updated = LinkRegistration.leave_Call(self, original, updated)
-        if isinstance(updated, cst.Call):
-            updated = OptimizerCalls.leave_Call(self, original, updated)
-        return updated
-
-
-# Each pass is one LibCST traversal; the residual sweep comes last. The torch target runs the
-# Chainer passes first and then its own on their Chainer 5 idiom.
-CHAINER_PASSES = (CallRules, ScopeRules, ResidualSweep)
-TORCH_PASSES = (ModuleRules, FunctionRules, TrainerRules, ScriptRules, TorchResidual)
-TARGETS = ("chainer", "torch")
+# The rule modules join their phases when imported: every module of the two rule packages is.
+for _package in map(importlib.import_module, ("netport.migrate.chainer", "netport.migrate.torch")):
+    for _module in pkgutil.iter_modules(_package.__path__, _package.__name__ + "."):
+        importlib.import_module(_module.name)
 
 
 @dataclass
@@ -127,8 +72,7 @@ def prepare(path: str, text: str) -> Prepared:
     return prepared
 
 
-def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "chainer",
-                     init: str = "chainer", adam_eps: str = "torch") -> FileResult:
+def migrate_prepared(prepared: Prepared, project: ProjectFacts, options: MigrationOptions) -> FileResult:
     result = FileResult(prepared.path, original=prepared.text, error=prepared.error)
     if prepared.error is not None:
         return result
@@ -151,7 +95,7 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
         result.findings = findings
         return result
     try:
-        migrated, pass_findings = run_passes(text, prepared.path, project, target, init, adam_eps)
+        migrated, pass_findings = run_passes(text, prepared.path, project, options)
     except cst.ParserSyntaxError as exc:
         result.error = f"{prepared.path}:{exc.raw_line}:{exc.raw_column + 1}: LibCST cannot parse this file: " \
                        f"{' '.join(exc.message.split())}"
@@ -172,26 +116,21 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, target: str = "c
     return result
 
 
-def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chainer",
-               init: str = "chainer", adam_eps: str = "torch") -> tuple[str, list]:
+def run_passes(text: str, path: str, project: ProjectFacts, options: MigrationOptions) -> tuple[str, list]:
     """Run every pass and the residual sweep; findings come back in lines of ``text``."""
     module = cst.parse_module(text)
-    ctx = FileContext(path, project, target=target, init=init, adam_eps=adam_eps)
+    ctx = FileContext(path, project, options)
     collected = []
-    passes = CHAINER_PASSES + (TORCH_PASSES if target == "torch" else ())
-    for pass_class in passes:
-        if pass_class in (ResidualSweep, TorchResidual) and ctx.imports:
-            module = _add_imports(module, ctx.imports)
-            ctx.imports.clear()
-        if pass_class is TorchResidual:
-            module = _remove_unused_chainer_imports(module)
+    for phase in phases(options.target):
+        for prepare in phase.prepare:
+            module = prepare(module, ctx)
         before = module.code
-        if pass_class.TRIGGER is not None and not pass_class.TRIGGER.search(before):
+        if not phase.applies_to(before, project):
             continue
         ctx.findings = []
         ctx.source = before
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        module = wrapper.visit(pass_class(ctx))
+        module = wrapper.visit(phase.transformer(ctx))
         if ctx.findings:
             positions = wrapper.resolve(PositionProvider)  # of the pass's input, whose nodes it saw
             for raw in ctx.findings:
@@ -202,32 +141,6 @@ def run_passes(text: str, path: str, project: ProjectFacts, target: str = "chain
                 raw.line = line_map(raw.line)
             collected.append(raw)
     return module.code, collected
-
-
-def _remove_unused_chainer_imports(module: cst.Module) -> cst.Module:
-    context = CodemodContext()
-    chainer_imports = [(name, obj, asname) for name, obj, asname in top_level_imports(module)
-                       if name.split(".")[0] == "chainer"]
-    if not chainer_imports:
-        return module
-    for name, obj, asname in chainer_imports:
-        RemoveImportsVisitor.remove_unused_import(context, name, obj, asname=asname)
-    return _transform(RemoveImportsVisitor(context), module)
-
-
-def _add_imports(module: cst.Module, imports) -> cst.Module:
-    context = CodemodContext()
-    items = [ImportItem(module_name, obj, alias) for module_name, obj, alias in sorted(imports, key=str)]
-    return _transform(AddImportsVisitor(context, items), module)
-
-
-def _transform(codemod, module: cst.Module) -> cst.Module:
-    """``codemod.transform_module(module)`` without its deep copy of the module (a whole tree's worth of
-    nodes): nothing else holds on to this tree's nodes."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    with codemod.resolve(wrapper):
-        codemod.context = dataclasses.replace(codemod.context, wrapper=wrapper)
-        return codemod.transform_module_impl(wrapper.module)
 
 
 class LineMap:

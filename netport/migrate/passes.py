@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from netport.migrate.imports import import_map
+from netport.migrate.options import MigrationOptions
 from netport.migrate.project import ProjectFacts
 from netport.migrate.report import Severity
 
@@ -53,13 +55,35 @@ class FileContext:
 
     path: str
     project: ProjectFacts
+    options: MigrationOptions = MigrationOptions()
     source: str = ""  # the text the current pass reads
-    target: str = "chainer"  # what the migration ends in: "chainer" (5+) or "torch" (through Chainer 5 idiom)
-    init: str = "chainer"  # torch target: keep Chainer's initialisation ("chainer") or torch's ("torch")
-    adam_eps: str = "torch"  # torch target: torch.optim.Adam as is ("torch") or with Chainer's eps placement
     findings: list[RawFinding] = field(default_factory=list)
     imports: set[tuple[str, str | None, str | None]] = field(default_factory=set)  # (module, obj, alias)
     global_models: list[str] = field(default_factory=list)  # module-level `model = nn.Module()` names
+    _parsed: tuple[str, ast.Module | None] | None = field(default=None, repr=False)
+
+    def syntax_tree(self) -> ast.Module | None:
+        """The current pass's input read by the compiler's parser, once per pass for every rule that
+        asks (None for text it rejects)."""
+        if self._parsed is None or self._parsed[0] is not self.source:
+            try:
+                tree = ast.parse(self.source)
+            except (SyntaxError, ValueError):
+                tree = None
+            self._parsed = (self.source, tree)
+        return self._parsed[1]
+
+    @property
+    def target(self) -> str:
+        return self.options.target
+
+    @property
+    def init(self) -> str:
+        return self.options.init
+
+    @property
+    def adam_eps(self) -> str:
+        return self.options.adam_eps
 
 
 @dataclass
@@ -95,6 +119,11 @@ class RulePass(cst.CSTTransformer):
     # passes have nothing to do in most files.
     TRIGGER: re.Pattern | None = None
 
+    @classmethod
+    def applies_to(cls, source: str, project: ProjectFacts) -> bool:
+        """Whether the pass may have anything to do in this text (a cheap test before a traversal)."""
+        return cls.TRIGGER is None or cls.TRIGGER.search(source) is not None
+
     def __init__(self, ctx: FileContext):
         super().__init__()
         self.ctx = ctx
@@ -124,7 +153,7 @@ class RulePass(cst.CSTTransformer):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.aliases = import_aliases(node)
-        self._import_roots = import_roots(self.ctx.source)
+        self._import_roots = import_map(self.ctx.syntax_tree())
         self._scopes = Scopes(self.ctx.source, self.ctx.path)
 
     def spell(self, qualified_name: str) -> str:
@@ -412,29 +441,6 @@ class Scopes:
             if symbol.is_assigned() or symbol.is_parameter():
                 return False
         return False
-
-
-def import_roots(source: str) -> dict[str, str]:
-    """Local name -> the module or object it was imported as, from every import in the file
-    (read with the compiler's parser: a LibCST traversal here cost a fifth of the run time)."""
-    roots: dict[str, str] = {}
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return roots
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    roots.setdefault(alias.asname, alias.name)
-                else:
-                    root = alias.name.split(".")[0]
-                    roots.setdefault(root, root)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                if alias.name != "*":
-                    roots.setdefault(alias.asname or alias.name, f"{node.module}.{alias.name}")
-    return roots
 
 
 def top_level_imports(module: cst.Module):

@@ -18,6 +18,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from netport.migrate.imports import import_map, qualified_name
+
 FLAG_NAMES = ("train", "test")
 # Cheap textual gate: a file that never says "chainer" and passes no flag keyword is not touched.
 _FLAG_KEYWORD = re.compile(r"\b(?:train|test|volatile)\s*=[^=]")
@@ -76,7 +78,7 @@ class ProjectFacts:
         except (SyntaxError, ValueError):
             return
         self.uses_chainer = True
-        aliases = _ast_aliases(tree)
+        aliases = import_map(tree)
         aliases.update(_netport_link_subclasses(tree, aliases))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -85,7 +87,7 @@ class ProjectFacts:
             elif isinstance(node, ast.ClassDef):
                 self.classes.add(node.name)
                 self.class_bases.setdefault(node.name, set()).update(
-                    _ast_qualified(b, aliases) or (b.id if isinstance(b, ast.Name) else "") for b in node.bases)
+                    qualified_name(b, aliases) or (b.id if isinstance(b, ast.Name) else "") for b in node.bases)
                 self.class_methods.setdefault(node.name, set()).update(
                     item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
                 self._scan_class(node, aliases)
@@ -136,7 +138,7 @@ class ProjectFacts:
                             self._record_link(target.attr, sub.value.func, aliases)
 
     def _record_link(self, name: str, func: ast.expr, aliases: dict[str, str]) -> None:
-        qualified = _ast_qualified(func, aliases)
+        qualified = qualified_name(func, aliases)
         if qualified and qualified.startswith("chainer."):
             self.link_types[name] = qualified
 
@@ -151,7 +153,7 @@ def _netport_link_subclasses(tree: ast.Module, aliases: dict[str, str]) -> dict[
     torch), as aliases of the link they derive from."""
     return {node.name: NETPORT_LINK_SUBCLASSES[node.name] for node in tree.body
             if isinstance(node, ast.ClassDef) and node.name in NETPORT_LINK_SUBCLASSES
-            and [_ast_qualified(base, aliases) for base in node.bases] == [NETPORT_LINK_SUBCLASSES[node.name]]}
+            and [qualified_name(base, aliases) for base in node.bases] == [NETPORT_LINK_SUBCLASSES[node.name]]}
 
 
 def _mentions(node: ast.AST, name: str) -> bool:
@@ -161,27 +163,3 @@ def _mentions(node: ast.AST, name: str) -> bool:
 def _is_self_attr(node: ast.AST, attr: str) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.value, ast.Name) \
         and node.value.id == "self"
-
-
-def _ast_aliases(tree: ast.Module) -> dict[str, str]:
-    aliases = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
-                    alias.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
-
-
-def _ast_qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or node.id not in aliases:
-        return None
-    parts.append(aliases[node.id])
-    return ".".join(reversed(parts))

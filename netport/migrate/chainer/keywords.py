@@ -9,6 +9,7 @@ import libcst as cst
 
 from netport.migrate.chainer import api
 from netport.migrate.passes import RulePass, code, defines_class, insert_definition, is_bool
+from netport.migrate.registry import rule_pass
 from netport.migrate.project import BATCH_NORMALIZATION_V1
 from netport.migrate.rules import Rule, register
 
@@ -90,6 +91,7 @@ register(
 _LINK_PREFIX = "chainer.links."
 
 
+@rule_pass("chainer.calls", 20)
 class KeywordArguments(RulePass):
     _batch_normalization_base: str | None = None  # how the file spells L.BatchNormalization, once a call needs V1
 

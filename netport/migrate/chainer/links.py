@@ -14,6 +14,7 @@ import keyword
 import libcst as cst
 
 from netport.migrate.passes import RulePass, bind_arguments, code
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 register(
@@ -68,6 +69,7 @@ register(
 _CHAIN_NAMES = {"chainer.Chain", "chainer.link.Chain"}
 
 
+@rule_pass("chainer.scopes", 20)
 class LinkRegistration(RulePass):
     TRIGGER = re.compile(r"__init__|add_link|add_param|collect_parameters|Chain\b|FunctionSet")
 

@@ -14,6 +14,7 @@ import libcst as cst
 
 from netport.migrate.chainer import api
 from netport.migrate.passes import RulePass, code, dotted, is_dotted
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 register(
@@ -41,6 +42,7 @@ register(
 _DEVICE_ID_NAME = re.compile(r"(gpu|device|dev_id|_id$|^id$)", re.IGNORECASE)
 
 
+@rule_pass("chainer.calls", 30)
 class RenameApis(RulePass):
     TRIGGER = re.compile(r"\bcuda\b|FunctionSet|optimizer\.|\bF\.[A-Z]|functions\.[A-Z]|import [A-Z]")
 

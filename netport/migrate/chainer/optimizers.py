@@ -14,6 +14,7 @@ import re
 import libcst as cst
 
 from netport.migrate.passes import RulePass, code
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 register(
@@ -71,6 +72,7 @@ class _SetupFinder(cst.CSTVisitor):
                 self.setups.setdefault(code(call.func.value), (node, self._blocks[-1], call.args[0].value))
 
 
+@rule_pass("chainer.scopes", 30)
 class OptimizerCalls(RulePass):
     TRIGGER = re.compile(r"zerograd|zero_grads|weight_decay|clip_grads")
 

@@ -13,6 +13,7 @@ import libcst as cst
 
 from netport.migrate.chainer import api
 from netport.migrate.passes import RulePass, code
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 register(Rule(
@@ -26,6 +27,7 @@ register(Rule(
 ))
 
 
+@rule_pass("chainer.calls", 10)
 class PositionalToKeyword(RulePass):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         qualified = self.callee(original)

@@ -7,6 +7,7 @@ import libcst as cst
 
 from netport.migrate.chainer import api
 from netport.migrate.passes import RulePass, code, dotted, is_dotted
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 register(Rule(
@@ -19,6 +20,7 @@ register(Rule(
 ))
 
 
+@rule_pass("chainer.residual", 10)
 class ResidualSweep(RulePass):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         if node.module is None or node.relative or isinstance(node.names, cst.ImportStar):

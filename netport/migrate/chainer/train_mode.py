@@ -31,6 +31,7 @@ import libcst as cst
 
 from netport.migrate.chainer import api
 from netport.migrate.passes import NO_BACKPROP, TRAIN_FALSE, RulePass, code, is_bool
+from netport.migrate.registry import rule_pass
 from netport.migrate.project import FLAG_NAMES, FlagFunction
 from netport.migrate.rules import Rule, register
 
@@ -81,8 +82,14 @@ _OFF = {"'off'", '"off"', "'OFF'", '"OFF"', "'auto'", '"auto"', "'AUTO'", '"AUTO
 _BN_LINKS = {"chainer.links.BatchNormalization", "chainer.functions.BatchNormalization"}
 
 
+@rule_pass("chainer.scopes", 10)
 class TrainMode(RulePass):
     TRIGGER = re.compile(r"\b(train|test|volatile)\b")
+
+    @classmethod
+    def applies_to(cls, source: str, project) -> bool:
+        # a call of another file's flag function may pass the flag by position: no keyword to see
+        return super().applies_to(source, project) or any(name in source for name in project.flag_functions)
 
     def __init__(self, ctx):
         super().__init__(ctx)

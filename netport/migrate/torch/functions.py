@@ -8,6 +8,7 @@ import ast
 import libcst as cst
 
 from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 # Chainer's max_pooling_2d with cover_all=True (1.24 and 5-7: im2col with pval=-inf) pads the input with
@@ -89,6 +90,7 @@ SIMPLE = {"chainer.functions.sigmoid": "torch.sigmoid", "chainer.functions.relu"
           "chainer.functions.mean_squared_error": "nn.functional.mse_loss"}
 
 
+@rule_pass("torch.functions", 10)
 class FunctionRules(RulePass):
     def __init__(self, ctx):
         super().__init__(ctx)

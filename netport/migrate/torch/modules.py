@@ -16,7 +16,9 @@ import ast
 import libcst as cst
 
 from netport.migrate.passes import RulePass, bind_arguments, code, defines_class, insert_definition, is_bool, paren
-from netport.migrate.project import BATCH_NORMALIZATION_V1, _ast_aliases, _ast_qualified
+from netport.migrate.registry import rule_pass
+from netport.migrate.imports import import_map, qualified_name
+from netport.migrate.project import BATCH_NORMALIZATION_V1
 from netport.migrate.rules import Rule, register
 
 # Chainer's L.LSTM (v1.24 links/connection/lstm.py): upward Linear(in, 4H) and lateral Linear(H, 4H,
@@ -308,6 +310,7 @@ _FILLS = {"chainer.initializers.NaN": "float('nan')", "chainer.initializers.Zero
           "chainer.initializers.One": "1.0"}
 
 
+@rule_pass("torch.modules", 10)
 class ModuleRules(RulePass):
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -338,11 +341,12 @@ class ModuleRules(RulePass):
         super().visit_Module(node)
         self._scope_path: list[str] = []
         self._class_names: list[str] = []
-        self._bindings = _bindings(self.ctx.source, self.project.chain_classes)
+        self._bindings = _bindings(self.ctx.syntax_tree(), self.project.chain_classes)
         self._batch_normalization_v1 = defines_class(node, BATCH_NORMALIZATION_V1)
-        self._renames = _attribute_renames(self.ctx.source, self.project.chain_classes)
-        self._finetune = _finetune_calls(self.ctx.source, {name for name, link in self.project.link_types.items()
-                                                           if link == "chainer.links.BatchNormalization"})
+        self._renames = _attribute_renames(self.ctx.syntax_tree(), self.project.chain_classes)
+        batch_norms = {name for name, link in self.project.link_types.items()
+                       if link == "chainer.links.BatchNormalization"}
+        self._finetune = _finetune_calls(self.ctx.source, self.ctx.syntax_tree(), batch_norms)
 
     def _nn(self, name: str) -> str:
         self.ctx.imports.add(("torch", "nn", None))
@@ -603,7 +607,7 @@ class ModuleRules(RulePass):
             owner = self._class_names[-1] if self._class_names and self._in_module_class else None
         else:
             if not hasattr(self, "_instance_classes"):
-                self._instance_classes = _instances(self.ctx.source, set(self._renames))
+                self._instance_classes = _instances(self.ctx.syntax_tree(), set(self._renames))
             names, children = self._instance_classes
             owner = names.get(receiver) if isinstance(node.value, cst.Name) else children.get(node.value.attr.value)
         new = self._renames.get(owner, {}).get(name) if owner is not None else None
@@ -844,12 +848,11 @@ class ModuleRules(RulePass):
         return updated.with_changes(attr=cst.Name(renames[name]))
 
 
-def _finetune_calls(source: str, batch_norms: set[str]) -> dict[str, list[str]]:
+def _finetune_calls(source: str, tree: ast.Module | None, batch_norms: set[str]) -> dict[str, list[str]]:
     """For each BatchNormalization child ``self.<name>``, the finetune= value of every call of it
     (source text; "False" where the call does not pass it)."""
-    if not batch_norms or "finetune" not in source:
+    if not batch_norms or "finetune" not in source or tree is None:
         return {}
-    tree = ast.parse(source)
     calls: dict[str, list[str]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in batch_norms \
@@ -859,14 +862,12 @@ def _finetune_calls(source: str, batch_norms: set[str]) -> dict[str, list[str]]:
     return calls
 
 
-def _attribute_renames(source: str, chain_classes: set[str]) -> dict[str, dict[str, str]]:
+def _attribute_renames(tree: ast.Module | None, chain_classes: set[str]) -> dict[str, dict[str, str]]:
     """Per model class, the attributes and methods of its own that clash with nn.Module's and their new
     names: a ``self.train`` attribute (it would hide ``Module.train()``) -> ``train_flag``, and a v1.4
     ``forward(x_data, y_data)`` of a class that also has ``__call__`` (which becomes ``forward``) ->
     ``legacy_forward``."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    if tree is None:
         return {}
     renames: dict[str, dict[str, str]] = {}
     for node in ast.walk(tree):
@@ -885,13 +886,11 @@ def _attribute_renames(source: str, chain_classes: set[str]) -> dict[str, dict[s
     return renames
 
 
-def _instances(source: str, classes) -> tuple[dict[str, str], dict[str, str]]:
+def _instances(tree: ast.Module | None, classes) -> tuple[dict[str, str], dict[str, str]]:
     """Plain names assigned an instance of one of ``classes`` (``net = Net(...)``), and child links
     (``self.old = Old()``, ``Chain.__init__(old=Old())``) by attribute name, with their class; a name
     also assigned anything else is left out."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    if tree is None:
         return {}, {}
     names: dict[str, str | None] = {}
     children: dict[str, str | None] = {}
@@ -917,20 +916,18 @@ def _instances(source: str, classes) -> tuple[dict[str, str], dict[str, str]]:
             {name: cls for name, cls in children.items() if cls is not None})
 
 
-def _bindings(source: str, chain_classes: set[str]) -> dict[tuple[str, ...], dict[str, bool]]:
+def _bindings(tree: ast.Module | None, chain_classes: set[str]) -> dict[tuple[str, ...], dict[str, bool]]:
     """Per scope (the path of enclosing def/class names), each name bound there and whether every
     binding sets it to a new link or chain (``model = L.Classifier(MLP())``)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    if tree is None:
         return {}
-    aliases = _ast_aliases(tree)
+    aliases = import_map(tree)
     verdicts: dict[tuple[str, ...], dict[str, bool]] = {}
 
     def is_link(value) -> bool:
         if not isinstance(value, ast.Call):
             return False
-        qualified = _ast_qualified(value.func, aliases) or ""
+        qualified = qualified_name(value.func, aliases) or ""
         return qualified.startswith("chainer.links.") or qualified in ("chainer.Chain", "chainer.ChainList") or \
             (isinstance(value.func, ast.Name) and value.func.id in chain_classes)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from netport.migrate.passes import RulePass, code, is_dotted
+from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
 register(Rule(
@@ -26,6 +27,7 @@ CHAINER_METHODS = {"setup", "cleargrads", "zerograds", "to_gpu", "to_cpu", "add_
                    "register_persistent", "disable_update", "enable_update", "unchain_backward", "to_device"}
 
 
+@rule_pass("torch.residual", 10)
 class TorchResidual(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)

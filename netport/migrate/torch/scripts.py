@@ -15,7 +15,8 @@ import builtins
 import libcst as cst
 
 from netport.migrate.passes import ZERO_GRAD, RulePass, bind_arguments, code, insert_definition, primary
-from netport.migrate.project import _ast_aliases, _ast_qualified
+from netport.migrate.registry import rule_pass
+from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.rules import Rule, register
 
 register(
@@ -201,17 +202,18 @@ VARIABLE_ATTRIBUTES = {"creator": "grad_fn", "grad_var": "grad"}
 LINK_METHODS = {"params": "parameters", "links": "modules"}
 
 
+@rule_pass("torch.scripts", 10)
 class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._needs_chainer_adam = False
         self._needs_chainer_momentum = False
-        self._trainer_objects = _trainer_objects(self.ctx.source)
-        self._optimizer_kinds, self._optimizer_targets = _optimizers(self.ctx.source)
+        self._trainer_objects = _trainer_objects(self.ctx.syntax_tree())
+        self._optimizer_kinds, self._optimizer_targets = _optimizers(self.ctx.syntax_tree())
         # MomentumSGDs assigned to a name whose lr the program sets: ChainerMomentumSGD keeps Chainer's update
-        self._exact_momentum = {name for name in _lr_stores(self.ctx.source)
+        self._exact_momentum = {name for name in _lr_stores(self.ctx.syntax_tree())
                                 if self._optimizer_kinds.get(name) == {"chainer.optimizers.MomentumSGD"} and
-                                name in _assigned_optimizers(self.ctx.source)}
+                                name in _assigned_optimizers(self.ctx.syntax_tree())}
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
         self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
         for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
@@ -660,21 +662,19 @@ def _has_parameters(function: cst.Lambda) -> bool:
                 not isinstance(params.star_arg, cst.MaybeSentinel) or params.star_kwarg is not None)
 
 
-def _optimizers(source: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def _optimizers(tree: ast.Module | None) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """The optimizers of a file: each name (or ``self.x``) assigned a Chainer optimizer or set up with a
     model, with the optimizer classes it can hold (for one only set up, every class the file constructs),
     and the models each was set up with."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    if tree is None:
         return {}, {}
-    aliases = _ast_aliases(tree)
+    aliases = import_map(tree)
     kinds: dict[str, set[str]] = {}
     targets: dict[str, set[str]] = {}
     constructed: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            qualified = _ast_qualified(node.func, aliases) or ""
+            qualified = qualified_name(node.func, aliases) or ""
             if qualified.startswith("chainer.optimizers."):
                 constructed.add(qualified)
             if isinstance(node.func, ast.Attribute) and node.func.attr == "setup" and len(node.args) == 1:
@@ -682,7 +682,7 @@ def _optimizers(source: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
                 kinds.setdefault(receiver, set())
                 targets.setdefault(receiver, set()).add(ast.unparse(node.args[0]))
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            qualified = _ast_qualified(node.value.func, aliases) or ""
+            qualified = qualified_name(node.value.func, aliases) or ""
             if qualified.startswith("chainer.optimizers."):
                 for target in node.targets:
                     if isinstance(target, (ast.Name, ast.Attribute)):
@@ -693,9 +693,10 @@ def _optimizers(source: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return kinds, targets
 
 
-def _lr_stores(source: str) -> set[str]:
+def _lr_stores(tree: ast.Module | None) -> set[str]:
     """Receivers of ``x.lr = ...`` / ``x.lr *= ...`` in the file."""
-    tree = ast.parse(source)
+    if tree is None:
+        return set()
     found = set()
     for node in ast.walk(tree):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
@@ -706,15 +707,16 @@ def _lr_stores(source: str) -> set[str]:
     return found
 
 
-def _assigned_optimizers(source: str) -> set[str]:
+def _assigned_optimizers(tree: ast.Module | None) -> set[str]:
     """Names (or ``self.x``) assigned a Chainer optimizer directly, every time they are assigned."""
-    tree = ast.parse(source)
-    aliases = _ast_aliases(tree)
+    if tree is None:
+        return set()
+    aliases = import_map(tree)
     verdict: dict[str, bool] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
             direct = isinstance(node.value, ast.Call) and \
-                (_ast_qualified(node.value.func, aliases) or "").startswith("chainer.optimizers.")
+                (qualified_name(node.value.func, aliases) or "").startswith("chainer.optimizers.")
             for target in node.targets:
                 if isinstance(target, (ast.Name, ast.Attribute)):
                     name = ast.unparse(target)
@@ -722,17 +724,15 @@ def _assigned_optimizers(source: str) -> set[str]:
     return {name for name, direct in verdict.items() if direct}
 
 
-def _trainer_objects(source: str) -> set[str]:
+def _trainer_objects(tree: ast.Module | None) -> set[str]:
     """Names assigned a Trainer, an updater or an iterator anywhere in the file."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    if tree is None:
         return set()
-    aliases = _ast_aliases(tree)
+    aliases = import_map(tree)
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            qualified = _ast_qualified(node.value.func, aliases) or ""
+            qualified = qualified_name(node.value.func, aliases) or ""
             if qualified.startswith(("chainer.training.", "chainer.iterators.")):
                 found |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return found

@@ -28,6 +28,7 @@ import ast
 import libcst as cst
 
 from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, RulePass, bind_arguments, code
+from netport.migrate.registry import rule_pass
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
 
@@ -73,10 +74,11 @@ class _Unsupported(Exception):
         self.statement = statement
 
 
+@rule_pass("torch.trainer", 10)
 class TrainerRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
-        self._tree = ast.parse(self.ctx.source)
+        self._tree = self.ctx.syntax_tree()
         self._classifiers = {target.id for n in ast.walk(self._tree) if isinstance(n, ast.Assign)
                              for target in n.targets if isinstance(target, ast.Name) and
                              isinstance(n.value, ast.Call) and isinstance(n.value.func, ast.Name) and

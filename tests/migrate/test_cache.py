@@ -1,0 +1,76 @@
+"""Migration results kept by content: a re-run reuses them, and anything the result depends on
+(the text, the other files' facts, the options, the migrator) makes a new entry."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from netport.migrate import migrate_paths
+from netport.migrate import cache as cache_module
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "legacy_examples" / "mnist_sae"
+
+
+def entries(directory) -> list:
+    return sorted(directory.rglob("*.json"))
+
+
+def outcome(migration) -> list:
+    return [(r.path, r.migrated, r.findings, r.error, r.python2) for r in migration.report.files]
+
+
+def test_a_rerun_reads_back_what_the_first_run_computed(tmp_path, monkeypatch):
+    tree = tmp_path / "program"
+    shutil.copytree(EXAMPLE, tree)
+    store = tmp_path / "cache"
+    first = migrate_paths([tree], cache=store)
+    assert len(entries(store)) == 2  # net.py and train_mnist_sae.py
+    assert outcome(first) == outcome(migrate_paths([tree]))
+
+    def no_migration(*args):
+        raise AssertionError("migrated again")
+
+    monkeypatch.setattr("netport.migrate.api._migrate_one", no_migration)
+    again = migrate_paths([tree], cache=store)
+    assert outcome(again) == outcome(first)
+
+
+def test_what_the_result_depends_on_makes_a_new_entry(tmp_path, monkeypatch):
+    tree = tmp_path / "program"
+    shutil.copytree(EXAMPLE, tree)
+    store = tmp_path / "cache"
+    migrate_paths([tree], cache=store)
+    migrate_paths([tree], cache=store, target="torch")  # other options
+    assert len(entries(store)) == 4
+    net = tree / "net.py"
+    net.write_text(net.read_text().replace("train=True", "train=False"))  # net.py's text, and the facts
+    migrate_paths([tree], cache=store)  # that train_mnist_sae.py's migration reads
+    assert len(entries(store)) == 6
+    monkeypatch.setattr(cache_module, "migrator_fingerprint", lambda: "another netport")
+    migrate_paths([tree], cache=store)
+    assert len(entries(store)) == 8
+
+
+def test_an_unreadable_entry_is_a_miss(tmp_path):
+    tree = tmp_path / "program"
+    shutil.copytree(EXAMPLE, tree)
+    store = tmp_path / "cache"
+    expected = outcome(migrate_paths([tree], cache=store))
+    for entry in entries(store):
+        entry.write_text("{not json")
+    assert outcome(migrate_paths([tree], cache=store)) == expected
+
+
+def test_the_cli_caches_unless_told_not_to(tmp_path):
+    environment = {"NETPORT_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "netport", "migrate", str(EXAMPLE)]
+    first = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO)
+    assert first.returncode == 0 and len(entries(tmp_path / "cache")) == 2
+    again = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO)
+    assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
+    shutil.rmtree(tmp_path / "cache")
+    uncached = subprocess.run([*command, "--no-cache"], capture_output=True, text=True, env=environment, cwd=REPO)
+    assert uncached.stdout == first.stdout and not (tmp_path / "cache").exists()
