@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from netport.atomic import copy_atomic, write_atomic
+from netport.migrate import alignment
 from netport.migrate.cache import MigrationCache
 from netport.migrate.engine import Prepared, migrate_prepared, prepare
 from netport.migrate.files import InputFile, SourceError, discover, read_source
@@ -184,6 +184,6 @@ def _check_output(roots: Iterable[Path], out: Path) -> None:
 def unified_diff(result: FileResult) -> str:
     if not result.changed:
         return ""
-    return "".join(difflib.unified_diff(
+    return "".join(alignment.unified_diff(
         result.original.splitlines(keepends=True), result.migrated.splitlines(keepends=True),
         fromfile=f"a/{result.path}", tofile=f"b/{result.path}"))
