@@ -14,12 +14,13 @@ The corpus defaults to ../shared/corpus.
 from __future__ import annotations
 
 import argparse
-import filecmp
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from snapshots import report_differences  # tools/, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = ("chainer", "torch")
@@ -49,22 +50,6 @@ def _take(corpus: Path, out: Path, jobs: int, environment: dict) -> int:
     return 0
 
 
-def differences(before: Path, after: Path) -> list[str]:
-    found = []
-
-    def walk(comparison: filecmp.dircmp, prefix: str) -> None:
-        found.extend(f"only before: {prefix}{name}" for name in comparison.left_only)
-        found.extend(f"only after: {prefix}{name}" for name in comparison.right_only)
-        _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files,
-                                               shallow=False)
-        found.extend(f"differs: {prefix}{name}" for name in mismatch + errors)
-        for name, sub in sorted(comparison.subdirs.items()):
-            walk(sub, f"{prefix}{name}/")
-
-    walk(filecmp.dircmp(before, after), "")
-    return found
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,11 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.command == "take":
         return take(args.corpus.resolve(), args.out.resolve(), args.jobs, args.cache)
-    found = differences(args.before, args.after)
-    for line in found:
-        print(line)
-    print(f"{len(found)} difference(s)")
-    return 1 if found else 0
+    return report_differences(args.before, args.after)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ tests/shapes/fixtures/ (text and JSON reports) and on every .py file of the corp
 ../shared/corpus by default, skipped when absent). Each run leaves one record: the exit status, then
 stdout, then stderr, with the time the check took masked (it is all that differs between two runs of
 the same code); a run that takes longer than --timeout seconds is recorded as timed out (static
-mode is meant to take well under a second, but some corpus scripts run for minutes). `compare` lists every record that differs or exists on one side only and exits 1
-if there is any.
+mode is meant to take well under a second, but some corpus scripts run for minutes). `compare` lists
+every record that differs or exists on one side only and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from snapshots import report_differences  # tools/, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_SCRIPTS = ("legacy_examples", "tests/shapes/fixtures")
@@ -67,18 +69,6 @@ def take(corpus: Path, out: Path, jobs: int, timeout: float) -> int:
     return 0
 
 
-def compare(before: Path, after: Path) -> int:
-    old = {path.name: path.read_bytes() for path in before.iterdir()}
-    new = {path.name: path.read_bytes() for path in after.iterdir()}
-    found = [f"only before: {name}" for name in sorted(old.keys() - new.keys())]
-    found += [f"only after: {name}" for name in sorted(new.keys() - old.keys())]
-    found += [f"differs: {name}" for name in sorted(old.keys() & new.keys()) if old[name] != new[name]]
-    for line in found:
-        print(line)
-    print(f"{len(old.keys() & new.keys())} records compared, {len(found)} difference(s)")
-    return 1 if found else 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,7 +83,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.command == "take":
         return take(args.corpus.resolve(), args.out.resolve(), args.jobs, args.timeout)
-    return compare(args.before, args.after)
+    return report_differences(args.before, args.after)
 
 
 if __name__ == "__main__":
