@@ -15,7 +15,17 @@ from netport.migrate.api import (
 )
 from netport.migrate.options import MigrationOptions, UsageError
 from netport.migrate.report import FileResult, Finding, Report, Severity
-from netport.migrate.rules import RULES
+
+
+def __getattr__(name: str):
+    # The catalogue fills as the rule modules are imported, which the engine does; importing it only
+    # when asked keeps LibCST out of a run whose results all come from the cache.
+    if name == "RULES":
+        import netport.migrate.engine  # noqa: F401
+
+        from netport.migrate.rules import RULES
+        return RULES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["FileResult", "Finding", "Migration", "MigrationOptions", "RULES", "Report", "Severity", "UsageError",
            "migrate_paths", "migrate_source", "unified_diff", "write_outputs"]

@@ -10,10 +10,10 @@ from typing import Iterable, Sequence
 
 from netport.atomic import copy_atomic, write_atomic
 from netport.migrate import alignment
-from netport.migrate.cache import MigrationCache
-from netport.migrate.engine import Prepared, migrate_prepared, prepare
+from netport.migrate.cache import MigrationCache, PreparationCache
 from netport.migrate.files import InputFile, SourceError, discover, read_source
 from netport.migrate.options import MigrationOptions, UsageError
+from netport.migrate.preparation import Prepared, prepare
 from netport.migrate.project import ProjectFacts
 from netport.migrate.report import FileResult, Report
 
@@ -21,6 +21,8 @@ from netport.migrate.report import FileResult, Report
 def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
                    project: ProjectFacts | None = None, init: str = "chainer", adam_eps: str = "torch") -> FileResult:
     """Migrate one module's source text. Without ``project``, the facts come from this text alone."""
+    from netport.migrate.engine import migrate_prepared  # LibCST and the rules: only when a file migrates
+
     options = MigrationOptions(target, init, adam_eps)
     prepared = prepare(path, source)
     if project is None:
@@ -58,16 +60,16 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
     python = [f.path for _, f in inputs if f.is_python]
     migration = Migration(roots, inputs)
 
-    prepared: list[Prepared] = []
+    read: list[Prepared] = []
     for path in python:
         try:
             text, bom = read_source(path)
         except SourceError as exc:
-            prepared.append(Prepared(str(path), error=str(exc)))
+            read.append(Prepared(str(path), error=str(exc)))
             continue
         migration.boms[path] = bom
-        prepared.append(Prepared(str(path), text))
-    prepared = _map(_prepare_one, prepared, jobs)
+        read.append(Prepared(str(path), text))
+    prepared = _prepare_all(read, jobs, PreparationCache(cache) if cache is not None else None)
 
     project = ProjectFacts()
     for item in prepared:
@@ -75,16 +77,32 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
             project.add_source(item.python3_text)
 
     store = MigrationCache(cache, project, options) if cache is not None else None
-    reused = [store.get(item.path, item.text) if store is not None and item.error is None else None
-              for item in prepared]
+    # a file that could not be read or parsed has its error for a result, with no migrator involved
+    reused = [FileResult(item.path, original=item.text, error=item.error) if item.error is not None
+              else store.get(item.path, item.text) if store is not None else None for item in prepared]
     missing = [item for item, result in zip(prepared, reused) if result is None]
+    if missing:
+        import netport.migrate.engine  # noqa: F401  (once here, before the workers fork, not in each)
     results = _map(_migrate_one, [(item, project, options) for item in missing], jobs)
     if store is not None:
         for item, result in zip(missing, results):
-            if item.error is None:
-                store.put(item.text, result)
+            store.put(item.text, result)
     migration.results = {Path(r.path): r for r in [*filter(None, reused), *results]}
     return migration
+
+
+def _prepare_all(read: list[Prepared], jobs: int, store: PreparationCache | None) -> list[Prepared]:
+    """Every file read checked and, if it is Python 2, converted; from ``store`` where it has them."""
+    reused = [store.get(item.path, item.text) if store is not None and item.error is None else None
+              for item in read]
+    missing = [item for item, found in zip(read, reused) if found is None]
+    done = iter(_map(_prepare_one, missing, jobs))
+    prepared = [found if found is not None else next(done) for found in reused]
+    if store is not None:
+        for item, found in zip(prepared, reused):
+            if found is None and item.text is not None:
+                store.put(item)
+    return prepared
 
 
 def _prepare_one(item: Prepared) -> Prepared:
@@ -92,6 +110,8 @@ def _prepare_one(item: Prepared) -> Prepared:
 
 
 def _migrate_one(args) -> FileResult:
+    from netport.migrate.engine import migrate_prepared
+
     return migrate_prepared(*args)
 
 

@@ -1,7 +1,10 @@
 """Results of earlier migrations, kept by content: a re-run over an unchanged tree reads them back
 instead of migrating again.
 
-An entry's key is a hash of everything the result depends on: the file's path and text, the facts
+Two kinds of entries, in two folders: ``prepared/`` holds each file as read and checked (its Python 2
+conversion is the slowest part of reading, and the facts across files need it before any result can
+be looked up), ``migrated/`` each file's migration.
+A migration entry's key is a hash of everything the result depends on: the file's path and text, the facts
 gathered across all files of the run (a change in one file can change another's migration), the
 options, and the migrator itself (netport's version, the source of ``netport/migrate``, LibCST's,
 fissix's and Python's versions). Entries are JSON, written atomically; one that cannot be read is a miss.
@@ -22,10 +25,12 @@ from pathlib import Path
 from netport import __version__
 from netport.atomic import write_atomic
 from netport.migrate.options import MigrationOptions
+from netport.migrate.preparation import Prepared
 from netport.migrate.project import ProjectFacts
+from netport.migrate.python2 import Python2Change
 from netport.migrate.report import FileResult, Finding, Severity
 
-_FORMAT = 1  # of the entries; bump when what an entry holds changes
+_FORMAT = 2  # of the entries; bump when what an entry holds changes
 
 
 def default_directory() -> Path:
@@ -37,11 +42,13 @@ def default_directory() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def migrator_fingerprint() -> str:
-    """What the migrator is: a change to any of its files, or to LibCST, makes every entry stale."""
+    """What the migrator is: a change to any of its files (``netport/migrate`` and the modules outside it
+    that it reads source with), or to LibCST or fissix, makes every entry stale."""
     digest = hashlib.sha256(f"{_FORMAT} {__version__} {sys.version} {metadata.version('libcst')} {metadata.version('fissix')}".encode())
-    root = Path(__file__).resolve().parent
-    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    migrator = sorted(p for p in (package / "migrate").rglob("*") if p.suffix in (".py", ".json"))
+    for path in [*migrator, package / "sources.py"]:
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -61,30 +68,69 @@ def project_fingerprint(project: ProjectFacts) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
-class MigrationCache:
-    def __init__(self, directory: os.PathLike | str, project: ProjectFacts, options: MigrationOptions):
+class _EntryStore:
+    """JSON entries under ``directory``, named by a hash of the key: a missing or unreadable one is a miss."""
+
+    def __init__(self, directory: os.PathLike | str, context: str):
         self.directory = Path(directory)
-        self._context = f"{migrator_fingerprint()} {project_fingerprint(project)} {options}"
+        self._context = context
 
     def _entry(self, path: str, text: str) -> Path:
         key = hashlib.sha256(f"{self._context}\0{path}\0".encode() + text.encode("utf-8", "surrogatepass"))
         name = key.hexdigest()
         return self.directory / name[:2] / f"{name[2:]}.json"
 
-    def get(self, path: str, text: str) -> FileResult | None:
+    def _read(self, path: str, text: str):
         try:
-            entry = json.loads(self._entry(path, text).read_text(encoding="utf-8"))
+            return json.loads(self._entry(path, text).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _write(self, path: str, text: str, entry) -> None:
+        try:
+            write_atomic(self._entry(path, text), json.dumps(entry))
+        except OSError:  # a cache that cannot be written only costs the next run its speed
+            pass
+
+
+class PreparationCache(_EntryStore):
+    """Files read and checked (:func:`netport.migrate.preparation.prepare`), by path and text."""
+
+    def __init__(self, directory: os.PathLike | str):
+        super().__init__(Path(directory) / "prepared", migrator_fingerprint())
+
+    def get(self, path: str, text: str) -> Prepared | None:
+        entry = self._read(path, text)
+        try:
+            return Prepared(path, text, error=entry["error"], python2_text=entry["python2_text"],
+                            python2_changes=[Python2Change(line, fixer) for line, fixer in entry["python2_changes"]])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, prepared: Prepared) -> None:
+        self._write(prepared.path, prepared.text, {
+            "error": prepared.error, "python2_text": prepared.python2_text,
+            "python2_changes": [[c.line, c.fixer] for c in prepared.python2_changes]})
+
+
+class MigrationCache(_EntryStore):
+    """Migration results, by path and text, under the facts across files and the options of the run."""
+
+    def __init__(self, directory: os.PathLike | str, project: ProjectFacts, options: MigrationOptions):
+        super().__init__(Path(directory) / "migrated",
+                         f"{migrator_fingerprint()} {project_fingerprint(project)} {options}")
+
+    def get(self, path: str, text: str) -> FileResult | None:
+        entry = self._read(path, text)
+        try:
             findings = [Finding(p, line, col, Severity(severity), rule, message)
                         for p, line, col, severity, rule, message in entry["findings"]]
             return FileResult(path, original=text, migrated=entry["migrated"], findings=findings,
                               error=entry["error"], python2=entry["python2"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, text: str, result: FileResult) -> None:
-        entry = {"migrated": result.migrated, "error": result.error, "python2": result.python2,
-                 "findings": [[f.path, f.line, f.col, f.severity.value, f.rule, f.message] for f in result.findings]}
-        try:
-            write_atomic(self._entry(result.path, text), json.dumps(entry))
-        except OSError:  # a cache that cannot be written only costs the next run its speed
-            pass
+        self._write(result.path, text, {
+            "migrated": result.migrated, "error": result.error, "python2": result.python2,
+            "findings": [[f.path, f.line, f.col, f.severity.value, f.rule, f.message] for f in result.findings]})

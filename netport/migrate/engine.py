@@ -11,12 +11,10 @@ rule: the rule modules of ``chainer/`` and ``torch/`` join their phases when imp
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import gc
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -25,7 +23,7 @@ from netport.migrate import alignment
 from netport.migrate.options import MigrationOptions
 from netport.migrate.passes import FileContext
 from netport.migrate.project import ProjectFacts
-from netport.migrate.python2 import Python2Error, convert_python2
+from netport.migrate.preparation import Prepared
 from netport.migrate.registry import phases
 from netport.migrate.report import FileResult, Finding, Severity
 
@@ -33,44 +31,6 @@ from netport.migrate.report import FileResult, Finding, Severity
 for _package in map(importlib.import_module, ("netport.migrate.chainer", "netport.migrate.torch")):
     for _module in pkgutil.iter_modules(_package.__path__, _package.__name__ + "."):
         importlib.import_module(_module.name)
-
-
-@dataclass
-class Prepared:
-    """A file read and checked, before migration: Python 3 text, or Python 2 text and its conversion."""
-
-    path: str
-    text: str | None = None
-    error: str | None = None
-    python2_text: str | None = None  # 2to3 output when ``text`` is Python 2
-    python2_changes: list = field(default_factory=list)
-
-    @property
-    def python3_text(self) -> str | None:
-        return self.python2_text if self.python2_text is not None else self.text
-
-
-def prepare(path: str, text: str) -> Prepared:
-    """Check the syntax (fast, with the compiler) and convert Python 2 when that is what it is."""
-    prepared = Prepared(path, text)
-    try:
-        ast.parse(text, filename=path)
-        return prepared
-    except SyntaxError as py3_error:
-        syntax_error = py3_error
-    except ValueError as exc:  # null bytes and the like
-        prepared.error = f"{path}: cannot be parsed ({exc})"
-        return prepared
-    try:
-        converted, changes = convert_python2(text, path)
-        ast.parse(converted, filename=path)
-    except (Python2Error, SyntaxError, ValueError, RecursionError):
-        line = syntax_error.lineno or 1
-        prepared.error = f"{path}:{line}:{syntax_error.offset or 1}: syntax error: {syntax_error.msg} " \
-                         "(not valid Python 3, nor Python 2 that 2to3 can convert)"
-        return prepared
-    prepared.python2_text, prepared.python2_changes = converted, changes
-    return prepared
 
 
 def migrate_prepared(prepared: Prepared, project: ProjectFacts, options: MigrationOptions) -> FileResult:

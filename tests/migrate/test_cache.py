@@ -14,8 +14,8 @@ from tests.conftest import REPO
 EXAMPLE = REPO / "legacy_examples" / "mnist_sae"
 
 
-def entries(directory) -> list:
-    return sorted(directory.rglob("*.json"))
+def entries(directory, kind: str = "migrated") -> list:
+    return sorted((directory / kind).rglob("*.json"))
 
 
 def outcome(migration) -> list:
@@ -36,6 +36,27 @@ def test_a_rerun_reads_back_what_the_first_run_computed(tmp_path, monkeypatch):
     monkeypatch.setattr("netport.migrate.api._migrate_one", no_migration)
     again = migrate_paths([tree], cache=store)
     assert outcome(again) == outcome(first)
+
+
+def test_a_rerun_converts_no_python2_again_and_loads_no_libcst(tmp_path, monkeypatch):
+    tree = tmp_path / "program"
+    tree.mkdir()
+    (tree / "train.py").write_text("import chainer\nfor i in xrange(3):\n    print i\n")
+    store = tmp_path / "cache"
+    first = migrate_paths([tree], cache=store)
+    assert first.report.files[0].python2 and len(entries(store, "prepared")) == 1
+
+    def no_conversion(*args):
+        raise AssertionError("converted again")
+
+    monkeypatch.setattr("netport.migrate.api._prepare_one", no_conversion)
+    assert outcome(migrate_paths([tree], cache=store)) == outcome(first)
+    # a whole run from the cache, in a fresh interpreter: the migrator proper (LibCST) is never imported
+    script = ("import sys; from netport.migrate import migrate_paths; "
+              f"m = migrate_paths([{str(tree)!r}], cache={str(store)!r}); "
+              "print(m.report.files[0].changed, 'libcst' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert run.stdout.split() == ["True", "False"], run.stderr
 
 
 def test_what_the_result_depends_on_makes_a_new_entry(tmp_path, monkeypatch):
