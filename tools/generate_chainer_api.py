@@ -7,7 +7,9 @@ tables):
 * the call signature of every public callable in the namespaces user code touches, so that
   positional arguments can be normalised to keywords with the *source* version's meaning;
 * which public names and which methods of the core classes exist, so the residual sweep can list
-  what is left that the target version lacks.
+  what is left that the target version lacks;
+* where each public class and function is defined, so that one reached through its defining module
+  (``chainer.links.connection.convolution_2d.Convolution2D``) is known by its public name.
 
 Run it once per environment, from the repository root:
 
@@ -64,6 +66,7 @@ def resolve(dotted):
 def main() -> int:
     version = chainer.__version__
     names, modules, signatures = {}, {}, {}
+    defined_at = {}  # where a public class or function is defined -> the public name (the first namespace)
     for namespace in NAMESPACES:
         try:
             module = importlib.import_module(namespace)
@@ -74,6 +77,15 @@ def main() -> int:
         modules[namespace] = [n for n in public if inspect.ismodule(getattr(module, n))]
         for name in public:
             obj = getattr(module, name)
+            if (inspect.isclass(obj) or inspect.isfunction(obj)) and getattr(obj, "__module__", None):
+                definition = f"{obj.__module__}.{obj.__qualname__}"
+                if definition != f"{namespace}.{name}" and definition.startswith("chainer."):
+                    # the namespace that holds the defining module wins (chainer.links over the
+                    # chainer.functions alias of a link); else the first that exports it
+                    current = defined_at.get(definition)
+                    if current is None or (definition.startswith(namespace + ".")
+                                           and not definition.startswith(current.rpartition(".")[0] + ".")):
+                        defined_at[definition] = f"{namespace}.{name}"
             if callable(obj) and not inspect.ismodule(obj):
                 params = parameters(obj)
                 if params is not None:
@@ -93,7 +105,7 @@ def main() -> int:
     tag = "_".join(version.split(".")[:2])
     out = Path(__file__).resolve().parents[1] / "netport" / "migrate" / "chainer" / f"api_v{tag}.json"
     out.write_text(json.dumps({"version": version, "names": names, "modules": modules, "methods": methods,
-                               "signatures": signatures}, indent=0, sort_keys=True) + "\n")
+                               "signatures": signatures, "defined_at": defined_at}, indent=0, sort_keys=True) + "\n")
     print(f"wrote {out} ({len(signatures)} signatures)")
     return 0
 

@@ -119,3 +119,16 @@ def _unique_common_lines(a: list[str], b: list[str]) -> list[tuple[int, int]]:
         chain.append(pairs[k])
         k = back[k]
     return chain[::-1]
+
+
+class LineMap:
+    """Maps a 1-based line of ``new`` to the line of ``old`` it came from (or the nearest one)."""
+
+    def __init__(self, old: str, new: str):
+        self._map: dict[int, int] = {}
+        for tag, i1, _, j1, j2 in opcodes(old.splitlines(), new.splitlines()):
+            for j in range(j1, j2):
+                self._map[j + 1] = (i1 + (j - j1) if tag == "equal" else i1) + 1
+
+    def __call__(self, line: int) -> int:
+        return self._map.get(line, line)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from netport.atomic import copy_atomic, write_atomic
-from netport.migrate import alignment
+from netport.migrate import alignment, safety
 from netport.migrate.cache import MigrationCache, PreparationCache
 from netport.migrate.files import InputFile, SourceError, discover, read_source
 from netport.migrate.options import MigrationOptions, UsageError
 from netport.migrate.preparation import Prepared, prepare
-from netport.migrate.project import ProjectFacts
+from netport.migrate.project import ProjectFacts, imported_modules, may_need_facts
 from netport.migrate.report import FileResult, Report
 
 
@@ -29,7 +29,9 @@ def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
         project = ProjectFacts()
         if prepared.python3_text is not None:
             project.add_source(prepared.python3_text)
-    return migrate_prepared(prepared, project, options)
+    result = migrate_prepared(prepared, project, options)
+    safety.check_run([result], [prepared.python3_text])
+    return result
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Migration:
     roots: list[Path]
     inputs: list[tuple[Path, InputFile]]  # (root, file) for every file found, Python or not
     results: dict[Path, FileResult] = field(default_factory=dict)  # Python files only
-    boms: dict[Path, bool] = field(default_factory=dict)
+    encodings: dict[Path, str] = field(default_factory=dict)  # each Python file's, to write it back in
 
     @property
     def report(self) -> Report:
@@ -63,11 +65,11 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
     read: list[Prepared] = []
     for path in python:
         try:
-            text, bom = read_source(path)
+            text, encoding = read_source(path)
         except SourceError as exc:
             read.append(Prepared(str(path), error=str(exc)))
             continue
-        migration.boms[path] = bom
+        migration.encodings[path] = encoding
         read.append(Prepared(str(path), text))
     prepared = _prepare_all(read, jobs, PreparationCache(cache) if cache is not None else None)
 
@@ -75,6 +77,8 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
     for item in prepared:
         if item.python3_text is not None:
             project.add_source(item.python3_text)
+    for text in _imported_context(prepared, set(python)):
+        project.add_source(text)
 
     store = MigrationCache(cache, project, options) if cache is not None else None
     # a file that could not be read or parsed has its error for a result, with no migrator involved
@@ -87,8 +91,32 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
     if store is not None:
         for item, result in zip(missing, results):
             store.put(item.text, result)
-    migration.results = {Path(r.path): r for r in [*filter(None, reused), *results]}
+    results = dict(zip((id(item) for item in missing), results))
+    ordered = [result if result is not None else results[id(item)] for item, result in zip(prepared, reused)]
+    safety.check_run(ordered, [item.python3_text for item in prepared])  # after the cache: it spans files
+    migration.results = {Path(r.path): r for r in ordered}
+    _refuse_unencodable(migration)
     return migration
+
+
+def _imported_context(prepared: list[Prepared], inputs: set[Path]) -> list[str]:
+    """Python 3 text of the program's modules that the inputs import but the run does not include
+    (a file migrated alone, or a tree partly migrated before): their facts, not their migration."""
+    seen, texts = {path.resolve() for path in inputs}, []
+    for item in prepared:
+        if item.python3_text is None or not may_need_facts(item.python3_text):
+            continue
+        for module in imported_modules(item.python3_text, Path(item.path)):
+            if module.resolve() in seen:
+                continue
+            seen.add(module.resolve())
+            try:
+                context = prepare(str(module), read_source(module)[0])
+            except SourceError:
+                continue
+            if context.python3_text is not None:
+                texts.append(context.python3_text)
+    return texts
 
 
 def _prepare_all(read: list[Prepared], jobs: int, store: PreparationCache | None) -> list[Prepared]:
@@ -143,7 +171,7 @@ def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in
                 continue
             if backup_suffix:
                 copy_atomic(item.path, item.path.with_name(item.path.name + backup_suffix))
-            write_atomic(item.path, _encode(result.migrated, migration.boms.get(item.path, False)), like=item.path)
+            write_atomic(item.path, _encode(result.migrated, migration.encodings.get(item.path)), like=item.path)
             written.append(item.path)
         return written
     targets = _output_targets(migration, out)
@@ -156,7 +184,10 @@ def write_outputs(migration: Migration, out: os.PathLike | str | None = None, in
         result = migration.results[item.path]
         if result.migrated is None:
             continue
-        write_atomic(target, _encode(result.migrated, migration.boms.get(item.path, False)), like=item.path)
+        if result.changed:
+            write_atomic(target, _encode(result.migrated, migration.encodings.get(item.path)), like=item.path)
+        else:  # byte for byte: a codec may spell a character it reads two ways in one (cp932)
+            copy_atomic(item.path, target)
         written.append(target)
     return written
 
@@ -188,8 +219,28 @@ def _output_targets(migration: Migration, out: os.PathLike | str) -> dict[Path, 
     return targets
 
 
-def _encode(text: str, bom: bool) -> bytes:
-    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+def _encode(text: str, encoding: str | None) -> bytes:
+    """The text in the encoding its file was read in ("utf-8-sig" writes the byte-order mark back)."""
+    return text.encode(encoding or "utf-8")
+
+
+def _refuse_unencodable(migration: Migration) -> None:
+    """A migrated file its own encoding cannot hold (a change put a character outside latin-1 into a
+    latin-1 file) is an error, in one line, and is not written: no partial output."""
+    for path, encoding in migration.encodings.items():
+        result = migration.results.get(path)
+        if result is None or not result.changed:
+            continue
+        try:
+            result.migrated.encode(encoding)
+        except UnicodeEncodeError as exc:
+            before = result.migrated[:exc.start]
+            line, col = before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1
+            character = result.migrated[exc.start]
+            result.error = (f"{result.path}:{line}:{col}: not written: the migration put {character!r} "
+                            f"(U+{ord(character):04X}) here, which its encoding {encoding} cannot hold; "
+                            "re-encode the file as UTF-8 (coding line included) and run again")
+            result.migrated, result.findings = None, []
 
 
 def _check_output(roots: Iterable[Path], out: Path) -> None:

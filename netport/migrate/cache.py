@@ -43,8 +43,10 @@ def default_directory() -> Path:
 @functools.lru_cache(maxsize=1)
 def migrator_fingerprint() -> str:
     """What the migrator is: a change to any of its files (``netport/migrate`` and the modules outside it
-    that it reads source with), or to LibCST or fissix, makes every entry stale."""
-    digest = hashlib.sha256(f"{_FORMAT} {__version__} {sys.version} {metadata.version('libcst')} {metadata.version('fissix')}".encode())
+    that it reads source with), or to LibCST, fissix or pyflakes, makes every entry stale."""
+    versions = " ".join([str(_FORMAT), __version__, sys.version,
+                         *(metadata.version(library) for library in ("libcst", "fissix", "pyflakes"))])
+    digest = hashlib.sha256(versions.encode())
     package = Path(__file__).resolve().parents[1]
     migrator = sorted(p for p in (package / "migrate").rglob("*") if p.suffix in (".py", ".json"))
     for path in [*migrator, package / "sources.py"]:
@@ -103,14 +105,14 @@ class PreparationCache(_EntryStore):
         entry = self._read(path, text)
         try:
             return Prepared(path, text, error=entry["error"], python2_text=entry["python2_text"],
-                            python2_changes=[Python2Change(line, fixer) for line, fixer in entry["python2_changes"]])
+                            python2_changes=[Python2Change(*fields) for fields in entry["python2_changes"]])
         except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, prepared: Prepared) -> None:
         self._write(prepared.path, prepared.text, {
             "error": prepared.error, "python2_text": prepared.python2_text,
-            "python2_changes": [[c.line, c.fixer] for c in prepared.python2_changes]})
+            "python2_changes": [dataclasses.astuple(c) for c in prepared.python2_changes]})
 
 
 class MigrationCache(_EntryStore):

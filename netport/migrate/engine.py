@@ -19,13 +19,15 @@ import pkgutil
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from netport.migrate import alignment
+from netport.migrate import safety
+from netport.migrate.alignment import LineMap
 from netport.migrate.options import MigrationOptions
 from netport.migrate.passes import FileContext
 from netport.migrate.project import ProjectFacts
 from netport.migrate.preparation import Prepared
+from netport.migrate.python2 import python2_findings
 from netport.migrate.registry import phases
-from netport.migrate.report import FileResult, Finding, Severity
+from netport.migrate.report import FileResult, Finding
 
 # The rule modules join their phases when imported: every module of the two rule packages is.
 for _package in map(importlib.import_module, ("netport.migrate.chainer", "netport.migrate.torch")):
@@ -45,12 +47,7 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, options: Migrati
     findings = []
     if python2:
         result.python2 = True
-        fixers = {}
-        for change in prepared.python2_changes:
-            fixers.setdefault(change.line, []).append(change.fixer)
-        for line, names in sorted(fixers.items()):
-            findings.append(Finding(prepared.path, line, 1, Severity.INFO, "CH090",
-                                    f"Python 2 converted to Python 3 (2to3 fixers: {', '.join(names)})"))
+        findings.extend(python2_findings(prepared.path, prepared.python2_changes))
     if not project.is_relevant(text):
         result.migrated = text
         result.findings = findings
@@ -74,6 +71,7 @@ def migrate_prepared(prepared: Prepared, project: ProjectFacts, options: Migrati
         findings.append(Finding(prepared.path, line, raw.col, raw.severity, raw.rule, raw.message))
     result.migrated = migrated
     result.findings = sorted(set(findings))
+    safety.check_file(result, text)
     return result
 
 
@@ -121,16 +119,3 @@ def _run_phases(text: str, path: str, project: ProjectFacts, options: MigrationO
                 raw.line = line_map(raw.line)
             collected.append(raw)
     return module.code, collected
-
-
-class LineMap:
-    """Maps a 1-based line of ``new`` to the line of ``old`` it came from (or the nearest one)."""
-
-    def __init__(self, old: str, new: str):
-        self._map: dict[int, int] = {}
-        for tag, i1, _, j1, j2 in alignment.opcodes(old.splitlines(), new.splitlines()):
-            for j in range(j1, j2):
-                self._map[j + 1] = (i1 + (j - j1) if tag == "equal" else i1) + 1
-
-    def __call__(self, line: int) -> int:
-        return self._map.get(line, line)

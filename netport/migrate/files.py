@@ -1,6 +1,7 @@
 """Finding and reading source files (writes go through :mod:`netport.atomic`).
 
-Reads refuse binary and non-UTF-8 input with a one-line reason.
+Reads decode a file as Python does (UTF-8, or the encoding of its PEP 263 coding line) and refuse
+binary input, or bytes that are not that encoding, with a one-line reason.
 """
 
 from __future__ import annotations

@@ -18,17 +18,18 @@ from typing import Iterable, Sequence
 
 import libcst as cst
 
+from netport.migrate.chainer.api import public_name
 from netport.migrate.imports import import_map
 from netport.migrate.options import MigrationOptions
 from netport.migrate.project import ProjectFacts
 from netport.migrate.report import Severity
+from netport.migrate.safety import TODO_PREFIX
 
 
 # The statement node classes LibCST builds (as its package exports them: the abstract bases aside).
 _STATEMENT_TYPES = frozenset(kind for kind in vars(cst).values() if isinstance(kind, type)
                              and issubclass(kind, cst.BaseStatement) and not getattr(kind, "__abstractmethods__", None))
 
-TODO_PREFIX = "# netport: TODO"
 
 
 @dataclass
@@ -150,7 +151,9 @@ class RulePass(cst.CSTTransformer):
         root = self._import_roots.get(parts[0])
         if root is None or not self._scopes.is_imported(parts[0]):
             return None
-        return ".".join([root, *parts[1:]])
+        qualified = ".".join([root, *parts[1:]])
+        # `convolution_2d.Convolution2D` imported from its defining module is `L.Convolution2D`
+        return public_name(qualified) if qualified.startswith("chainer.") else qualified
 
     def callee(self, call: cst.Call) -> str | None:
         """The qualified name of what is called, when it is a plain dotted name (not ``f(x)(y)``)."""

@@ -12,7 +12,6 @@ Chainer nor torch is imported at all.
 from __future__ import annotations
 
 import ast
-import itertools
 import math
 import operator
 import os

@@ -7,7 +7,7 @@ import difflib
 import random
 
 from netport.migrate import alignment
-from netport.migrate.engine import LineMap
+from netport.migrate.alignment import LineMap
 
 
 def edited(lines: list[str], seed: int) -> list[str]:

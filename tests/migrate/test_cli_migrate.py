@@ -11,7 +11,7 @@ import pytest
 from netport.migrate import RULES
 
 GOOD = "import chainer.functions as F\ny = F.dropout(x, train=False)\n"
-TODO = "import chainer\nv = chainer.Variable(x, volatile=mode)\n"
+TODO = "import chainer.functions as F\npool = F.MaxPooling2D(2, 2)\n"  # a v1 function object: by hand
 REPORT_LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>INFO|WARNING|ERROR) (?P<rule>CH\d{3}) .+$")
 
 
@@ -104,8 +104,8 @@ def test_exit_1_when_manual_work_remains(tmp_path, run_netport):
     (tmp_path / "todo.py").write_text(TODO)
     result = run_netport("migrate", str(tmp_path / "todo.py"))
     assert result.returncode == 1
-    assert "ERROR CH023" in result.stderr
-    assert "+v = chainer.Variable(x, volatile=mode)  # netport: TODO(CH023):" in result.stdout
+    assert "ERROR CH099" in result.stderr
+    assert "+pool = F.MaxPooling2D(2, 2)  # netport: TODO(CH099):" in result.stdout
 
 
 def test_json_report_to_file(project, tmp_path, run_netport):

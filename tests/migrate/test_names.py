@@ -72,3 +72,32 @@ def test_scopes_stay_aligned_across_many_nested_functions_of_the_same_name():
     result = migrate_source("import chainer\n\n\n" + body)
     assert result.migrated.count("@chainer.backends.cuda.memoize()") == 6
     assert result.migrated.count("return F.relu(1)") == 6  # a parameter named F is not chainer.functions
+
+
+def test_links_and_functions_reached_through_their_defining_modules_are_known():
+    source = ("import chainer\nfrom chainer.links.connection import convolution_2d as C\n"
+              "from chainer.functions.pooling import max_pooling_2d as M\n"
+              "conv = C.Convolution2D(3, 8, 3, use_cudnn=False)\ny = M.max_pooling_2d(x, 2, use_cudnn=False)\n")
+    result = migrate_source(source)
+    assert "use_cudnn=False" not in result.migrated and not result.needs_manual_work
+    assert "conv = C.Convolution2D(3, 8, 3)" in result.migrated
+
+
+def test_a_class_of_the_same_name_elsewhere_in_chainer_is_not_taken_for_the_public_one():
+    # chainer.utils.type_check.Variable is not chainer.Variable: its second argument is a name
+    source = "from chainer.utils import type_check\nv = type_check.Variable(self, 'self')\n"
+    assert migrate_source(source).migrated == source
+
+
+def test_from_chainer_import_function_set_follows_the_rename():
+    result = migrate_source("from chainer import FunctionSet\nimport chainer.functions as F\n"
+                            "model = FunctionSet(l1=F.Linear(784, 100))\n")
+    assert result.migrated.startswith("from chainer import Chain\n")
+    assert "model = Chain()\nwith model.init_scope():\n    model.l1 = L.Linear(784, 100)\n" in result.migrated
+    assert not result.needs_manual_work
+
+
+def test_the_caffe_importer_moved_to_the_links():
+    result = migrate_source("import chainer\nfrom chainer.functions import caffe\nfunc = caffe.CaffeFunction(path)\n")
+    assert result.migrated == "import chainer\nfrom chainer.links import caffe\nfunc = caffe.CaffeFunction(path)\n"
+    assert not result.needs_manual_work

@@ -26,7 +26,7 @@ RENAMES = {
     "chainer.function_set.FunctionSet": "chainer.Chain",
 }
 # Modules that moved; every name under them moves with them.
-MODULE_RENAMES = {"chainer.cuda": "chainer.backends.cuda"}
+MODULE_RENAMES = {"chainer.cuda": "chainer.backends.cuda", "chainer.functions.caffe": "chainer.links.caffe"}
 
 # Keyword arguments removed in v2 whose value only chose cuDNN, or that Chainer 5 took over
 # into a configuration entry; handled by the keyword rules.
@@ -37,8 +37,8 @@ CONFIG_KEYWORDS = {"use_cudnn": "use_cudnn", "deterministic": "cudnn_determinist
 KWARGS_REJECTED = {"train", "test", "volatile", "use_cudnn", "wscale", "bias", "deterministic"}
 
 # v1 modules removed in Chainer 2 (module listings depend on import order, so they are named
-# here): the volatile flags, FunctionSet, and the Caffe importer's old home.
-REMOVED_MODULES = ("chainer.flag", "chainer.function_set", "chainer.functions.caffe")
+# here): the volatile flags and FunctionSet. (The Caffe importer's old home moved: MODULE_RENAMES.)
+REMOVED_MODULES = ("chainer.flag", "chainer.function_set")
 
 # Method names that exist on v1 Optimizer/Link/Variable objects but not in Chainer 5+, and that
 # no other library commonly uses (so a call by that name is a v1 call). Derived from the
@@ -59,6 +59,13 @@ V1_ONLY_METHODS = {
 def api(version: str) -> dict:
     with resources.files(__package__).joinpath(f"api_v{version}.json").open() as handle:
         return json.load(handle)
+
+
+def public_name(qualified_name: str) -> str:
+    """The public v1 name of a class or function reached through the module that defines it
+    (``chainer.links.connection.convolution_2d.Convolution2D`` is ``chainer.links.Convolution2D``),
+    as Chainer 1.24 itself says (``defined_at``, from the generator); any other name is its own."""
+    return api(SOURCE_VERSION)["defined_at"].get(qualified_name, qualified_name)
 
 
 def renamed(qualified_name: str) -> str:

@@ -44,28 +44,37 @@ _DEVICE_ID_NAME = re.compile(r"(gpu|device|dev_id|_id$|^id$)", re.IGNORECASE)
 
 @rule_pass("chainer.calls", 30)
 class RenameApis(RulePass):
-    TRIGGER = re.compile(r"\bcuda\b|FunctionSet|optimizer\.|\bF\.[A-Z]|functions\.[A-Z]|import [A-Z]")
+    TRIGGER = re.compile(r"FunctionSet|optimizer\.|\bF\.[A-Z]|functions\.[A-Z]|import [A-Z]|\b(?:%s)\b"
+                         % "|".join(sorted({name.rpartition(".")[2] for name in api.MODULE_RENAMES})))
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         for name, local in list(self.aliases.items()):  # after the import rewrite below
+            if name in api.RENAMES and local == name.rpartition(".")[2]:
+                # `from chainer import FunctionSet` becomes `from chainer import Chain`: uses follow the import
+                self.aliases.setdefault(api.RENAMES[name], api.RENAMES[name].rpartition(".")[2])
+                continue
             new = api.renamed(name) if name not in api.MODULE_RENAMES else api.MODULE_RENAMES[name]
             self.aliases.setdefault(new, local)
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
+        """`from chainer import cuda` (a module that moved) and `from chainer import FunctionSet` (a
+        name that did, imported under its own name) import from where they are in Chainer 5+."""
         if updated.module is None or updated.relative or isinstance(updated.names, cst.ImportStar):
             return updated
         base = dotted(updated.module)
         keep, moved = [], []
         for alias in updated.names:
             full = f"{base}.{dotted(alias.name)}"
-            (moved if full in api.MODULE_RENAMES else keep).append(alias)
+            renamed = full in api.RENAMES and alias.asname is None
+            (moved if full in api.MODULE_RENAMES or renamed else keep).append(alias)
         if not moved:
             return updated
         for alias in moved:
             full = f"{base}.{dotted(alias.name)}"
-            new_base, _, leaf = api.MODULE_RENAMES[full].rpartition(".")
-            self.info(original, "CH002", f"`{full}` is `{api.MODULE_RENAMES[full]}` since Chainer 4")
+            new = api.MODULE_RENAMES.get(full) or api.RENAMES[full]
+            new_base, _, leaf = new.rpartition(".")
+            self.info(original, "CH002", f"`{full}` is `{new}` in Chainer 5+")
             statement = cst.parse_statement(
                 f"from {new_base} import {leaf}" + (f" as {alias.asname.name.value}" if alias.asname else "") + "\n")
             if keep:

@@ -1,4 +1,4 @@
-"""CH040-CH042: gradient clearing and per-iteration optimizer calls.
+"""CH040-CH043: gradient clearing and per-iteration optimizer calls, and the gradient norm.
 
 v1 training loops cleared gradients with ``model.zerograds()`` or ``optimizer.zero_grads()`` and
 applied weight decay and clipping by calling the optimizer every iteration between ``backward``
@@ -42,6 +42,17 @@ register(
                "torch.nn.utils.clip_grad_norm_(params, 5.0)\n")),
 )
 
+register(
+    Rule("CH043", "optimizer.compute_grads_norm() becomes the same sum over the target's gradients",
+         before="import chainer\nimport numpy as np\nnorm = optimizer.compute_grads_norm()\n",
+         after="import chainer\nimport numpy as np\nnorm = np.sqrt(sum(float(p.grad.ravel().dot(p.grad.ravel())) "
+               "for p in optimizer.target.params() if p.grad is not None))\n",
+         noop=("import chainer\nimport numpy as np\nnorm = np.sqrt(sum(float(p.grad.ravel().dot(p.grad.ravel())) "
+               "for p in optimizer.target.params() if p.grad is not None))\n",
+               "import chainer\n\n\ndef compute_grads_norm(grads):\n    return max(grads)\n\n\n"
+               "norm = compute_grads_norm(g)\n")),
+)
+
 HOOKS = {"weight_decay": "chainer.optimizer_hooks.WeightDecay",
          "clip_grads": "chainer.optimizer_hooks.GradientClipping"}
 _RENAMED_METHODS = {"zerograds": "cleargrads", "zerograd": "cleargrad"}
@@ -74,7 +85,7 @@ class _SetupFinder(cst.CSTVisitor):
 
 @rule_pass("chainer.scopes", 30)
 class OptimizerCalls(RulePass):
-    TRIGGER = re.compile(r"zerograd|zero_grads|weight_decay|clip_grads")
+    TRIGGER = re.compile(r"zerograd|zero_grads|weight_decay|clip_grads|compute_grads_norm")
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
@@ -101,6 +112,15 @@ class OptimizerCalls(RulePass):
             self.info(original, "CH041", f"`{optimizer}.zero_grads()` was removed in Chainer 2; "
                       f"`{receiver}.cleargrads()` clears the same gradients")
             return cst.parse_expression(f"{receiver}.cleargrads()")
+        if method == "compute_grads_norm" and not original.args:
+            # v1: numpy.sqrt of the float sum of each gradient's squared norm; a gradient Chainer 5 left
+            # None (a parameter the loss did not reach) was a zero array in v1
+            numpy = self.need_import("numpy")
+            norm = (f"{numpy}.sqrt(sum(float(p.grad.ravel().dot(p.grad.ravel())) for p in {optimizer}.target.params() "
+                    "if p.grad is not None))")
+            self.info(original, "CH043", f"`{optimizer}.compute_grads_norm()` was removed in Chainer 2; "
+                      "the same norm is computed over the target's gradients")
+            return cst.parse_expression(norm)
         if method in HOOKS and len(original.args) == 1 and original.args[0].keyword is None:
             self._hook(original, optimizer, method)
         return updated
@@ -119,7 +139,7 @@ class OptimizerCalls(RulePass):
             problem = "its argument may change between iterations"
         elif not any(block is setup[1] for block in self.ancestors(statement)):
             problem = f"`{optimizer}.setup(...)` is in another scope"
-        elif self._conditional(statement):
+        elif self._conditional(statement) and not self._precedes_the_only_update(statement, optimizer):
             problem = "it is called conditionally"
         elif (optimizer, method) in self._hooked:
             problem = "it is called in more than one place"
@@ -133,6 +153,17 @@ class OptimizerCalls(RulePass):
         self.remove(statement)
         self.info(call, "CH042", f"`{optimizer}.{method}({code(argument)})` every iteration became "
                   f"`{hook.strip()}` after `{optimizer}.setup(...)`")
+
+    def _precedes_the_only_update(self, statement: cst.CSTNode, optimizer: str) -> bool:
+        """Whether the file's one ``<optimizer>.update()`` follows the call in its block (truncated
+        BPTT: ``if i % bprop_len == 0: ... clip_grads(5); update()``): the hook runs at every update
+        too, so the condition makes no difference."""
+        if len(re.findall(rf"(?<![\w.]){re.escape(optimizer)}\.update\(", self.ctx.source)) != 1:
+            return False
+        siblings = list(getattr(self.parent(statement), "body", ()))
+        later = siblings[siblings.index(statement) + 1:] if statement in siblings else []
+        return any(isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 and isinstance(s.body[0], cst.Expr)
+                   and code(s.body[0].value) == f"{optimizer}.update()" for s in later)
 
     def _conditional(self, statement: cst.CSTNode) -> bool:
         for node in self.ancestors(statement):

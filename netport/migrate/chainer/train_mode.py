@@ -1,4 +1,4 @@
-"""CH020-CH025: train/test flags and volatile Variables become configuration scopes.
+"""CH020-CH026: train/test flags and volatile Variables become configuration scopes.
 
 Chainer 2 replaced every ``train=``/``test=`` argument and the ``volatile`` flag by
 ``chainer.config.train`` and ``no_backprop_mode()``. The right place for the scope is the call
@@ -9,15 +9,20 @@ dropout off during training too), so:
   it came from (CH020, CH021);
 * a call that passes ``train=False`` (or ``test=True``) gets ``with chainer.using_config('train',
   False):`` (CH021); a non-literal value ``v`` gets ``using_config('train', v)``;
-* code that reads the flag for other purposes reads ``chainer.config.train`` (CH021, CH022);
+* a flag passed by position to a model object whose ``__call__`` takes it (``self.predictor(x,
+  True)``) is treated like the keyword (CH024): left in place it would bind the next parameter;
+* a function body that sets its flag (``train = False`` before the output layer) keeps it as a local
+  starting from the mode, and the calls given it get ``using_config('train', train)`` (CH025);
+* code that reads the flag for other purposes reads ``chainer.config.train`` (CH021, CH022), and so
+  does a ``train=``/``test=`` argument kept for a callee that takes no mode (CH026);
 * a model attribute ``self.train`` toggled from outside (``model.predictor.train = False`` ...
   ``= True``) becomes a ``using_config('train', False)`` block over the statements in between
   (CH022);
 * ``Variable(x, volatile='on')`` puts the statements of its block that compute with it (it, and
   what is computed from it, statement by statement) under ``with chainer.no_backprop_mode():``
   (CH023): v1's volatility was a property of the Variable, so the training code that follows in
-  the same block (a new, non-volatile Variable) stays outside; ``volatile=not train`` adds ``no_backprop_mode()`` at the call
-  sites that pass ``train=False``.
+  the same block (a new, non-volatile Variable) stays outside; ``volatile=not train`` adds
+  ``no_backprop_mode()`` at the call sites that pass ``train=False``.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from netport.migrate.rules import Rule, register
 register(
     Rule("CH020", "train=/test= arguments of Chainer functions and links become the train configuration",
          before="import chainer.functions as F\ny = F.dropout(x, 0.5, train=False)\n",
-         after="import chainer.functions as F\nimport chainer\n\nwith chainer.using_config('train', False):\n    y = F.dropout(x, 0.5)\n",
+         after="import chainer.functions as F\nimport chainer\n\n"
+               "with chainer.using_config('train', False):\n    y = F.dropout(x, 0.5)\n",
          noop=("import chainer\nimport chainer.functions as F\nwith chainer.using_config('train', False):\n"
                "    y = F.dropout(x, 0.5)\n",
                "import chainer\nimport torchvision\ntest = torchvision.datasets.MNIST('.', train=False)\n")),
@@ -56,6 +62,41 @@ register(
                "    return data[:int(len(data) * train_ratio)]\n\n\nhead = split(data, train_ratio=0.8)\n",
                "import chainer\n\n\ndef load(path, train):\n    return path if train else None\n\n\n"
                "data = load('mnist', False)\n")),
+    Rule("CH024", "a train/test flag passed by position to a model (`self.predictor(x, True)`) becomes a scope",
+         before="import chainer\nimport chainer.functions as F\n\n\nclass AE(chainer.Chain):\n"
+                "    def __call__(self, x, train=True, depth=0):\n        return F.dropout(x, train=train)\n\n\n"
+                "class Regression(chainer.Chain):\n    def dump(self, x):\n        return self.predictor(x, False)\n",
+         after="import chainer\nimport chainer.functions as F\n\n\nclass AE(chainer.Chain):\n"
+               "    def __call__(self, x, depth=0):\n        return F.dropout(x)\n\n\n"
+               "class Regression(chainer.Chain):\n    def dump(self, x):\n"
+               "        with chainer.using_config('train', False):\n            return self.predictor(x)\n",
+         noop=("import chainer\nimport numpy as np\n\n\nclass AE(chainer.Chain):\n"
+               "    def __call__(self, x, depth=0):\n        return x\n\n\nv = np.full(3, True)\n",
+               "import chainer\n\n\nclass Net(chainer.Chain):\n    def __call__(self, x):\n        return x\n\n\n"
+               "y = model(x, False)\n")),
+    Rule("CH025", "a train/test flag the function sets stays a local variable, starting from "
+         "chainer.config.train",
+         before="import chainer\n\n\nclass SAE(chainer.ChainList):\n    def decode(self, h, train=True):\n"
+                "        for i in range(len(self)):\n            if i == len(self) - 1:\n"
+                "                train = False\n"
+                "            h = self[i].decode(h, train=train)\n        return h\n",
+         after="import chainer\n\n\nclass SAE(chainer.ChainList):\n    def decode(self, h):\n"
+               "        train = chainer.config.train\n"
+               "        for i in range(len(self)):\n            if i == len(self) - 1:\n                train = False\n"
+               "            with chainer.using_config('train', train):\n                h = self[i].decode(h)\n"
+               "        return h\n",
+         noop=("import chainer\n\n\ndef schedule(epochs, train):\n    train = train and epochs > 0\n"
+               "    return train\n",)),
+    Rule("CH026", "a train/test argument kept for a callee that takes no mode reads the mode once the "
+         "parameter it passed is gone",
+         before="import chainer\nimport chainer.functions as F\n\n\ndef add_noise(h, test, sigma=0.2):\n"
+                "    return h if test else h + sigma\n\n\nclass D(chainer.Chain):\n"
+                "    def __call__(self, x, test=False):\n        return add_noise(x, test=test)\n",
+         after="import chainer\nimport chainer.functions as F\n\n\ndef add_noise(h, test, sigma=0.2):\n"
+               "    return h if test else h + sigma\n\n\nclass D(chainer.Chain):\n"
+               "    def __call__(self, x):\n        return add_noise(x, test=(not chainer.config.train))\n",
+         noop=("import chainer\n\n\ndef add_noise(h, test, sigma=0.2):\n    return h if test else h + sigma\n\n\n"
+               "def run(x, test):\n    return add_noise(x, test=test)\n",)),
     Rule("CH022", "a self.train model attribute toggled from outside becomes a using_config scope",
          before="import chainer\nimport chainer.functions as F\n\n\nclass Net(chainer.Chain):\n"
                 "    def __init__(self):\n        super(Net, self).__init__()\n        self.train = True\n\n"
@@ -80,6 +121,8 @@ register(
 _ON = {"'on'", '"on"', "'ON'", '"ON"', "True"}
 _OFF = {"'off'", '"off"', "'OFF'", '"OFF"', "'auto'", '"auto"', "'AUTO'", '"AUTO"', "False", "None"}
 _BN_LINKS = {"chainer.links.BatchNormalization", "chainer.functions.BatchNormalization"}
+# The model a Chainer wrapper holds: `L.Classifier(MLP()).predictor`
+_LIBRARY_CHILDREN = {"predictor"}
 
 
 @rule_pass("chainer.scopes", 10)
@@ -94,6 +137,8 @@ class TrainMode(RulePass):
     def __init__(self, ctx):
         super().__init__(ctx)
         self._functions: list[FlagFunction | None] = []  # flag of each enclosing function
+        self._rebound: list[bool] = []  # ... and whether its body assigns the flag (a local from then on)
+        self._visible: list[int | None] = []  # the level of the flag each function sees
         self._classes: list[str] = []
         self._blocks: dict[int, _BlockNames] = {}  # id(block) -> its names, for the volatile spans
 
@@ -106,8 +151,18 @@ class TrainMode(RulePass):
         self._classes.pop()
         return updated
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         """Note this function's own train/test flag: a parameter of that name with a bool default."""
+        self._enter_function(node)
+        if self._in_train_attribute_class and len(self._functions) == 1 and _is_train_property(node):
+            # the mode the property kept (and handed to the children) is chainer.config.train now
+            self.remove(node)
+            self.info(node, "CH022", "the `train` property " + ("setter " if _is_setter(node) else "") +
+                      "is removed: chainer.config.train holds the mode, for every link at once")
+            return False
+        return True
+
+    def _enter_function(self, node: cst.FunctionDef) -> None:
         flag = None
         if node.name.value != "__init__":
             for index, param in enumerate(node.params.params):
@@ -117,21 +172,51 @@ class TrainMode(RulePass):
                                         False, index > 0 and node.params.params[0].name.value == "self")
                     break
         self._functions.append(flag)
+        self._rebound.append(flag is not None and _assigns(node.body, flag.param))
+        # a nested function (a closure) sees the flag of the function around it, unless it shadows it
+        outer = self._visible[-1] if self._visible else None
+        if flag is not None:
+            self._visible.append(len(self._functions) - 1)
+        elif outer is not None and not _shadows(node, self._functions[outer].param):
+            self._visible.append(outer)
+        else:
+            self._visible.append(None)
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
         flag = self._functions.pop()
+        rebound = self._rebound.pop()
+        self._visible.pop()
         if flag is None:
             return updated
         params = [p for p in updated.params.params if p.name.value != flag.param]
         if params:
             params[-1] = params[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        self.info(original, "CH021", f"`{original.name.value}`: parameter `{flag.param}` removed; "
-                  "the train mode comes from chainer.config.train")
-        return updated.with_changes(params=updated.params.with_changes(params=params))
+        updated = updated.with_changes(params=updated.params.with_changes(params=params))
+        if not rebound:
+            self.info(original, "CH021", f"`{original.name.value}`: parameter `{flag.param}` removed; "
+                      "the train mode comes from chainer.config.train")
+            return updated
+        # The body sets the flag (`train = False` before the output layer): it stays a local variable,
+        # starting from the mode, and the calls it is passed to get the scope it asks for.
+        mode = self._mode_expression()
+        start = cst.parse_statement(f"{flag.param} = {mode if flag.param == 'train' else f'not {mode}'}\n")
+        body = list(updated.body.body)
+        docstring = 1 if body and _is_docstring(body[0]) else 0
+        self.info(original, "CH025", f"`{original.name.value}`: parameter `{flag.param}` removed; the body sets "
+                  f"it, so it is a local variable starting from `{mode}`, and the calls given it run under "
+                  f"`using_config('train', ...)`")
+        return updated.with_changes(body=updated.body.with_changes(body=[*body[:docstring], start, *body[docstring:]]))
 
     @property
     def _flag(self) -> FlagFunction | None:
-        return self._functions[-1] if self._functions else None
+        """The flag the current code sees: its function's own, or that of the function around a closure."""
+        level = self._visible[-1] if self._visible else None
+        return None if level is None else self._functions[level]
+
+    @property
+    def _flag_rebound(self) -> bool:
+        level = self._visible[-1] if self._visible else None
+        return level is not None and self._rebound[level]
 
     @property
     def _in_train_attribute_class(self) -> bool:
@@ -161,7 +246,7 @@ class TrainMode(RulePass):
 
     def _is_current_mode(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Name) and self._flag is not None and node.value == self._flag.param:
-            return True
+            return not self._flag_rebound  # a flag the body sets may no longer be the mode
         return self._is_self_train(node) and self._in_train_attribute_class
 
     @staticmethod
@@ -205,8 +290,10 @@ class TrainMode(RulePass):
                 i = keyword_index["volatile"]
                 if self._volatile(original, original.args[i].value):
                     drop.add(i)
-        elif qualified is None:
+        elif qualified is None or qualified.rsplit(".", 1)[-1] in self.project.flag_functions:
+            # the program's own function, or one it imports from another of its modules
             drop |= self._user_call(original, keyword_index)
+        updated = self._kept_flag_arguments(original, updated, drop)
         if not drop:
             return updated
         args = [a for i, a in enumerate(updated.args) if i not in drop]
@@ -214,21 +301,59 @@ class TrainMode(RulePass):
             args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(args=args)
 
+    def _kept_flag_arguments(self, original: cst.Call, updated: cst.Call, drop: set[int]) -> cst.Call:
+        """A ``train=``/``test=`` argument that stays (the callee is not known to take the mode from the
+        configuration, ``add_noise(h, test=test)``) still needs a value once the enclosing function lost
+        the parameter it passes on: it passes the mode."""
+        flag = self._flag
+        if flag is None or self._flag_rebound:
+            return updated
+        args = list(updated.args)
+        for i, arg in enumerate(original.args):
+            if i in drop or arg.keyword is None or arg.keyword.value not in (*FLAG_NAMES, "volatile") \
+                    or not any(n.value == flag.param for n in _loaded_names(arg.value)):
+                continue
+            args[i] = args[i].with_changes(value=args[i].value.visit(_FlagReads(flag.param, self._flag_read())))
+            self.info(original, "CH026", f"`{code(original.func)}(..., {arg.keyword.value}=...)`: `{flag.param}` "
+                      f"reads `{self._mode_expression()}`")
+        return updated.with_changes(args=args)
+
+    def _flag_read(self) -> cst.BaseExpression:
+        mode = self._mode_expression()
+        return cst.parse_expression(mode if self._flag.param == "train" else f"(not {mode})")
+
     def _user_call(self, original: cst.Call, keyword_index: dict[str, int]) -> set[int]:
         """A call to a project function, method or link that takes a train/test flag."""
         name = _callee_name(original.func)
         if name is None or name in self.project.classes:  # a constructor's flag is not a mode
             return set()
         facts = self.project.flag_functions
+        object_call = False
+        flag_keywords = [k for k in FLAG_NAMES if k in keyword_index]
         if self.project.link_types.get(name) in _BN_LINKS and "test" in keyword_index:
             candidates = [FlagFunction(name, "test", -1, False, False, True)]
         elif name in facts:
             candidates = facts[name]
-        elif name not in self.project.defined_functions and not hasattr(builtins, name):
-            # calling a model object, whose __call__/forward takes the flag: only a flag passed
-            # by keyword says so (a positional argument of an unknown callee could be anything)
+        elif flag_keywords and name in self.project.flagless_functions:
+            # `ae.encode(x, train=False)` where every `encode` of the program takes no flag (migrated
+            # in an earlier run, or file by file): the keyword can only be the v1 mode
+            candidates = [FlagFunction(name, flag_keywords[0], -1, True, False, True)]
+        elif name not in self.project.defined_functions and not hasattr(builtins, name) \
+                and self._may_be_model(original.func):
+            # calling a model object, whose __call__/forward takes the flag: a flag passed by keyword
+            # says so; by position, only a literal True/False (or the caller's own flag) where that
+            # __call__ has it (`self.predictor(x, True)`): another argument of an unknown callee could be anything
+            object_call = True
             candidates = facts.get("__call__", []) + facts.get("forward", [])
-            candidates = [c for c in candidates if c.param in keyword_index][:1]
+            held = self.project.held_classes.get(name) if _is_child_call(original.func) else None
+            if held and {c.owner for c in candidates} & held:  # `self.block1(h, self.train)`: made by Block
+                candidates = [c for c in candidates if c.owner in held]
+            by_keyword = [c for c in candidates if c.param in keyword_index][:1]
+            candidates = by_keyword or [c for c in candidates if self._flag_at_position(original, c, object_call)]
+            if not candidates and flag_keywords and {"__call__", "forward"} & self.project.flagless_functions \
+                    and not {"__call__", "forward"} & self.project.open_functions:
+                # `self.ae(x, train=True)` where the program's models all take no flag (any more)
+                candidates = [FlagFunction("__call__", flag_keywords[0], -1, True, False, True)]
         else:
             return set()
         flag = next((c for c in candidates if c.param in keyword_index), None)
@@ -240,15 +365,33 @@ class TrainMode(RulePass):
             return set()
         index = keyword_index.get(flag.param)
         if index is None and flag.index >= 0:
-            position = flag.index - (1 if flag.is_method and isinstance(original.func, cst.Attribute) else 0)
-            positional = [i for i, a in enumerate(original.args) if a.keyword is None and not a.star]
-            if position < len(positional) and len(positional) == positional[-1] + 1:
-                index = positional[position]
+            index = _positional_index(original, _position(flag, original, object_call))
         if index is None:
             return set()
-        self._apply(original, original.args[index].value, flag.param == "test", "CH021",
-                    f"{code(original.func)}(..., {flag.param}=...)", volatile=flag.volatile)
+        by_position = flag.param not in keyword_index
+        self._apply(original, original.args[index].value, flag.param == "test", "CH024" if by_position else "CH021",
+                    f"{code(original.func)}(...): `{code(original.args[index].value)}` passed as `{flag.param}`"
+                    if by_position else f"{code(original.func)}(..., {flag.param}=...)",
+                    volatile=flag.volatile)
         return {index}
+
+    def _may_be_model(self, func: cst.BaseExpression) -> bool:
+        """A callee that can be a model object: a name (``model(x)``), a link an object holds
+        (``self.predictor``, ``model.predictor``), not a method of something else (``kwargs.get``,
+        ``parser.set_defaults``)."""
+        return isinstance(func, cst.Name) or _is_child_call(func) or isinstance(func, cst.Attribute) and \
+            (func.attr.value in self.project.child_names or func.attr.value in _LIBRARY_CHILDREN)
+
+    def _flag_at_position(self, call: cst.Call, flag: FlagFunction, object_call: bool) -> bool:
+        if flag.index < 0:
+            return False
+        index = _positional_index(call, _position(flag, call, object_call))
+        if index is None:
+            return False
+        value = call.args[index].value
+        if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Not):
+            value = value.expression
+        return isinstance(value, cst.Name) and value.value in ("True", "False") or self._is_current_mode(value)
 
     def _block_names(self, block: cst.CSTNode | None) -> _BlockNames | None:
         if block is None:
@@ -275,19 +418,22 @@ class TrainMode(RulePass):
             self.info(call, "CH023", "`volatile=not train` removed: callers that pass train=False also get "
                       "`no_backprop_mode()`")
             return True
-        self.todo(call, "CH023", f"`volatile={text}` was removed in Chainer 2; run the inference part under "
-                  "`with chainer.no_backprop_mode():` and drop the argument")
-        return False
+        # A computed flag: whether a graph is recorded is not known here. Values never depended on it
+        # (volatility only skipped recording the graph), so the argument goes, and the memory it saved
+        # is the one thing left to review.
+        self.warn(call, "CH023", f"`volatile={text}` was removed in Chainer 2 and dropped: the values are the "
+                  "same, but computing with this Variable now records a graph; where it is volatile, run that "
+                  "part under `with chainer.no_backprop_mode():` to save the memory")
+        return True
 
     # --- reads of the flag --------------------------------------------------------------------
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         flag = self._flag
-        if flag is None or original.value != flag.param or not self._is_load(original):
+        if flag is None or original.value != flag.param or self._flag_rebound or not self._is_load(original):
             return updated
-        mode = self._mode_expression()
-        self.info(original, "CH021", f"reads of `{flag.param}` read `{mode}`")
-        return cst.parse_expression(mode if flag.param == "train" else f"(not {mode})")
+        self.info(original, "CH021", f"reads of `{flag.param}` read `{self._mode_expression()}`")
+        return self._flag_read()
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
         if not (self._is_self_train(original) and self._in_train_attribute_class and self._is_load(original)):
@@ -517,3 +663,133 @@ def _callee_name(func: cst.BaseExpression) -> str | None:
     if isinstance(func, cst.Attribute):
         return func.attr.value
     return None
+
+
+def _position(flag: FlagFunction, call: cst.Call, object_call: bool) -> int:
+    """Where the flag sits among the call's positional arguments: a method called through an object
+    (``obj.encode(x, False)``, ``model(x, False)``) is not passed ``self``."""
+    return flag.index - (1 if flag.is_method and (object_call or isinstance(call.func, cst.Attribute)) else 0)
+
+
+def _positional_index(call: cst.Call, position: int) -> int | None:
+    """The index in ``call.args`` of its ``position``-th positional argument, when the positional
+    arguments come first and none is starred."""
+    positional = [i for i, a in enumerate(call.args) if a.keyword is None and not a.star]
+    if 0 <= position < len(positional) and len(positional) == positional[-1] + 1:
+        return positional[position]
+    return None
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
+        isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString,
+                                                                                      cst.ConcatenatedString))
+
+
+def _shadows(function: cst.FunctionDef, name: str) -> bool:
+    """Whether a nested function has its own ``name`` (a parameter, or a local it assigns)."""
+    return any(p.name.value == name for p in function.params.params) or _assigns(function.body, name)
+
+
+def _assigns(block: cst.CSTNode, name: str) -> bool:
+    """Whether the function body ``block`` binds ``name`` (outside nested functions and classes)."""
+    finder = _BindingFinder(name)
+    block.visit(finder)
+    return finder.found
+
+
+class _BindingFinder(cst.CSTVisitor):
+    def __init__(self, name: str):
+        self.name = name
+        self.found = False
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def _target(self, target: cst.CSTNode) -> None:
+        if any(n.value == self.name for n in _flatten_targets(target) if isinstance(n, cst.Name)):
+            self.found = True
+
+    def visit_AssignTarget(self, node) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node) -> None:
+        self._target(node.target)
+
+    def visit_AnnAssign(self, node) -> None:
+        self._target(node.target)
+
+    def visit_For(self, node) -> None:
+        self._target(node.target)
+
+    def visit_WithItem(self, node) -> None:
+        if node.asname is not None:
+            self._target(node.asname.name)
+
+    def visit_NamedExpr(self, node) -> None:
+        self._target(node.target)
+
+
+def _loaded_names(node: cst.CSTNode) -> list[cst.Name]:
+    collector = _NameCollector()
+    node.visit(collector)
+    return collector.names
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self):
+        self.names: list[cst.Name] = []
+
+    def visit_Attribute(self, node) -> bool:
+        node.value.visit(self)  # the attribute's own name is no variable
+        return False
+
+    def visit_Arg(self, node) -> bool:
+        node.value.visit(self)  # nor is a keyword
+        return False
+
+    def visit_Name(self, node) -> None:
+        self.names.append(node)
+
+
+class _FlagReads(cst.CSTTransformer):
+    """Every read of the removed flag ``name`` in an expression becomes ``read``."""
+
+    def __init__(self, name: str, read: cst.BaseExpression):
+        self.name, self.read = name, read
+
+    def visit_Attribute(self, node) -> bool:
+        return True
+
+    def leave_Attribute(self, original, updated):
+        return updated.with_changes(attr=original.attr)  # `x.train` keeps its attribute name
+
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(keyword=original.keyword)
+
+    def leave_Name(self, original, updated):
+        return self.read if original.value == self.name else updated
+
+
+def _is_child_call(func: cst.BaseExpression) -> bool:
+    """``self.<child>(...)``: a call of a link the object holds."""
+    return isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+
+
+def _is_setter(node: cst.FunctionDef) -> bool:
+    return any(isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value == "setter"
+               for d in node.decorators)
+
+
+def _is_train_property(node: cst.FunctionDef) -> bool:
+    """``@property def train(self)`` or ``@train.setter def train(self, value)``."""
+    return node.name.value == "train" and any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value == "property" or
+        _is_setter(node) and isinstance(d.decorator.value, cst.Name) and d.decorator.value.value == "train"
+        for d in node.decorators)
