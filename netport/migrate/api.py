@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 
 from netport.atomic import copy_atomic, write_atomic
 from netport.migrate import alignment, safety
-from netport.migrate.cache import MigrationCache, PreparationCache
+from netport.migrate.cache import MigrationCache, PreparationCache, RunCache
 from netport.migrate.files import InputFile, SourceError, discover, read_source
 from netport.migrate.options import MigrationOptions, UsageError
 from netport.migrate.preparation import Prepared, prepare
@@ -71,13 +71,29 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
             continue
         migration.encodings[path] = encoding
         read.append(Prepared(str(path), text))
+    runs = RunCache(cache, options) if cache is not None else None
+    manifest = [(item.path, item.text, item.error) for item in read]
+    ordered = runs.get(manifest) if runs is not None else None
+    if ordered is None:
+        ordered, context = _migrate_all(read, python, options, jobs, cache)
+        if runs is not None:
+            runs.put(manifest, context, ordered)
+    migration.results = {Path(r.path): r for r in ordered}
+    _refuse_unencodable(migration)
+    return migration
+
+
+def _migrate_all(read: list[Prepared], python: list[Path], options: MigrationOptions, jobs: int,
+                 cache: os.PathLike | str | None) -> tuple[list[FileResult], list[str]]:
+    """Every file's result, in order, and the paths of the modules outside the run whose facts it read."""
     prepared = _prepare_all(read, jobs, PreparationCache(cache) if cache is not None else None)
 
     project = ProjectFacts()
     for item in prepared:
         if item.python3_text is not None:
             project.add_source(item.python3_text)
-    for text in _imported_context(prepared, set(python)):
+    context = _imported_context(prepared, set(python))
+    for text in context.values():
         project.add_source(text)
 
     store = MigrationCache(cache, project, options) if cache is not None else None
@@ -94,15 +110,13 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
     results = dict(zip((id(item) for item in missing), results))
     ordered = [result if result is not None else results[id(item)] for item, result in zip(prepared, reused)]
     safety.check_run(ordered, [item.python3_text for item in prepared])  # after the cache: it spans files
-    migration.results = {Path(r.path): r for r in ordered}
-    _refuse_unencodable(migration)
-    return migration
+    return ordered, [str(path) for path in context]
 
 
-def _imported_context(prepared: list[Prepared], inputs: set[Path]) -> list[str]:
+def _imported_context(prepared: list[Prepared], inputs: set[Path]) -> dict[Path, str]:
     """Python 3 text of the program's modules that the inputs import but the run does not include
-    (a file migrated alone, or a tree partly migrated before): their facts, not their migration."""
-    seen, texts = {path.resolve() for path in inputs}, []
+    (a file migrated alone, or a tree partly migrated before), by path: their facts, not their migration."""
+    seen, texts = {path.resolve() for path in inputs}, {}
     for item in prepared:
         if item.python3_text is None or not may_need_facts(item.python3_text):
             continue
@@ -115,7 +129,7 @@ def _imported_context(prepared: list[Prepared], inputs: set[Path]) -> list[str]:
             except SourceError:
                 continue
             if context.python3_text is not None:
-                texts.append(context.python3_text)
+                texts[module] = context.python3_text
     return texts
 
 

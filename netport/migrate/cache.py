@@ -1,9 +1,10 @@
 """Results of earlier migrations, kept by content: a re-run over an unchanged tree reads them back
 instead of migrating again.
 
-Two kinds of entries, in two folders: ``prepared/`` holds each file as read and checked (its Python 2
+Three kinds of entries, in three folders: ``prepared/`` holds each file as read and checked (its Python 2
 conversion is the slowest part of reading, and the facts across files need it before any result can
-be looked up), ``migrated/`` each file's migration.
+be looked up), ``migrated/`` each file's migration, ``runs/`` a whole run's results after the checks
+that span its files (an unchanged tree is one entry to read).
 A migration entry's key is a hash of everything the result depends on: the file's path and text, the facts
 gathered across all files of the run (a change in one file can change another's migration), the
 options, and the migrator itself (netport's version, the source of ``netport/migrate``, LibCST's,
@@ -115,6 +116,18 @@ class PreparationCache(_EntryStore):
             "python2_changes": [dataclasses.astuple(c) for c in prepared.python2_changes]})
 
 
+def _result_entry(result: FileResult) -> dict:
+    return {"migrated": result.migrated, "error": result.error, "python2": result.python2,
+            "findings": [[f.path, f.line, f.col, f.severity.value, f.rule, f.message] for f in result.findings]}
+
+
+def _result(path: str, text: str | None, entry: dict) -> FileResult:
+    findings = [Finding(p, line, col, Severity(severity), rule, message)
+                for p, line, col, severity, rule, message in entry["findings"]]
+    return FileResult(path, original=text, migrated=entry["migrated"], findings=findings,
+                      error=entry["error"], python2=entry["python2"])
+
+
 class MigrationCache(_EntryStore):
     """Migration results, by path and text, under the facts across files and the options of the run."""
 
@@ -123,16 +136,48 @@ class MigrationCache(_EntryStore):
                          f"{migrator_fingerprint()} {project_fingerprint(project)} {options}")
 
     def get(self, path: str, text: str) -> FileResult | None:
-        entry = self._read(path, text)
         try:
-            findings = [Finding(p, line, col, Severity(severity), rule, message)
-                        for p, line, col, severity, rule, message in entry["findings"]]
-            return FileResult(path, original=text, migrated=entry["migrated"], findings=findings,
-                              error=entry["error"], python2=entry["python2"])
+            return _result(path, text, self._read(path, text))
         except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, text: str, result: FileResult) -> None:
-        self._write(result.path, text, {
-            "migrated": result.migrated, "error": result.error, "python2": result.python2,
-            "findings": [[f.path, f.line, f.col, f.severity.value, f.rule, f.message] for f in result.findings]})
+        self._write(result.path, text, _result_entry(result))
+
+
+class RunCache(_EntryStore):
+    """A whole run's results (after the checks that span its files), by every input's path and text:
+    a re-run over an unchanged tree reads one entry. The modules outside the run whose facts it read
+    (:func:`netport.migrate.api._imported_context`) are kept with their hashes, and checked."""
+
+    def __init__(self, directory: os.PathLike | str, options: MigrationOptions):
+        super().__init__(Path(directory) / "runs", f"{migrator_fingerprint()} {options}")
+
+    @staticmethod
+    def _manifest(inputs: list[tuple[str, str | None, str | None]]) -> str:
+        """(path, text, error) of every Python input, as one key text."""
+        return "\0".join(f"{path}\0{_digest(text) if text is not None else error}" for path, text, error in inputs)
+
+    def get(self, inputs: list[tuple[str, str | None, str | None]]) -> list[FileResult] | None:
+        entry = self._read("run", self._manifest(inputs))
+        try:
+            for path, digest in entry["context"]:
+                if _digest(Path(path).read_bytes().decode("utf-8", "surrogateescape")) != digest:
+                    return None
+            return [_result(path, text, result) for (path, text, _), result in zip(inputs, entry["results"],
+                                                                                    strict=True)]
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, inputs: list[tuple[str, str | None, str | None]], context: list[str],
+            results: list[FileResult]) -> None:
+        try:
+            digests = [[path, _digest(Path(path).read_bytes().decode("utf-8", "surrogateescape"))] for path in context]
+        except OSError:
+            return
+        self._write("run", self._manifest(inputs), {"context": digests,
+                                                     "results": [_result_entry(r) for r in results]})
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

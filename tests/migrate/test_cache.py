@@ -95,3 +95,25 @@ def test_the_cli_caches_unless_told_not_to(tmp_path):
     shutil.rmtree(tmp_path / "cache")
     uncached = subprocess.run([*command, "--no-cache"], capture_output=True, text=True, env=environment, cwd=REPO)
     assert uncached.stdout == first.stdout and not (tmp_path / "cache").exists()
+
+
+def test_a_whole_run_is_one_entry_and_a_module_it_read_facts_from_is_checked(tmp_path, monkeypatch):
+    # train.py migrated alone reads net.py's facts: when net.py changes, the run is not reused
+    (tmp_path / "net.py").write_text("import chainer\n\n\nclass AE(chainer.Chain):\n"
+                                     "    def encode(self, x, train=True):\n        return x\n")
+    (tmp_path / "train.py").write_text("import chainer\nfrom net import AE\nh = AE().encode(x, False)\n")
+    store = tmp_path / "cache"
+    first = migrate_paths([tmp_path / "train.py"], cache=store)
+    assert len(entries(store, "runs")) == 1
+    assert "with chainer.using_config('train', False):" in first.report.files[0].migrated
+
+    def no_migration(*args):
+        raise AssertionError("migrated again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("netport.migrate.api._prepare_all", no_migration)
+        assert outcome(migrate_paths([tmp_path / "train.py"], cache=store)) == outcome(first)
+    (tmp_path / "net.py").write_text("import chainer\n\n\nclass AE(chainer.Chain):\n"
+                                     "    def encode(self, x, depth=0):\n        return x\n")
+    again = migrate_paths([tmp_path / "train.py"], cache=store)
+    assert again.report.files[0].migrated == "import chainer\nfrom net import AE\nh = AE().encode(x, False)\n"

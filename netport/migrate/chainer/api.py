@@ -68,6 +68,20 @@ def public_name(qualified_name: str) -> str:
     return api(SOURCE_VERSION)["defined_at"].get(qualified_name, qualified_name)
 
 
+def removal_hint(qualified_name: str) -> str:
+    """What to write instead of a public v1 name that Chainer 5+ lacks, for the residual sweep's marker."""
+    defined = {public: definition for definition, public in api(SOURCE_VERSION)["defined_at"].items()}
+    module = defined.get(qualified_name, "").rpartition(".")[0]
+    namespace, _, leaf = qualified_name.rpartition(".")
+    function = module.rpartition(".")[2]
+    if namespace == "chainer.functions" and leaf[:1].isupper() and all(
+            function in api(version)["names"].get(namespace, ()) for version in TARGET_VERSIONS):
+        # a v1 Function object (`F.MaxPooling2D(2)(x)`): Chainer 5+ exports the function beside it
+        return (f"call the function `F.{function}(x, ...)` with the object's arguments (less `use_cudnn`) instead "
+                f"of the Function object; code that reads the object's state needs `{module}.{leaf}(...).apply((x,))`")
+    return "rewrite this use by hand"
+
+
 def renamed(qualified_name: str) -> str:
     """The target-version name of a v1 qualified name (unchanged when it did not move)."""
     if qualified_name in RENAMES:

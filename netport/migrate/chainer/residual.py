@@ -52,7 +52,7 @@ class ResidualSweep(RulePass):
         if api.exists_in_target(qualified):
             return False
         self._residual(node, qualified.rsplit(".", 1)[-1],
-                       f"`{qualified}` does not exist in Chainer 5+; rewrite this use by hand")
+                       f"`{qualified}` does not exist in Chainer 5+; {api.removal_hint(qualified)}")
         return True
 
     def _residual(self, node: cst.CSTNode, needle: str, message: str) -> None:
