@@ -454,6 +454,20 @@ class Scopes:
                 return False
         return False
 
+    def binds_locally(self, name: str) -> bool:
+        """Whether a function around the current node has its own ``name`` (a parameter or a local), so that
+        the module's ``name`` is not the one seen here."""
+        for table in self._stack[1:]:
+            if table is None or table.get_type() != "function":
+                continue
+            try:
+                symbol = table.lookup(name)
+            except KeyError:
+                continue
+            if symbol.is_assigned() or symbol.is_parameter():
+                return True
+        return False
+
 
 def top_level_imports(module: cst.Module):
     """(module, object or None, alias or None) for every absolute, non-star import at the top level."""

@@ -463,7 +463,8 @@ class ModuleRules(RulePass):
                 original.func.value.value == "self" and original.func.attr.value in self._finetune and \
                 any(a.keyword is not None and a.keyword.value == "finetune" for a in original.args):
             return self._finetune_call(original, updated)
-        if self._is_linear_link_call(original) and updated.args and updated.args[0].keyword is None:
+        if self._is_linear_link_call(original) and updated.args and updated.args[0].keyword is None \
+                and not _is_flattened(updated.args[0].value):
             # L.Linear flattened its input to (batch, -1) like F.linear; nn.Linear applies to the last
             # axis. Only programs with convolutions feed it images, so only there is it spelled out.
             self.info(original, "PT003", "a Linear link flattened its input after the batch axis: `.flatten(1)`")
@@ -748,10 +749,17 @@ class ModuleRules(RulePass):
                  "initial_avg_mean", "initial_avg_var"]
         values = bind_arguments(updated, names)
         target = _assignment_target(self.statement, original)
-        supported = {"size", "decay", "eps", "initial_avg_var"}
-        if values is None or "size" not in values or set(values) - supported or target is None:
+        supported = {"size", "decay", "eps", "initial_avg_var", "use_gamma", "use_beta"}
+        flags = {name: code(values[name]) for name in ("use_gamma", "use_beta") if values and name in values}
+        if values is None or "size" not in values or set(values) - supported or target is None or \
+                any(value not in ("True", "False") for value in flags.values()):
             self.todo(original, "PT003", "L.BatchNormalization with these arguments: write the nn.BatchNorm module "
                       "by hand")
+            if v1:  # CH017's subclass goes with the Chainer code: the marked line keeps the Chainer link
+                link = self.spell("chainer.links.BatchNormalization")
+                kept = [a for a in updated.args if not (a.keyword and a.keyword.value == "initial_avg_var")]
+                kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                return updated.with_changes(func=cst.parse_expression(link), args=kept)
             return updated
         # Chainer normalises any input; torch needs the input's rank: images after convolutions
         images = any(kind in _IMAGE_LINKS for kind in self.project.link_types.values())
@@ -764,16 +772,23 @@ class ModuleRules(RulePass):
         eps = code(values["eps"]) if "eps" in values else "2e-05"
         if "initial_avg_var" in values and code(values["initial_avg_var"]) in ("0", "0.0"):
             self.insert_after(self.statement, [cst.parse_statement(f"{self._nn('init')}.zeros_({target}.running_var)\n")])
+        # use_gamma=False / use_beta=False: Chainer has no scale (1) / shift (0); torch's affine=False drops
+        # both, and one alone stays at its initial value, out of the optimizer's reach (no gradient)
+        fixed = [torch_name for name, torch_name in (("use_gamma", "weight"), ("use_beta", "bias"))
+                 if flags.get(name) == "False"]
+        affine = ", affine=False" if len(fixed) == 2 else ""
+        if len(fixed) == 1:
+            self.insert_after(self.statement, [cst.parse_statement(f"{target}.{fixed[0]}.requires_grad_(False)\n")])
         if v1:
             self._chainer_batch_norms.add(module)
             self._nn(module)
             self.info(original, "PT035", f"{BATCH_NORMALIZATION_V1} is `Chainer{module}` (written into this file): "
                       f"nn.{module} with Chainer's eps={eps}, momentum = 1 - decay = {momentum}, and v1's running "
                       "variance, which takes in eps at every update")
-            return cst.parse_expression(f"Chainer{module}({code(values['size'])}, eps={eps}, momentum={momentum})")
+            return cst.parse_expression(f"Chainer{module}({code(values['size'])}, eps={eps}, momentum={momentum}{affine})")
         self.info(original, "PT003", f"L.BatchNormalization is `nn.{module}` with Chainer's eps={eps} and "
                   f"momentum = 1 - decay = {momentum}")
-        return cst.parse_expression(f"{self._nn(module)}({code(values['size'])}, eps={eps}, momentum={momentum})")
+        return cst.parse_expression(f"{self._nn(module)}({code(values['size'])}, eps={eps}, momentum={momentum}{affine})")
 
     def _parameter(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         values = bind_arguments(updated, ["initializer", "shape", "name"])
@@ -783,7 +798,7 @@ class ModuleRules(RulePass):
         if init is not None and shape is None and not self._is_initializer(init) and _number(init) is None:
             tensor = f"torch.as_tensor({code(init)})"  # chainer.Parameter(array): that array
         elif init is not None and shape is not None:
-            tensor = self._initialized(init, code(shape))
+            tensor = self._initialized(init, _size(shape))
         if tensor is None:
             self.todo(original, "PT004", "chainer.Parameter with this initializer (or without a shape): build the "
                       "tensor and wrap it in nn.Parameter by hand")
@@ -991,3 +1006,20 @@ def _number(node: cst.BaseExpression) -> str | None:
 
 def is_none(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _size(shape: cst.BaseExpression) -> str:
+    """A torch size for a Chainer shape, which may be one int (``add_param('b', n_in)``): torch's
+    factories take a sequence."""
+    if isinstance(shape, (cst.Tuple, cst.List)):
+        return code(shape)
+    if isinstance(shape, cst.Integer):
+        return f"({code(shape)},)"
+    text = code(shape)
+    return f"({text},) if isinstance({text}, int) else tuple({text})"
+
+
+def _is_flattened(node: cst.BaseExpression) -> bool:
+    """``x.flatten(1)``: an input flattened already (by an earlier run, or by hand)."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "flatten" \
+        and len(node.args) == 1 and code(node.args[0].value) == "1"

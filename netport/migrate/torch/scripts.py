@@ -399,15 +399,24 @@ class ScriptRules(RulePass):
                       "arrays NumPy and create tensors on a torch.device instead")
         return updated
 
+    def _scope_path(self, node: cst.CSTNode) -> tuple[str, ...]:
+        return tuple(reversed([a.name.value for a in self.ancestors(node) if isinstance(a, (cst.FunctionDef,
+                                                                                            cst.ClassDef))]))
+
     def _optimizer_attribute(self, original, updated, receiver: str, name: str) -> cst.BaseExpression:
         kinds = self._optimizer_kinds[receiver]
         places = {HYPERPARAMETERS.get(kind, {}).get(name) for kind in kinds}
         parent = self.parent(original)
         store = isinstance(parent, (cst.AssignTarget, cst.AugAssign)) and parent.target is original
         if name == "target" and not store and len(self._optimizer_targets.get(receiver, ())) == 1:
-            (model,) = self._optimizer_targets[receiver]
-            self.info(original, "PT027", f"`{receiver}.target` is `{model}`, the model it was set up with")
-            return cst.parse_expression(model)
+            ((scope, model),) = self._optimizer_targets[receiver]
+            # elsewhere `model` may name nothing (an updater's method): the same function, or module names
+            # that no function around this use rebinds
+            roots = {receiver.split(".")[0].split("[")[0], model.split(".")[0].split("(")[0]}
+            if scope == self._scope_path(original) or scope == () and not any(
+                    self._scopes.binds_locally(root) for root in roots):
+                self.info(original, "PT027", f"`{receiver}.target` is `{model}`, the model it was set up with")
+                return cst.parse_expression(model)
         if not kinds or None in places or len(places) != 1 or store and next(iter(places))[1] is not None:
             self.todo(original, "PT027", f"`{receiver}.{name}`: {OPTIMIZER_ONLY[name]}")
             return updated
@@ -665,14 +674,14 @@ def _has_parameters(function: cst.Lambda) -> bool:
 def _optimizers(tree: ast.Module | None) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """The optimizers of a file: each name (or ``self.x``) assigned a Chainer optimizer or set up with a
     model, with the optimizer classes it can hold (for one only set up, every class the file constructs),
-    and the models each was set up with."""
+    and the models each was set up with, as ``(scope, model)``: the path of the functions the setup is in."""
     if tree is None:
         return {}, {}
     aliases = import_map(tree)
     kinds: dict[str, set[str]] = {}
-    targets: dict[str, set[str]] = {}
+    targets: dict[str, set[tuple[tuple[str, ...], str]]] = {}
     constructed: set[str] = set()
-    for node in ast.walk(tree):
+    for node, scope in _walk_scopes(tree):
         if isinstance(node, ast.Call):
             qualified = qualified_name(node.func, aliases) or ""
             if qualified.startswith("chainer.optimizers."):
@@ -680,7 +689,7 @@ def _optimizers(tree: ast.Module | None) -> tuple[dict[str, set[str]], dict[str,
             if isinstance(node.func, ast.Attribute) and node.func.attr == "setup" and len(node.args) == 1:
                 receiver = ast.unparse(node.func.value)
                 kinds.setdefault(receiver, set())
-                targets.setdefault(receiver, set()).add(ast.unparse(node.args[0]))
+                targets.setdefault(receiver, set()).add((scope, ast.unparse(node.args[0])))
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             qualified = qualified_name(node.value.func, aliases) or ""
             if qualified.startswith("chainer.optimizers."):
@@ -691,6 +700,16 @@ def _optimizers(tree: ast.Module | None) -> tuple[dict[str, set[str]], dict[str,
         if not found:
             found |= constructed
     return kinds, targets
+
+
+def _walk_scopes(tree: ast.Module):
+    """Every node with the path of the functions and classes around it."""
+    pending = [(tree, ())]
+    while pending:
+        node, scope = pending.pop()
+        yield node, scope
+        inner = (*scope, node.name) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else scope
+        pending.extend((child, inner) for child in ast.iter_child_nodes(node))
 
 
 def _lr_stores(tree: ast.Module | None) -> set[str]:
