@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from netport.migrate import Severity, migrate_source
 from netport.verify import verify
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 LEGACY_NET = REPO / "legacy_examples" / "mnist_sae" / "net.py"
 FACTORY = '''import os, sys
@@ -1240,3 +1241,17 @@ def test_a_parameter_shaped_by_one_int_gets_a_torch_size():
     namespace = {}
     exec(migrated, namespace)
     assert namespace["AE"](7).decoder_bias.shape == (7,)
+
+
+def test_functions_with_other_defaults_compute_chainer_1_24s_numbers(tmp_path, legacy_python):
+    # slope 0.2, padded windows averaged with their zeros, the output size floored: exactly v1's
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
+    source = ("import chainer.functions as F\n"
+              "y = F.sum(F.average_pooling_2d(F.leaky_relu(x), 3, stride=2, pad=1), axis=1)\n")
+    legacy = run_python(legacy_python, ["-c", f"import numpy as np\nx = np.load('x.npy')\n{source}"
+                                              "np.save('v1.npy', y.data)\n"], cwd=tmp_path)
+    assert legacy.returncode == 0, legacy.stderr
+    namespace = {"x": torch.from_numpy(np.load(tmp_path / "x.npy"))}
+    exec(migrate_source(source, target="torch").migrated, namespace)
+    np.testing.assert_array_equal(namespace["y"].numpy(), np.load(tmp_path / "v1.npy"))

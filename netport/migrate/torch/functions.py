@@ -84,6 +84,18 @@ register(
                "# ported from chainer\nimport numpy as np\nI = np.identity(3)\n")),
 )
 
+register(
+    Rule("PT018", "F.leaky_relu (Chainer's slope 0.2, torch's 0.01), F.average_pooling_2d and F.sum, with "
+         "Chainer's defaults spelled out",
+         before="import chainer.functions as F\ny = F.leaky_relu(x)\np = F.average_pooling_2d(y, 2)\n"
+                "s = F.sum(p, axis=1)\n",
+         after="import torch\nfrom torch import nn\n\ny = nn.functional.leaky_relu(x, negative_slope=0.2)\n"
+               "p = nn.functional.avg_pool2d(y, 2, stride=2, padding=0)\ns = torch.sum(p, dim=1)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\ny = nn.functional.leaky_relu(x, negative_slope=0.2)\n",
+               "# ported from chainer\nimport numpy as np\ns = np.sum(x, axis=1)\n")),
+)
+
 SIMPLE = {"chainer.functions.sigmoid": "torch.sigmoid", "chainer.functions.relu": "torch.relu",
           "chainer.functions.tanh": "torch.tanh", "chainer.functions.exp": "torch.exp",
           "chainer.functions.log": "torch.log",
@@ -184,6 +196,9 @@ class FunctionRules(RulePass):
             return cst.parse_expression(f"({paren(y)}.argmax(1) == {paren(t)}).float().mean()")
         if qualified == "chainer.functions.max_pooling_2d":
             return self._max_pooling(original, updated)
+        if qualified in ("chainer.functions.leaky_relu", "chainer.functions.average_pooling_2d",
+                         "chainer.functions.sum"):
+            return self._defaults_differ(original, updated, qualified.rsplit(".", 1)[1])
         if qualified in ("chainer.functions.concat", "chainer.functions.split_axis", "chainer.functions.reshape"):
             return self._array_function(original, updated, qualified.rsplit(".", 1)[1])
         if qualified == "chainer.functions.transpose" and len(args) == 1 and args[0].keyword is None:
@@ -221,6 +236,35 @@ class FunctionRules(RulePass):
             self.todo(original, rule, f"{code(original.func)}: arguments beyond {', '.join(names)}; convert by hand")
             return None
         return {name: code(value) for name, value in values.items()}
+
+    def _defaults_differ(self, original: cst.Call, updated: cst.Call, name: str) -> cst.BaseExpression:
+        """Functions whose torch counterpart names or defaults its arguments otherwise (checked against
+        Chainer 1.24's signatures and torch's)."""
+        signature = {"leaky_relu": ["x", "slope"], "average_pooling_2d": ["x", "ksize", "stride", "pad"],
+                     "sum": ["x", "axis", "keepdims"]}[name]
+        values = self._bind(original, updated, signature, "PT018")
+        if values is None:
+            return updated
+        x = values["x"]
+        if name == "leaky_relu":
+            text = f"{self._spell('nn.functional.leaky_relu')}({x}, negative_slope={values.get('slope', '0.2')})"
+            message = "F.leaky_relu's slope is 0.2 by default, torch's negative_slope 0.01: written out"
+        elif name == "average_pooling_2d":
+            # both average the zero padding in (count_include_pad) and floor the output size (cover_all=False)
+            ksize = values["ksize"]
+            text = (f"{self._spell('nn.functional.avg_pool2d')}({x}, {ksize}, stride={values.get('stride', ksize)}, "
+                    f"padding={values.get('pad', '0')})")
+            message = "F.average_pooling_2d is avg_pool2d with Chainer's stride (ksize by default)"
+        else:
+            axis = f", dim={values['axis']}" if "axis" in values and values["axis"] != "None" else ""
+            keep = f", keepdim={values['keepdims']}" if "keepdims" in values and axis else ""
+            if "keepdims" in values and not axis and values["keepdims"] != "False":
+                self.todo(original, "PT018", "F.sum over every axis with keepdims: write the torch sum by hand")
+                return updated
+            text = f"{self._spell('torch.sum')}({x}{axis}{keep})"
+            message = "F.sum is torch.sum (axis -> dim, keepdims -> keepdim)"
+        self.info(original, "PT018", message)
+        return cst.parse_expression(text)
 
     def _max_pooling(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         values = self._bind(original, updated, ["x", "ksize", "stride", "pad", "cover_all"], "PT016")
