@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with --to torch: torch.optim.Adam as is (the default; torch adds eps after the bias "
                          "correction, Chainer before it) or a ChainerAdam subclass written into the file that "
                          "reproduces Chainer's Adam update exactly")
+    migrate.add_argument("--trainer", choices=["loop", "ppe"], default="loop",
+                         help="with --to torch: a Chainer Trainer becomes the plain loop it ran, written out (the "
+                         "default: torch alone, for the standard extensions) or a pytorch-pfn-extras "
+                         "ExtensionsManager (needs pytorch-pfn-extras>=0.8; keeps custom extensions and triggers)")
     where = migrate.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
                        help="write the result here: one input file to OUT, or into it when OUT is a directory or "
@@ -216,10 +220,12 @@ def _migrate(args: argparse.Namespace) -> int:
             return fail("--init applies to --to torch only")
         if args.adam_eps != "torch" and args.to != "torch":
             return fail("--adam-eps applies to --to torch only")
+        if args.trainer != "loop" and args.to != "torch":
+            return fail("--trainer applies to --to torch only")
         from netport.migrate.cache import default_directory
 
         migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude,
-                                          init=args.init, adam_eps=args.adam_eps,
+                                          init=args.init, adam_eps=args.adam_eps, trainer=args.trainer,
                                           cache=None if args.no_cache else default_directory())
         report = migration.report
         if args.diff or not (args.output or args.in_place):

@@ -19,11 +19,12 @@ from netport.migrate.report import FileResult, Report
 
 
 def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
-                   project: ProjectFacts | None = None, init: str = "chainer", adam_eps: str = "torch") -> FileResult:
+                   project: ProjectFacts | None = None, init: str = "chainer", adam_eps: str = "torch",
+                   trainer: str = "loop") -> FileResult:
     """Migrate one module's source text. Without ``project``, the facts come from this text alone."""
     from netport.migrate.engine import migrate_prepared  # LibCST and the rules: only when a file migrates
 
-    options = MigrationOptions(target, init, adam_eps)
+    options = MigrationOptions(target, init, adam_eps, trainer)
     prepared = prepare(path, source)
     if project is None:
         project = ProjectFacts()
@@ -50,10 +51,10 @@ class Migration:
 
 def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1,
                   exclude: Sequence[str] = (), init: str = "chainer", adam_eps: str = "torch",
-                  cache: os.PathLike | str | None = None) -> Migration:
+                  trainer: str = "loop", cache: os.PathLike | str | None = None) -> Migration:
     """Migrate files and directory trees (read-only: see :func:`write_outputs`). With ``cache`` (a
     directory, see :mod:`netport.migrate.cache`) results of earlier runs on the same input are reused."""
-    options = MigrationOptions(target, init, adam_eps)
+    options = MigrationOptions(target, init, adam_eps, trainer)
     roots = [Path(p) for p in paths]
     for root in roots:
         if not root.exists():

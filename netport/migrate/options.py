@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TARGETS = ("chainer", "torch")
+TRAINERS = ("loop", "ppe")
 
 
 class UsageError(ValueError):
@@ -16,6 +17,7 @@ class MigrationOptions:
     target: str = "chainer"  # "chainer" (5+) or "torch" (through Chainer 5 idiom)
     init: str = "chainer"  # torch target: keep Chainer's weight initialisation ("chainer") or torch's ("torch")
     adam_eps: str = "torch"  # torch target: torch.optim.Adam as is ("torch") or with Chainer's eps placement
+    trainer: str = "loop"  # torch target: a Trainer becomes a written-out loop ("loop") or pytorch-pfn-extras ("ppe")
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -23,3 +25,5 @@ class MigrationOptions:
         for name, value in (("init", self.init), ("adam_eps", self.adam_eps)):
             if value not in ("chainer", "torch"):
                 raise UsageError(f"{name}={value!r}: 'chainer' or 'torch'")
+        if self.trainer not in TRAINERS:
+            raise UsageError(f"trainer={self.trainer!r}: {' or '.join(map(repr, TRAINERS))}")

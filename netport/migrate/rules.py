@@ -22,6 +22,9 @@ class Rule:
     # local name like a Chainer one, code already in the target's form) and must come back from the
     # migrator byte for byte, with no finding of this rule and no ERROR (pyupgrade's habit).
     noop: tuple[str, ...] = ()
+    # Migration options the examples and noop cases run with (keyword arguments of migrate_source, e.g.
+    # (("trainer", "ppe"),)), for rules that only an option turns on.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 RULES: dict[str, Rule] = {}

@@ -7,7 +7,9 @@ table of parameter-name pairs per layer kind plus the layouts that differ:
 * Linear, Convolution2D, Deconvolution2D, EmbedID, PReLU: identical layouts, ``W``/``b`` ->
   ``weight``/``bias``;
 * BatchNormalization: ``gamma``/``beta``/``avg_mean``/``avg_var``/``N`` -> ``weight``/``bias``/
-  ``running_mean``/``running_var``/``num_batches_tracked``;
+  ``running_mean``/``running_var``/``num_batches_tracked``; without ``gamma`` (``use_gamma=False``) the
+  weight is ones, without ``beta`` the bias zeros (what the migration keeps fixed), unless both are
+  missing (``affine=False``);
 * L.LSTM (``upward/W``, ``upward/b``, ``lateral/W``) -> nn.LSTMCell: Chainer interleaves the four
   gates per unit as (a, i, f, o); torch stacks blocks (i, f, g, o): torch row ``g*H + u`` is
   Chainer row ``4u + [1, 2, 0, 3][g]``; ``bias_hh`` is zero;
@@ -91,6 +93,15 @@ def chainer_to_torch(arrays: Mapping[str, np.ndarray], bidirectional: bool | Non
         if param == "N":
             value = np.asarray(value, dtype=np.int64)
         out[_dotted(path + "/" if path else "") + torch_param] = np.asarray(value)
+    # L.BatchNormalization(use_gamma=False) has no gamma (use_beta=False no beta): netport's migration keeps
+    # the module's weight fixed at 1 (bias at 0), and takes affine=False only when both are missing
+    for key, value in arrays.items():
+        if key == "avg_mean" or key.endswith("/avg_mean"):
+            prefix = key[: -len("avg_mean")]
+            has_gamma, has_beta = prefix + "gamma" in arrays, prefix + "beta" in arrays
+            if has_gamma != has_beta:
+                fixed = _dotted(prefix) + ("bias" if has_gamma else "weight")
+                out[fixed] = np.zeros_like(value) if has_gamma else np.ones_like(value)
     return out
 
 

@@ -132,7 +132,9 @@ def convert_file(source: Path, output: Path, to: str | None = None,
             converted = chainer_to_torch(arrays)
         torch = _torch()
         buffer = io.BytesIO()
-        torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in converted.items()}, buffer)
+        # np.require, not np.ascontiguousarray: that makes a 0-d array (BatchNormalization's N, torch's 0-d
+        # num_batches_tracked) 1-d, which load_state_dict refuses
+        torch.save({k: torch.from_numpy(np.require(v, requirements='C')) for k, v in converted.items()}, buffer)
         write_atomic(output, buffer.getvalue())
     elif to == "chainer":
         converted = torch_to_chainer(read_state_dict(source))

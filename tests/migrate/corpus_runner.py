@@ -10,6 +10,20 @@ stubs matplotlib and PIL (only used for pictures), seeds NumPy's and Python's gl
 and runs SCRIPT as `__main__` with ARGS as its command line. Every scalar `Variable.backward()` call
 (each training loss, whatever the program prints) is recorded and written to RECORD as JSON, also when
 the program fails. The same code runs in all three environments, so it must stay valid for Chainer 1.24.
+
+Options before RECORD, for tests/migrate/test_corpus_programs_torch.py (a program and its torch migration):
+
+    --save-weights DIR   (Chainer) at the k-th `Optimizer.setup(link)` save the link's weights as DIR/setup-k.npz
+                         and NumPy's and Python's generator states as DIR/setup-k.json
+    --torch DIR          (a torch program) at the k-th optimizer construction load DIR/setup-k.pt (setup-k.npz
+                         converted by `netport convert-weights`) into the module whose parameters it is given
+                         (each parameter once: later loads skip what an earlier one set, which has trained
+                         since), restore the generator states of DIR/setup-k.json, record every scalar
+                         `Tensor.backward()`, and draw dropout's masks as Chainer 1.24 does
+    A link with parameters that its first forward pass initialises is saved at the first backward() after
+    its setup instead, and the generator states after each such initialisation go to DIR/lazy.json; the
+    torch module's nn.Lazy* parameters are loaded as soon as that forward pass has given them a shape, and
+    the states are restored there, one per lazy module in the order of their initialisations.
 """
 
 import json
@@ -89,7 +103,49 @@ def write_sentiment_trees(sizes, n_words=40):
             f.write(''.join(tree(rng.randint(2, 8)) + '\n' for _ in range(size)))
 
 
+def fake_torchvision(mnist=None, cifar=None):
+    """A torchvision whose MNIST and CIFAR10 datasets hold the pixels the fakes above give Chainer, as
+    torchvision's own do (uint8 images, MNIST's as a (N, 28, 28) tensor, CIFAR's as an (N, 32, 32, 3) array)."""
+    import types
+
+    import torch
+
+    def dataset(make, n_train):
+        class Dataset:
+            def __init__(self, root, train=True, download=False, **kwargs):
+                images, labels = make()
+                part = slice(None, n_train) if train else slice(n_train, None)
+                self.data, self.targets = images[part], labels[part]
+        return Dataset
+
+    def mnist_arrays():
+        images, labels = mnist_raw(sum(mnist))
+        return torch.from_numpy(images.reshape(-1, 28, 28)), torch.from_numpy(labels.astype(np.int64))
+
+    def cifar_arrays():
+        rng = np.random.RandomState(DATA_SEED)
+        images = rng.randint(0, 256, (sum(cifar), 3, 32, 32)).astype(np.uint8).transpose(0, 2, 3, 1)
+        return np.ascontiguousarray(images), [int(t) for t in rng.randint(0, 10, sum(cifar))]
+
+    datasets = types.SimpleNamespace(MNIST=dataset(mnist_arrays, mnist[0]) if mnist else None,
+                                     CIFAR10=dataset(cifar_arrays, cifar[0]) if cifar else None)
+    return types.SimpleNamespace(datasets=datasets)
+
+
+def have_torch():
+    try:
+        import torch  # noqa: F401  (the environment that runs the torch migration)
+    except ImportError:
+        return False
+    return True
+
+
 def install_data(kind):
+    if kind in ('get_mnist', 'get_cifar10', 'get_cifar10-unlabelled') and have_torch():  # the torch migration's
+        sizes = {'get_mnist': dict(mnist=(300, 100)), 'get_cifar10': dict(cifar=(8, 4)),
+                 'get_cifar10-unlabelled': dict(cifar=(8, 0))}[kind]
+        torchvision = fake_torchvision(**sizes)
+        sys.modules.update({'torchvision': torchvision, 'torchvision.datasets': torchvision.datasets})
     if kind == 'mnist-module':  # a data.py whose load_mnist_data() downloads MNIST into mnist.pkl
         import data  # the program's own data.py: main() put its directory first on sys.path
         n_train, n_test = 300, 100
@@ -120,7 +176,189 @@ def stub_picture_modules():
                         'PIL.Image': pil.Image})
 
 
+def leading_options():
+    """The options before RECORD (see the module's docstring), removed from sys.argv."""
+    options = {}
+    while len(sys.argv) > 2 and sys.argv[1] in ('--save-weights', '--torch'):
+        options[sys.argv[1]] = sys.argv[2]
+        del sys.argv[1:3]
+    return options
+
+
+def generator_states():
+    """NumPy's and Python's global generator states, as JSON (the environments' versions differ)."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {'numpy': [name, [int(k) for k in keys], int(position), int(has_gauss), float(cached)],
+            'python': [version, list(internal), gauss_next]}
+
+
+def restore_generator_states(states):
+    name, keys, position, has_gauss, cached = states['numpy']
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), position, has_gauss, cached))
+    version, internal, gauss_next = states['python']
+    random.setstate((version, tuple(internal), gauss_next))
+
+
+def persistent_values(link):
+    """Copies of the persistent values of a link tree (batch normalization's statistics), by save_npz's keys."""
+    values = {}
+    for path, sub in link.namedlinks():
+        for name in getattr(sub, '_persistent', ()):
+            values[(path.strip('/') + '/' + name).lstrip('/')] = np.array(sub.__dict__[name])
+    return values
+
+
+def save_weights_at_setup(directory):
+    """Each Optimizer.setup(link) is a synchronisation point: the link's weights (all built and
+    initialised by then) and the generators' states (what the program draws next: shuffles, dropout)."""
+    from chainer import serializers
+    setup = chainer.optimizer.Optimizer.setup
+    count = [0]
+    pending = []  # links with parameters that the first forward pass initialises (L.Linear(None, n))
+
+    def saving_setup(self, link):
+        count[0] += 1
+        path = os.path.join(directory, 'setup-%d' % count[0])
+        if any(getattr(sub, 'has_uninitialized_params', False) for sub in link.links()) or \
+                any(param.data is None for param in link.params()):  # (Chainer 1.24 or 2+)
+            pending.append((path, link, persistent_values(link)))
+        else:
+            serializers.save_npz(path + '.npz', link)
+        with open(path + '.json', 'w') as f:
+            json.dump(generator_states(), f)
+        return setup(self, link)
+
+    chainer.optimizer.Optimizer.setup = saving_setup
+    backward = chainer.Variable.backward
+
+    def saving_backward(self, *a, **k):
+        """A lazily initialised link is saved at the first backward() after its setup: initialised by the
+        forward pass, not yet updated; its persistent values (batch normalization's statistics, which that
+        forward pass updated) as they were at the setup."""
+        for path, link, persistent in pending:
+            serializers.save_npz(path + '.npz', link)
+            with np.load(path + '.npz') as saved:
+                arrays = {key: saved[key] for key in saved.files}
+            arrays.update(persistent)
+            np.savez(path + '.npz', **arrays)
+        del pending[:]
+        return backward(self, *a, **k)
+
+    chainer.Variable.backward = saving_backward
+    add_param = chainer.link.Link.add_param
+    lazy_states = []  # after each lazily initialised link's initialisation: the generators' states
+
+    def recording_add_param(self, name, *a, **k):
+        """A parameter initialised at the first forward pass draws from NumPy's generator there (between the
+        dropout masks, say): its link's initialisation is a synchronisation point of its own."""
+        lazy = name in getattr(self, '_uninitialized_params', {})
+        result = add_param(self, name, *a, **k)
+        if lazy:
+            if lazy_states and lazy_states[-1][0] is self:  # one point per link (W, then b, ...)
+                lazy_states.pop()
+            lazy_states.append((self, generator_states()))
+            with open(os.path.join(directory, 'lazy.json'), 'w') as f:
+                json.dump([states for _, states in lazy_states], f)
+        return result
+
+    chainer.link.Link.add_param = recording_add_param
+
+
+def torch_hooks(directory, losses):
+    """The torch side of save_weights_at_setup, the losses of Tensor.backward(), and Chainer's dropout."""
+    import gc
+    import torch
+
+    from torch.nn.modules.lazy import LazyModuleMixin
+    from torch.nn.parameter import is_lazy
+
+    count = [0]
+    loaded = set()  # ids of the tensors set from a file: a later file's copy of them is older than they are
+    lazy = {}  # id -> value, for parameters the first forward pass materialises (nn.Lazy*)
+    lazy_states = []  # the generator states after each lazily initialised link of the Chainer run
+    if os.path.exists(os.path.join(directory, 'lazy.json')):
+        with open(os.path.join(directory, 'lazy.json')) as f:
+            lazy_states.extend(json.load(f))
+    construct = torch.optim.Optimizer.__init__
+
+    def module_of(tensors, state):
+        """The module whose parameters `tensors` are and whose state_dict has the converted keys."""
+        wanted = {id(t) for t in tensors}
+        modules = [m for m in gc.get_objects() if isinstance(m, torch.nn.Module)
+                   and {id(p) for p in m.parameters()} == wanted]
+        for module in modules:
+            if set(module.state_dict()) == set(state):
+                return module
+        if not modules:
+            raise AssertionError('no module has exactly the parameters given to the optimizer')
+        closest = min(modules, key=lambda m: len(set(m.state_dict()) ^ set(state)))
+        raise AssertionError('the converted weights do not fit the module the optimizer trains: its %s lacks %s and '
+                             'has %s besides' % (type(closest).__name__, sorted(set(state) - set(closest.state_dict())),
+                                                 sorted(set(closest.state_dict()) - set(state))))
+
+    def loading_construct(self, params, *args, **kwargs):
+        params = [dict(g, params=list(g['params'])) if isinstance(g, dict) else g for g in params]
+        tensors = [t for g in params for t in (g['params'] if isinstance(g, dict) else [g])]
+        count[0] += 1
+        path = os.path.join(directory, 'setup-%d' % count[0])
+        state = torch.load(path + '.pt', weights_only=True)
+        module = module_of(tensors, state)
+        targets = dict(module.named_parameters())
+        targets.update(module.named_buffers())
+        with torch.no_grad():
+            for key, value in state.items():
+                if id(targets[key]) in loaded:
+                    continue
+                if is_lazy(targets[key]):
+                    lazy[id(targets[key])] = value
+                else:
+                    targets[key].copy_(value)
+                loaded.add(id(targets[key]))
+        with open(path + '.json') as f:
+            restore_generator_states(json.load(f))
+        return construct(self, params, *args, **kwargs)
+
+    torch.optim.Optimizer.__init__ = loading_construct
+    infer = LazyModuleMixin._infer_parameters
+
+    def loading_infer(self, *args, **kwargs):
+        """A lazy module's parameters get the converted values as soon as they have a shape, and the
+        generators the states they had after the Chainer link's initialisation."""
+        result = infer(self, *args, **kwargs)
+        with torch.no_grad():
+            for param in self.parameters(recurse=False):
+                if id(param) in lazy:
+                    param.copy_(lazy.pop(id(param)))
+        if lazy_states:
+            restore_generator_states(lazy_states.pop(0))
+        return result
+
+    LazyModuleMixin._infer_parameters = loading_infer
+    backward = torch.Tensor.backward
+
+    def recording_backward(self, *a, **k):
+        if self.numel() == 1:
+            losses.append(float(self.detach()))
+        return backward(self, *a, **k)
+
+    torch.Tensor.backward = recording_backward
+
+    def chainer_dropout(input, p=0.5, training=True, inplace=False):
+        """Chainer 1.24's F.dropout: the mask from NumPy's generator (rand >= ratio, also for ratio 0),
+        scaled by 1 / (1 - ratio) in the input's dtype, times the input (torch's own draws from its
+        generator: the same distribution, other numbers)."""
+        if not training:
+            return input
+        flag = np.random.rand(*input.shape) >= p
+        scale = np.dtype(str(input.dtype).replace('torch.', '')).type(1. / (1 - p))
+        return input * torch.from_numpy(scale * flag)
+
+    torch.nn.functional.dropout = chainer_dropout
+
+
 def main():
+    options = leading_options()
     record, kind, script, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     script_dir = os.path.dirname(os.path.abspath(script))
     sys.path[0] = script_dir  # as `python SCRIPT` would have it, not this file's directory
@@ -133,6 +371,10 @@ def main():
         return backward(self, *a, **k)
 
     chainer.Variable.backward = recording_backward
+    if '--save-weights' in options:
+        save_weights_at_setup(options['--save-weights'])
+    if '--torch' in options:
+        torch_hooks(options['--torch'], losses)
     stub_picture_modules()
     install_data(kind)
     sys.argv = [script] + args

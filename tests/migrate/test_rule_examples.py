@@ -12,7 +12,7 @@ from netport.migrate import RULES, Severity, migrate_source
 def test_rule_example(rule_id):
     rule = RULES[rule_id]
     assert rule.before and rule.after, f"{rule_id} has no example"
-    result = migrate_source(rule.before, "example.py", target=rule.target)
+    result = migrate_source(rule.before, "example.py", target=rule.target, **dict(rule.options))
     assert result.error is None
     assert result.migrated == rule.after
     assert any(f.rule == rule_id for f in result.findings), f"{rule_id} did not report itself"
@@ -20,9 +20,9 @@ def test_rule_example(rule_id):
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))
 def test_rule_example_is_idempotent(rule_id):
-    target = RULES[rule_id].target
-    once = migrate_source(RULES[rule_id].before, "example.py", target=target).migrated
-    twice = migrate_source(once, "example.py", target=target)
+    target, options = RULES[rule_id].target, dict(RULES[rule_id].options)
+    once = migrate_source(RULES[rule_id].before, "example.py", target=target, **options).migrated
+    twice = migrate_source(once, "example.py", target=target, **options)
     assert twice.migrated == once
     assert [f for f in twice.findings if f.severity is not Severity.ERROR] == []
 
@@ -34,7 +34,7 @@ NOOP_CASES = [(rule_id, i) for rule_id in sorted(RULES) for i in range(len(RULES
 def test_rule_noop_case_is_unchanged(rule_id, index):
     rule = RULES[rule_id]
     case = rule.noop[index]
-    result = migrate_source(case, "example.py", target=rule.target)
+    result = migrate_source(case, "example.py", target=rule.target, **dict(rule.options))
     assert result.error is None
     assert result.migrated == case
     assert [f for f in result.findings if f.rule == rule_id] == []

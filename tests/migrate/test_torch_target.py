@@ -86,7 +86,7 @@ def test_torch_model_keeps_chainers_initialisation(tmp_path):
 
 def test_what_the_torch_rules_do_not_cover_is_marked():
     source = ("import chainer.functions as F\nimport chainer.links as L\nlstm = L.NStepLSTM(1, None, 3, 0.0)\n"
-              "y = F.softmax(x)\n")
+              "y = F.spatial_transformer_grid(x, (2, 2))\n")
     result = migrate_source(source, target="torch")
     errors = {(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR}
     assert errors == {(3, "PT030"), (4, "PT099")}
@@ -102,7 +102,7 @@ def test_chainer_methods_on_untyped_objects_are_marked_too():
               "target.copyparams(model)\nlinks = list(model.namedlinks())\n")
     result = migrate_source(source, target="torch")
     errors = sorted((f.line, f.message.split()[0]) for f in result.findings if f.severity is Severity.ERROR)
-    assert errors == [(3, "`.addgrads()`"), (5, "`.copyparams()`"), (6, "`.namedlinks()`")]
+    assert errors == [(3, "`.addgrads()`"), (6, "`.namedlinks()`")]  # copyparams copies by name (PT070)
 
 
 def test_sae_program_migrated_to_torch_trains(tmp_path, run_netport):
@@ -203,7 +203,9 @@ def test_link_copy_shares_parameters_like_chainers_copy_and_only_for_links():
     namespace = {"data": [1]}
     exec(compile(result.migrated.split("\n\n\ndef clone")[0], "migrated", "exec"), namespace)
     model, shared, own = namespace["model"], namespace["shared"], namespace["own"]
-    assert shared is not model and shared.fc.weight is model.fc.weight
+    # Chainer's copy made new Variables over the same arrays: new parameters on the same storage
+    assert shared is not model and shared.fc.weight is not model.fc.weight
+    assert shared.fc.weight.data_ptr() == model.fc.weight.data_ptr()
     assert shared.bn.running_mean is model.bn.running_mean
     assert own.fc.weight is not model.fc.weight and torch.equal(own.fc.weight, model.fc.weight)
     shared.eval()
@@ -1208,8 +1210,9 @@ def test_an_attribute_named_like_an_import_is_not_that_import():
               "model = L.Classifier(L.Linear(3, 2))\nif gpu >= 0:\n    cuda.get_device(gpu).use()\n"
               "    model.to_gpu(gpu)\nw = cuda.to_gpu(np.zeros(3))\n")
     result = migrate_source(source, target="torch")
-    assert [(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR] == [(9, "PT099")]
-    assert "    torch.cuda.set_device(gpu)\n    model.cuda(gpu)\n" in result.migrated
+    assert [(f.line, f.rule) for f in result.findings if f.severity is Severity.ERROR] == []
+    assert "    torch.cuda.set_device(gpu)\n    model.cuda(gpu)\n" in result.migrated  # a module moves in place
+    assert "w = torch.as_tensor(np.zeros(3), device='cuda')" in result.migrated
 
 
 def test_assigning_train_on_an_unknown_object_is_marked_once():
@@ -1230,7 +1233,8 @@ def test_batch_normalization_without_scale_or_shift_keeps_them_fixed_and_an_unsu
     assert "self.b = ChainerBatchNorm1d(4, eps=2e-05, momentum=0.1, affine=False)" in result.migrated
     # the line left for a human keeps a name that exists (Chainer's link), not netport's removed subclass
     assert "self.c = L.BatchNormalization(4, initial_gamma=g)  # netport: TODO(PT003)" in result.migrated
-    assert {f.rule for f in result.findings if f.severity is Severity.ERROR} == {"PT003"}
+    # never called, so the rank of their input is unknown: BatchNorm1d or 2d is left to a human (PT036)
+    assert {f.rule for f in result.findings if f.severity is Severity.ERROR} == {"PT003", "PT036"}
 
 
 def test_a_parameter_shaped_by_one_int_gets_a_torch_size():

@@ -198,3 +198,26 @@ def test_methods_of_other_objects_keep_their_flag_like_arguments():
     result = migrate_source(source)
     assert "parser.set_defaults(test=False)\n" in result.migrated
     assert "kwargs.get('finetune', False)" in result.migrated and "using_config" not in result.migrated
+
+
+def test_a_call_leaving_a_test_mode_default_gets_a_train_false_scope():
+    """v1 ran `self._forward(x)` with its default train=False whatever the caller did: Chainer 5 would
+    follow the configuration (train=True at the top level), so the call gets the scope."""
+    source = '''import chainer
+import chainer.functions as F
+
+
+class Estimator(object):
+    def _forward(self, x, train=False):
+        return F.dropout(x, train=train)
+
+    def fit(self, x):
+        self._forward(x, train=True)
+        return self._forward(x)
+'''
+    migrated = migrate_source(source, "est.py").migrated
+    assert "self._forward(x)\n        with chainer.using_config('train', False):\n" \
+           "            return self._forward(x)\n" in migrated
+    # a default that asks for training mode is the configuration's default: no scope
+    unchanged = migrate_source(source.replace("train=False", "train=True"), "est.py").migrated
+    assert "using_config" not in unchanged

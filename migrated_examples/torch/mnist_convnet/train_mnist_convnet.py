@@ -69,9 +69,9 @@ xp = np
 device = torch.device('cpu') if args.gpu < 0 else torch.device('cuda')
 
 optimizer = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)
-def clip_gradients(optimizer, args, kwargs):
-    """Chainer's GradientClipping(5.0) hook: scale the gradients to an L2 norm of at most 5.0."""
-    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group['params']], 5.0)
+def clip_gradients(optimizer, args, kwargs, threshold=5.0):
+    """Chainer's GradientClipping hook: scale the gradients to an L2 norm of at most threshold."""
+    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group['params']], threshold)
 optimizer.register_step_pre_hook(clip_gradients)
 
 for epoch in range(1, args.epoch + 1):

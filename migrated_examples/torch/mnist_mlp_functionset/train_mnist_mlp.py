@@ -67,8 +67,8 @@ device = torch.device('cpu') if args.gpu < 0 else torch.device('cuda')
 
 def forward(x_data, y_data):
     # Neural net architecture
-    x, t = torch.as_tensor(x_data), \
-        torch.as_tensor(y_data)
+    x, t = torch.as_tensor(x_data, device=device), \
+        torch.as_tensor(y_data, device=device)
     h1 = nn.functional.dropout(torch.relu(model.l1(x)), p=0.5, training=model.training)
     h2 = nn.functional.dropout(torch.relu(model.l2(h1)), p=0.5, training=model.training)
     y = model.l3(h2)

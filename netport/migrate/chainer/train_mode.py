@@ -325,12 +325,18 @@ class TrainMode(RulePass):
     def _user_call(self, original: cst.Call, keyword_index: dict[str, int]) -> set[int]:
         """A call to a project function, method or link that takes a train/test flag."""
         name = _callee_name(original.func)
+        flag_keywords = [k for k in FLAG_NAMES if k in keyword_index]
+        if name is None and flag_keywords and _is_getattr_child(original.func):
+            # `getattr(self, "bn%d" % i)(h, test=test)`: a link or model the object holds, whose mode became
+            # the configuration (links take no flag from v2, and the program's models lose theirs)
+            name = "getattr(self, ...)"
         if name is None or name in self.project.classes:  # a constructor's flag is not a mode
             return set()
         facts = self.project.flag_functions
         object_call = False
-        flag_keywords = [k for k in FLAG_NAMES if k in keyword_index]
-        if self.project.link_types.get(name) in _BN_LINKS and "test" in keyword_index:
+        if name == "getattr(self, ...)":
+            candidates = [FlagFunction(name, flag_keywords[0], -1, flag_keywords[0] == "train", False, True)]
+        elif self.project.link_types.get(name) in _BN_LINKS and "test" in keyword_index:
             candidates = [FlagFunction(name, "test", -1, False, False, True)]
         elif name in facts:
             candidates = facts[name]
@@ -367,6 +373,7 @@ class TrainMode(RulePass):
         if index is None and flag.index >= 0:
             index = _positional_index(original, _position(flag, original, object_call))
         if index is None:
+            self._omitted_flag(original, flag, candidates, object_call)
             return set()
         by_position = flag.param not in keyword_index
         self._apply(original, original.args[index].value, flag.param == "test", "CH024" if by_position else "CH021",
@@ -374,6 +381,21 @@ class TrainMode(RulePass):
                     if by_position else f"{code(original.func)}(..., {flag.param}=...)",
                     volatile=flag.volatile)
         return {index}
+
+    def _omitted_flag(self, call: cst.Call, flag: FlagFunction, candidates: list[FlagFunction],
+                      object_call: bool) -> None:
+        """A call that leaves the flag to its default, where the default asks for test mode (``train=False``,
+        ``test=True``): v1 ran it in test mode whatever the caller's mode, so it gets a ``train=False`` scope."""
+        if flag.index < 0 or any(a.star for a in call.args) or \
+                any((c.param, c.default) != (flag.param, flag.default) for c in candidates):
+            return
+        if flag.default == (flag.param == "train"):  # the default asks for training mode: the configuration's
+            return
+        position = _position(flag, call, object_call)
+        if len([a for a in call.args if a.keyword is None]) > position:
+            return  # (passed by position after all, where _positional_index could not tell)
+        self._apply(call, cst.Name("False"), False, "CH021",
+                    f"{code(call.func)}(...) leaves `{flag.param}` to its default {flag.default}")
 
     def _may_be_model(self, func: cst.BaseExpression) -> bool:
         """A callee that can be a model object: a name (``model(x)``), a link an object holds
@@ -775,6 +797,12 @@ class _FlagReads(cst.CSTTransformer):
 
     def leave_Name(self, original, updated):
         return self.read if original.value == self.name else updated
+
+
+def _is_getattr_child(func: cst.BaseExpression) -> bool:
+    """``getattr(self, name)``: a link the object holds, looked up by a computed name."""
+    return isinstance(func, cst.Call) and isinstance(func.func, cst.Name) and func.func.value == "getattr" and \
+        len(func.args) == 2 and isinstance(func.args[0].value, cst.Name) and func.args[0].value.value == "self"
 
 
 def _is_child_call(func: cst.BaseExpression) -> bool:

@@ -1,13 +1,20 @@
-"""PT010-PT015: chainer.functions calls become torch calls, with Chainer's behaviour spelled out
-where torch's default differs (dropout's training flag, linear's flattening)."""
+"""PT010-PT018, PT050-PT059: chainer.functions calls become torch calls, with Chainer's behaviour spelled
+out where torch's default differs (dropout's training flag, linear's flattening, softmax's axis, ...).
+
+Most functions are rows of FUNCTIONS (Chainer name -> its signature with Chainer 1.24's defaults -> a torch
+template); the few whose form depends on more than literal arguments have a method of their own."""
 
 from __future__ import annotations
 
 import ast
+import collections
+import itertools
+import re
+from dataclasses import dataclass
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren, primary
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 
@@ -96,6 +103,284 @@ register(
                "# ported from chainer\nimport numpy as np\ns = np.sum(x, axis=1)\n")),
 )
 
+
+@dataclass(frozen=True)
+class Function:
+    """How calls of one chainer.functions function become torch. ``signature`` is Chainer 1.24's, with its
+    defaults, as the Chainer 5 rules leave calls (use_cudnn gone); ``torch`` is a template: ``{x}`` is the
+    argument's text (Chainer's default when not passed), ``{(x)}`` the same as an operand, ``{,kw=x}`` is
+    ``, kw=<x>`` when x was passed with another value than the default, else nothing. A dict picks a
+    template by the literal values of ``keys`` (``...``: any other value, or one not literal); a value
+    it does not list leaves the call marked, with ``hint`` saying what to do. ``value`` is a torch
+    callable taking the same positional arguments, for the function used as a value."""
+
+    rule: str
+    signature: str
+    torch: str | dict
+    note: str = ""
+    keys: tuple[str, ...] = ()
+    hint: str = ""
+    value: str | None = None
+
+
+def _same(name: str, signature: str = "x", torch: str | None = None) -> Function:
+    """A function that torch has with the same meaning and positional arguments (numpy's, for both)."""
+    torch = torch or f"torch.{name}"
+    parameters = [p.split("=")[0].strip() for p in signature.split(",")]
+    return Function("PT050", signature, f"{torch}({', '.join('{' + p + '}' for p in parameters)})", value=torch)
+
+
+_REDUCE_SUM = "Chainer 1.24 sums the loss (reduce='sum') or keeps it elementwise (reduce='no')"
+# Chainer 1.24 (chainer/functions/*/*.py, checked function by function) -> torch 2.x
+FUNCTIONS: dict[str, Function] = {
+    **{name: _same(name) for name in ("sqrt", "square", "log1p", "expm1", "log2", "log10", "sin", "cos", "tan",
+                                      "sinh", "cosh", "floor", "ceil", "rsqrt", "flatten", "fliplr", "flipud",
+                                      "hstack", "vstack", "dstack")},
+    "absolute": _same("abs"), "arcsin": _same("asin"), "arccos": _same("acos"), "arctan": _same("atan"),
+    "maximum": _same("maximum", "x1, x2"), "minimum": _same("minimum", "x1, x2"),
+    "fmod": _same("fmod", "x, divisor"), "clip": _same("clip", "x, x_min, x_max", "torch.clamp"),
+    "where": _same("where", "condition, x, y"), "broadcast_to": _same("broadcast_to", "x, shape"),
+    "expand_dims": _same("expand_dims", "x, axis", "torch.unsqueeze"),
+
+    "swapaxes": _same("swapaxes", "x, axis1, axis2"),
+    "squeeze": Function("PT050", "x, axis=None", "torch.squeeze({x}{,dim=axis})"),  # (torch's takes no dim=None)
+    "stack": Function("PT050", "xs, axis=0", "torch.stack({xs}{,dim=axis})", value="torch.stack"),
+    "elu": Function("PT050", "x, alpha=1.0", "nn.functional.elu({x}{,alpha=alpha})", value="nn.functional.elu"),
+    # torch's threshold=20 returns x where beta * x > 20, where log1p(exp(-20)) is below float32's resolution
+    "softplus": Function("PT050", "x, beta=1.0", "nn.functional.softplus({x}{,beta=beta})",
+                         value="nn.functional.softplus"),
+
+    # (as values, lambdas with Chainer's signature and defaults)
+    "softmax": Function("PT051", "x, axis=1", "torch.softmax({x}, dim={axis})", "Chainer's axis is 1 by default",
+                        value="lambda x, axis=1: torch.softmax(x, dim=axis)"),
+    "log_softmax": Function("PT051", "x, axis=1", "torch.log_softmax({x}, dim={axis})",
+                            "Chainer 1.24 normalizes over axis 1", value="lambda x: torch.log_softmax(x, dim=1)"),
+    "clipped_relu": Function("PT051", "x, z=20.0", "torch.clamp({x}, 0.0, {z})", "min(max(0, x), z), z=20 by "
+                             "default", value="lambda x, z=20.0: torch.clamp(x, 0.0, z)"),
+    "hard_sigmoid": Function("PT051", "x", "torch.clamp({(x)} * 0.2 + 0.5, 0.0, 1.0)",
+                             "Chainer's is clip(0.2 * x + 0.5, 0, 1); torch's hardsigmoid is x / 6 + 0.5",
+                             value="lambda x: torch.clamp(x * 0.2 + 0.5, 0.0, 1.0)"),
+    "normalize": Function("PT051", "x, eps=1e-05, axis=1",
+                          "{(x)} / (torch.linalg.vector_norm({x}, dim={axis}, keepdim=True) + {eps})",
+                          "Chainer divides by norm + eps; torch's normalize by max(norm, eps)"),
+
+    "select_item": Function("PT052", "x, t", "{(x)}.gather(1, {(t)}.long()[:, None])[:, 0]", "x[i, t[i]] per row"),
+    "get_item": Function("PT052", "x, slices", "{(x)}[{slices}]", "indexing"),
+    "transpose": Function("PT052", "x, axes=None", {None: "{(x)}.T", ...: "torch.permute({x}, {axes})"},
+                          "numpy's transpose: the axes reversed by default", keys=("axes",)),
+    "embed_id": Function("PT052", "x, W, ignore_label=None", {
+        None: "nn.functional.embedding({x}, {W})",
+        ...: "nn.functional.embedding({(x)}.masked_fill({(x)} == {(ignore_label)}, 0), {W})"
+             ".masked_fill(({(x)} == {(ignore_label)})[..., None], 0)"},
+        "rows of W (Chainer's ignore_label gives zero vectors; torch's padding_idx would not)",
+        keys=("ignore_label",)),
+
+    "max": Function("PT053", "x, axis=None, keepdims=False", "torch.amax({x}{,dim=axis}{,keepdim=keepdims})",
+                    "torch.max with a dim returns (values, indices)"),
+    "min": Function("PT053", "x, axis=None, keepdims=False", "torch.amin({x}{,dim=axis}{,keepdim=keepdims})",
+                    "torch.min with a dim returns (values, indices)"),
+    "argmax": Function("PT053", "x, axis=None", "torch.argmax({x}{,dim=axis})", "int64 indices (Chainer's int32)"),
+    "argmin": Function("PT053", "x, axis=None", "torch.argmin({x}{,dim=axis})", "int64 indices (Chainer's int32)"),
+    **{name: Function("PT053", "x, axis=None, weights=None, keepdims=False",
+                      {(None, False): "torch.mean({x}{,dim=axis})",  # (keepdim needs a dim, None for all axes)
+                       (None, ...): "torch.mean({x}, dim={axis}, keepdim={keepdims})"},
+                      "axis -> dim, keepdims -> keepdim", keys=("weights", "keepdims"),
+                      hint="with weights Chainer computes sum(x * w, axis) / sum(w), w along axis: write that in "
+                      "torch by hand") for name in ("mean", "average")},
+    "logsumexp": Function("PT053", "x, axis=None", {None: "torch.logsumexp({(x)}.flatten(), 0)",
+                                                    ...: "torch.logsumexp({x}, {axis})"},
+                          "Chainer reduces every axis by default, torch needs a dim", keys=("axis",)),
+
+    # 1.24's matmul takes 1-D or 2-D operands (1-D as an (N, 1) column) and returns a matrix; batch_matmul
+    # takes (B, M, N) or (B, N) (as (B, N, 1)): torch.mm/bmm compute the 2-D/3-D cases and refuse the others
+    "matmul": Function("PT054", "a, b, transa=False, transb=False", {
+        (False, False): "torch.mm({a}, {b})", (True, False): "torch.mm({(a)}.T, {b})",
+        (False, True): "torch.mm({a}, {(b)}.T)", (True, True): "torch.mm({(a)}.T, {(b)}.T)"},
+        "matrices as in Chainer 1.24 (a 1-D operand, Chainer's (N, 1) column, is an error for torch.mm: reshape "
+        "it)", keys=("transa", "transb"), hint="transa/transb must be known to pick the transposes"),
+    "batch_matmul": Function("PT054", "a, b, transa=False, transb=False", {
+        (False, False): "torch.bmm({a}, {b})", (True, False): "torch.bmm({(a)}.mT, {b})",
+        (False, True): "torch.bmm({a}, {(b)}.mT)", (True, True): "torch.bmm({(a)}.mT, {(b)}.mT)"},
+        "batches of matrices (a 2-D operand, Chainer's (B, N, 1), is an error for torch.bmm: add the axis)",
+        keys=("transa", "transb"), hint="transa/transb must be known to pick the transposes"),
+
+    # labels -1 are ignored (weight 0); the mean is over the others (normalize) or over the batch
+    "sigmoid_cross_entropy": Function("PT055", "x, t, normalize=True, reduce='mean'", {
+        (True, "mean"): "nn.functional.binary_cross_entropy_with_logits({x}, {(t)}.float(), weight=({(t)} != -1)"
+                        ".float(), reduction='sum') / ({(t)} != -1).sum().clamp(min=1)",
+        (False, "mean"): "nn.functional.binary_cross_entropy_with_logits({x}, {(t)}.float(), weight=({(t)} != -1)"
+                         ".float(), reduction='sum') / len({t})",
+        (True, "no"): "nn.functional.binary_cross_entropy_with_logits({x}, {(t)}.float(), weight=({(t)} != -1)"
+                      ".float(), reduction='none')",
+        (False, "no"): "nn.functional.binary_cross_entropy_with_logits({x}, {(t)}.float(), weight=({(t)} != -1)"
+                       ".float(), reduction='none')"},
+        "Chainer ignores the labels -1 and averages over the others (normalize=True) or over the batch",
+        keys=("normalize", "reduce"), hint="normalize and reduce must be known to pick the torch reduction"),
+    "huber_loss": Function("PT055", "x, t, delta, reduce='sum_along_second_axis'", {
+        "sum_along_second_axis": "nn.functional.huber_loss({x}, {t}, reduction='none', delta={delta}).sum(1)",
+        "no": "nn.functional.huber_loss({x}, {t}, reduction='none', delta={delta})"},
+        "Chainer 1.24 sums over axis 1 by default", keys=("reduce",), hint="reduce must be known"),
+    "mean_absolute_error": Function("PT055", "x0, x1", "nn.functional.l1_loss({x0}, {x1})", "the mean of |x0 - x1|"),
+    "squared_error": Function("PT055", "x0, x1", "torch.square({(x0)} - {(x1)})", "elementwise"),
+    "squared_difference": Function("PT055", "x1, x2", "torch.square({(x1)} - {(x2)})", "elementwise"),
+    "absolute_error": Function("PT055", "x0, x1", "torch.abs({(x0)} - {(x1)})", "elementwise"),
+    "bernoulli_nll": Function("PT055", "x, y, reduce='sum'", {
+        "sum": "nn.functional.binary_cross_entropy_with_logits({y}, {x}, reduction='sum')",
+        "no": "nn.functional.binary_cross_entropy_with_logits({y}, {x}, reduction='none')"},
+        _REDUCE_SUM + " of softplus(y) - x * y, y the logits", keys=("reduce",), hint="reduce must be known"),
+    "gaussian_kl_divergence": Function("PT055", "mean, ln_var, reduce='sum'", {
+        "sum": "torch.sum((torch.square({mean}) + torch.exp({ln_var}) - {(ln_var)} - 1) * 0.5)",
+        "no": "(torch.square({mean}) + torch.exp({ln_var}) - {(ln_var)} - 1) * 0.5"},
+        _REDUCE_SUM + " of (mean**2 + exp(ln_var) - ln_var - 1) / 2", keys=("reduce",), hint="reduce must be known"),
+    "gaussian_nll": Function("PT055", "x, mean, ln_var, reduce='sum'", {
+        "sum": "torch.sum(({(ln_var)} + math.log(2 * math.pi)) / 2 + torch.square({(x)} - {(mean)}) * "
+               "torch.exp(-{(ln_var)}) * 0.5)",
+        "no": "({(ln_var)} + math.log(2 * math.pi)) / 2 + torch.square({(x)} - {(mean)}) * torch.exp(-{(ln_var)}) * "
+              "0.5"},
+        _REDUCE_SUM + "; torch's gaussian_nll_loss clamps the variance and averages", keys=("reduce",),
+        hint="reduce must be known"),
+    "softmax_cross_entropy": Function("PT058", "x, t, normalize=True, cache_score=True, class_weight=None, "
+                                      "ignore_label=-1, reduce='mean'", {
+        (True, "mean", None): "nn.functional.cross_entropy({x}, {(t)}.long(), ignore_index={ignore_label})",
+        (True, "mean", ...): "nn.functional.cross_entropy({x}, {(t)}.long(), weight={class_weight}, "
+                             "ignore_index={ignore_label}, reduction='sum') / ({(t)} != {ignore_label}).sum()"
+                             ".clamp(min=1)",
+        (False, "mean", None): "nn.functional.cross_entropy({x}, {(t)}.long(), ignore_index={ignore_label}, "
+                               "reduction='sum') / len({t})",
+        (False, "mean", ...): "nn.functional.cross_entropy({x}, {(t)}.long(), weight={class_weight}, "
+                              "ignore_index={ignore_label}, reduction='sum') / len({t})",
+        (True, "no", None): "nn.functional.cross_entropy({x}, {(t)}.long(), ignore_index={ignore_label}, "
+                            "reduction='none')",
+        (False, "no", None): "nn.functional.cross_entropy({x}, {(t)}.long(), ignore_index={ignore_label}, "
+                             "reduction='none')",
+        (True, "no", ...): "nn.functional.cross_entropy({x}, {(t)}.long(), weight={class_weight}, "
+                           "ignore_index={ignore_label}, reduction='none')",
+        (False, "no", ...): "nn.functional.cross_entropy({x}, {(t)}.long(), weight={class_weight}, "
+                            "ignore_index={ignore_label}, reduction='none')"},
+        "Chainer averages over the labels not ignored (normalize=True) or over the batch, class_weight "
+        "weighting the sum (torch's weighted mean would divide by the weights; torch wants it a tensor)",
+        keys=("normalize", "reduce", "class_weight"), hint="normalize and reduce must be known to pick the "
+        "torch reduction"),
+
+    # eps ~ N(0, 1), drawn from torch's generator instead of NumPy's (1.24 noise/gaussian.py)
+    "gaussian": Function("PT056", "mean, ln_var", "{(mean)} + torch.exp({(ln_var)} * 0.5) * torch.randn_like({mean})",
+                         "mean + exp(ln_var / 2) * eps, eps ~ N(0, 1) from torch's generator (seeded by "
+                         "torch.manual_seed, no longer by numpy.random.seed)"),
+}
+
+register(
+    Rule("PT050", "elementwise, array and activation functions torch has with the same meaning (sqrt, maximum, "
+         "where, expand_dims -> unsqueeze, stack, elu, softplus, ...), as calls and as values",
+         before="import chainer.functions as F\ny = F.sqrt(F.maximum(x, 0))\nz = F.expand_dims(y, axis=1)\n"
+                "act = F.softplus\n",
+         after="import torch\nfrom torch import nn\n\ny = torch.sqrt(torch.maximum(x, 0))\nz = torch.unsqueeze(y, 1)\n"
+               "act = nn.functional.softplus\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\ny = torch.sqrt(torch.maximum(x, y))\n",
+               "# ported from chainer\nimport numpy as np\nz = np.expand_dims(np.sqrt(x), 1)\n")),
+    Rule("PT051", "softmax/log_softmax (Chainer's axis 1), clipped_relu (clamp to [0, z], z=20), hard_sigmoid "
+         "(0.2 * x + 0.5) and normalize (/ (norm + eps)) with Chainer's definition spelled out",
+         before="import chainer.functions as F\np = F.softmax(h)\nq = F.log_softmax(h)\nr = F.clipped_relu(h)\n",
+         after="import torch\n\np = torch.softmax(h, dim=1)\nq = torch.log_softmax(h, dim=1)\n"
+               "r = torch.clamp(h, 0.0, 20.0)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\np = torch.softmax(h, dim=1)\n",
+               "# ported from chainer\nfrom scipy.special import softmax\np = softmax(h)\n")),
+    Rule("PT052", "select_item, get_item, transpose with axes, broadcast, embed_id (zero vectors for "
+         "ignore_label), cast (to a literal NumPy dtype) and copy (to a device, always a copy)",
+         before="import numpy as np\nimport chainer.functions as F\np = F.select_item(y, t)\n"
+                "h = F.cast(x, np.float32)\ne = F.embed_id(ids, W)\n",
+         after="import numpy as np\nimport torch\nfrom torch import nn\n\np = y.gather(1, t.long()[:, None])[:, 0]\n"
+               "h = x.to(torch.float32)\ne = nn.functional.embedding(ids, W)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nh = x.to(torch.float32)\np = y.gather(1, t[:, None])[:, 0]\n",
+               "# ported from chainer\nimport copy\ny = copy.copy(x)\n")),
+    Rule("PT053", "max/min are torch.amax/amin (torch.max with a dim returns indices too), argmax/argmin, "
+         "mean, logsumexp over every axis by default",
+         before="import chainer.functions as F\nm = F.max(x, axis=1)\ni = F.argmax(x, axis=1)\n"
+                "s = F.logsumexp(x)\n",
+         after="import torch\n\nm = torch.amax(x, dim=1)\ni = torch.argmax(x, dim=1)\n"
+               "s = torch.logsumexp(x.flatten(), 0)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nm = torch.amax(x, dim=1)\n",
+               "# ported from chainer\nimport numpy as np\nm = np.max(x, axis=1)\n")),
+    Rule("PT054", "matmul/batch_matmul (Chainer 1.24: matrices and batches of matrices) are torch.mm/bmm, "
+         "transa/transb transposing the operand",
+         before="import chainer.functions as F\nc = F.matmul(a, b, transb=True)\nd = F.batch_matmul(a, b)\n",
+         after="import torch\n\nc = torch.mm(a, b.T)\nd = torch.bmm(a, b)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nc = torch.mm(a, b.T)\n",
+               "# ported from chainer\nimport numpy as np\nc = np.matmul(a, b)\n")),
+    Rule("PT055", "losses keep Chainer 1.24's reductions: sigmoid_cross_entropy ignores labels -1, huber_loss "
+         "sums over axis 1, bernoulli_nll/gaussian_kl_divergence/gaussian_nll sum",
+         before="import chainer.functions as F\nl = F.bernoulli_nll(x, y) + F.gaussian_kl_divergence(mu, ln_var)\n",
+         after="import torch\nfrom torch import nn\n\nl = nn.functional.binary_cross_entropy_with_logits(y, x, "
+               "reduction='sum') + torch.sum((torch.square(mu) + torch.exp(ln_var) - ln_var - 1) * 0.5)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\n"
+               "l = nn.functional.binary_cross_entropy_with_logits(y, x)\n",
+               "# ported from chainer\nfrom sklearn.metrics import mean_absolute_error\n"
+               "l = mean_absolute_error(y, t)\n")),
+    Rule("PT056", "F.gaussian(mean, ln_var) is mean + exp(ln_var / 2) * torch.randn_like(mean)",
+         before="import chainer.functions as F\nz = F.gaussian(mu, ln_var)\n",
+         after="import torch\n\nz = mu + torch.exp(ln_var * 0.5) * torch.randn_like(mu)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nz = mu + torch.exp(ln_var * 0.5) * torch.randn_like(mu)\n",
+               "# ported from chainer\nimport random\nz = random.gauss(0, 1)\n")),
+    Rule("PT057", "local_response_normalization is local_response_norm with Chainer's k=2 and alpha times n "
+         "(torch averages the window, Chainer sums it)",
+         before="import chainer.functions as F\nh = F.local_response_normalization(x)\n",
+         after="from torch import nn\n\nh = nn.functional.local_response_norm(x, 5, alpha=0.0001 * 5, beta=0.75, "
+               "k=2)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nh = nn.functional.local_response_norm(x, 5)\n",
+               "# ported from chainer\nlrn = {'n': 5, 'k': 2}\n")),
+    Rule("PT058", "softmax_cross_entropy with normalize, class_weight, ignore_label or reduce keeps Chainer's "
+         "reduction (a sum divided by the labels kept, or by the batch)",
+         before="import chainer.functions as F\nl = F.softmax_cross_entropy(y, t, normalize=False)\n",
+         after="from torch import nn\n\nl = nn.functional.cross_entropy(y, t.long(), ignore_index=-1, "
+               "reduction='sum') / len(t)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nl = nn.functional.cross_entropy(y, t, reduction='sum')\n",
+               "# ported from chainer\nfrom sklearn.metrics import log_loss\nl = log_loss(t, y)\n")),
+)
+
+# Chainer's F.lstm (1.24 activation/lstm.py): the four gate pre-activations a, i, f, o interleaved along axis 1
+# (x.reshape(B, H, 4)), where torch's LSTM cells keep four blocks; c = tanh(a) * sigmoid(i) + sigmoid(f) * c_prev,
+# h = sigmoid(o) * tanh(c). A batch smaller than c_prev's updates its first rows (1.24 left the others
+# uninitialised, Chainer 2+ copies them: so does this).
+CHAINER_LSTM = '''def chainer_lstm(c_prev, x):
+    """Chainer's F.lstm(c_prev, x): x holds the pre-activations of the gates a, i, f, o interleaved along axis 1
+    (unit by unit, not in four blocks as in torch's LSTM cells); rows of c_prev beyond len(x) are kept."""
+    a, i, f, o = x.reshape(len(x), x.shape[1] // 4, 4, *x.shape[2:]).unbind(2)
+    c = torch.tanh(a) * torch.sigmoid(i) + torch.sigmoid(f) * c_prev[:len(x)]
+    return torch.cat([c, c_prev[len(x):]]), torch.sigmoid(o) * torch.tanh(c)
+'''
+
+register(Rule(
+    "PT059", "F.lstm(c, x) is `chainer_lstm` (written into the file): Chainer's gates interleaved along axis 1",
+    before="import chainer.functions as F\nc, h = F.lstm(c, x)\n",
+    after="import torch\n\n\n" + CHAINER_LSTM + "\n\nc, h = chainer_lstm(c, x)\n",
+    target="torch",
+    noop=("# ported from chainer\nimport torch\nh, c = torch.nn.functional.lstm_cell(x, (h, c), w_ih, w_hh)\n",
+          "# ported from chainer\nfrom torch import nn\ncell = nn.LSTMCell(3, 4)\n")))
+
+# NumPy dtypes F.cast may be given -> torch's (the type codes as NumPy reads them on every platform)
+DTYPES = {**{f"numpy.{name}": f"torch.{name}" for name in ("float16", "float32", "float64", "int8", "int16", "int32",
+                                                           "int64", "uint8")},
+          **{name: f"torch.{name}" for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                                                "uint8")},
+          "f": "torch.float32", "d": "torch.float64", "e": "torch.float16", "i": "torch.int32"}
+
+_PLACEHOLDER = re.compile(r"\{(\(|,\w+=)?(\w+)\)?\}")
+_NUMBER = re.compile(r"-?[0-9][0-9.e+-]*")
+PREFIX = "chainer.functions."
+# functions of the earlier rules used as values: (rule, torch callable with Chainer's signature and defaults)
+VALUES = {"leaky_relu": ("PT018", "lambda x, slope=0.2: nn.functional.leaky_relu(x, negative_slope=slope)")}
+# functions whose torch form depends on more than literal arguments: the FunctionRules method for each
+SPECIAL = {"cast": "_cast", "copy": "_copy", "tile": "_tile", "broadcast": "_broadcast", "lstm": "_lstm",
+           "local_response_normalization": "_local_response_normalization"}
+
 SIMPLE = {"chainer.functions.sigmoid": "torch.sigmoid", "chainer.functions.relu": "torch.relu",
           "chainer.functions.tanh": "torch.tanh", "chainer.functions.exp": "torch.exp",
           "chainer.functions.log": "torch.log",
@@ -108,8 +393,11 @@ class FunctionRules(RulePass):
         super().__init__(ctx)
         self._methods: list[bool] = []  # inside a method of a class (self.training exists)
         self._needs_cover_all = False
+        self._needs_lstm = False
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_lstm:
+            module = insert_definition(module, CHAINER_LSTM)
         return insert_definition(module, MAX_POOL_COVER_ALL) if self._needs_cover_all else module
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -134,6 +422,12 @@ class FunctionRules(RulePass):
             self.need_import("torch")
         return target
 
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # `from chainer.functions import relu` names the function, it does not use it
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
     def leave_Attribute(self, original: cst.Attribute, updated):
         return self._reference(original, updated)
 
@@ -148,6 +442,21 @@ class FunctionRules(RulePass):
             return cst.parse_expression(self._spell(SIMPLE[qualified]))
         if qualified == "chainer.functions.identity":
             return cst.parse_expression(self._spell("nn.Identity()"))
+        parent = self.parent(original)
+        if isinstance(parent, cst.Call) and parent.func is original:
+            return updated  # a call: leave_Call converts it with its arguments
+        name = qualified[len(PREFIX):] if qualified and qualified.startswith(PREFIX) else None
+        function = FUNCTIONS.get(name)
+        rule, value = (function.rule, function.value) if function else VALUES.get(name, (None, None))
+        if value:
+            self.info(original, rule, f"`{code(original)}` is `{value}`")
+            for module in set(re.findall(r"(?<![\w.])(torch|nn)\.", value)):
+                self._spell(f"{module}.")
+            expression = cst.parse_expression(value)
+            if isinstance(expression, cst.Lambda) and not isinstance(
+                    parent, (cst.Assign, cst.AnnAssign, cst.DictElement, cst.Arg, cst.Element, cst.Return)):
+                expression = expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return expression
         if qualified == "chainer.config.train" and self._is_read(original):
             training = self._training()
             if training is not None:
@@ -204,7 +513,167 @@ class FunctionRules(RulePass):
         if qualified == "chainer.functions.transpose" and len(args) == 1 and args[0].keyword is None:
             self.info(original, "PT013", "F.transpose without axes reverses them: `.T`")
             return cst.parse_expression(f"{paren(code(args[0].value))}.T")
+        name = qualified[len(PREFIX):] if qualified and qualified.startswith(PREFIX) else None
+        if name in SPECIAL:
+            return getattr(self, SPECIAL[name])(original, updated)
+        if name in FUNCTIONS:
+            return self._function(original, updated, FUNCTIONS[name])
         return updated
+
+    def _function(self, original: cst.Call, updated: cst.Call, function: Function) -> cst.BaseExpression:
+        """A call of a FUNCTIONS row: its template with the arguments put in."""
+        parameters = _parameters(function.signature)
+        nodes = bind_arguments(updated, list(parameters))
+        if nodes is None or any(default is None and name not in nodes for name, default in parameters.items()):
+            self.todo(original, function.rule, f"{code(original.func)}: arguments other than ({function.signature}); "
+                      "convert by hand")
+            return updated
+        texts = {name: code(nodes[name]) if name in nodes else default for name, default in parameters.items()}
+        template = function.torch
+        if isinstance(template, dict):
+            values = [_literal(texts[key]) for key in function.keys]
+            choices = [[value, ...] if value is not ... else [...] for value in values]
+            keys = [key[0] if len(key) == 1 else key for key in itertools.product(*choices)]
+            template = next((template[key] for key in keys if key in template), None)
+            if template is None:
+                passed = ", ".join(f"{key}={texts[key]}" for key in function.keys)
+                self.todo(original, function.rule, f"{code(original.func)} with {passed}: {function.hint}")
+                return updated
+        for name, count in collections.Counter(m.group(2) for m in _PLACEHOLDER.finditer(template)).items():
+            if count > 1 and name in nodes and not _pure(nodes[name]):
+                self.todo(original, function.rule, f"{code(original.func)}: its torch form evaluates {name} "
+                          f"`{texts[name]}` {count} times; assign it to a name first")
+                return updated
+
+        def argument(match: re.Match) -> str:
+            kind, name = match.groups()
+            if kind and kind.startswith(","):  # a keyword torch needs only when Chainer's value is not the default
+                return f", {kind[1:]}{texts[name]}" if texts[name] != parameters[name] else ""
+            if kind == "(" and not _NUMBER.fullmatch(texts[name]):  # (-1 needs none before an operator)
+                return primary(nodes[name]) if name in nodes else paren(texts[name])
+            return texts[name]
+
+        text = _PLACEHOLDER.sub(argument, template)
+        for module in set(re.findall(r"(?<![\w.])(torch|nn|math)\.", template)):
+            self.need_import("math") if module == "math" else self._spell(f"{module}.")
+        self.info(original, function.rule, f"{code(original.func)} is `{text}`" +
+                  (f": {function.note}" if function.note else ""))
+        return self._expression(original, text)
+
+    def _expression(self, original: cst.Call, text: str) -> cst.BaseExpression:
+        """``text`` in place of the call, parenthesised where an operator or attribute around it would bind it."""
+        expression = cst.parse_expression(text)
+        parent = self.parent(original)
+        if not isinstance(expression, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and (
+                isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation, cst.Await)) or
+                isinstance(parent, (cst.Attribute, cst.Subscript)) and parent.value is original or
+                isinstance(parent, cst.Call) and parent.func is original):
+            expression = expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return expression
+
+    def _tile(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """F.tile(x, reps): numpy's tile (1.24 array/tile.py), whose reps may be an int; torch.tile takes a tuple."""
+        nodes = bind_arguments(updated, ["x", "reps"])
+        if nodes is None or len(nodes) != 2:
+            self.todo(original, "PT050", "F.tile with these arguments: use torch.tile(x, reps_tuple)")
+            return updated
+        reps, value = nodes["reps"], _literal(code(nodes["reps"]))
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = f"({code(reps)},)"
+        elif isinstance(value, (tuple, list)):
+            text = code(reps)
+        elif isinstance(reps, cst.Name):
+            text = f"{reps.value} if isinstance({reps.value}, (tuple, list)) else ({reps.value},)"
+        else:
+            self.todo(original, "PT050", f"F.tile with reps `{code(reps)}`: torch.tile takes a tuple (numpy also took "
+                      "an int): assign reps to a name first, or write the tuple")
+            return updated
+        self.info(original, "PT050", "F.tile is torch.tile, with reps as a tuple")
+        return cst.parse_expression(f"{self._spell('torch.tile')}({code(nodes['x'])}, {text})")
+
+    def _cast(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        nodes = bind_arguments(updated, ["x", "typ"])
+        typ = nodes.get("typ") if nodes and "x" in nodes else None
+        if typ is None:
+            self.todo(original, "PT052", "F.cast with these arguments: convert by hand, `x.to(dtype)`")
+            return updated
+        literal = _literal(code(typ))
+        dtype = DTYPES.get(self.qualified(typ)) if is_dotted(typ) else DTYPES.get(literal) if isinstance(
+            literal, str) else None
+        if isinstance(typ, cst.Name) and typ.value == "float" and self.qualified(typ) is None and \
+                "float" not in self.aliases.values():
+            dtype = "torch.float64"  # NumPy reads the builtin float as float64
+        if dtype is None:
+            self.todo(original, "PT052", f"F.cast to `{code(typ)}`, a NumPy dtype: use `.to(...)` with the torch "
+                      "dtype it stands for (np.float32 -> torch.float32, ...)")
+            return updated
+        self.info(original, "PT052", f"F.cast to `{code(typ)}` is `.to({dtype})`")
+        return cst.parse_expression(f"{primary(nodes['x'])}.to({self._spell(dtype)})")
+
+    def _copy(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """F.copy(x, dst): a new array on GPU dst, or on the CPU for dst == -1 (1.24 array/copy.py), which
+        gradients flow back through: Tensor.to(device, copy=True)."""
+        nodes = bind_arguments(updated, ["x", "dst"])
+        if nodes is None or len(nodes) != 2:
+            self.todo(original, "PT052", "F.copy with these arguments: use `x.to(device, copy=True)`")
+            return updated
+        dst, value = nodes["dst"], _literal(code(nodes["dst"]))
+        if value == -1:
+            device = "'cpu'"
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            device = f"'cuda:{value}'"
+        elif value is ... and _pure(dst):
+            device = f"'cpu' if {paren(code(dst))} == -1 else {self._spell('torch.device')}('cuda', {code(dst)})"
+        else:
+            self.todo(original, "PT052", f"F.copy to device `{code(dst)}`: use `x.to(device, copy=True)` with the "
+                      "torch device (Chainer's -1 is the CPU, n >= 0 is GPU n)")
+            return updated
+        self.info(original, "PT052", f"F.copy to device `{code(dst)}` is `.to({device}, copy=True)` (Chainer's -1 "
+                  "is the CPU; the result is always a new array, as Chainer's)")
+        return cst.parse_expression(f"{primary(nodes['x'])}.to({device}, copy=True)")
+
+    def _broadcast(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        args = updated.args
+        if len(args) < 2 or any(a.keyword or a.star for a in args):
+            self.todo(original, "PT052", "F.broadcast returns its one input itself and a tuple of several: use "
+                      "torch.broadcast_tensors(...) for several")
+            return updated
+        self.info(original, "PT052", "F.broadcast of several arrays is torch.broadcast_tensors")
+        return cst.parse_expression(f"{self._spell('torch.broadcast_tensors')}"
+                                    f"({', '.join(code(a.value) for a in args)})")
+
+    def _local_response_normalization(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """Chainer (1.24 normalization/local_response_normalization.py, CPU) divides x by (k + alpha * s) ** beta,
+        s the sum of x**2 over the n // 2 channels each side; torch by (k + alpha / n * s) ** beta over a window
+        of n channels (n // 2 before, (n - 1) // 2 after): the same for odd n with alpha times n. For even n
+        Chainer's CPU code sums n + 1 channels and its GPU code n, shifted: neither is torch's."""
+        values = self._bind(original, updated, ["x", "n", "k", "alpha", "beta"], "PT057")
+        if values is None:
+            return updated
+        n = values.get("n", "5")
+        size = _integer(n)
+        if size is None or size % 2 == 0:
+            self.todo(original, "PT057", f"F.local_response_normalization with n={n}: for an odd n it is "
+                      "nn.functional.local_response_norm(x, n, alpha=alpha * n, beta=beta, k=k); Chainer's even n "
+                      "sums n + 1 channels on the CPU and n, shifted, on the GPU")
+            return updated
+        alpha = values.get("alpha", "0.0001")
+        alpha = alpha if _NUMBER.fullmatch(alpha) else paren(alpha)
+        self.info(original, "PT057", f"F.local_response_normalization is local_response_norm with Chainer's k=2 "
+                  f"default and alpha * {n} (torch divides the window's sum by its size)")
+        return cst.parse_expression(f"{self._spell('nn.functional.local_response_norm')}({values['x']}, {n}, "
+                                    f"alpha={alpha} * {n}, beta={values.get('beta', '0.75')}, "
+                                    f"k={values.get('k', '2')})")
+
+    def _lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = self._bind(original, updated, ["c_prev", "x"], "PT059")
+        if values is None or len(values) != 2:
+            return updated
+        self._needs_lstm = True
+        self._spell("torch.tanh")
+        self.info(original, "PT059", "F.lstm is `chainer_lstm` (written into this file): Chainer's gates are "
+                  "interleaved along axis 1, torch's LSTM cells keep them in blocks")
+        return cst.parse_expression(f"chainer_lstm({values['c_prev']}, {values['x']})")
 
     def _array_function(self, original: cst.Call, updated: cst.Call, name: str) -> cst.BaseExpression:
         signature = {"concat": ["xs", "axis"], "split_axis": ["x", "indices_or_sections", "axis", "force_tuple"],
@@ -307,6 +776,42 @@ class FunctionRules(RulePass):
                   "(Chainer followed chainer.config.train)")
         return cst.parse_expression(f"{self._spell('nn.functional.dropout')}({values['x']}, p={ratio}, "
                                     f"training={training})")
+
+
+def _parameters(signature: str) -> dict[str, str | None]:
+    """``"x, axis=1"`` -> {"x": None, "axis": "1"}: each parameter's default as source text (None: required)."""
+    arguments = ast.parse(f"def f({signature}): pass").body[0].args
+    defaults = [None] * (len(arguments.args) - len(arguments.defaults)) + [ast.unparse(d) for d in arguments.defaults]
+    return {argument.arg: default for argument, default in zip(arguments.args, defaults)}
+
+
+def _literal(text: str):
+    """The value of a literal (hashable), else ``...``."""
+    try:
+        value = ast.literal_eval(text)
+        hash(value)
+    except (ValueError, SyntaxError, TypeError):
+        return ...
+    return value
+
+
+def _pure(node: cst.BaseExpression) -> bool:
+    """Whether evaluating the expression twice is as good as once: names, attributes, literals, and
+    subscripts and arithmetic of them (no calls)."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return _pure(node.value)
+    if isinstance(node, cst.UnaryOperation):
+        return _pure(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _pure(node.left) and _pure(node.right)
+    if isinstance(node, cst.Subscript):
+        return _pure(node.value) and all(
+            _pure(e.slice.value) if isinstance(e.slice, cst.Index) else
+            all(part is None or _pure(part) for part in (e.slice.lower, e.slice.upper, e.slice.step))
+            for e in node.slice)
+    return False
 
 
 def _integer(text: str) -> int | None:

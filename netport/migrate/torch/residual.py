@@ -7,11 +7,14 @@ import libcst as cst
 from netport.migrate.passes import RulePass, code, is_dotted
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.modules import _NO_TORCH_LINKS as NO_TORCH_LINKS
 
 register(Rule(
     "PT099", "residual sweep: a remaining use of Chainer in code migrated to torch",
-    before="import chainer.functions as F\ny = F.softmax(x)\n",
-    after='import chainer.functions as F\ny = F.softmax(x)  # netport: TODO(PT099): `chainer.functions.softmax` has no automatic torch conversion yet; rewrite this use by hand\n',
+    before="import chainer.functions as F\ngrid = F.spatial_transformer_grid(theta, (5, 5))\n",
+    after="import chainer.functions as F\ngrid = F.spatial_transformer_grid(theta, (5, 5))  # netport: TODO(PT099): "
+          "`chainer.functions.spatial_transformer_grid` has no automatic torch conversion yet; rewrite this use by "
+          "hand\n",
     target="torch",
     noop=("import torch\n# was chainer.functions.softmax(x)\ny = torch.softmax(x, dim=1)\n",
           '"""A chainer model ported to torch: chainer.links.Linear is nn.Linear."""\nfrom torch import nn\n'
@@ -40,6 +43,8 @@ class TorchResidual(RulePass):
         method, receiver = func.attr.value, code(func.value)
         if method == "setup":
             self._optimizers.add(receiver)
+        if any(f".{method}(" in marker for marker in self.existing_markers()):
+            return  # a torch rule marked this call with what to do
         if method in CHAINER_METHODS or (method == "update" and receiver in self._optimizers):
             self.todo(node, "PT099", f"`.{method}()` is a Chainer method with no automatic torch conversion yet; "
                       "rewrite this call by hand")
@@ -67,6 +72,9 @@ class TorchResidual(RulePass):
         parent = self.parent(node)
         if isinstance(parent, cst.Attribute) and parent.attr is node:
             return  # `torch.cuda`, `model.cuda`: an attribute name, not the imported `cuda`
+        if isinstance(parent, (cst.Arg, cst.Param)) and (parent.keyword if isinstance(parent, cst.Arg)
+                                                         else parent.name) is node:
+            return  # `dropout(x, training=...)`, `def f(training)`: a keyword, not the imported `training`
         self._check(node)
 
     def _check(self, node) -> bool:
@@ -76,5 +84,8 @@ class TorchResidual(RulePass):
         # a statement some torch rule already marked is flagged for manual work as a whole
         if not any(f"`{qualified}`" in todo for todo in self.edits().todos) and \
                 not any("TODO(PT" in marker for marker in self.existing_markers()):
-            self.todo(node, "PT099", f"`{qualified}` has no automatic torch conversion yet; rewrite this use by hand")
+            link = next((name for name in NO_TORCH_LINKS if qualified == name or qualified.startswith(name + ".")),
+                        None)
+            self.todo(node, "PT099", f"`{qualified}` has no torch counterpart: {NO_TORCH_LINKS[link]}" if link else
+                      f"`{qualified}` has no automatic torch conversion yet; rewrite this use by hand")
         return True

@@ -4,22 +4,35 @@ Optimizers become ``torch.optim`` with Chainer's hyper-parameters spelled out, `
 ``zero_grad``/``backward``/``step`` (gradients cleared before the forward pass), Variables become
 tensors, ``cuda.to_cpu(v.data)`` becomes ``.detach().cpu().numpy()``, inference scopes become
 ``model.eval()`` + ``torch.no_grad()`` with ``model.train()`` after, and ``save_npz``/``load_npz``
-become ``torch.save``/``load_state_dict``.
+become ``torch.save``/``load_state_dict``. PT065-PT069: the optimizers torch.optim lacks (written into the file),
+``use_cleargrads``, ``save_hdf5``/``load_hdf5``, hooks held in a name, and the setup of an unconverted optimizer.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import re
+import collections
 
 import libcst as cst
 
-from netport.migrate.passes import ZERO_GRAD, RulePass, bind_arguments, code, insert_definition, primary
+from netport.migrate.passes import (ZERO_GRAD, RulePass, bind_arguments, code, defines_class, insert_definition,
+                                    is_dotted, primary)
 from netport.migrate.registry import rule_pass
 from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.modes import TRAINING_MODE, enclosing_module_method, train_flag, training_mode_item
 
 register(
+    Rule("PT019", "an array written into a Variable's data (`p.data[...] = a`) goes through torch.as_tensor",
+         before="import numpy as np\nimport chainer\nfor p in model.params():\n    p.data[...] = np.random.uniform(-0.1, 0.1, "
+                "p.data.shape)\n",
+         after="import numpy as np\nimport torch\n\nfor p in model.parameters():\n    p.data[...] = torch.as_tensor("
+               "np.random.uniform(-0.1, 0.1, p.data.shape))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nfor p in model.parameters():\n    p.data[...] = 0\n",
+               "# ported from chainer\nimport numpy as np\na = np.zeros(3)\na[...] = np.ones(3)\n")),
     Rule("PT020", "Chainer optimizers become torch.optim with Chainer's hyper-parameters; setup binds the "
          "parameters",
          before="from chainer import optimizers\nopt = optimizers.Adam()\nopt.setup(model)\n",
@@ -58,7 +71,9 @@ register(
          before="import numpy as np\nimport chainer\nfrom chainer import cuda\nif gpu >= 0:\n"
                 "    cuda.get_device_from_id(gpu).use()\n    model.to_gpu()\nxp = np if gpu < 0 else cuda.cupy\n"
                 "x = chainer.Variable(xp.asarray(batch))\n",
-         after="import numpy as np\nimport torch\n\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n    model.cuda()\nxp = np\ndevice = torch.device('cpu') if gpu < 0 else torch.device('cuda')\nx = torch.as_tensor(batch, device=device)\n",
+         after="import numpy as np\nimport torch\n\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n    model = model.cuda()\n"
+               "xp = np\ndevice = torch.device('cpu') if gpu < 0 else torch.device('cuda')\n"
+               "x = torch.as_tensor(batch, device=device)\n",
          target="torch",
          noop=("# ported from chainer\nimport torch\nif gpu >= 0:\n    torch.cuda.set_device(gpu)\n"
                "    model.cuda()\n",
@@ -108,18 +123,23 @@ register(
 # same update with eps / sqrt(1 - beta2**t) in place of eps.
 CHAINER_ADAM = '''class ChainerAdam(torch.optim.Adam):
     """torch.optim.Adam with Chainer's eps placement: Chainer adds eps to sqrt(v) before the bias
-    correction, torch after it, so torch's eps is set to eps / sqrt(1 - beta2 ** t) at each step t."""
+    correction, torch after it, so torch's eps is eps / sqrt(1 - beta2 ** t) during step t. Between steps
+    param_groups[0]['eps'] is Chainer's eps, which the program may set."""
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, **kwargs):
         super().__init__(params, lr=lr, betas=betas, eps=eps, **kwargs)
-        self.chainer_eps = eps
         self.chainer_t = 0
 
     def step(self, closure=None):
         self.chainer_t += 1
+        chainer_eps = [group['eps'] for group in self.param_groups]
         for group in self.param_groups:
-            group['eps'] = self.chainer_eps / math.sqrt(1 - group['betas'][1] ** self.chainer_t)
-        return super().step(closure)
+            group['eps'] = group['eps'] / math.sqrt(1 - group['betas'][1] ** self.chainer_t)
+        try:
+            return super().step(closure)
+        finally:
+            for group, eps in zip(self.param_groups, chainer_eps):
+                group['eps'] = eps
 '''
 
 # Chainer's MomentumSGD keeps v = momentum * v - lr * grad, so a new learning rate applies to new gradients
@@ -143,25 +163,166 @@ CHAINER_MOMENTUM_SGD = '''class ChainerMomentumSGD(torch.optim.SGD):
         return super().step(closure)
 '''
 
-# Chainer optimizer hooks -> a torch step pre-hook doing the same to the gradients before the update
-# (WeightDecay is folded into the optimizer's weight_decay= instead when its construction is in view)
+# Chainer optimizers whose update no torch.optim class computes: written into the file as torch.optim.Optimizer
+# subclasses doing Chainer 1.24's update_one_cpu, operation for operation, in float32 as Chainer did. Like
+# torch's optimizers, they skip a parameter whose .grad is None (PT021 zeroes gradients instead of clearing them).
+# RMSpropGraves: Chainer adds eps inside the square root (delta = momentum * delta - lr * g / sqrt(n - m**2 + eps)),
+# torch.optim.RMSprop(centered=True, momentum=...) outside it, and applies lr to the whole momentum buffer.
+CHAINER_RMSPROP_GRAVES = '''class ChainerRMSpropGraves(torch.optim.Optimizer):
+    """Chainer's RMSpropGraves (Graves 2013): n and g are running averages of grad**2 and grad, and
+    delta = momentum * delta - lr * grad / sqrt(n - g**2 + eps); param += delta. torch.optim.RMSprop(centered=True)
+    adds eps outside the square root instead."""
+
+    def __init__(self, params, lr=0.0001, alpha=0.95, momentum=0.9, eps=0.0001):
+        super().__init__(params, dict(lr=lr, alpha=alpha, momentum=momentum, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, alpha, momentum, eps = group['lr'], group['alpha'], group['momentum'], group['eps']
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                grad, state = p.grad, self.state[p]
+                if not state:
+                    state['n'], state['g'], state['delta'] = (torch.zeros_like(p) for _ in range(3))
+                n, g, delta = state['n'], state['g'], state['delta']
+                n.mul_(alpha).add_((1 - alpha) * grad * grad)
+                g.mul_(alpha).add_((1 - alpha) * grad)
+                delta.mul_(momentum).sub_(lr * grad / torch.sqrt(n - g * g + eps))
+                p.add_(delta)
+        return loss
+'''
+
+# NesterovAG: Chainer steps by momentum**2 * v - (1 + momentum) * lr * grad with the *new* velocity
+# v = momentum * v - lr * grad; torch.optim.SGD(nesterov=True) amounts to the same with the old velocity.
+CHAINER_NESTEROV_AG = '''class ChainerNesterovAG(torch.optim.Optimizer):
+    """Chainer's NesterovAG: v = momentum * v - lr * grad; param += momentum**2 * v - (1 + momentum) * lr * grad.
+    torch.optim.SGD(nesterov=True) uses the velocity of the step before in place of v."""
+
+    def __init__(self, params, lr=0.01, momentum=0.9):
+        super().__init__(params, dict(lr=lr, momentum=momentum))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, momentum = group['lr'], group['momentum']
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state['v'] = torch.zeros_like(p)
+                v = state['v']
+                v.mul_(momentum).sub_(lr * p.grad)
+                p.add_(momentum * momentum * v).sub_((1 + momentum) * lr * p.grad)
+        return loss
+'''
+
+# class name -> its definition, for the optimizers above (written once into a file that uses them)
+CHAINER_OPTIMIZERS = {"ChainerRMSpropGraves": CHAINER_RMSPROP_GRAVES, "ChainerNesterovAG": CHAINER_NESTEROV_AG}
+
+register(
+    Rule("PT065", "RMSpropGraves and NesterovAG, whose updates no torch.optim class computes, become Chainer-exact "
+         "torch.optim.Optimizer subclasses written into the file; isinstance(x, chainer.Optimizer) checks "
+         "torch.optim.Optimizer; SMORMS3 and optimizer classes of the program's own are marked",
+         before="from chainer import optimizers\nopt = optimizers.NesterovAG(lr=0.1)\nopt.setup(model)\n",
+         after="import torch\n\n\n" + CHAINER_NESTEROV_AG +
+               "\n\nopt = ChainerNesterovAG(model.parameters(), lr=0.1, momentum=0.9)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nopt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, "
+               "nesterov=True)\n",
+               "# ported from chainer\nclass Optimizer:\n    pass\n\n\nassert isinstance(opt, Optimizer)\n")),
+    Rule("PT066", "optimizer.use_cleargrads() goes: it chose how Chainer's update() cleared the gradients, which "
+         "zero_grad() does in torch",
+         before="from chainer import optimizers\nopt = optimizers.SGD()\nopt.use_cleargrads()\nopt.setup(model)\n",
+         after="import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+               "opt.zero_grad()\n",
+               "# ported from chainer\nuse_cleargrads = True\nflags = [use_cleargrads]\n")),
+    Rule("PT067", "serializers.save_hdf5/load_hdf5 become torch.save/load of the state_dict at the same path (the "
+         "file is a torch file, no longer HDF5)",
+         before="from chainer import serializers\nserializers.save_hdf5('m.h5', model)\n"
+                "serializers.load_hdf5('m.h5', model)\n",
+         after="import torch\n\ntorch.save(model.state_dict(), 'm.h5')\nmodel.load_state_dict(torch.load('m.h5'))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport h5py\nwith h5py.File('m.h5', 'w') as f:\n    f['w'] = w\n",
+               "# ported from chainer\nimport torch\nopt.load_state_dict(torch.load('opt.h5'))\n")),
+    Rule("PT068", "an optimizer hook built into a name just before add_hook, or added under a name, becomes the "
+         "same step pre-hook",
+         before="import chainer\nfrom chainer import optimizers\nopt = optimizers.SGD()\nopt.setup(model)\n"
+                "clip = chainer.optimizer.GradientClipping(5.0)\nopt.add_hook(clip, 'clip')\n",
+         after="import torch\n\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+               "def clip_gradients(optimizer, args, kwargs, threshold=5.0):\n"
+               "    \"\"\"Chainer's GradientClipping hook: scale the gradients to an L2 norm of at most "
+               "threshold.\"\"\"\n"
+               "    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group['params']], "
+               "threshold)\nopt.register_step_pre_hook(clip_gradients)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nhandle = opt.register_step_pre_hook(clip_gradients)\n",
+               "# ported from chainer\nclip = 5.0\nlimits = [clip]\n")),
+    Rule("PT069", "optimizer.setup(model) of an optimizer netport did not build (a class of the program's own, an "
+         "unconverted one) is marked: only a converted optimizer is bound to model.parameters()",
+         before="import chainer\nimport rmsprop_async\nopt = rmsprop_async.RMSpropAsync(lr=7e-4)\nopt.setup(model)\n",
+         after="import rmsprop_async\nopt = rmsprop_async.RMSpropAsync(lr=7e-4)\nopt.setup(model)  "
+               "# netport: TODO(PT069): `opt.setup(model)`: `opt` is not an optimizer netport built (it comes from "
+               "code it cannot follow): construct the torch.optim optimizer with `model.parameters()` in its place "
+               "and delete this call\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\n",
+               "# ported from chainer\nimport configparser\nparser = configparser.ConfigParser()\n"
+               "parser.read(path)\n")),
+)
+
+# Chainer optimizer hooks -> (their parameters, a name for the torch step pre-hook doing the same to the
+# gradients before the update, its definition). The hook's arguments are bound as defaults, evaluated once where
+# the hook is added, as Chainer's hook object kept them. (WeightDecay is folded into the optimizer's weight_decay=
+# instead when its construction is in view.) Chainer 1.24 optimizer.py: WeightDecay g += rate * p, Lasso
+# g += rate * sign(p), GradientClipping g *= threshold / norm when that is < 1 (clip_grad_norm_ divides by
+# norm + 1e-6: 1e-6 / norm relative), GradientHardClipping clip(g, lower, upper).
 HOOKS = {
-    "chainer.optimizer_hooks.WeightDecay": (
-        "def weight_decay(optimizer, args, kwargs):\n"
-        "    \"\"\"Chainer's WeightDecay({value}) hook: grad += {value} * param before each step.\"\"\"\n"
+    "chainer.optimizer_hooks.WeightDecay": (("rate",), "weight_decay", (
+        "def {name}(optimizer, args, kwargs, rate={rate}):\n"
+        "    \"\"\"Chainer's WeightDecay hook: grad += rate * param before each step.\"\"\"\n"
         "    for group in optimizer.param_groups:\n"
         "        for p in group['params']:\n"
         "            if p.grad is None:  # Chainer decayed a parameter the loss did not reach as well\n"
         "                p.grad = torch.zeros_like(p)\n"
-        "            p.grad.add_(p.detach(), alpha={value})\n"
-        "{opt}.register_step_pre_hook(weight_decay)\n"),
-    "chainer.optimizer_hooks.GradientClipping": (
-        "def clip_gradients(optimizer, args, kwargs):\n"
-        "    \"\"\"Chainer's GradientClipping({value}) hook: scale the gradients to an L2 norm of at most {value}."
-        "\"\"\"\n"
+        "            p.grad.add_(p.detach(), alpha=rate)\n"
+        "{opt}.register_step_pre_hook({name})\n")),
+    "chainer.optimizer_hooks.Lasso": (("rate",), "lasso", (
+        "def {name}(optimizer, args, kwargs, rate={rate}):\n"
+        "    \"\"\"Chainer's Lasso hook: grad += rate * sign(param) before each step.\"\"\"\n"
+        "    for group in optimizer.param_groups:\n"
+        "        for p in group['params']:\n"
+        "            if p.grad is None:  # Chainer regularized a parameter the loss did not reach as well\n"
+        "                p.grad = torch.zeros_like(p)\n"
+        "            p.grad.add_(torch.sign(p.detach()), alpha=rate)\n"
+        "{opt}.register_step_pre_hook({name})\n")),
+    "chainer.optimizer_hooks.GradientClipping": (("threshold",), "clip_gradients", (
+        "def {name}(optimizer, args, kwargs, threshold={threshold}):\n"
+        "    \"\"\"Chainer's GradientClipping hook: scale the gradients to an L2 norm of at most threshold.\"\"\"\n"
         "    torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group['params']], "
-        "{value})\n"
-        "{opt}.register_step_pre_hook(clip_gradients)\n"),
+        "threshold)\n"
+        "{opt}.register_step_pre_hook({name})\n")),
+    "chainer.optimizer_hooks.GradientHardClipping": (("lower_bound", "upper_bound"), "clip_gradient_values", (
+        "def {name}(optimizer, args, kwargs, lower_bound={lower_bound}, upper_bound={upper_bound}):\n"
+        "    \"\"\"Chainer's GradientHardClipping hook: each gradient element clipped to [lower_bound, "
+        "upper_bound].\"\"\"\n"
+        "    for group in optimizer.param_groups:\n"
+        "        for p in group['params']:\n"
+        "            if p.grad is not None:\n"
+        "                p.grad.clamp_(lower_bound, upper_bound)\n"
+        "{opt}.register_step_pre_hook({name})\n")),
 }
 
 
@@ -171,6 +332,31 @@ OPTIMIZERS = {
                                          ("eps", "1e-08", "eps")]),
     "chainer.optimizers.MomentumSGD": ("SGD", [("lr", "0.01", "lr"), ("momentum", "0.9", "momentum")]),
     "chainer.optimizers.SGD": ("SGD", [("lr", "0.01", "lr")]),
+    # h += grad**2 from 0; param -= lr * grad / (sqrt(h) + eps), in both (torch: lr_decay=0,
+    # initial_accumulator_value=0)
+    "chainer.optimizers.AdaGrad": ("Adagrad", [("lr", "0.001", "lr"), ("eps", "1e-08", "eps")]),
+    # Chainer has no learning rate: dx = sqrt((msdx + eps) / (msg + eps)) * grad is torch's delta at lr=1.0
+    # (a None Chainer name: a torch keyword Chainer has no parameter for)
+    "chainer.optimizers.AdaDelta": ("Adadelta", [(None, "1.0", "lr"), ("rho", "0.95", "rho"),
+                                                 ("eps", "1e-06", "eps")]),
+    # ms = alpha * ms + (1 - alpha) * grad**2; param -= lr * grad / (sqrt(ms) + eps): torch's, not centered,
+    # without momentum
+    "chainer.optimizers.RMSprop": ("RMSprop", [("lr", "0.01", "lr"), ("alpha", "0.99", "alpha"),
+                                               ("eps", "1e-08", "eps")]),
+    "chainer.optimizers.RMSpropGraves": ("ChainerRMSpropGraves", [("lr", "0.0001", "lr"), ("alpha", "0.95", "alpha"),
+                                                                  ("momentum", "0.9", "momentum"),
+                                                                  ("eps", "0.0001", "eps")]),
+    "chainer.optimizers.NesterovAG": ("ChainerNesterovAG", [("lr", "0.01", "lr"), ("momentum", "0.9", "momentum")]),
+}
+# Chainer's optimizer base classes: torch.optim.Optimizer in isinstance()/issubclass(); a class deriving from one
+# is marked (PT065)
+OPTIMIZER_BASES = ("chainer.Optimizer", "chainer.GradientMethod", "chainer.optimizer.Optimizer",
+                   "chainer.optimizer.GradientMethod")
+# Chainer optimizers that are marked, with what to do
+UNMAPPED_OPTIMIZERS = {
+    "chainer.optimizers.SMORMS3": "SMORMS3 has no torch.optim counterpart: write its update (Chainer's "
+                                  "optimizers/smorms3.py) as a torch.optim.Optimizer subclass, or choose another "
+                                  "optimizer",
 }
 
 
@@ -180,12 +366,19 @@ HYPERPARAMETERS = {
     "chainer.optimizers.MomentumSGD": {"lr": ("lr", None), "momentum": ("momentum", None)},
     "chainer.optimizers.Adam": {"alpha": ("lr", None), "eps": ("eps", None), "beta1": ("betas", 0),
                                 "beta2": ("betas", 1)},
+    "chainer.optimizers.AdaGrad": {"lr": ("lr", None), "eps": ("eps", None)},
+    "chainer.optimizers.AdaDelta": {"rho": ("rho", None), "eps": ("eps", None)},
+    "chainer.optimizers.RMSprop": {"lr": ("lr", None), "alpha": ("alpha", None), "eps": ("eps", None)},
+    "chainer.optimizers.RMSpropGraves": {"lr": ("lr", None), "alpha": ("alpha", None),
+                                         "momentum": ("momentum", None), "eps": ("eps", None)},
+    "chainer.optimizers.NesterovAG": {"lr": ("lr", None), "momentum": ("momentum", None)},
 }
 # attributes of Chainer optimizers that torch's do not have, and what to do instead
 OPTIMIZER_ONLY = {
     "lr": "the learning rate is optimizer.param_groups[0]['lr'] (Chainer's Adam.lr is its bias-corrected step size "
           "alpha * sqrt(1 - beta2**t) / (1 - beta1**t), read-only)",
-    "alpha": "Adam's alpha is optimizer.param_groups[0]['lr']", "beta1": "betas are param_groups[0]['betas']",
+    "alpha": "Adam's alpha is optimizer.param_groups[0]['lr'], RMSprop's param_groups[0]['alpha']",
+    "beta1": "betas are param_groups[0]['betas']", "rho": "rho is param_groups[0]['rho']",
     "beta2": "betas are param_groups[0]['betas']", "eps": "eps is param_groups[0]['eps']",
     "momentum": "momentum is param_groups[0]['momentum']",
     "t": "Chainer's count of updates: torch keeps it per parameter, in optimizer.state[p]['step'] (Adam), or count "
@@ -195,6 +388,14 @@ OPTIMIZER_ONLY = {
     "hyperparam": "the hyper-parameters are optimizer.param_groups[0]",
     "weight_decay_rate": "weight decay is param_groups[0]['weight_decay']",
     "eta": "Adam's eta has no torch counterpart", "amsgrad": "amsgrad is param_groups[0]['amsgrad']",
+}
+# Chainer serializer -> (torch.save or torch.load of the object's state_dict, its Chainer 1.24 parameters, rule):
+# the same path, a torch file in place of an .npz or HDF5 one
+SERIALIZERS = {
+    "chainer.serializers.save_npz": ("save", ["filename", "obj", "compression"], "PT024"),
+    "chainer.serializers.load_npz": ("load", ["filename", "obj"], "PT024"),
+    "chainer.serializers.save_hdf5": ("save", ["filename", "obj", "compression"], "PT067"),
+    "chainer.serializers.load_hdf5": ("load", ["filename", "obj"], "PT067"),
 }
 # names of Chainer's Link/Variable API that torch spells differently, matched by name (as PT099 matches
 # methods): attribute -> torch attribute
@@ -208,6 +409,13 @@ class ScriptRules(RulePass):
         super().visit_Module(node)
         self._needs_chainer_adam = False
         self._needs_chainer_momentum = False
+        self._needs_training_mode = False
+        self._variables = _variable_names(self.ctx.syntax_tree())
+        self._fetched_optimizers = _fetched_optimizers(self.ctx.syntax_tree())
+        # module-level objects the program's models are: the modules phase's, and `model = Net(...)` of a class
+        # of the program that derives from a Chainer link
+        self._models = list(dict.fromkeys([*self.ctx.global_models,
+                                           *_program_models(self.ctx.syntax_tree(), self.project)]))
         self._trainer_objects = _trainer_objects(self.ctx.syntax_tree())
         self._optimizer_kinds, self._optimizer_targets = _optimizers(self.ctx.syntax_tree())
         # MomentumSGDs assigned to a name whose lr the program sets: ChainerMomentumSGD keeps Chainer's update
@@ -215,19 +423,48 @@ class ScriptRules(RulePass):
                                 if self._optimizer_kinds.get(name) == {"chainer.optimizers.MomentumSGD"} and
                                 name in _assigned_optimizers(self.ctx.syntax_tree())}
         self._folded: set[int] = set()  # id of setup statements folded into a constructor
+        self._chainer_optimizers: set[str] = set()  # CHAINER_OPTIMIZERS classes the file needs (PT065)
+        self._tuple_stores: dict[int, tuple] = {}  # statements `opt.beta1 = b`: (receiver, name, key, index)
+        self._unconverted: set[str | None] = set()  # names assigned a Chainer optimizer left as it was
+        self._file_names = _all_names(self.ctx.syntax_tree())  # for the names of generated hook functions
         self._array_modules: dict[str, str] = {}  # `xp` -> the device variable that replaced it
         for statement in node.body:  # xp = np if args.gpu < 0 else cuda.cupy
             choice = _array_module_choice(statement)
-            if choice is not None and "device" not in self.aliases.values():
-                self._array_modules[choice[0]] = "device"
+            if choice is not None and "device" not in self.aliases.values() and not self._file_names["device"]:
+                self._array_modules[choice[0]] = "device"  # (a program's own `device` is left alone)
+        # `xp = np` then `if gpu: ...; xp = cuda.cupy` (or an if/else of the two): the same choice, in statements
+        self._array_module_statements: dict[int, str] = {}  # id(statement) -> the device it chose
+        if "device" not in self.aliases.values() and not self._file_names["device"]:
+            for name, statements in _array_module_branches(node.body).items():
+                if name not in self._array_modules:
+                    self._array_modules[name] = "device"
+                    self._array_module_statements.update(statements)
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._needs_training_mode:
+            module = insert_definition(module, TRAINING_MODE)
         if self._needs_chainer_momentum:
             module = insert_definition(module, CHAINER_MOMENTUM_SGD)
+        for name in sorted(self._chainer_optimizers, reverse=True):
+            if not defines_class(module, name):
+                module = insert_definition(module, CHAINER_OPTIMIZERS[name])
         return insert_definition(module, CHAINER_ADAM) if self._needs_chainer_adam else module
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
+        if all(_is_tensor_item(t.target) for t in updated.targets) and not _is_tensor_value(updated.value):
+            # torch refuses an ndarray on the right (TypeError); NumPy cast it into the array's dtype, as this does
+            self.need_import("torch")
+            self.info(original, "PT019", f"`{code(updated.targets[0].target)} = ...` writes into a tensor: the value "
+                      "goes through torch.as_tensor (a NumPy array cannot be assigned to a tensor)")
+            return updated.with_changes(value=cst.parse_expression(f"torch.as_tensor({code(updated.value)})"))
         statement = self.statement
+        if statement is not None and id(statement) in self._array_module_statements:
+            where = self._array_module_statements[id(statement)]
+            self.need_import("torch")
+            self.insert_after(statement, [cst.parse_statement(f"device = torch.device('{where}')\n")])
+            self.info(original, "PT025", f"`{code(updated.targets[0].target)}` chose NumPy or CuPy; tensors are "
+                      f"created on `device` instead (here the {where.upper()})")
+            return updated.with_changes(value=cst.Name("np"))
         choice = _array_module_choice(statement) if statement is not None else None
         if choice is None or choice[0] not in self._array_modules:
             return updated
@@ -244,7 +481,7 @@ class ScriptRules(RulePass):
 
     def _optimizer(self, call: cst.Call, params: str | None, target: str | None = None) -> str | None:
         name, spec = OPTIMIZERS[self.callee(call)]
-        bound = bind_arguments(call, [chainer_name for chainer_name, _, _ in spec])
+        bound = bind_arguments(call, [chainer_name for chainer_name, _, _ in spec if chainer_name is not None])
         if bound is None:
             return None
         values = {key: code(value) for key, value in bound.items()}
@@ -256,6 +493,9 @@ class ScriptRules(RulePass):
             keywords.insert(1, f"betas=({values.get('beta1', '0.9')}, {values.get('beta2', '0.999')})")
         self.need_import("torch")
         head = f"torch.optim.{name}("
+        if name in CHAINER_OPTIMIZERS:  # PT065: a class written into the file
+            self._chainer_optimizers.add(name)
+            head = f"{name}("
         if name == "Adam" and self.ctx.adam_eps == "chainer":
             self.need_import("math")
             self._needs_chainer_adam = True
@@ -267,18 +507,30 @@ class ScriptRules(RulePass):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         qualified = self.callee(original)
+        if isinstance(original.func, cst.Name) and original.func.value in ("isinstance", "issubclass") and \
+                len(original.args) == 2 and self.qualified(original.args[1].value) in OPTIMIZER_BASES and \
+                not self._scopes.binds_locally(original.func.value):
+            self.need_import("torch")
+            self.info(original, "PT065", f"{code(original.args[1].value)} is torch.optim.Optimizer, the base of "
+                      "every torch optimizer")
+            return updated.with_changes(args=[updated.args[0], updated.args[1].with_changes(
+                value=cst.parse_expression("torch.optim.Optimizer"))])
+        if qualified in UNMAPPED_OPTIMIZERS:
+            self._unconverted.add(self._assigned_to(original))
+            self.todo(original, "PT065", UNMAPPED_OPTIMIZERS[qualified])
+            return updated
         if qualified in OPTIMIZERS:
             self._decay = None
-            setup = self._following_setup(original)
-            statement = self.statement
-            target = code(statement.body[0].targets[0].target) if isinstance(statement, cst.SimpleStatementLine) \
-                and isinstance(statement.body[0], cst.Assign) and statement.body[0].value is original else None
+            # torch.optim's weight_decay= is the WeightDecay hook; the classes written into the file have none
+            setup = self._following_setup(original, fold_decay=OPTIMIZERS[qualified][0] not in CHAINER_OPTIMIZERS)
+            target = self._assigned_to(original)
             text = self._optimizer(updated, f"{setup[1]}.parameters()" if setup else None, target)
             if text is not None and self._decay is not None:
                 text = text[:-1] + f", weight_decay={self._decay})"
                 self.info(original, "PT021", f"the WeightDecay({self._decay}) hook is the optimizer's "
                           "weight_decay= (both add rate * param to the gradient before the update)")
             if text is None:
+                self._unconverted.add(target)
                 self.todo(original, "PT020", f"{code(original.func)} with these arguments: build the torch.optim "
                           "optimizer by hand")
                 return updated
@@ -292,6 +544,10 @@ class ScriptRules(RulePass):
                 self.info(original, "PT027", "MomentumSGD whose learning rate the program changes is "
                           "`ChainerMomentumSGD` (written into this file): torch.optim.SGD rescaling its momentum "
                           "buffer when the rate changes, which gives Chainer's update")
+            if OPTIMIZERS[qualified][0] in CHAINER_OPTIMIZERS:
+                self.info(original, "PT065", f"{qualified.split('.')[-1]} is `{OPTIMIZERS[qualified][0]}` (written "
+                          "into this file): torch.optim has no optimizer with Chainer's update for it, which this "
+                          "class computes as Chainer 1.24 did")
             if qualified == "chainer.optimizers.Adam" and self.ctx.adam_eps == "chainer":
                 self.info(original, "PT020", "Adam is `ChainerAdam` (written into this file): torch.optim.Adam with "
                           "eps rescaled at every step to Chainer's placement, which gives Chainer's update exactly")
@@ -304,7 +560,8 @@ class ScriptRules(RulePass):
         if isinstance(original.func, cst.Attribute) and original.func.attr.value == "asarray" and \
                 code(original.func.value) in self._array_modules and not self._inside_variable(original):
             self.warn(original, "PT025", f"`{code(original.func.value)}.asarray(...)` now stays a NumPy array on "
-                      "the host: on a GPU, create the tensor made from it with `device=device`")
+                      "the host: chainer.Variable of it in this file is a tensor on `device`; elsewhere, on a GPU, "
+                      "create the tensor made from it with `device=device`")
         if qualified == "chainer.Variable" and len(updated.args) == 1 and updated.args[0].keyword is None:
             self.info(original, "PT022", "chainer.Variable is a tensor: torch.as_tensor")
             self.need_import("torch")
@@ -315,6 +572,10 @@ class ScriptRules(RulePass):
                 # xp.asarray(a) chose the device in Chainer; the tensor is created there instead
                 return cst.parse_expression(f"torch.as_tensor({code(value.args[0].value)}, "
                                             f"device={self._array_modules[code(value.func.value)]})")
+            if self._array_modules:
+                # With `xp` chosen, the Variables of a program that ran on the GPU held CuPy arrays (a model on
+                # the GPU takes no other); on the CPU `device` is the CPU, where torch.as_tensor(a) is anyway.
+                return cst.parse_expression(f"torch.as_tensor({code(value)}, device=device)")
             return updated.with_changes(func=cst.parse_expression("torch.as_tensor"))
         if qualified in ("chainer.backends.cuda.get_device_from_id", "chainer.cuda.get_device_from_id"):
             return updated  # handled with its .use() below
@@ -340,18 +601,8 @@ class ScriptRules(RulePass):
             if isinstance(inner, cst.Attribute) and inner.attr.value in ("data", "array"):
                 self.info(original, "PT022", "cuda.to_cpu(v.data) is v.detach().cpu().numpy()")
                 return cst.parse_expression(f"{code(inner.value)}.detach().cpu().numpy()")
-        if qualified in ("chainer.serializers.save_npz", "chainer.serializers.load_npz") and len(updated.args) == 2:
-            path, model = (code(a.value) for a in updated.args)
-            if model in self._trainer_objects:
-                self.todo(original, "PT024", f"{code(original.func)} of `{model}`, a Trainer-era object (a Trainer "
-                          "snapshot holds the model, the optimizer, the iterators and the extensions): save or load "
-                          "the torch state_dicts of what the loop uses by hand")
-                return updated
-            self.need_import("torch")
-            self.info(original, "PT024", f"{code(original.func)} saves/loads the torch state_dict")
-            if qualified.endswith("save_npz"):
-                return cst.parse_expression(f"torch.save({model}.state_dict(), {path})")
-            return cst.parse_expression(f"{model}.load_state_dict(torch.load({path}))")
+        if qualified in SERIALIZERS:
+            return self._serializer(original, updated, qualified)
         if isinstance(original.func, cst.Attribute) and self.qualified(original.func) is None and not original.args:
             method = original.func.attr.value
             if method in LINK_METHODS:
@@ -369,10 +620,41 @@ class ScriptRules(RulePass):
                 self.info(original, "PT028", "`float(v.array)` is `v.item()`")
                 return cst.parse_expression(f"{primary(value)}.item()")
         if isinstance(original.func, cst.Name) and original.func.value == "len" and len(updated.args) == 1:
-            inner = updated.args[0].value
-            if isinstance(inner, cst.Attribute) and inner.attr.value == "data" and isinstance(inner.value, cst.Name):
+            inner = updated.args[0].value  # `len(v.data)` of a Variable is `len(v)`; `len(self.data)` of a dataset stays
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "data" and isinstance(inner.value, cst.Name) \
+                    and inner.value.value in self._variables and not self._is_parameter(original, inner.value.value):
                 return updated.with_changes(args=[updated.args[0].with_changes(value=inner.value)])
         return updated
+
+    def _serializer(self, original: cst.Call, updated: cst.Call, qualified: str) -> cst.BaseExpression:
+        """save_npz/save_hdf5(path, obj) -> torch.save(obj.state_dict(), path), load_* -> obj.load_state_dict(...)."""
+        action, parameters, rule = SERIALIZERS[qualified]
+        bound = bind_arguments(updated, parameters)
+        if bound is None or not {"filename", "obj"} <= set(bound):
+            return updated
+        path, model = code(bound["filename"]), code(bound["obj"])
+        if model in self._trainer_objects:
+            self.todo(original, rule, f"{code(original.func)} of `{model}`, a Trainer-era object (a Trainer "
+                      "snapshot holds the model, the optimizer, the iterators and the extensions): save or load "
+                      "the torch state_dicts of what the loop uses by hand")
+            return updated
+        self.need_import("torch")
+        dropped = " (torch.save does not compress: compression= goes)" if "compression" in bound else ""
+        if rule == "PT024":
+            self.info(original, rule, f"{code(original.func)} saves/loads the torch state_dict{dropped}")
+        elif action == "save":
+            self.info(original, rule, f"{code(original.func)} is torch.save of the state_dict, to the same path: the "
+                      f"file is a torch file now, not HDF5 (h5py and Chainer cannot read it){dropped}")
+        else:
+            self.warn(original, rule, f"{code(original.func)} is load_state_dict of what torch.load reads from the "
+                      "same path: a file torch.save wrote (save_hdf5 migrated); an HDF5 file Chainer wrote cannot be "
+                      "read" + (": Chainer's optimizer state cannot be carried over, start it afresh"
+                                if model in self._optimizer_kinds else
+                                ": load it once in Chainer, write it with save_npz and convert it with "
+                                "`netport convert-weights`"))
+        if action == "save":
+            return cst.parse_expression(f"torch.save({primary(bound['obj'])}.state_dict(), {path})")
+        return cst.parse_expression(f"{primary(bound['obj'])}.load_state_dict(torch.load({path}))")
 
     # attributes of optimizers and of links/variables ---------------------------------------------
 
@@ -381,7 +663,7 @@ class ScriptRules(RulePass):
         called = isinstance(parent, cst.Call) and parent.func is original
         name = original.attr.value
         receiver = code(original.value)
-        if not called and receiver in self._optimizer_kinds and name in OPTIMIZER_ONLY:
+        if (not called or name == "target") and receiver in self._optimizer_kinds and name in OPTIMIZER_ONLY:
             return self._optimizer_attribute(original, updated, receiver, name)
         if not called and name in VARIABLE_ATTRIBUTES and self.qualified(original) is None:
             new = VARIABLE_ATTRIBUTES[name]
@@ -395,8 +677,11 @@ class ScriptRules(RulePass):
                 return updated.with_changes(attr=cst.Name("data"))
             return cst.parse_expression(f"{primary(updated.value)}.detach()")
         if not called and name == "xp" and self.qualified(original) is None and receiver not in ("np", "numpy"):
-            self.todo(original, "PT025", f"`{receiver}.xp` chose NumPy or CuPy by the device of the link: keep "
-                      "arrays NumPy and create tensors on a torch.device instead")
+            message = f"`{receiver}.xp` chose NumPy or CuPy by the device of the link: keep arrays that stay on the " \
+                      "host NumPy, and create the tensors that reach the module on its device (e.g. `torch.ones(" \
+                      f"shape, dtype=torch.float32, device=next({receiver}.parameters()).device)`)"
+            if not any(message in todo for todo in self.edits().todos):  # `self.xp.ones(.., self.xp.float32)`: once
+                self.todo(original, "PT025", message)
         return updated
 
     def _scope_path(self, node: cst.CSTNode) -> tuple[str, ...]:
@@ -408,6 +693,10 @@ class ScriptRules(RulePass):
         places = {HYPERPARAMETERS.get(kind, {}).get(name) for kind in kinds}
         parent = self.parent(original)
         store = isinstance(parent, (cst.AssignTarget, cst.AugAssign)) and parent.target is original
+        call = self.parent(parent) if isinstance(parent, cst.Attribute) else None
+        if name == "target" and isinstance(call, cst.Call) and call.func is parent and not call.args and \
+                parent.attr.value == "cleargrads" and self._optimizer_target(original):
+            return updated  # `opt.target.cleargrads()` is opt.zero_grad(): leave_SimpleStatementLine
         if name == "target" and not store and len(self._optimizer_targets.get(receiver, ())) == 1:
             ((scope, model),) = self._optimizer_targets[receiver]
             # elsewhere `model` may name nothing (an updater's method): the same function, or module names
@@ -417,6 +706,12 @@ class ScriptRules(RulePass):
                     self._scopes.binds_locally(root) for root in roots):
                 self.info(original, "PT027", f"`{receiver}.target` is `{model}`, the model it was set up with")
                 return cst.parse_expression(model)
+        statement = self.statement
+        if store and isinstance(parent, cst.AssignTarget) and len(places) == 1 and None not in places and \
+                next(iter(places))[1] is not None and isinstance(statement, cst.SimpleStatementLine) and \
+                len(statement.body) == 1 and len(getattr(statement.body[0], "targets", ())) == 1:
+            self._tuple_stores[id(statement)] = (receiver, name, *next(iter(places)))  # `opt.beta1 = b`: below
+            return updated
         if not kinds or None in places or len(places) != 1 or store and next(iter(places))[1] is not None:
             self.todo(original, "PT027", f"`{receiver}.{name}`: {OPTIMIZER_ONLY[name]}")
             return updated
@@ -429,13 +724,31 @@ class ScriptRules(RulePass):
                       "so the updates after this change differ from Chainer's")
         return cst.parse_expression(text)
 
+    def _optimizer_target(self, node: cst.BaseExpression) -> str | None:
+        """``opt`` for ``opt.target``, the link set up in a converted optimizer ``opt``."""
+        if isinstance(node, cst.Attribute) and node.attr.value == "target" and \
+                code(node.value) in self._optimizer_kinds and \
+                all(kind in OPTIMIZERS for kind in self._optimizer_kinds[code(node.value)]):
+            return code(node.value)
+        return None
+
+    def _assigned_to(self, call: cst.Call) -> str | None:
+        """``x`` for the statement ``x = <call>``."""
+        statement = self.statement
+        if isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Assign) and \
+                statement.body[0].value is call:
+            return code(statement.body[0].targets[0].target)
+        return None
+
     def _inside_variable(self, node: cst.CSTNode) -> bool:
         ancestors = list(self.ancestors(node))[:2]  # Arg, then the call that takes it
         return len(ancestors) == 2 and isinstance(ancestors[1], cst.Call) and \
             self.callee(ancestors[1]) == "chainer.Variable"
 
-    def _following_setup(self, call: cst.Call):
-        """(statement, target) of `opt.setup(target)` right after `opt = <call>` in the same block."""
+    def _following_setup(self, call: cst.Call, fold_decay: bool = True):
+        """(statement, target) of `opt.setup(target)` after `opt = <call>` in the same block: the next statement
+        that names `opt`, after simple statements that name neither `opt` (but for `opt.use_cleargrads()`, which
+        goes) nor the target, so that taking the target's parameters where `opt` is built changes nothing."""
         statement = self.statement
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
                 isinstance(statement.body[0], cst.Assign) and statement.body[0].value is call):
@@ -444,16 +757,31 @@ class ScriptRules(RulePass):
         block = self.parent(statement)
         body = list(getattr(block, "body", ()))
         index = next((i for i, s in enumerate(body) if s is statement), None)
-        if index is None or index + 1 >= len(body):
+        if index is None:
             return None
-        following = body[index + 1]
-        if isinstance(following, cst.SimpleStatementLine) and len(following.body) == 1 and \
-                isinstance(following.body[0], cst.Expr) and isinstance(following.body[0].value, cst.Call):
-            setup = following.body[0].value
-            if isinstance(setup.func, cst.Attribute) and setup.func.attr.value == "setup" and \
-                    code(setup.func.value) == name and len(setup.args) == 1:
-                self._decay = self._weight_decay_after(body[index + 2:index + 3], name, body[index + 3:])
-                return following, code(setup.args[0].value)
+        between = []
+        for position in range(index + 1, len(body)):
+            following = body[position]
+            if not isinstance(following, cst.SimpleStatementLine):
+                return None
+            if _clears_gradients_switch(following) == name:
+                continue
+            if name not in _dotted_names(following):
+                between.append(following)
+                continue
+            if len(following.body) == 1 and isinstance(following.body[0], cst.Expr) and \
+                    isinstance(following.body[0].value, cst.Call):
+                setup = following.body[0].value
+                if isinstance(setup.func, cst.Attribute) and setup.func.attr.value == "setup" and \
+                        code(setup.func.value) == name and len(setup.args) == 1 and not setup.args[0].keyword:
+                    target = setup.args[0].value
+                    root = _root_name(target)
+                    if root is None or any(root in _dotted_names(s) for s in between):
+                        return None
+                    self._decay = self._weight_decay_after(body[position + 1:position + 2], name,
+                                                           body[position + 2:]) if fold_decay else None
+                    return following, code(target)
+            return None
         return None
 
     def _weight_decay_after(self, statements, name: str, rest=()) -> str | None:
@@ -466,27 +794,30 @@ class ScriptRules(RulePass):
                     self._decay_before_clipping = id(statement)
             return None
         for statement in statements:
-            if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
-                    isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call):
-                call = statement.body[0].value
-                if isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_hook" and \
-                        code(call.func.value) == name and len(call.args) == 1 and \
-                        isinstance(call.args[0].value, cst.Call) and \
-                        self.callee(call.args[0].value) == "chainer.optimizer_hooks.WeightDecay" and \
-                        len(call.args[0].value.args) == 1:
-                    self._folded.add(id(statement))
-                    self.remove(statement)
-                    return code(call.args[0].value.args[0].value)
+            hook = self._added_hook(statement, name)
+            rate = bind_arguments(hook, ["rate"]) if hook is not None and \
+                self.callee(hook) == "chainer.optimizer_hooks.WeightDecay" else None
+            if rate:
+                self._folded.add(id(statement))
+                self.remove(statement)
+                return code(rate["rate"])
         return None
 
     def _adds_hook(self, statement, name: str, hook: str) -> bool:
+        added = self._added_hook(statement, name)
+        return added is not None and self.callee(added) == hook
+
+    def _added_hook(self, statement, name: str) -> cst.Call | None:
+        """The hook call ``Hook(...)`` of a statement ``name.add_hook(Hook(...)[, hook_name])``."""
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
                 isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call)):
-            return False
+            return None
         call = statement.body[0].value
-        return isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_hook" and \
-            code(call.func.value) == name and len(call.args) == 1 and isinstance(call.args[0].value, cst.Call) and \
-            self.callee(call.args[0].value) == hook
+        bound = bind_arguments(call, ["hook", "name"]) or {}
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_hook" and \
+                code(call.func.value) == name and isinstance(bound.get("hook"), cst.Call):
+            return bound["hook"]
+        return None
 
     def _seed(self, original: cst.SimpleStatementLine) -> None:
         """``np.random.seed(s)`` -> also ``torch.manual_seed(s)`` right after, unless it is there already."""
@@ -509,18 +840,32 @@ class ScriptRules(RulePass):
                 self.callee(original.body[0].value) == "numpy.random.seed" and \
                 len(original.body[0].value.args) == 1 and original.body[0].value.args[0].keyword is None:
             self._seed(original)
+        if id(original) in self._tuple_stores:
+            receiver, name, key, index = self._tuple_stores[id(original)]
+            entry = f"{receiver}.param_groups[0]['{key}']"
+            items = [f"{entry}[{i}]" for i in range(2)]  # betas: (beta1, beta2)
+            items[index] = code(updated.body[0].value)
+            self.info(original, "PT027", f"`{receiver}.{name} = ...` sets {entry}[{index}]: the tuple is replaced")
+            return updated.with_changes(body=[cst.parse_statement(f"{entry} = ({', '.join(items)})\n").body[0]])
         if id(original) in self._folded or len(updated.body) != 1 or not isinstance(updated.body[0], cst.Expr):
             return updated
         call = updated.body[0].value
         if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
             return updated
         method, receiver = call.func.attr.value, code(call.func.value)
-        if method == "setup" and len(call.args) == 1 and isinstance(call.func.value, cst.Name):
-            self.info(original, "PT020", f"`{receiver}.setup(m)` binds the parameters: `{receiver} = "
-                      f"{receiver}(m.parameters())`")
-            return cst.parse_statement(f"{receiver} = {receiver}({code(call.args[0].value)}.parameters())\n") \
-                .with_changes(leading_lines=updated.leading_lines)
-        if method == "update" and call.args and not any(a.keyword or a.star for a in call.args):
+        if method == "setup" and len(call.args) == 1 and not call.args[0].keyword and is_dotted(call.func.value):
+            return self._setup(original, updated, receiver, code(call.args[0].value))
+        if _clears_gradients_switch(original) is not None:
+            self.info(original, "PT066", f"`{receiver}.use_cleargrads()` chose how Chainer's update() cleared the "
+                      "gradients (cleargrads or zerograds: the update saw zeros either way); torch's are cleared by "
+                      "zero_grad() before each step (PT021), so the call goes")
+            block = self.parent(original)
+            if len(getattr(block, "body", ())) == 1:  # the block's only statement: `pass` keeps it a block
+                return cst.SimpleStatementLine([cst.Pass()], leading_lines=updated.leading_lines)
+            self.remove(original)
+            return updated
+        if method == "update" and call.args and not any(a.keyword or a.star for a in call.args) and \
+                self._may_be_optimizer(original, receiver, call):
             lossfun, rest = call.args[0].value, ", ".join(code(a.value) for a in call.args[1:])
             if isinstance(lossfun, cst.Lambda) and not rest and not _has_parameters(lossfun):
                 loss = primary(lossfun.body)  # update(lambda: model(x, t)): the body is the loss
@@ -532,31 +877,127 @@ class ScriptRules(RulePass):
                       "step(): gradients are cleared before the forward pass, to zeros as Chainer's were (torch's "
                       "step() skips a parameter whose .grad is None; Chainer updated it with a zero gradient)")
             return cst.parse_statement(f"{receiver}.{ZERO_GRAD}\n").with_changes(leading_lines=updated.leading_lines)
+        if method == "cleargrads" and not call.args and self._optimizer_target(call.func.value):
+            optimizer = self._optimizer_target(call.func.value)  # the optimizer holds the target's parameters
+            self.info(original, "PT021", f"`{receiver}.cleargrads()` clears the parameters {optimizer} updates: "
+                      f"`{optimizer}.{ZERO_GRAD}` (to zeros, as Chainer's update() saw them)")
+            return updated.with_changes(body=[updated.body[0].with_changes(
+                value=cst.parse_expression(f"{optimizer}.{ZERO_GRAD}"))])
         if method == "cleargrads" and not call.args:
             self.info(original, "PT021", f"`{receiver}.cleargrads()` is `{receiver}.{ZERO_GRAD}`: Chainer's "
                       "update() gave a parameter without a gradient a zero one and updated it (momentum, Adam's "
                       "moments, weight decay); torch's step() skips a parameter whose .grad is None")
             return updated.with_changes(body=[updated.body[0].with_changes(
                 value=cst.parse_expression(f"{primary(call.func.value)}.{ZERO_GRAD}"))])
-        if method == "add_hook" and len(call.args) == 1 and isinstance(call.args[0].value, cst.Call):
-            hook = call.args[0].value
-            kind = self.callee(original.body[0].value.args[0].value)
-            if id(original) in self._folded:
-                return updated
-            if kind in HOOKS and len(hook.args) == 1:
-                value = code(hook.args[0].value)
-                self.need_import("torch")
-                new = list(cst.parse_module(HOOKS[kind].format(opt=receiver, value=value)).body)
-                self.info(original, "PT021", f"{kind.split('.')[-1]} hook: a step pre-hook does the same to the "
-                          "gradients before every step(), as Chainer's hook did inside update()" +
-                          (" (not weight_decay=: the gradient clipping added after it clips the decayed gradient, "
-                           "as in Chainer)" if id(original) == getattr(self, "_decay_before_clipping", None) else ""))
-                self.insert_after(original, new[1:])
-                return new[0].with_changes(leading_lines=updated.leading_lines)
-        if method == "update" and not call.args:
+        if method == "add_hook" and "hook" in (bind_arguments(call, ["hook", "name"]) or {}):
+            return self._add_hook(original, updated, receiver)
+        if method == "update" and not call.args and self._may_be_optimizer(original, receiver, call):
             return updated.with_changes(body=[updated.body[0].with_changes(
                 value=call.with_changes(func=call.func.with_changes(attr=cst.Name("step"))))])
         return updated
+
+    def _is_parameter(self, node: cst.CSTNode, name: str) -> bool:
+        """Whether ``name`` at ``node`` is a parameter of a function around it (not the file's Variable)."""
+        return any(isinstance(a, (cst.FunctionDef, cst.Lambda)) and
+                   any(p.name.value == name for p in (*a.params.params, *a.params.kwonly_params,
+                                                      *a.params.posonly_params))
+                   for a in self.ancestors(node))
+
+    def _may_be_optimizer(self, original: cst.CSTNode, receiver: str, call: cst.Call) -> bool:
+        """Whether ``receiver.update(...)`` is an optimizer's update rather than a dict's, set's, Counter's or the
+        program's own: the file makes or sets up that optimizer, or takes it from an updater (get_optimizer).
+        An update that only looks like an optimizer's (named so, or given a loss function) is marked."""
+        if receiver in self._optimizer_kinds or receiver in self._fetched_optimizers:
+            return True
+        named = _OPTIMIZER_NAME.search(receiver.rsplit(".", 1)[-1]) is not None
+        if named or call.args and isinstance(call.args[0].value, cst.Lambda):
+            self.todo(original, "PT021", f"`{receiver}.update(...)`: if `{receiver}` is a Chainer optimizer (netport "
+                      "cannot tell here), its update is `zero_grad(set_to_none=False)`, the loss's backward() and "
+                      "step()")
+        return False
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        bases = [code(base.value) for base in original.bases if self.qualified(base.value) in OPTIMIZER_BASES]
+        if bases:
+            self.todo(original, "PT065", f"`{original.name.value}` is a Chainer optimizer ({bases[0]}): write it as "
+                      "a torch.optim.Optimizer subclass, whose step() updates each parameter p of "
+                      "self.param_groups from p.grad (update_one), with its state in self.state[p] (init_state)")
+        return updated
+
+    def _setup(self, original, updated, receiver: str, model: str):
+        """`opt.setup(model)` of an optimizer built as a functools.partial (its construction not followed by the
+        setup): `opt = opt(model.parameters())`. Any other optimizer is marked, never called."""
+        kinds = self._optimizer_kinds.get(receiver, set())
+        if kinds and all(kind in OPTIMIZERS for kind in kinds) and receiver not in self._unconverted:
+            self.info(original, "PT020", f"`{receiver}.setup(m)` binds the parameters: `{receiver} = "
+                      f"{receiver}(m.parameters())`")
+            return cst.parse_statement(f"{receiver} = {receiver}({model}.parameters())\n") \
+                .with_changes(leading_lines=updated.leading_lines)
+        left = sorted(kind.split(".")[-1] for kind in kinds if kind not in OPTIMIZERS)
+        self.todo(original, "PT069", f"`{receiver}.setup({model})`: " + (
+            f"`{receiver}` holds a Chainer optimizer that was not converted" + (f" ({', '.join(left)})" if left else
+                                                                                 " (see where it is built)")
+            if left or receiver in self._unconverted else
+            f"`{receiver}` is not an optimizer netport built (it comes from code it cannot follow)") +
+            f": construct the torch.optim optimizer with `{model}.parameters()` in its place and delete this call")
+        return updated
+
+    def _add_hook(self, original, updated, receiver: str):
+        """`opt.add_hook(Hook(args)[, name])` -> a step pre-hook doing the same (HOOKS); the hook object may be
+        built by the statement just before, into a name used nowhere else (PT068)."""
+        bound = bind_arguments(updated.body[0].value, ["hook", "name"])
+        hook, assignment = bound["hook"], None
+        if isinstance(hook, cst.Name):
+            assignment = self._hook_assignment(original, hook.value)
+            if assignment is None:
+                return updated
+            hook = assignment.body[0].value
+        if id(original) in self._folded or not isinstance(hook, cst.Call) or self.callee(hook) not in HOOKS:
+            return updated
+        kind = self.callee(hook)
+        parameters, base, template = HOOKS[kind]
+        values = bind_arguments(hook, list(parameters))
+        if values is None or set(values) != set(parameters):
+            return updated
+        self.need_import("torch")
+        name = self._fresh_name(base)
+        new = list(cst.parse_module(template.format(name=name, opt=receiver,
+                                                    **{k: code(v) for k, v in values.items()})).body)
+        self.info(original, "PT021", f"{kind.split('.')[-1]} hook: a step pre-hook does the same to the "
+                  "gradients before every step(), as Chainer's hook did inside update()" +
+                  (" (not weight_decay=: the gradient clipping added after it clips the decayed gradient, "
+                   "as in Chainer)" if id(original) == getattr(self, "_decay_before_clipping", None) else ""))
+        if assignment is not None:
+            self.remove(assignment)
+            self.info(original, "PT068", f"the hook object `{code(bound['hook'])}` built just before is the "
+                      "pre-hook's arguments")
+        if "name" in bound:
+            self.info(original, "PT068", f"the hook's name {code(bound['name'])} goes: register_step_pre_hook "
+                      "returns a handle, whose .remove() removes the hook")
+        self.insert_after(original, new[1:])
+        return new[0].with_changes(leading_lines=updated.leading_lines)
+
+    def _hook_assignment(self, statement, name: str):
+        """The statement right before ``statement`` if it is ``name = <a Chainer hook>(...)`` and ``name`` is
+        used nowhere else in the file."""
+        body = list(getattr(self.parent(statement), "body", ()))
+        index = next((i for i, s in enumerate(body) if s is statement), 0)
+        before = body[index - 1] if index > 0 else None
+        if self._file_names.get(name) == 2 and isinstance(before, cst.SimpleStatementLine) and \
+                len(before.body) == 1 and isinstance(before.body[0], cst.Assign) and \
+                len(before.body[0].targets) == 1 and isinstance(before.body[0].targets[0].target, cst.Name) and \
+                before.body[0].targets[0].target.value == name and isinstance(before.body[0].value, cst.Call) and \
+                self.callee(before.body[0].value) in HOOKS:
+            return before
+        return None
+
+    def _fresh_name(self, base: str) -> str:
+        """``base``, or ``base_hook``, ``base_hook2``... when the file uses ``base`` for something of its own."""
+        name, count = base, 1
+        while name in self._file_names:
+            count += 1
+            name = f"{base}_hook" + (str(count - 1) if count > 2 else "")
+        return name
 
     # inference scopes ---------------------------------------------------------------------------
 
@@ -575,9 +1016,17 @@ class ScriptRules(RulePass):
         kinds = [self._scope_kind(item.item) for item in original.items]
         if not kinds or None in kinds:
             return updated
-        modules = _called_modules(original.body, self.project, self.ctx.global_models) if "eval" in kinds else []
-        if "eval" in kinds and not modules and len(self.ctx.global_models) == 1:
-            modules = list(self.ctx.global_models)  # code that calls the program's one module-level model
+        in_method = enclosing_module_method(self, original)
+        if "mode" in kinds or ("eval" in kinds and in_method):
+            return self._training_mode_scope(original, updated, kinds, in_method)
+        modules = _called_modules(original.body, self.project, self._models) if "eval" in kinds else []
+        modules = [m for m in modules if self.qualified(cst.parse_expression(m)) is None]  # not `Variable(x)`
+        if "self" in modules:  # not a module's method (that is PT029's): self is an estimator or agent, say
+            modules.remove("self")
+            modules += sorted({model for targets in self._optimizer_targets.values() for _, model in targets
+                               if model.startswith("self.") and model not in modules})
+        if "eval" in kinds and not modules and len(self._models) == 1:
+            modules = list(self._models)  # code that calls the program's one module-level model
         if "eval" in kinds and not modules:
             self.todo(original, "PT023", "inference scope around code that calls no model object: call "
                       "model.eval() before it and model.train() after it by hand")
@@ -603,6 +1052,32 @@ class ScriptRules(RulePass):
                   (f" (in `finally:`, as the scope is left by {leaves})" if leaves else ""))
         return updated
 
+    def _training_mode_scope(self, original: cst.With, updated: cst.With, kinds: list[str], in_method: bool):
+        """PT029: `with training_mode(modules, flag):`, the modules' mode for the block and restored after."""
+        modules = ["self"] if in_method else [m for m in _called_modules(original.body, self.project, self._models)
+                                              if self.qualified(cst.parse_expression(m)) is None]
+        if not modules and len(self._models) == 1:
+            modules = list(self._models)
+        if not modules:
+            self.todo(original, "PT029", "using_config('train', ...) around code that calls no model object: "
+                      "set the mode of the modules it runs (module.train(flag)) by hand, and restore it after")
+            return updated
+        items = []
+        for item, kind in zip(original.items, kinds):
+            if kind == "no_grad":
+                self.need_import("torch")
+                items.append(cst.WithItem(cst.parse_expression("torch.no_grad()")))
+            else:
+                items.append(training_mode_item(modules, train_flag(self, item.item)))
+        items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        self.need_import("contextlib")
+        self._needs_training_mode = True
+        self.info(original, "PT029", f"using_config('train', ...) is training_mode(...) (written into this file) on "
+                  f"{', '.join(modules)}: their train/eval mode for the block, each module's own mode restored "
+                  "after it as Chainer's config was" + (" (torch.no_grad() for no_backprop_mode)"
+                                                       if "no_grad" in kinds else ""))
+        return updated.with_changes(items=items)
+
     def _scope_kind(self, expression: cst.BaseExpression) -> str | None:
         if not isinstance(expression, cst.Call):
             return None
@@ -610,8 +1085,12 @@ class ScriptRules(RulePass):
         if qualified == "chainer.no_backprop_mode":
             return "no_grad"
         if qualified == "chainer.using_config" and len(expression.args) == 2 and \
-                code(expression.args[0].value) in ("'train'", '"train"') and code(expression.args[1].value) == "False":
-            return "eval"
+                code(expression.args[0].value) in ("'enable_backprop'", '"enable_backprop"') and \
+                code(expression.args[1].value) == "False":
+            return "no_grad"
+        flag = train_flag(self, expression)
+        if flag is not None:
+            return "eval" if code(flag) == "False" else "mode"
         return None
 
 
@@ -663,6 +1142,58 @@ def _leaves_early(body: cst.CSTNode) -> str | None:
 
     body.visit(Exits())
     return "/".join(dict.fromkeys(found)) or None
+
+
+def _dotted_names(node: cst.CSTNode) -> set[str]:
+    """The names and dotted names (``x``, ``self.opt``) that ``node`` contains."""
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name):
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute):
+            if is_dotted(attribute):
+                found.add(code(attribute))
+
+    node.visit(Names())
+    return found
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    """``model`` for ``model``, ``model.predictor``, ``self.model``: the name a dotted expression starts from."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _clears_gradients_switch(statement: cst.CSTNode) -> str | None:
+    """The receiver of a statement ``opt.use_cleargrads(...)`` (a switch between two ways of clearing gradients
+    in Chainer's update(), PT066), else None."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
+            isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call):
+        call = statement.body[0].value
+        bound = bind_arguments(call, ["use"])
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "use_cleargrads" and \
+                is_dotted(call.func.value) and bound is not None and \
+                all(isinstance(value, cst.Name) and value.value in ("True", "False") for value in bound.values()):
+            return code(call.func.value)  # (a literal argument: dropping it drops no side effect)
+    return None
+
+
+def _all_names(tree: ast.Module | None) -> collections.Counter:
+    """Every name the file binds or uses (variables, functions, classes, parameters, imports), with how often."""
+    found: collections.Counter = collections.Counter()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Name):
+            found[node.id] += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[node.name] += 1
+        elif isinstance(node, ast.arg):
+            found[node.arg] += 1
+        elif isinstance(node, ast.alias):
+            found[(node.asname or node.name).split(".")[0]] += 1
+    return found
 
 
 def _has_parameters(function: cst.Lambda) -> bool:
@@ -757,6 +1288,76 @@ def _trainer_objects(tree: ast.Module | None) -> set[str]:
     return found
 
 
+_OPTIMIZER_NAME = re.compile(r"(^|_)opt(imizer)?s?(_|$|\d)", re.IGNORECASE)
+
+
+def _fetched_optimizers(tree: ast.Module | None) -> set[str]:
+    """Names (and ``self.x``) assigned ``<updater>.get_optimizer(...)``: the optimizers an updater steps."""
+    if tree is None:
+        return set()
+    return {ast.unparse(target) for node in ast.walk(tree) if isinstance(node, ast.Assign) and
+            isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) and
+            node.value.func.attr == "get_optimizer" for target in node.targets}
+
+
+def _variable_names(tree: ast.Module | None) -> set[str]:
+    """Names the file binds to ``chainer.Variable(...)`` (or the ``torch.as_tensor(...)`` it became) and to nothing
+    else."""
+    if tree is None:
+        return set()
+    aliases = import_map(tree)
+    found: dict[str, bool] = {}
+
+    def bind(target: ast.AST | None, variable: bool) -> None:
+        for name in ast.walk(target) if target is not None else ():
+            if isinstance(name, ast.Name):
+                found[name.id] = found.get(name.id, True) and variable
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            variable = isinstance(node.value, ast.Call) and \
+                qualified_name(node.value.func, aliases) in ("chainer.Variable", "chainer.variable.Variable",
+                                                             "torch.as_tensor")
+            for target in node.targets:
+                bind(target, variable and isinstance(target, ast.Name))
+        elif isinstance(node, (ast.For, ast.AugAssign, ast.AnnAssign, ast.comprehension)):
+            bind(node.target, False)
+        elif isinstance(node, ast.withitem):
+            bind(node.optional_vars, False)
+    return {name for name, variable in found.items() if variable}
+
+
+def _is_tensor_item(target: cst.BaseExpression) -> bool:
+    """``p.data[...]``, ``v.grad[i]``: elements of a Variable's array, a tensor in torch."""
+    return isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute) and \
+        target.value.attr.value in ("data", "grad")
+
+
+def _is_tensor_value(value: cst.BaseExpression) -> bool:
+    """A value torch assigns into a tensor as it is: a number, a tensor made here, or an element of one."""
+    if isinstance(value, (cst.Integer, cst.Float)) or \
+            isinstance(value, cst.UnaryOperation) and isinstance(value.expression, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(value, cst.Call) and code(value.func).startswith(("torch.", "nn.")):
+        return True
+    return isinstance(value, (cst.Subscript, cst.Attribute)) and _is_tensor_item(value) or \
+        isinstance(value, cst.Attribute) and value.attr.value in ("data", "grad")
+
+
+def _program_models(tree: ast.Module | None, project) -> list[str]:
+    """Module-level names bound to an instance of one of the program's model classes (``model = Net(...)``)."""
+    if tree is None:
+        return []
+    found = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in project.chain_classes:
+                found += [t.id for t in statement.targets if isinstance(t, ast.Name)]
+    return found
+
+
 def _called_modules(body: cst.BaseSuite, project, global_models=()) -> list[str]:
     """Objects called like models in ``body``: ``m(x)`` for an unknown name ``m`` and
     ``m.encode(x)`` for a method that took the train flag or that a model class of the program defines."""
@@ -777,6 +1378,46 @@ def _called_modules(body: cst.BaseSuite, project, global_models=()) -> list[str]
 
     body.visit(Finder())
     return list(dict.fromkeys(found))
+
+
+def _array_module_branches(body) -> dict[str, dict[int, str]]:
+    """Module-level choices of an array module made by statements: ``xp = np`` followed by an ``if`` whose
+    block sets ``xp = cuda.cupy`` (or an ``if``/``else`` setting one in each branch), for each name the ids of
+    the assignments and the device each stands for ('cpu' or 'cuda'). A name assigned anything else at the module
+    level is left out."""
+    def kind(statement) -> tuple[str, str] | None:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1 and
+                isinstance(statement.body[0].targets[0].target, cst.Name)):
+            return None
+        value = code(statement.body[0].value)
+        where = "cpu" if value in ("np", "numpy") else "cuda" if value.endswith(("cuda.cupy", "cupy")) and \
+            value.split(".")[0] in ("cuda", "cupy", "chainer") else None
+        return (statement.body[0].targets[0].target.value, where) if where else None
+
+    found: dict[str, dict[int, str]] = {}
+    spoiled: set[str] = set()
+
+    def note(statement) -> None:
+        choice = kind(statement)
+        if choice is not None:
+            found.setdefault(choice[0], {})[id(statement)] = choice[1]
+        elif isinstance(statement, cst.SimpleStatementLine):  # `xp = something else`: not a choice to follow
+            spoiled.update(t.target.value for small in statement.body if isinstance(small, cst.Assign)
+                           for t in small.targets if isinstance(t.target, cst.Name))
+
+    for statement in body:
+        if isinstance(statement, cst.If) and not isinstance(statement.orelse, cst.If):
+            blocks = [statement.body] + ([statement.orelse.body] if statement.orelse is not None else [])
+            for block in blocks:
+                for inner in block.body:
+                    note(inner)
+        else:
+            note(statement)
+    for name, statements in found.items():
+        if set(statements.values()) != {"cpu", "cuda"}:
+            spoiled.add(name)
+    return {name: statements for name, statements in found.items() if name not in spoiled}
 
 
 def _array_module_choice(statement) -> tuple[str, str, bool] | None:

@@ -19,6 +19,9 @@ with L.Classifier, whose loss and accuracy are what Chainer reported), the itera
 iteration for ``main/``, per batch for ``validation/``), its ``log`` file and its printed table.
 Otherwise every Trainer-era statement of the block is marked TODO(PT040) with the reason, and
 nothing of it is converted: half a converted Trainer would be wrong.
+
+With ``--trainer ppe`` this pass hands the Trainer code to ppe.py (PT042-PT049), which keeps the
+Trainer's shape on pytorch-pfn-extras; the written-out loop stays the default (torch alone).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, RulePass, bind_argume
 from netport.migrate.registry import rule_pass
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.ppe import PpeTrainer
 
 register(
     Rule("PT041", "chainer.datasets.TupleDataset becomes torch.utils.data.TensorDataset",
@@ -90,7 +94,13 @@ class TrainerRules(RulePass):
                     isinstance(n.func.value, ast.Name) and len(n.args) == 1 and isinstance(n.args[0], ast.Name):
                 self._setups.setdefault(n.func.value.id, set()).add(n.args[0].id)
         self._comments: dict[int, list[str]] = {}  # id(removed statement) -> its comments
-        self._block(node.body)
+        # --trainer ppe: ppe.py decides every block up front (an extension function may come before the
+        # Trainer it serves) and converts what it decided as the traversal reaches it
+        self._ppe = PpeTrainer(self) if self.ctx.options.trainer == "ppe" else None
+        if self._ppe is not None:
+            self._ppe.start(node)
+        else:
+            self._block(node.body)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if self.callee(original) in TUPLE_DATASET and updated.args and \
@@ -100,7 +110,16 @@ class TrainerRules(RulePass):
                       "DataLoader stacks them into batches as Chainer's concat_examples did)")
             arrays = ", ".join(f"torch.as_tensor({code(a.value)})" for a in updated.args)
             return cst.parse_expression(f"torch.utils.data.TensorDataset({arrays})")
-        return updated
+        return self._ppe.leave_call(original, updated) if self._ppe is not None else updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        return self._ppe.leave_attribute(original, updated) if self._ppe is not None else updated
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        return self._ppe.leave_classdef(original, updated) if self._ppe is not None else updated
+
+    def finish_module(self, module: cst.Module) -> cst.Module:
+        return self._ppe.finish(module) if self._ppe is not None else module
 
     def leave_SimpleStatementLine(self, original, updated):
         if id(original) in self._comments:  # its comments moved into the loop
@@ -110,7 +129,8 @@ class TrainerRules(RulePass):
     # blocks ---------------------------------------------------------------------------------------
 
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._block(node.body)
+        if self._ppe is None:
+            self._block(node.body)
 
     def _block(self, statements) -> None:
         runs = [s for s in statements if self._kind(s)[0] == "run"]

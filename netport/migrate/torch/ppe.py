@@ -1,0 +1,986 @@
+"""PT042-PT049 (``--to torch --trainer ppe``): Trainer-era code becomes pytorch-pfn-extras (0.8+).
+
+pytorch-pfn-extras (ppe) is the Trainer's successor by Chainer's authors: an ``ExtensionsManager`` holds
+the models, the optimizers and the extensions, and a plain loop over ``DataLoader`` batches runs each
+update inside ``manager.run_iteration()``, after which the extensions run under their triggers, as the
+Trainer ran them after each update. So a Trainer program keeps its shape::
+
+    train_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)
+    trainer = ppe.training.ExtensionsManager(model, optimizer, 20, iters_per_epoch=len(train_iter), out_dir='result')
+    trainer.extend(ppe.training.extensions.LogReport())
+    ...
+    while not trainer.stop_trigger:
+        for batch in train_iter:
+            with trainer.run_iteration():
+                optimizer.zero_grad(set_to_none=False)
+                loss = model(*batch)
+                loss.backward()
+                optimizer.step()
+
+and its own extensions (``make_extension`` functions, ``Extension`` classes) and triggers survive. What
+was checked against pytorch-pfn-extras 0.9.0 and Chainer 1.24 (the sources, and by running both):
+
+- ExtensionsManager(models, optimizers, max_epochs, *, iters_per_epoch, out_dir='result',
+  stop_trigger=None) registers a single model as the reporter's observer 'main' (Chainer: the main
+  optimizer's target), so ``report({'loss': l}, model)`` is 'main/loss' in both. (A module *below* it is
+  named 'main' + its name without a '/' by ppe, Chainer's 'main/<name>'.)
+- Its epoch is ``iteration // iters_per_epoch``: ``len(loader)`` batches, the smaller last one included.
+  A repeating SerialIterator whose batch size does not divide the data set fills the last batch from
+  the next epoch instead (reported as a WARNING, as the loop form does).
+- Extensions: the same defaults as Chainer's (trigger (1, 'iteration'), priority PRIORITY_READER;
+  Evaluator (1, 'epoch') and PRIORITY_WRITER with the name 'validation'; snapshot (1, 'epoch')), the
+  same order of calls (priority, then registration), and LogReport/PrintReport/ProgressBar/PlotReport/
+  snapshot_object/observe_value take Chainer's arguments in Chainer's order (log_name and file_name are
+  ppe's filename). Evaluator reports the mean over its batches, in evaluation mode, like Chainer's.
+- IntervalTrigger, ManualScheduleTrigger (integral points) and Min/MaxValueTrigger fire at the same
+  iterations as Chainer's.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import libcst as cst
+
+from netport.migrate.chainer.api import public_name
+from netport.migrate.imports import import_map, qualified_name
+from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, bind_arguments, code, spell_with
+from netport.migrate.report import Severity
+from netport.migrate.rules import Rule, register
+
+PPE = (("trainer", "ppe"),)
+_HEAD = "import chainer\nfrom chainer import training\nfrom chainer.training import extensions\n\n"
+_LOOP = "# trainer.run(): the StandardUpdater's step for each batch, the extensions after it\n" \
+    "while not trainer.stop_trigger:\n    for batch in train_iter:\n        with trainer.run_iteration():\n" \
+    "            optimizer.zero_grad(set_to_none=False)\n            loss = model(*batch)\n" \
+    "            loss.backward()\n            optimizer.step()\n"
+register(
+    Rule("PT042", "--trainer ppe: a Trainer becomes a pytorch-pfn-extras ExtensionsManager and the loop it runs "
+         "(iterators are DataLoaders, the StandardUpdater's step is written out, L.Classifier reports its loss)",
+         before=_HEAD + "optimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\n"
+         "train_iter = chainer.iterators.SerialIterator(train, 100)\n"
+         "updater = training.StandardUpdater(train_iter, optimizer)\n"
+         "trainer = training.Trainer(updater, (5, 'epoch'), out='result')\n"
+         "trainer.extend(extensions.LogReport())\ntrainer.run()\n",
+         after="import torch\nimport pytorch_pfn_extras as ppe\n\n"
+         "optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+         "train_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n"
+         "trainer = ppe.training.ExtensionsManager(model, optimizer, 5, iters_per_epoch=len(train_iter), "
+         "out_dir='result')\n"
+         "trainer.extend(ppe.training.extensions.LogReport())\n" + _LOOP,
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\nimport torch\n"
+               "loader = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n"
+               "manager = ppe.training.ExtensionsManager(model, optimizer, 5, iters_per_epoch=len(loader))\n"
+               "while not manager.stop_trigger:\n    for x, t in loader:\n        with manager.run_iteration():\n"
+               "            optimizer.zero_grad()\n            model(x, t).backward()\n            optimizer.step()\n",
+               "# ported from chainer\nfrom ignite.engine import create_supervised_trainer\n"
+               "trainer = create_supervised_trainer(model, optimizer, loss)\ntrainer.run(loader, max_epochs=5)\n")),
+    Rule("PT043", "--trainer ppe: chainer.report (chainer.reporter.report) is ppe.reporting.report",
+         before="import chainer\n\n\ndef forward(self, x):\n    loss = self.f(x)\n"
+         "    chainer.report({'loss': loss}, self)\n    return loss\n",
+         after="import pytorch_pfn_extras as ppe\n\n\ndef forward(self, x):\n    loss = self.f(x)\n"
+         "    ppe.reporting.report({'loss': loss}, self)\n    return loss\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\nppe.reporting.report({'loss': loss}, self)\n",
+               "# ported from chainer\nfrom mylib import reporter\nreporter.report({'loss': loss}, self)\n")),
+    Rule("PT044", "--trainer ppe: LogReport, PrintReport, ProgressBar, PlotReport, snapshot, snapshot_object and "
+         "observe_value are ppe.training.extensions' (log_name/file_name are filename; '{.updater.iteration}' is "
+         "'{.iteration}')",
+         before="from chainer.training import extensions\n\n"
+         "log = extensions.LogReport(trigger=(10, 'iteration'), log_name='log.json')\n"
+         "plot = extensions.PlotReport(['main/loss'], 'epoch', file_name='loss.png')\n"
+         "snap = extensions.snapshot(filename='snapshot_{.updater.iteration}')\n",
+         after="import pytorch_pfn_extras as ppe\n\n"
+         "log = ppe.training.extensions.LogReport(trigger=(10, 'iteration'), filename='log.json')\n"
+         "plot = ppe.training.extensions.PlotReport(['main/loss'], 'epoch', filename='loss.png')\n"
+         "snap = ppe.training.extensions.snapshot(filename='snapshot_{.iteration}')\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\n"
+               "log = ppe.training.extensions.LogReport(filename='log.json')\n",
+               "# ported from chainer\nfrom mylib import extensions\nlog = extensions.LogReport(log_name='log')\n")),
+    Rule("PT045", "--trainer ppe: extensions.Evaluator (and a subclass of it) is ppe.training.extensions.Evaluator; "
+         "the updater's device moves each batch in an eval_func",
+         before="from chainer.training import extensions\n\n\nclass TestModeEvaluator(extensions.Evaluator):\n"
+         "    pass\n\n\nevaluator = extensions.Evaluator(test_iter, model)\n",
+         after="import pytorch_pfn_extras as ppe\n\n\nclass TestModeEvaluator(ppe.training.extensions.Evaluator):\n"
+         "    pass\n\n\nevaluator = ppe.training.extensions.Evaluator(test_iter, model)\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\n"
+               "evaluator = ppe.training.extensions.Evaluator(test_iter, model)\n",
+               "# ported from chainer\nfrom mylib import extensions\nevaluator = extensions.Evaluator(it, model)\n")),
+    Rule("PT046", "--trainer ppe: ExponentialShift of the learning rate is an LRScheduler stepping torch's "
+         "ExponentialLR (each call multiplies it by the rate; Adam's alpha is torch's lr); observe_lr takes the "
+         "optimizer",
+         before="import chainer\nfrom chainer.training import extensions\n\n"
+         "optimizer = chainer.optimizers.Adam()\noptimizer.setup(model)\n"
+         "shift = extensions.ExponentialShift('alpha', 0.5, optimizer=optimizer)\n",
+         after="import torch\nimport pytorch_pfn_extras as ppe\n\n"
+         "optimizer = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)\n"
+         "shift = ppe.training.extensions.LRScheduler(torch.optim.lr_scheduler.ExponentialLR(optimizer, 0.5), "
+         "trigger=(1, 'iteration'))\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\nimport torch\n"
+               "shift = ppe.training.extensions.LRScheduler(\n"
+               "    torch.optim.lr_scheduler.ExponentialLR(optimizer, 0.5))\n",
+               "# ported from chainer\nfrom mylib import extensions\n"
+               "shift = extensions.ExponentialShift('lr', 0.5)\n")),
+    Rule("PT047", "--trainer ppe: IntervalTrigger, ManualScheduleTrigger, MinValueTrigger and MaxValueTrigger are "
+         "ppe.training.triggers'",
+         before="from chainer import training\n\n"
+         "best = training.triggers.MinValueTrigger('validation/main/loss', trigger=(1, 'epoch'))\n"
+         "every = training.triggers.IntervalTrigger(100, 'iteration')\n",
+         after="import pytorch_pfn_extras as ppe\n\n"
+         "best = ppe.training.triggers.MinValueTrigger('validation/main/loss', trigger=(1, 'epoch'))\n"
+         "every = ppe.training.triggers.IntervalTrigger(100, 'iteration')\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\n"
+               "best = ppe.training.triggers.MinValueTrigger('validation/main/loss')\n",
+               "# ported from chainer\nfrom mylib import triggers\nbest = triggers.MinValueTrigger('loss')\n")),
+    Rule("PT048", "--trainer ppe: custom extensions survive: make_extension, Extension and PRIORITY_* are "
+         "ppe.training's; the extension's trainer.updater.iteration/epoch/epoch_detail are the manager's, "
+         "get_optimizer(name) its optimizers[name]",
+         before="from chainer import training\n\n\n@training.make_extension(trigger=(1, 'epoch'), "
+         "priority=training.PRIORITY_READER)\ndef show(trainer):\n"
+         "    print(trainer.updater.epoch, trainer.updater.get_optimizer('main'))\n",
+         after="import pytorch_pfn_extras as ppe\n\n\n@ppe.training.make_extension(trigger=(1, 'epoch'), "
+         "priority=ppe.training.PRIORITY_READER)\ndef show(trainer):\n"
+         "    print(trainer.epoch, trainer.optimizers['main'])\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\n\n\n"
+               "@ppe.training.make_extension(trigger=(1, 'epoch'))\ndef show(manager):\n    print(manager.epoch)\n",
+               "# ported from chainer\nclass Job:\n    def run(self, trainer):\n"
+               "        return trainer.updater.epoch\n")),
+    Rule("PT049", "--trainer ppe: serializers.load_npz/save_npz of the Trainer (a resumed snapshot) load or save "
+         "the manager's state_dict, which ppe's snapshot() writes",
+         before=_HEAD + "optimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\n"
+         "train_iter = chainer.iterators.SerialIterator(train, 100)\n"
+         "updater = training.StandardUpdater(train_iter, optimizer)\n"
+         "trainer = training.Trainer(updater, (5, 'epoch'))\ntrainer.extend(extensions.snapshot())\n"
+         "if resume:\n    chainer.serializers.load_npz(resume, trainer)\ntrainer.run()\n",
+         after="import torch\nimport pytorch_pfn_extras as ppe\n\n"
+         "optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+         "train_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n"
+         "trainer = ppe.training.ExtensionsManager(model, optimizer, 5, iters_per_epoch=len(train_iter))\n"
+         "trainer.extend(ppe.training.extensions.snapshot())\n"
+         "if resume:\n    trainer.load_state_dict(torch.load(resume))\n" + _LOOP,
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport torch\nmanager.load_state_dict(torch.load(path))\n",
+               "# ported from chainer\nimport torch\nmodel.load_state_dict(torch.load(path))\n")),
+)
+
+SERIAL = ("chainer.iterators.SerialIterator",)
+MULTIPROCESS = ("chainer.iterators.MultiprocessIterator",
+                "chainer.iterators.multiprocess_iterator.MultiprocessIterator")
+STANDARD_UPDATER = ("chainer.training.StandardUpdater", "chainer.training.updaters.StandardUpdater",
+                    "chainer.training.updaters.standard_updater.StandardUpdater")
+UPDATER_BASES = STANDARD_UPDATER + ("chainer.training.Updater", "chainer.training.updater.Updater",
+                                    "chainer.training.ParallelUpdater", "chainer.training.updaters.ParallelUpdater")
+TRAINER = ("chainer.training.Trainer", "chainer.training.trainer.Trainer")
+EXTENSIONS = "chainer.training.extensions."
+EVALUATOR = "chainer.training.extensions.Evaluator"
+REPORT = ("chainer.report", "chainer.reporter.report")
+MAKE_EXTENSION = ("chainer.training.make_extension",)
+EXTENSION_BASE = ("chainer.training.Extension", "chainer.training.extension.Extension")
+PRIORITIES = ("PRIORITY_WRITER", "PRIORITY_EDITOR", "PRIORITY_READER")
+TRIGGERS = ("IntervalTrigger", "ManualScheduleTrigger", "MinValueTrigger", "MaxValueTrigger")
+LOAD_SAVE = ("chainer.serializers.load_npz", "chainer.serializers.save_npz",
+             "chainer.serializers.npz.load_npz", "chainer.serializers.npz.save_npz")
+# Chainer extension -> (Chainer 1.24's parameters in order, renamed keywords, parameters this rule does not
+# convert, with why). ppe's parameters come in the same order (checked in 0.9.0), so positional
+# arguments stay where they are.
+STANDARD = {
+    "LogReport": (["keys", "trigger", "postprocess", "log_name"], {"log_name": "filename"}, {}),
+    "PrintReport": (["entries", "log_report", "out"], {}, {}),
+    "ProgressBar": (["training_length", "update_interval", "bar_length", "out"], {}, {}),
+    "PlotReport": (["y_keys", "x_key", "trigger", "postprocess", "file_name", "marker", "grid"],
+                   {"file_name": "filename"}, {}),
+    "snapshot": (["savefun", "filename", "trigger"], {}, {
+        "savefun": "Chainer's save function writes .npz; ppe's snapshot saves with torch.save",
+        "trigger": "ppe's snapshot() takes no trigger: pass it to extend(..., trigger=...)"}),
+    "snapshot_object": (["target", "filename", "savefun", "trigger"], {}, {
+        "savefun": "Chainer's save function writes .npz; ppe's snapshot_object saves the state_dict with torch.save",
+        "trigger": "ppe's snapshot_object() takes no trigger: pass it to extend(..., trigger=...)"}),
+    "observe_value": (["observation_key", "target_func"], {}, {}),
+}
+UNCONVERTED = {
+    "dump_graph": "extensions.dump_graph has no pytorch-pfn-extras equivalent (torchviz's make_dot draws the graph "
+                  "of a loss): remove it or draw the graph by hand",
+    "LinearShift": "extensions.LinearShift: step a torch.optim.lr_scheduler.LambdaLR with the linear schedule in a "
+                   "ppe.training.extensions.LRScheduler by hand",
+}
+# Chainer's optimizers by the attribute ExponentialShift may shift: torch's lr (Adam's alpha is torch's lr).
+# MomentumSGD is left out: Chainer applies a new rate to new gradients only, torch.optim.SGD to its whole
+# momentum buffer (scripts.py writes ChainerMomentumSGD where the program sets the lr itself).
+SHIFTABLE = {"chainer.optimizers.Adam": "alpha", "chainer.optimizers.SGD": "lr", "chainer.optimizers.AdaGrad": "lr",
+             "chainer.optimizers.RMSprop": "lr"}
+# what a Trainer's attributes are on the ExtensionsManager that keeps its name
+MANAGER_ATTRIBUTES = ("out", "observation", "elapsed_time", "get_extension", "reporter", "extend", "run")
+UPDATER_ATTRIBUTES = ("iteration", "epoch", "epoch_detail")
+_UPDATER_FORMAT = re.compile(r"(\{[^{}.:!]*)\.updater\.(iteration|epoch_detail|epoch)(?=[:!}])")
+
+
+class _Unsupported(Exception):
+    def __init__(self, statement, message, rule="PT042"):
+        super().__init__(message)
+        self.statement, self.rule = statement, rule
+
+
+class _Scan(cst.CSTVisitor):
+    """Every block of statements with the scope (function or module) it is in; the functions that receive
+    the manager (make_extension functions, an Extension class's methods)."""
+
+    def __init__(self, ppe: "PpeTrainer"):
+        super().__init__()
+        self.ppe = ppe
+        self.scopes: list[cst.CSTNode] = []
+        self.blocks: list[tuple[list, cst.CSTNode]] = []
+        self.classes: list[cst.ClassDef] = []
+
+    def visit_Module(self, node):
+        self.scopes.append(node)
+        self.blocks.append((list(node.body), node))
+
+    def visit_ClassDef(self, node):
+        self.classes.append(node)
+
+    def leave_ClassDef(self, node):
+        self.classes.pop()
+
+    def visit_FunctionDef(self, node):
+        self.scopes.append(node)
+        params = [p.name.value for p in node.params.params]
+        if any(isinstance(d.decorator, cst.Call) and self.ppe.callee(d.decorator) in MAKE_EXTENSION
+               for d in node.decorators) and params:
+            self.ppe.manager_params[id(node)] = params[0]
+        elif self.classes and self.ppe.is_extension_class(self.classes[-1]) and len(params) >= 2 and \
+                node.name.value in ("__call__", "initialize", "finalize", "on_error"):
+            self.ppe.manager_params[id(node)] = params[1]
+
+    def leave_FunctionDef(self, node):
+        self.scopes.pop()
+
+    def visit_IndentedBlock(self, node):
+        self.blocks.append((list(node.body), self.scopes[-1]))
+
+
+class _Uses(cst.CSTVisitor):
+    """Where a name is used in a scope: for each use, the nodes above it (innermost first); functions and
+    lambdas that bind the name themselves are another variable."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name, self.stack, self.found = name, [], []
+
+    def on_visit(self, node):
+        if isinstance(node, cst.Name) and node.value == self.name:
+            parent = self.stack[-1] if self.stack else None
+            if not (isinstance(parent, cst.Attribute) and parent.attr is node) and \
+                    not (isinstance(parent, cst.Arg) and parent.keyword is node):
+                self.found.append(list(reversed(self.stack)))
+        binds = isinstance(node, (cst.FunctionDef, cst.Lambda)) and bool(self.stack) and \
+            any(p.name.value == self.name for p in node.params.params)
+        self.stack.append(node)  # (on_leave comes for a node whose children are skipped too)
+        return not binds
+
+    def on_leave(self, node):
+        self.stack.pop()
+
+
+class PpeTrainer:
+    """The ppe form of TrainerRules (``--trainer ppe``): the pass calls it from its visits."""
+
+    def __init__(self, rules):
+        self.r = rules
+        self.skip: set[int] = set()  # statements of Trainer blocks left as they were (marked)
+        self.unconverted: set[str] = set()  # names of Trainers left as they were
+        self.trainers: dict[str, dict] = {}  # converted Trainer name -> what its block holds
+        self.calls: dict[int, str] = {}  # id(original call) -> its replacement, decided by a block
+        self.manager_params: dict[int, str] = {}  # id(function) -> its parameter that holds the manager
+        self.classifier_reports = False
+
+    # facts ----------------------------------------------------------------------------------------
+
+    def callee(self, call: cst.Call) -> str | None:
+        return self.r.callee(call)
+
+    def start(self, module: cst.Module) -> None:
+        tree = self.r._tree
+        aliases = import_map(tree)
+        self.optimizer_kinds: dict[str, set[str]] = {}
+        for n in ast.walk(tree) if tree is not None else ():
+            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call):
+                kind = public_name(qualified_name(n.value.func, aliases) or "")
+                for target in n.targets:
+                    if isinstance(target, ast.Name):
+                        self.optimizer_kinds.setdefault(target.id, set()).add(kind)
+        scan = _Scan(self)
+        module.visit(scan)
+        for statements, scope in scan.blocks:
+            self._block(statements, scope)
+
+    def _class_bases(self, name: str, seen=None) -> set[str]:
+        """The qualified (or the program's own) bases of a class of the program, through its own classes."""
+        seen = seen if seen is not None else set()
+        found = set()
+        for base in self.r.project.class_bases.get(name, ()):
+            base = public_name(base) if base.startswith("chainer.") else base
+            found.add(base)
+            if base not in seen and base in self.r.project.class_bases:
+                seen.add(base)
+                found |= self._class_bases(base, seen)
+        return found
+
+    def is_extension_class(self, node: cst.ClassDef) -> bool:
+        return any(self.r.qualified(b.value) in EXTENSION_BASE for b in node.bases) or \
+            bool(self._class_bases(node.name.value) & set(EXTENSION_BASE))
+
+    def _evaluator_class(self, call: cst.Call) -> str | None:
+        """'chainer' for extensions.Evaluator, 'subclass' for a class of the program deriving from it."""
+        if self.callee(call) == EVALUATOR:
+            return "chainer"
+        name = code(call.func).split(".")[-1] if isinstance(call.func, (cst.Name, cst.Attribute)) else ""
+        return "subclass" if EVALUATOR in self._class_bases(name) else None
+
+    def _updater_class(self, call: cst.Call) -> str | None:
+        if self.callee(call) in STANDARD_UPDATER:
+            return "standard"
+        name = code(call.func).split(".")[-1] if isinstance(call.func, (cst.Name, cst.Attribute)) else ""
+        return "subclass" if self._class_bases(name) & set(UPDATER_BASES) else None
+
+    def ppe(self) -> str:
+        spelling = spell_with(self.r.aliases, "pytorch_pfn_extras")
+        if spelling is None:
+            self.r.ctx.imports.add(("pytorch_pfn_extras", None, "ppe"))
+            self.r.aliases["pytorch_pfn_extras"] = spelling = "ppe"
+        return spelling
+
+    def _skipped(self) -> bool:
+        return any(id(s) in self.skip for s in self.r._statements)
+
+    # blocks ---------------------------------------------------------------------------------------
+
+    def _kind(self, statement):
+        """('iterator' | 'updater' | 'trainer' | 'extend' | 'run' | None, the call, the assigned name)."""
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            return None, None, None
+        small = statement.body[0]
+        if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and len(small.targets) == 1 and \
+                isinstance(small.targets[0].target, cst.Name):
+            call, callee = small.value, self.callee(small.value)
+            kind = "iterator" if callee in SERIAL + MULTIPROCESS else "trainer" if callee in TRAINER else \
+                "updater" if self._updater_class(call) else None
+            return kind, call, small.targets[0].target.value
+        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and \
+                isinstance(small.value.func, cst.Attribute) and isinstance(small.value.func.value, cst.Name):
+            method = small.value.func.attr.value
+            if method in ("extend", "run") and self.r._is_trainer_name(small.value.func.value.value):
+                return method, small.value, small.value.func.value.value
+        return None, None, None
+
+    def _block(self, statements, scope) -> None:
+        runs = [s for s in statements if self._kind(s)[0] == "run"]
+        if not runs:
+            return
+        try:
+            self._convert(statements, runs, scope)
+        except _Unsupported as problem:
+            for statement in statements:
+                kind, _, name = self._kind(statement)
+                if kind is None:
+                    continue
+                if kind in ("trainer", "extend", "run"):
+                    self.unconverted.add(name)
+                self.skip.add(id(statement))
+                own = statement is problem.statement
+                self._mark(statement, problem.rule if own else "PT042", str(problem) if own else
+                           f"part of a Trainer that is not converted to pytorch-pfn-extras: {problem}")
+            if problem.statement not in statements:
+                self._mark(problem.statement, problem.rule, str(problem))
+
+    def _todo(self, node, rule: str, message: str) -> None:
+        """A marker at the current statement, unless an earlier run left one of this rule there (its message
+        may differ: the Trainer it was part of is converted by now)."""
+        if any(m.startswith(f"{TODO_PREFIX}({rule})") for m in self.r.existing_markers()):
+            self.r.report(node, rule, Severity.ERROR, message)
+        else:
+            self.r.todo(node, rule, message)
+
+    def _mark(self, statement, rule: str, message: str) -> None:
+        message = " ".join(message.split())
+        self.r.report(statement, rule, Severity.ERROR, message)
+        comments = [line.comment.value for line in getattr(statement, "leading_lines", ()) if line.comment]
+        trailing = getattr(statement, "trailing_whitespace", None)
+        if trailing is not None and trailing.comment is not None:
+            comments.append(trailing.comment.value)
+        if not any(c.startswith(f"{TODO_PREFIX}({rule})") for c in comments):  # marked by an earlier run
+            self.r.edits(statement).todos.append(f"{TODO_PREFIX}({rule}): {message}")
+
+    def _uses(self, scope, name: str) -> list[list[cst.CSTNode]]:
+        visitor = _Uses(name)
+        scope.visit(visitor)
+        return visitor.found
+
+    def _convert(self, statements, runs, scope) -> None:
+        if len(runs) != 1:
+            raise _Unsupported(runs[1], "more than one trainer.run() in one block")
+        run = runs[0]
+        kinds = {id(s): self._kind(s) for s in statements}
+        of = lambda wanted: [(s, call, name) for s in statements for kind, call, name in [kinds[id(s)]]  # noqa: E731
+                             if kind == wanted]
+        trainer_name = kinds[id(run)][2]
+        trainers = [t for t in of("trainer") if t[2] == trainer_name]
+        if len(trainers) != 1:
+            raise _Unsupported(run, "the Trainer must be built (once) in the block that runs it")
+        trainer_statement, trainer_call, _ = trainers[0]
+        values = bind_arguments(trainer_call, ["updater", "stop_trigger", "out"])
+        if values is None or not isinstance(values.get("updater"), cst.Name):
+            raise _Unsupported(trainer_statement, "training.Trainer with arguments other than (updater, "
+                               "stop_trigger, out)")
+        stop, unit = _interval(values.get("stop_trigger"))
+        if stop is None:
+            raise _Unsupported(trainer_statement, "a stop trigger other than (n, 'epoch') or (n, 'iteration'): "
+                               "pass it to ExtensionsManager(stop_trigger=...) and end the loop by hand")
+        out = values.get("out")
+        updaters = [u for u in of("updater") if u[2] == values["updater"].value]
+        if len(updaters) != 1:
+            raise _Unsupported(trainer_statement, f"`{values['updater'].value}` is not a StandardUpdater (or an "
+                               "updater of the program's own) built once in the block that runs the Trainer: a "
+                               "ParallelUpdater's or another updater's step is written by hand (ppe runs one "
+                               "process; torch.nn.parallel spreads a model over devices)")
+        updater_statement, updater_call, updater_name = updaters[0]
+        if self._updater_class(updater_call) == "subclass":
+            raise _Unsupported(updater_statement, "an updater of the program's own (its update_core is the training "
+                               "step): pytorch-pfn-extras has no updater; write that step (zero_grad, the losses, "
+                               "backward, each optimizer's step) inside `with manager.run_iteration():` in a loop "
+                               "over the batches by hand")
+        args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "device", "loss_func"])
+        if args is None or set(args) - {"iterator", "optimizer", "device", "loss_func"} or \
+                not isinstance(args.get("iterator"), cst.Name) or not isinstance(args.get("optimizer"), cst.Name):
+            raise _Unsupported(updater_statement, "a StandardUpdater with a converter, or iterators or optimizers "
+                               "given as a dict: write its update step by hand")
+        loss_func = args.get("loss_func")
+        if loss_func is not None and not isinstance(loss_func, (cst.Name, cst.Attribute)):
+            raise _Unsupported(updater_statement, "a loss_func that is not a name: bind it to one first")
+        optimizer = args["optimizer"].value
+        models = self.r._setups.get(optimizer, set())
+        if len(models) != 1:
+            raise _Unsupported(updater_statement, f"the model `{optimizer}` was set up with is not known (one "
+                               f"`{optimizer}.setup(model)` in this file)")
+        model = next(iter(models))
+        device = args.get("device")
+        device = None if device is None or code(device) in ("None", "-1") else code(device)
+        # the iterators: the updater's repeats, an Evaluator's does not
+        train_iter = args["iterator"].value
+        iterators = {name: (s, call) for s, call, name in of("iterator")}
+        if train_iter not in iterators:
+            raise _Unsupported(updater_statement, f"the iterator `{train_iter}` is not built in this block")
+        loaders = [self._loader(statement, call, repeats=name == train_iter)
+                   for name, (statement, call) in iterators.items()]
+        self._check_uses(scope, iterators, trainer_name, updater_name, train_iter, statements)
+        # what the block becomes
+        for convert in loaders:
+            convert()
+        ppe = self.ppe()
+        torch = self.r.need_import("torch")
+        facts = {"model": model, "optimizer": optimizer, "device": device, "device_name": None}
+        if device is not None:
+            facts["device_name"] = _free_name(self.r._tree, "device")
+            self.r._replace(updater_statement, f"{facts['device_name']} = {torch}.device('cuda', {device}) if "
+                            f"{device} >= 0 else {torch}.device('cpu')\n")
+        else:
+            self.r.remove(updater_statement)
+        manager = [model, optimizer]
+        if unit == "epoch":
+            manager.append(stop)
+        else:  # max_epochs only makes the default stop trigger
+            manager += ["None", f"stop_trigger=({stop}, 'iteration')"]
+        manager.insert(3, f"iters_per_epoch=len({train_iter})")
+        if out is not None:
+            manager.append(f"out_dir={code(out)}")
+        self.calls[id(trainer_call)] = f"{ppe}.training.ExtensionsManager({', '.join(manager)})"
+        self.trainers[trainer_name] = facts
+        step = [f"batch = [a.to({facts['device_name']}) for a in batch]"] if device is not None else []
+        step += [f"{optimizer}.{ZERO_GRAD}", f"loss = {code(loss_func) if loss_func is not None else model}(*batch)",
+                 "loss.backward()", f"{optimizer}.step()"]
+        loop = [f"# {trainer_name}.run(): the StandardUpdater's step for each batch, the extensions after it",
+                f"while not {trainer_name}.stop_trigger:", f"    for batch in {train_iter}:",
+                f"        with {trainer_name}.run_iteration():", *[f"            {line}" for line in step]]
+        if unit == "iteration":  # the Trainer stopped in the middle of an epoch
+            loop += [f"        if {trainer_name}.stop_trigger:", "            break"]
+        self.r._replace(run, "\n".join(loop) + "\n")
+        self.r.info(trainer_call, "PT042", f"training.Trainer is a pytorch-pfn-extras ExtensionsManager of `{model}` "
+                    f"and `{optimizer}` (the reporter's 'main', as the Trainer's), {stop} {unit}s of "
+                    f"len({train_iter}) iterations")
+        self.r.info(updater_call, "PT042", "the StandardUpdater's step (zero_grad, the loss of the batch, backward, "
+                    "step) is written out in the loop" + (" after moving the batch to the device"
+                                                           if device is not None else ""))
+        self.r.info(run, "PT042", f"{trainer_name}.run() is the loop over the batches that runs each step in "
+                    f"{trainer_name}.run_iteration(), which runs the extensions after it")
+        if model in self.r._classifiers:
+            self.classifier_reports = True
+            self.r.info(trainer_call, "PT042", "the Classifier written for L.Classifier reports its loss and "
+                        "accuracy with ppe.reporting.report, as L.Classifier did ('main/loss', 'main/accuracy')")
+        elif loss_func is None:
+            self.r.warn(trainer_call, "PT042", f"what `{model}` reports is what its forward passes to "
+                        "chainer.report (ppe.reporting.report): check that the keys PrintReport and the triggers "
+                        "read are still reported")
+
+    def _loader(self, statement, call: cst.Call, repeats: bool):
+        """A function that converts a Chainer iterator to a DataLoader (raises here if it cannot)."""
+        multiprocess = self.callee(call) in MULTIPROCESS
+        names = ["dataset", "batch_size", "repeat", "shuffle"] + \
+            (["n_processes", "n_prefetch", "shared_mem"] if multiprocess else [])
+        args = bind_arguments(call, names)
+        if args is None or "batch_size" not in args:
+            raise _Unsupported(statement, f"a {code(call.func)} with these arguments")
+        repeat = code(args["repeat"]) if "repeat" in args else "True"
+        if repeat not in ("True", "False") or (repeat == "True") != repeats:
+            raise _Unsupported(statement, "an iterator that repeats must feed the updater, one that does not an "
+                               "Evaluator")
+        shuffle = code(args["shuffle"]) if "shuffle" in args and code(args["shuffle"]) != "None" else "True"
+
+        def convert():
+            torch = self.r.need_import("torch")
+            text = f"{torch}.utils.data.DataLoader({code(args['dataset'])}, batch_size={code(args['batch_size'])}, " \
+                   f"shuffle={shuffle}"
+            if multiprocess:  # Chainer's n_processes=None is the number of CPUs; n_prefetch, shared_mem: buffers
+                workers = code(args["n_processes"]) if "n_processes" in args else \
+                    f"{self.r.need_import('os')}.cpu_count()"
+                text += f", num_workers={workers}"
+            self.calls[id(call)] = text + ")"
+            self.r.info(call, "PT042", f"{code(call.func)} is a DataLoader (shuffle={shuffle})")
+            if repeats:
+                self.r.warn(call, "PT042", "a repeating Chainer iterator filled the last batch of an epoch with the "
+                            "first examples of the next when the batch size does not divide the data set; the "
+                            "DataLoader yields a smaller last batch, and the manager's epoch is len(loader) "
+                            "iterations" + ("" if shuffle == "False" else
+                                            " (and it shuffles with torch's generator, not NumPy's)"))
+        return convert
+
+    def _check_uses(self, scope, iterators, trainer_name, updater_name, train_iter, statements) -> None:
+        """Every use of the Trainer, the updater and the iterators is one the manager form keeps."""
+        statement_of = {name: s for name, (s, _) in iterators.items()}
+        for uses in self._uses(scope, updater_name):
+            if not (_assigned(uses) or _is_argument_of(uses, lambda call: self.callee(call) in TRAINER)):
+                raise _Unsupported(_statement_of(uses, statements) or statements[0],
+                                   f"`{updater_name}` is used beyond the Trainer")
+        for name in iterators:
+            for uses in self._uses(scope, name):
+                evaluator = _is_argument_of(uses, lambda call: self._evaluator_class(call) is not None, position=0)
+                updater = name == train_iter and _is_argument_of(uses, lambda call: self._updater_class(call),
+                                                                 position=0)
+                if not (_assigned(uses) or evaluator or updater):
+                    raise _Unsupported(statement_of[name], f"`{name}` is used beyond the updater and the "
+                                       "Evaluators (a Chainer iterator's next(), epoch, reset(), ...)")
+        for statement in statements:
+            if self._kind(statement)[0] != "extend":
+                continue
+            for call in _calls(statement):
+                first = _positional(call, 0)
+                if self._evaluator_class(call) and first is not None and \
+                        (not isinstance(first.value, cst.Name) or first.value.value not in iterators):
+                    raise _Unsupported(statement, "an Evaluator whose iterator is not a SerialIterator or "
+                                       "MultiprocessIterator built in this block (which become DataLoaders)")
+        for uses in self._uses(scope, trainer_name):
+            if _assigned(uses) or _is_load_save(uses, self) or _manager_attribute(uses):
+                continue
+            raise _Unsupported(_statement_of(uses, statements) or statements[0],
+                               f"`{trainer_name}` is used as the Trainer in a way the ExtensionsManager does not "
+                               "offer (it keeps out, observation, elapsed_time, extend and updater.iteration/"
+                               "epoch/epoch_detail/get_optimizer): convert this use by hand")
+
+    # expressions ----------------------------------------------------------------------------------
+
+    def leave_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if id(original) in self.calls:
+            return cst.parse_expression(self.calls[id(original)])
+        if self._skipped():
+            return updated
+        qualified = self.callee(original) or ""
+        if qualified in REPORT:
+            self.r.info(original, "PT043", f"{code(original.func)} is ppe.reporting.report (the observer's name, "
+                        "'main' for the model the manager trains, prefixes the keys as in Chainer)")
+            return updated.with_changes(func=cst.parse_expression(f"{self.ppe()}.reporting.report"))
+        if qualified in MAKE_EXTENSION:
+            return self._make_extension(original, updated)
+        if qualified.startswith("chainer.training.") and qualified.split(".")[-1] in TRIGGERS:
+            return self._trigger(original, updated, qualified.split(".")[-1])
+        if qualified in LOAD_SAVE:
+            return self._load_save(original, updated, qualified)
+        if self._evaluator_class(original):
+            return self._evaluator(original, updated)
+        if qualified.startswith(EXTENSIONS) and "." not in qualified[len(EXTENSIONS):]:
+            return self._extension(original, updated, qualified[len(EXTENSIONS):])
+        if self._is_extend(original) and any(a.keyword is not None and a.keyword.value == "invoke_before_training"
+                                             for a in updated.args):
+            self.r.info(original, "PT048", "extend(invoke_before_training=...) is ppe's call_before_training=")
+            return updated.with_changes(args=[a.with_changes(keyword=cst.Name("call_before_training"))
+                                              if a.keyword is not None and a.keyword.value == "invoke_before_training"
+                                              else a for a in updated.args])
+        func = original.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "get_optimizer" and self._updater_of_manager(
+                func.value) and len(updated.args) == 1 and updated.args[0].keyword is None:
+            receiver = code(updated.func.value.value)
+            self.r.info(original, "PT048", "updater.get_optimizer(name) is the manager's optimizers[name]")
+            return cst.parse_expression(f"{receiver}.optimizers[{code(updated.args[0].value)}]")
+        return updated
+
+    def leave_attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if self._skipped():
+            return updated
+        if original.attr.value in UPDATER_ATTRIBUTES and self._updater_of_manager(original.value):
+            self.r.info(original, "PT048", f"updater.{original.attr.value} is the manager's {original.attr.value}")
+            return cst.Attribute(value=updated.value.value, attr=updated.attr)
+        if original.attr.value == "target" and isinstance(original.value, cst.Call) and \
+                isinstance(original.value.func, cst.Attribute) and original.value.func.attr.value == "get_optimizer" \
+                and self._updater_of_manager(original.value.func.value):
+            self._todo(original, "PT048", "updater.get_optimizer(name).target: a torch optimizer has no target; use "
+                        "the model itself (or the manager's models[name], with `needs_model_state = True` on the "
+                        "extension)")
+        qualified = self.r.qualified(original) if _dotted(original) else None
+        if qualified and qualified.split(".")[-1] in PRIORITIES and qualified.startswith("chainer.training."):
+            self.r.info(original, "PT048", f"{qualified.split('.')[-1]} is ppe.training's (the same value)")
+            return cst.parse_expression(f"{self.ppe()}.training.{qualified.split('.')[-1]}")
+        if qualified == f"{EXTENSIONS}PlotReport.available":
+            self.r.info(original, "PT044", "PlotReport.available() is ppe's (whether matplotlib imports)")
+            return cst.parse_expression(f"{self.ppe()}.training.extensions.PlotReport.available")
+        return updated
+
+    def leave_classdef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        """Base classes: Extension and Evaluator are ppe's; an updater of the program's own is marked."""
+        bases = []
+        for original_base, base in zip(original.bases, updated.bases):
+            qualified = self.r.qualified(original_base.value) if _dotted(original_base.value) else None
+            if qualified in EXTENSION_BASE:
+                self.r.info(original_base, "PT048", "training.Extension is ppe.training.Extension (called with the "
+                            "manager, as Chainer's with the trainer)")
+                base = base.with_changes(value=cst.parse_expression(f"{self.ppe()}.training.Extension"))
+            elif qualified == EVALUATOR:
+                self.r.info(original_base, "PT045", "extensions.Evaluator is ppe.training.extensions.Evaluator "
+                            "(evaluate() in evaluation mode and without gradients, get_target, get_iterator)")
+                base = base.with_changes(value=cst.parse_expression(f"{self.ppe()}.training.extensions.Evaluator"))
+            elif qualified in UPDATER_BASES and "update_core" in self.r.project.class_methods.get(
+                    original.name.value, ()):
+                self._todo(original_base, "PT042", f"`{original.name.value}` is an updater whose update_core is "
+                            "the training step: pytorch-pfn-extras has no updater; write the step inside `with "
+                            "manager.run_iteration():` in the loop over the batches by hand")
+            bases.append(base)
+        if self.is_extension_class(original):
+            for item in original.body.body:
+                if isinstance(item, cst.FunctionDef) and item.name.value == "serialize":
+                    self._todo(item, "PT048", f"{original.name.value}.serialize(serializer): a ppe extension saves "
+                               "and restores its state in state_dict() and load_state_dict(state); write them by hand")
+                if isinstance(item, cst.FunctionDef) and item.name.value == "finalize" and \
+                        len(item.params.params) < 2:
+                    self._todo(item, "PT048", f"{original.name.value}.finalize(self): ppe calls finalize(manager); "
+                               "add the parameter")
+                if isinstance(item, cst.SimpleStatementLine) and "invoke_before_training" in code(item):
+                    self._todo(item, "PT048", f"{original.name.value}.invoke_before_training: ppe reads no such "
+                               "attribute; pass call_before_training=True to the manager's extend(), or do the work "
+                               "in initialize(manager)")
+        return updated.with_changes(bases=bases)
+
+    def finish(self, module: cst.Module) -> cst.Module:
+        if not self.classifier_reports:
+            return module
+        body = []
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef) and statement.name.value == "Classifier":
+                statement = _reporting_classifier(statement, self.ppe())
+            body.append(statement)
+        return module.with_changes(body=body)
+
+    # the conversions ------------------------------------------------------------------------------
+
+    def _is_extend(self, call: cst.Call) -> bool:
+        return isinstance(call.func, cst.Attribute) and call.func.attr.value == "extend" and \
+            isinstance(call.func.value, cst.Name) and call.func.value.value in self.trainers
+
+    def _updater_of_manager(self, node) -> bool:
+        """``X.updater`` where X is a converted Trainer or a function's manager parameter."""
+        if not (isinstance(node, cst.Attribute) and node.attr.value == "updater" and isinstance(node.value, cst.Name)):
+            return False
+        name = node.value.value
+        if name in self.unconverted and name not in self.trainers:
+            return False
+        if name in self.trainers:
+            return True
+        return any(self.manager_params.get(id(n)) == name for n in self.r._path if isinstance(n, cst.FunctionDef))
+
+    def _context(self) -> dict | None:
+        """The converted Trainer whose extend() the current node is an argument of."""
+        return next((self.trainers[n.func.value.value] for n in reversed(self.r._path)
+                     if isinstance(n, cst.Call) and self._is_extend(n)), None)
+
+    def _make_extension(self, original, updated):
+        args = bind_arguments(original, ["trigger", "default_name", "priority", "invoke_before_training",
+                                         "finalizer", "initializer", "on_error"])
+        if args is None:
+            self._todo(original, "PT048", "make_extension with these arguments: write ppe.training.make_extension "
+                        "by hand")
+            return updated
+        if "finalizer" in args:
+            self._todo(original, "PT048", "make_extension(finalizer=...): ppe calls the finalizer with the manager "
+                        "(Chainer with nothing): give it a parameter, then use ppe.training.make_extension")
+            return updated
+        if "invoke_before_training" in args and code(args["invoke_before_training"]) != "False":
+            self._todo(original, "PT048", "make_extension(invoke_before_training=...): pass call_before_training="
+                        "True to the manager's extend() instead, then use ppe.training.make_extension")
+            return updated
+        keep = [a for a, o in zip(updated.args, original.args) if not (
+            o.keyword is not None and o.keyword.value == "invoke_before_training")]
+        if len(keep) != len(updated.args) and any(a.keyword is None for a in updated.args[len(keep):]):
+            return updated  # (a positional invoke_before_training=False followed by more: left as is)
+        self.r.info(original, "PT048", "make_extension is ppe.training.make_extension (the function is called with "
+                    "the manager)")
+        keep = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == len(keep) - 1 else a
+                for i, a in enumerate(keep)]
+        return updated.with_changes(func=cst.parse_expression(f"{self.ppe()}.training.make_extension"), args=keep)
+
+    def _trigger(self, original, updated, name):
+        if name == "ManualScheduleTrigger":
+            args = bind_arguments(original, ["points", "unit"])
+            unit = args.get("unit") if args else None
+            points = args.get("points") if args else None
+            exact = isinstance(unit, cst.SimpleString) and unit.evaluated_value == "iteration" or \
+                points is not None and all(isinstance(e, cst.Integer) for e in (
+                    [p.value for p in points.elements] if isinstance(points, (cst.List, cst.Tuple)) else [points]))
+            if not exact:
+                self.r.warn(original, "PT047", "a ManualScheduleTrigger at a fraction of an epoch fires at iteration "
+                            "int(p * iters_per_epoch) in ppe, Chainer's at the first iteration at or past p epochs")
+        self.r.info(original, "PT047", f"{name} is ppe.training.triggers.{name} (the same iterations)")
+        return updated.with_changes(func=cst.parse_expression(f"{self.ppe()}.training.triggers.{name}"))
+
+    def _load_save(self, original, updated, qualified):
+        if len(updated.args) != 2 or any(a.keyword or a.star for a in updated.args) or \
+                not isinstance(original.args[1].value, cst.Name) or original.args[1].value.value not in self.trainers:
+            return updated
+        path, trainer = code(updated.args[0].value), original.args[1].value.value
+        torch = self.r.need_import("torch")
+        if qualified.endswith("load_npz"):
+            self.r.info(original, "PT049", f"load_npz(path, {trainer}) is {trainer}.load_state_dict(torch.load(path)): "
+                        "it resumes from a snapshot the migrated program wrote (ppe's snapshot() saves the "
+                        "manager's state_dict); Chainer's .npz snapshots do not load")
+            return cst.parse_expression(f"{trainer}.load_state_dict({torch}.load({path}))")
+        self.r.info(original, "PT049", f"save_npz(path, {trainer}) saves the manager's state_dict with torch.save")
+        return cst.parse_expression(f"{torch}.save({trainer}.state_dict(), {path})")
+
+    def _evaluator(self, original, updated):
+        kind = self._evaluator_class(original)
+        if kind == "subclass" and "__init__" in self.r.project.class_methods.get(code(original.func).split(".")[-1],
+                                                                                  ()):
+            self._todo(original, "PT045", "an Evaluator subclass with its own __init__: ppe's Evaluator takes "
+                        "(iterator, target, eval_hook, eval_func) without converter or device; pass those by hand")
+            return updated
+        args = bind_arguments(original, ["iterator", "target", "converter", "device", "eval_hook", "eval_func"])
+        if args is None or "converter" in args or "target" not in args:
+            self._todo(original, "PT045", "an Evaluator with a converter (or arguments not matched): ppe's Evaluator "
+                        "calls eval_func (the target by default) with the DataLoader's batch; write it by hand")
+            return updated
+        device = args.get("device")
+        device = None if device is None or code(device) in ("None", "-1") else code(device)
+        context = self._context()
+        if any(a.keyword is None for a in original.args[2:]):
+            self._todo(original, "PT045", "an Evaluator with device, eval_hook or eval_func given by position: "
+                        "ppe's take other places; pass them by keyword")
+            return updated
+        kept = [a for a, o in zip(updated.args, original.args) if not (o.keyword and o.keyword.value == "device")]
+        if device is not None:
+            if context is None or context["device"] != device or "eval_func" in args or \
+                    not isinstance(args["target"], (cst.Name, cst.Attribute)):
+                self._todo(original, "PT045", "an Evaluator with a device other than the converted updater's, or "
+                            "with an eval_func: ppe's Evaluator does not move the batches; move them in its eval_func "
+                            "by hand")
+                return updated
+            move = f"lambda *batch: {code(args['target'])}(*[a.to({context['device_name']}) for a in batch])"
+            kept = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in kept] + \
+                [cst.Arg(keyword=cst.Name("eval_func"), value=cst.parse_expression(move),
+                         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))]
+            kept = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    if i < len(kept) - 1 else a for i, a in enumerate(kept)]
+        elif kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        where = "; each batch moved to the updater's device by eval_func" if device is not None else ""
+        if kind == "chainer":
+            self.r.info(original, "PT045", "extensions.Evaluator is ppe.training.extensions.Evaluator (the mean of "
+                        f"what the target reports over the batches, in evaluation mode, as 'validation/...'){where}")
+            return updated.with_changes(func=cst.parse_expression(f"{self.ppe()}.training.extensions.Evaluator"),
+                                        args=kept)
+        if device is None and len(kept) == len(updated.args):
+            return updated
+        self.r.info(original, "PT045", f"ppe's Evaluator takes no device{where}")
+        return updated.with_changes(args=kept)
+
+    def _extension(self, original, updated, name):
+        ppe = self.ppe()
+        if name in STANDARD:
+            params, renamed, refused = STANDARD[name]
+            args = bind_arguments(original, params)
+            problem = "these arguments" if args is None else next((refused[p] for p in args if p in refused), None)
+            if args is not None and name == "LogReport" and "log_name" in args and \
+                    not isinstance(args["log_name"], cst.SimpleString):
+                problem = "a log_name that may be None (Chainer then wrote no file, ppe's filename=None is 'log')"
+            if problem is not None:
+                self._todo(original, "PT044", f"extensions.{name}: {problem}")
+                return updated
+            new = []
+            for arg in updated.args:
+                if arg.keyword is not None and arg.keyword.value in renamed:
+                    arg = arg.with_changes(keyword=cst.Name(renamed[arg.keyword.value]))
+                if name.startswith("snapshot") and isinstance(arg.value, cst.SimpleString) and (
+                        arg.keyword.value == "filename" if arg.keyword is not None else len(new) == 1):
+                    arg = arg.with_changes(value=cst.SimpleString(_UPDATER_FORMAT.sub(r"\1.\2", arg.value.value)))
+                new.append(arg)
+            self.r.info(original, "PT044", f"extensions.{name} is ppe.training.extensions.{name}" +
+                        (" (the manager's state_dict, with torch.save)" if name == "snapshot" else ""))
+            return updated.with_changes(func=cst.parse_expression(f"{ppe}.training.extensions.{name}"), args=new)
+        if name == "ExponentialShift":
+            return self._exponential_shift(original, updated)
+        if name == "observe_lr":
+            return self._observe_lr(original, updated)
+        self._todo(original, "PT044", UNCONVERTED.get(name, f"extensions.{name} has no conversion to "
+                                                              "pytorch-pfn-extras yet: rewrite it by hand"))
+        return updated
+
+    def _optimizer_of(self, args) -> tuple[str | None, str | None]:
+        """The optimizer an extension acts on (its optimizer= or the converted Trainer's) and its Chainer class."""
+        if "optimizer" in args:
+            name = code(args["optimizer"])
+        else:
+            context = self._context()
+            name = context["optimizer"] if context else None
+        kinds = self.optimizer_kinds.get(name, set()) if name else set()
+        return name, next(iter(kinds)) if len(kinds) == 1 else None
+
+    def _exponential_shift(self, original, updated):
+        args = bind_arguments(original, ["attr", "rate", "init", "target", "optimizer"])
+        if args is None or "init" in args or "target" in args or "rate" not in args:
+            self._todo(original, "PT046", "ExponentialShift with init or target: step a "
+                        "torch.optim.lr_scheduler.LambdaLR (lambda k: max(rate**k, target / lr)) in a "
+                        "ppe.training.extensions.LRScheduler by hand")
+            return updated
+        optimizer, kind = self._optimizer_of(args)
+        attr = args["attr"].evaluated_value if isinstance(args.get("attr"), cst.SimpleString) else None
+        if optimizer is None or kind not in SHIFTABLE or SHIFTABLE[kind] != attr:
+            self._todo(original, "PT046", f"ExponentialShift of {code(args['attr']) if 'attr' in args else '?'} on "
+                        f"{'an optimizer' if kind is None else kind.split('.')[-1]} this rule does not map to torch's "
+                        "lr (a MomentumSGD applies a new lr to new gradients only in Chainer): shift it by hand")
+            return updated
+        torch = self.r.need_import("torch")
+        self.r.info(original, "PT046", f"ExponentialShift('{attr}', r) is ppe's LRScheduler stepping "
+                    "ExponentialLR(optimizer, r): the rate is multiplied by r at each call (Chainer: init * r**t, "
+                    "the same), at every iteration unless extend() gives a trigger")
+        return cst.parse_expression(f"{self.ppe()}.training.extensions.LRScheduler({torch}.optim.lr_scheduler."
+                                    f"ExponentialLR({optimizer}, {code(args['rate'])}), trigger=(1, 'iteration'))")
+
+    def _observe_lr(self, original, updated):
+        args = bind_arguments(original, ["optimizer_name", "observation_key"])
+        context = self._context()
+        if args is None or code(args.get("optimizer_name", cst.SimpleString("'main'"))) not in ("'main'", '"main"') \
+                or context is None:
+            self._todo(original, "PT046", "observe_lr of an optimizer other than the converted Trainer's main one: "
+                        "ppe.training.extensions.observe_lr(optimizer) by hand")
+            return updated
+        optimizer, kind = self._optimizer_of({})
+        if kind == "chainer.optimizers.Adam" or kind is None:
+            self._todo(original, "PT046", "observe_lr of an Adam: Chainer's Adam.lr is the bias-corrected step "
+                        "alpha * sqrt(1 - beta2**t) / (1 - beta1**t), torch's lr is alpha; observe that value by hand")
+            return updated
+        key = f", observation_key={code(args['observation_key'])}" if "observation_key" in args else ""
+        self.r.info(original, "PT046", "observe_lr() is ppe's observe_lr(optimizer), the main optimizer's lr")
+        return cst.parse_expression(f"{self.ppe()}.training.extensions.observe_lr({optimizer}{key})")
+
+
+def _interval(node) -> tuple[str | None, str | None]:
+    if isinstance(node, cst.Tuple) and len(node.elements) == 2 and isinstance(node.elements[1].value, cst.SimpleString):
+        unit = node.elements[1].value.evaluated_value
+        if unit in ("epoch", "iteration"):
+            return code(node.elements[0].value), unit
+    return None, None
+
+
+def _positional(call: cst.Call, index: int):
+    positional = [a for a in call.args if a.keyword is None]
+    return positional[index] if index < len(positional) else None
+
+
+def _dotted(node) -> bool:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+def _free_name(tree, name: str) -> str:
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree is not None else set()
+    candidate, i = name, 1
+    while candidate in used:
+        i += 1
+        candidate = f"{name}{i}"
+    return candidate
+
+
+def _assigned(uses) -> bool:
+    return bool(uses) and isinstance(uses[0], cst.AssignTarget)
+
+
+def _is_argument_of(uses, accept, position: int | None = None) -> bool:
+    if len(uses) < 2 or not isinstance(uses[0], cst.Arg) or not isinstance(uses[1], cst.Call):
+        return False
+    arg, call = uses[0], uses[1]
+    if position is not None and (arg.keyword is not None or _positional(call, position) is not arg):
+        return False
+    return bool(accept(call))
+
+
+def _is_load_save(uses, ppe: PpeTrainer) -> bool:
+    return _is_argument_of(uses, lambda call: ppe.callee(call) in LOAD_SAVE, position=1)
+
+
+def _manager_attribute(uses) -> bool:
+    if not uses or not isinstance(uses[0], cst.Attribute):
+        return False
+    attr = uses[0].attr.value
+    if attr in MANAGER_ATTRIBUTES:
+        return True
+    if attr == "updater" and len(uses) > 1 and isinstance(uses[1], cst.Attribute):
+        if uses[1].attr.value in UPDATER_ATTRIBUTES:
+            return True
+        return uses[1].attr.value == "get_optimizer" and len(uses) > 2 and isinstance(uses[2], cst.Call) and \
+            not (len(uses) > 3 and isinstance(uses[3], cst.Attribute) and uses[3].attr.value == "target")
+    return False
+
+
+def _calls(node) -> list[cst.Call]:
+    found = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, call):
+            found.append(call)
+
+    node.visit(Calls())
+    return found
+
+
+def _statement_of(uses, statements):
+    ids = {id(s): s for s in statements}
+    return next((ids[id(n)] for n in uses if id(n) in ids), None)
+
+
+REPORT_LINE = "{ppe}.reporting.report({{'loss': self.loss, 'accuracy': self.accuracy}}, self)"
+
+
+def _reporting_classifier(node: cst.ClassDef, ppe: str) -> cst.ClassDef:
+    """The Classifier PT006 wrote, reporting as L.Classifier did (before it returns the loss)."""
+    line = REPORT_LINE.format(ppe=ppe)
+    body = []
+    for item in node.body.body:
+        if isinstance(item, cst.FunctionDef) and item.name.value == "forward" and \
+                line not in code(item) and isinstance(item.body, cst.IndentedBlock) and item.body.body and \
+                code(item.body.body[-1]).strip() == "return self.loss":
+            statements = list(item.body.body)
+            statements.insert(-1, cst.parse_statement(line + "\n"))
+            item = item.with_changes(body=item.body.with_changes(body=statements))
+        body.append(item)
+    return node.with_changes(body=node.body.with_changes(body=body))
