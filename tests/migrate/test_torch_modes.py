@@ -134,3 +134,18 @@ class Net(chainer.Chain):
     migrated = migrate_source(source, "net.py").migrated
     assert "def __call__(self, x):" in migrated  # the flag is the configuration's, which the call follows
     assert 'return getattr(self, "bn%d" % 0)(x)\n' in migrated
+
+
+def test_a_scope_whose_flag_is_a_v1_train_attribute_is_marked():
+    """`using_config('train', net.train)`: in torch `net.train` is nn.Module.train, a method, always true."""
+    source = '''import chainer
+import chainer.functions as F
+
+
+def predict(net, x):
+    with chainer.using_config('train', net.train):
+        return net.fc(x)
+'''
+    result = migrate_source(source, "p.py", target="torch")
+    assert [f.rule for f in result.findings if f.severity is Severity.ERROR] == ["PT029"]
+    assert "training_mode" not in result.migrated

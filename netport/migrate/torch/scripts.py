@@ -1062,6 +1062,12 @@ class ScriptRules(RulePass):
             self.todo(original, "PT029", "using_config('train', ...) around code that calls no model object: "
                       "set the mode of the modules it runs (module.train(flag)) by hand, and restore it after")
             return updated
+        flags = [train_flag(self, item.item) for item, kind in zip(original.items, kinds) if kind != "no_grad"]
+        if any(isinstance(f, cst.Attribute) and f.attr.value == "train" for f in flags):
+            # v1's `x.train` attribute: on a torch module it is the train() method, which is always true
+            self.todo(original, "PT029", "using_config('train', x.train): v1's `train` attribute is nn.Module.train(), "
+                      "a method, in torch: pass the mode itself (`x.training`, or the program's flag)")
+            return updated
         items = []
         for item, kind in zip(original.items, kinds):
             if kind == "no_grad":
