@@ -1054,6 +1054,12 @@ class ScriptRules(RulePass):
 
     def _training_mode_scope(self, original: cst.With, updated: cst.With, kinds: list[str], in_method: bool):
         """PT029: `with training_mode(modules, flag):`, the modules' mode for the block and restored after."""
+        flags = [train_flag(self, item.item) for item, kind in zip(original.items, kinds) if kind != "no_grad"]
+        if any(isinstance(f, cst.Attribute) and f.attr.value == "train" for f in flags):
+            # v1's `x.train` attribute: on a torch module it is the train() method, which is always true
+            self.todo(original, "PT029", "using_config('train', x.train): v1's `train` attribute is nn.Module.train(), "
+                      "a method, in torch: pass the mode itself (`x.training`, or the program's flag)")
+            return updated
         modules = ["self"] if in_method else [m for m in _called_modules(original.body, self.project, self._models)
                                               if self.qualified(cst.parse_expression(m)) is None]
         if not modules and len(self._models) == 1:
@@ -1061,12 +1067,6 @@ class ScriptRules(RulePass):
         if not modules:
             self.todo(original, "PT029", "using_config('train', ...) around code that calls no model object: "
                       "set the mode of the modules it runs (module.train(flag)) by hand, and restore it after")
-            return updated
-        flags = [train_flag(self, item.item) for item, kind in zip(original.items, kinds) if kind != "no_grad"]
-        if any(isinstance(f, cst.Attribute) and f.attr.value == "train" for f in flags):
-            # v1's `x.train` attribute: on a torch module it is the train() method, which is always true
-            self.todo(original, "PT029", "using_config('train', x.train): v1's `train` attribute is nn.Module.train(), "
-                      "a method, in torch: pass the mode itself (`x.training`, or the program's flag)")
             return updated
         items = []
         for item, kind in zip(original.items, kinds):
