@@ -29,6 +29,18 @@ CHAINER_METHODS = {"setup", "cleargrads", "zerograds", "to_gpu", "to_cpu", "add_
                    "namedparams", "copyparams", "copydata", "addgrads", "use_cleargrads", "new_epoch", "add_persistent",
                    "register_persistent", "disable_update", "enable_update", "unchain_backward", "to_device"}
 
+# What replaces the Chainer names and methods left most often in real code, said at the line.
+HINTS = {
+    "unchain_backward": "torch cannot cut the graph behind a tensor in place: after backward(), detach what is "
+                        "carried to the next step (a recurrent state: `h = h.detach()`, or `h.detach_()`)",
+    "chainer.computational_graph.build_computational_graph": "torch has no graph dump of its own: draw it with "
+                                                             "torchviz's make_dot(loss), or drop the dump",
+    "chainer.Variable": "a Variable is a tensor in torch (`torch.Tensor`; one that needs gradients has "
+                        "requires_grad), and an array can be a tensor too: decide what the check asked",
+    "chainer.Function": "write it as a torch.autograd.Function (static forward(ctx, ...)/backward(ctx, ...) on "
+                        "tensors), or as tensor expressions that autograd differentiates",
+}
+
 
 @rule_pass("torch.residual", 10)
 class TorchResidual(RulePass):
@@ -46,8 +58,8 @@ class TorchResidual(RulePass):
         if any(f".{method}(" in marker for marker in self.existing_markers()):
             return  # a torch rule marked this call with what to do
         if method in CHAINER_METHODS or (method == "update" and receiver in self._optimizers):
-            self.todo(node, "PT099", f"`.{method}()` is a Chainer method with no automatic torch conversion yet; "
-                      "rewrite this call by hand")
+            self.todo(node, "PT099", f"`.{method}()` is a Chainer method with no automatic torch conversion yet; " +
+                      HINTS.get(method, "rewrite this call by hand"))
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         target = node.target
@@ -87,5 +99,6 @@ class TorchResidual(RulePass):
             link = next((name for name in NO_TORCH_LINKS if qualified == name or qualified.startswith(name + ".")),
                         None)
             self.todo(node, "PT099", f"`{qualified}` has no torch counterpart: {NO_TORCH_LINKS[link]}" if link else
-                      f"`{qualified}` has no automatic torch conversion yet; rewrite this use by hand")
+                      f"`{qualified}` has no automatic torch conversion yet; " +
+                      HINTS.get(qualified, "rewrite this use by hand"))
         return True
