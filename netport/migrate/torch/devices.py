@@ -20,7 +20,7 @@ from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, primary
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
-from netport.migrate.torch.scripts import _array_module_choice
+from netport.migrate.torch.scripts import _array_module_choice, names_bound_only_to
 
 # Chainer 1.24 cuda.check_cuda_available: RuntimeError('CUDA environment is not correctly set up\n(see ...)' +
 # why CuPy could not be imported) when CuPy is not usable; torch.cuda.is_available() is torch's test.
@@ -406,23 +406,16 @@ class DeviceRules(RulePass):
 def _module_objects(tree: ast.Module | None, project) -> set[str]:
     """Names (and ``self.x``) the file binds only to modules: instances of the program's model classes, of the
     Classifier netport writes, of torch.nn or Chainer links."""
-    if tree is None:
-        return set()
-    aliases = import_map(tree)
-    found: dict[str, bool] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            func = node.value.func if isinstance(node.value, ast.Call) else None
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            qualified = (qualified_name(func, aliases) or "") if func is not None else ""
-            # (`nn.Linear` of the torch rules: the phase's input does not import nn yet)
-            module = name in project.chain_classes or name == "Classifier" or \
-                qualified.startswith(("torch.nn.", "chainer.links.", "chainer.Chain")) or \
-                func is not None and ast.unparse(func).startswith("nn.")
-            for target in node.targets:
-                key = ast.unparse(target)
-                found[key] = found.get(key, True) and module
-    return {name for name, module in found.items() if module}
+    aliases = import_map(tree) if tree is not None else {}
+
+    def is_module(call: ast.Call) -> bool:
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        # (`nn.Linear` of the torch rules: the phase's input does not import nn yet)
+        return name in project.chain_classes or name == "Classifier" or ast.unparse(func).startswith("nn.") or \
+            (qualified_name(func, aliases) or "").startswith(("torch.nn.", "chainer.links.", "chainer.Chain"))
+
+    return names_bound_only_to(tree, is_module)
 
 
 def _pure(node: cst.BaseExpression) -> bool:

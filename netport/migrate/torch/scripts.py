@@ -1306,31 +1306,40 @@ def _fetched_optimizers(tree: ast.Module | None) -> set[str]:
             node.value.func.attr == "get_optimizer" for target in node.targets}
 
 
-def _variable_names(tree: ast.Module | None) -> set[str]:
-    """Names the file binds to ``chainer.Variable(...)`` (or the ``torch.as_tensor(...)`` it became) and to nothing
-    else."""
+def names_bound_only_to(tree: ast.Module | None, wanted) -> set[str]:
+    """Names (and ``self.x``, ``a.b``) that every assignment in the file binds to a call ``wanted(call)`` accepts;
+    a name also bound otherwise (another value, a for loop, ``+=``, ``with ... as``) is left out."""
     if tree is None:
         return set()
-    aliases = import_map(tree)
     found: dict[str, bool] = {}
 
-    def bind(target: ast.AST | None, variable: bool) -> None:
-        for name in ast.walk(target) if target is not None else ():
-            if isinstance(name, ast.Name):
-                found[name.id] = found.get(name.id, True) and variable
+    def bind(target: ast.AST | None, value: bool) -> None:
+        if isinstance(target, (ast.Name, ast.Attribute)):
+            key = ast.unparse(target)
+            found[key] = found.get(key, True) and value
+        elif target is not None:  # a tuple or a starred target: none of its names holds the call
+            for name in ast.walk(target):
+                if isinstance(name, (ast.Name, ast.Attribute)):
+                    found[ast.unparse(name)] = False
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
-            variable = isinstance(node.value, ast.Call) and \
-                qualified_name(node.value.func, aliases) in ("chainer.Variable", "chainer.variable.Variable",
-                                                             "torch.as_tensor")
+            accepted = isinstance(node.value, ast.Call) and bool(wanted(node.value))
             for target in node.targets:
-                bind(target, variable and isinstance(target, ast.Name))
+                bind(target, accepted)
         elif isinstance(node, (ast.For, ast.AugAssign, ast.AnnAssign, ast.comprehension)):
             bind(node.target, False)
         elif isinstance(node, ast.withitem):
             bind(node.optional_vars, False)
-    return {name for name, variable in found.items() if variable}
+    return {name for name, value in found.items() if value}
+
+
+def _variable_names(tree: ast.Module | None) -> set[str]:
+    """Names the file binds to ``chainer.Variable(...)`` (or the ``torch.as_tensor(...)`` it became) and to nothing
+    else."""
+    aliases = import_map(tree) if tree is not None else {}
+    return names_bound_only_to(tree, lambda call: qualified_name(call.func, aliases) in (
+        "chainer.Variable", "chainer.variable.Variable", "torch.as_tensor"))
 
 
 def _is_tensor_item(target: cst.BaseExpression) -> bool:
