@@ -119,23 +119,6 @@ def test_an_object_that_is_not_a_module_switches_the_model_its_optimizer_was_set
     assert estimator.network.training
 
 
-def test_a_link_looked_up_by_name_and_given_the_v1_flag_gets_a_scope():
-    source = '''import chainer
-import chainer.links as L
-
-
-class Net(chainer.Chain):
-    def __init__(self):
-        super(Net, self).__init__(bn0=L.BatchNormalization(3))
-
-    def __call__(self, x, test=False):
-        return getattr(self, "bn%d" % 0)(x, test=test)
-'''
-    migrated = migrate_source(source, "net.py").migrated
-    assert "def __call__(self, x):" in migrated  # the flag is the configuration's, which the call follows
-    assert 'return getattr(self, "bn%d" % 0)(x)\n' in migrated
-
-
 def test_a_scope_whose_flag_is_a_v1_train_attribute_is_marked():
     """`using_config('train', net.train)`: in torch `net.train` is nn.Module.train, a method, always true."""
     source = '''import chainer

@@ -221,3 +221,26 @@ class Estimator(object):
     # a default that asks for training mode is the configuration's default: no scope
     unchanged = migrate_source(source.replace("train=False", "train=True"), "est.py").migrated
     assert "using_config" not in unchanged
+
+
+def test_a_link_looked_up_by_name_loses_the_v1_flag_it_was_passed():
+    """`getattr(self, name)(h, test=test)`: a link (or model) the object holds; its flag is the mode, which
+    the call now takes from the configuration (here the function's own flag, removed with it)."""
+    source = '''import chainer
+import chainer.links as L
+
+
+class Net(chainer.Chain):
+    def __init__(self):
+        super(Net, self).__init__(bn0=L.BatchNormalization(3))
+
+    def __call__(self, x, test=False):
+        return getattr(self, "bn%d" % 0)(x, test=test)
+'''
+    migrated = migrate_source(source, "net.py").migrated
+    assert "def __call__(self, x):" in migrated  # the flag is the configuration's, which the call follows
+    assert 'return getattr(self, "bn%d" % 0)(x)\n' in migrated
+    literal = migrate_source(source.replace("(x, test=test)", "(x, test=True)").replace(", test=False):", "):"),
+                             "net.py").migrated
+    assert "with chainer.using_config('train', False):\n            return getattr(self, \"bn%d\" % 0)(x)\n" \
+        in literal  # a literal test=True: the call runs in test mode, as in v1
