@@ -67,6 +67,10 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	cd legacy_examples/mnist_sae && ../../$(VENV_LEGACY)/bin/python train_mnist_sae.py \
 	  $(DEMO_SAE_ARGS) --out ../../$(DEMO_OUT)/legacy_sae
 	@echo
+	@echo "== netport run: the same program, unchanged, on Chainer 7.8.1 (migrated in memory, nothing written): same losses"
+	cd legacy_examples/mnist_sae && $(CURDIR)/$(VENV)/bin/python -W ignore -m netport run -q train_mnist_sae.py \
+	  $(DEMO_SAE_ARGS) --out ../../$(DEMO_OUT)/run_sae
+	@echo
 	@echo "== netport migrate legacy_examples/mnist_sae (Chainer v1 -> Chainer 5+): report and diff summary"
 	rm -rf $(DEMO_OUT)/mnist_sae_chainer
 	$(VENV)/bin/netport migrate legacy_examples/mnist_sae -o $(DEMO_OUT)/mnist_sae_chainer \

@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "first shape error. Finding lines are `path:line:col: error[NPS001] ...`. Exit status: 0 no errors, "
         "1 errors found, 2 usage or a file it cannot read or parse.",
     )
-    shapes.add_argument("script", metavar="SCRIPT", help="the training script (its local imports are followed)")
+    shapes.add_argument("script", metavar="SCRIPT", help="the training script (its local imports are followed), or a "
+                        "directory: every .py file under it is checked on its own")
     # the script's own arguments follow `--`; main() splits them off before parsing
     shapes.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override an argparse option of the script by its dest name (repeatable)")
@@ -184,6 +185,35 @@ def build_parser() -> argparse.ArgumentParser:
                      "settings and data it was made with (options given must agree with them; more epochs may be)")
     sae.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     sae.set_defaults(handler=_train_sae)
+
+    run = commands.add_parser(
+        "run",
+        help="run a legacy Chainer v1 program unchanged, its modules migrated in memory as they are imported",
+        usage="netport run [options] [--] SCRIPT [ARGS...]",
+        description="Run SCRIPT as `python SCRIPT ARGS` would, with the program's own modules (those under the "
+        "script's directory and the directories it adds to sys.path; never the standard library or "
+        "site-packages) migrated in memory by `netport migrate`'s engine as they are imported. Nothing is written "
+        "to the program's tree; results are cached by content. Tracebacks, __file__ and inspect.getsource show "
+        "the original files and lines. The migration report is printed once to stderr. Exit status: the "
+        "program's; 1 when it ends with an uncaught exception; 2 when it does not start (bad usage, a file that "
+        "cannot be migrated, or ERRORs needing manual work without --force).",
+    )
+    run.add_argument("--to", default="chainer", choices=["chainer", "torch"],
+                     help="run on Chainer 5+ (the default) or on PyTorch")
+    run.add_argument("--init", choices=["chainer", "torch"], default="chainer",
+                     help="with --to torch: as for `netport migrate`")
+    run.add_argument("--adam-eps", choices=["torch", "chainer"], default="torch",
+                     help="with --to torch: as for `netport migrate` (chainer: Chainer's Adam update exactly)")
+    run.add_argument("--trainer", choices=["loop", "ppe"], default="loop",
+                     help="with --to torch: as for `netport migrate`")
+    run.add_argument("--force", action="store_true",
+                     help="run even when the migration left ERRORs (code it could not convert)")
+    run.add_argument("-q", "--quiet", action="store_true", help="do not print the migration report")
+    run.add_argument("--no-cache", action="store_true", help="migrate afresh instead of reading the cache")
+    run.add_argument("script", metavar="SCRIPT", help="the program's main script")
+    run.add_argument("program_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the script's own arguments (everything after SCRIPT)")
+    run.set_defaults(handler=_run)
 
     info = commands.add_parser(
         "mnist-info",
@@ -305,6 +335,8 @@ def _check_shapes(args: argparse.Namespace) -> int:
 
     from netport.atomic import write_atomic
     from netport.shapes import AnalysisError, check_dynamic, check_static, render_json, render_sarif, render_text
+    from netport.shapes.api import check_directory
+    from netport.shapes.report import render_reports
 
     def fail(message: str) -> int:
         print(f"netport check-shapes: error: {message}", file=sys.stderr)
@@ -326,10 +358,8 @@ def _check_shapes(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         return fail(f"--timeout must be more than 0 seconds, not {args.timeout:g}")
     script = Path(args.script)
-    if script.is_dir():
-        return fail(f"{script}: is a directory (give the script file)")
-    if not script.is_file():
-        return fail(f"{script}: no such file")
+    if not script.is_file() and not script.is_dir():
+        return fail(f"{script}: no such file or directory")
     output = Path(args.output) if args.output else None
     if output is not None:
         blocker = next((p for p in output.parents if p.exists()), None)
@@ -337,14 +367,23 @@ def _check_shapes(args: argparse.Namespace) -> int:
             # found before the (possibly long) check, not after it
             return fail(f"-o {output}: {output if output.is_dir() else blocker} is "
                         f"{'a directory' if output.is_dir() else 'not a directory'}")
+    reports, refused = [], []
     try:
-        if args.run:
-            report = check_dynamic(script, script_args, overrides, python=args.python, timeout=args.timeout)
+        if script.is_dir():  # every script under it, each checked on its own
+            reports, refused = check_directory(script, script_args, overrides, run=args.run, python=args.python,
+                                               timeout=args.timeout, chainer_version=version)
+            if not reports and not refused:
+                return fail(f"{script}: no .py files in this directory")
+        elif args.run:
+            reports = [check_dynamic(script, script_args, overrides, python=args.python, timeout=args.timeout)]
         else:
-            report = check_static(script, script_args, overrides, chainer_version=version)
+            reports = [check_static(script, script_args, overrides, chainer_version=version)]
     except AnalysisError as exc:
         return fail(str(exc))
-    rendered = {"text": render_text, "json": render_json, "sarif": render_sarif}[args.format](report)
+    for message in refused:  # a directory's files that could not be checked; the others were
+        print(f"netport check-shapes: error: {message}", file=sys.stderr)
+    rendered = render_reports(reports, args.format) if script.is_dir() else \
+        {"text": render_text, "json": render_json, "sarif": render_sarif}[args.format](reports[0])
     if output is not None:
         try:
             write_atomic(output, rendered)
@@ -352,7 +391,7 @@ def _check_shapes(args: argparse.Namespace) -> int:
             return fail(f"-o {output}: cannot write the report ({exc.strerror or exc})")
     else:
         sys.stdout.write(rendered)
-    return 1 if report.errors else EXIT_OK
+    return 1 if any(report.errors for report in reports) else EXIT_USAGE if refused else EXIT_OK
 
 
 # train-sae's defaults, the seed program's (applied after --resume has taken what the checkpoint holds)
@@ -369,6 +408,24 @@ def _train_sae(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     return run(args, TRAIN_SAE_DEFAULTS)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from netport.compat.runner import RunRefused, run_script
+    from netport.migrate.options import UsageError
+
+    def fail(message: str) -> int:
+        print(f"netport run: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    for option, default in (("init", "chainer"), ("adam_eps", "torch"), ("trainer", "loop")):
+        if getattr(args, option) != default and args.to != "torch":
+            return fail(f"--{option.replace('_', '-')} applies to --to torch only")
+    try:
+        return run_script(args.script, args.program_args, target=args.to, init=args.init, adam_eps=args.adam_eps,
+                          trainer=args.trainer, cache=not args.no_cache, force=args.force, quiet=args.quiet)
+    except (UsageError, RunRefused) as exc:
+        return fail(str(exc))
 
 
 def _mnist_info(args: argparse.Namespace) -> int:

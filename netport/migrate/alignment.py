@@ -126,9 +126,11 @@ class LineMap:
 
     def __init__(self, old: str, new: str):
         self._map: dict[int, int] = {}
-        for tag, i1, _, j1, j2 in opcodes(old.splitlines(), new.splitlines()):
+        for tag, i1, i2, j1, j2 in opcodes(old.splitlines(), new.splitlines()):
             for j in range(j1, j2):
-                self._map[j + 1] = (i1 + (j - j1) if tag == "equal" else i1) + 1
+                # a replaced block maps line by line as far as the old block goes (two rewritten lines are
+                # two lines), its extra new lines to the old block's last; an inserted line to the line after
+                self._map[j + 1] = (i1 + min(j - j1, max(i2 - i1 - 1, 0)) if tag != "insert" else i1) + 1
 
     def __call__(self, line: int) -> int:
         return self._map.get(line, line)

@@ -71,7 +71,7 @@ class Recorder:
         self.pending = None  # the layer call in progress (pre-hook ran, post-hook not yet)
 
     def pre(self, layer, kind, args):
-        if not (hasattr(layer, "W") or hasattr(layer, "weight")):
+        if not any(getattr(layer, name, None) is not None for name in WEIGHT_NAMES):
             return  # a chain of links; its links report themselves
         self.pending = {"layer": layer, "kind": kind, "in_shape": _shape(args[0]) if args else None}
 
@@ -84,8 +84,22 @@ class Recorder:
         self.pending = None
 
 
+WEIGHT_NAMES = ("W", "weight", "weight_ih_l0", "weight_ih")  # links, modules, torch's RNN modules and cells
+# the sizes a layer was built with: (input size, output size) attribute names of Chainer's and torch's layers
+SIZE_NAMES = [("in_features", "out_features"), ("in_channels", "out_channels"), ("input_size", "hidden_size"),
+              ("num_embeddings", "embedding_dim"), ("in_size", "out_size")]
+
+
+def _sizes(layer):
+    for in_name, out_name in SIZE_NAMES:
+        in_size, out_size = getattr(layer, in_name, None), getattr(layer, out_name, None)
+        if isinstance(in_size, int) or isinstance(out_size, int):
+            return (in_size if isinstance(in_size, int) else None, out_size if isinstance(out_size, int) else None)
+    return None
+
+
 def _weight_shape(layer):
-    for name in ("W", "weight"):
+    for name in WEIGHT_NAMES:
         weight = getattr(layer, name, None)
         if weight is None:
             continue
@@ -258,7 +272,8 @@ def install_torch_hooks():
         lambda module, args: RECORDER.pre(module, type(module).__name__, args) if _weighted(module) else None)
     torch_module.register_module_forward_hook(
         lambda module, args, out: RECORDER.post(module, out) if _weighted(module) else None)
-    for cls in (torch.nn.Linear, torch.nn.Conv2d, torch.nn.LazyLinear):
+    for cls in (torch.nn.Linear, torch.nn.Conv2d, torch.nn.LazyLinear, torch.nn.Embedding, torch.nn.LSTM,
+                torch.nn.GRU, torch.nn.RNN, torch.nn.LSTMCell, torch.nn.GRUCell, torch.nn.RNNCell):
         original_init = cls.__init__
 
         def init(self, *args, _original=original_init, **kwargs):
@@ -270,7 +285,8 @@ def install_torch_hooks():
 
 
 def _weighted(module):
-    return hasattr(module, "weight") and not list(module.children())
+    # (a loss module's class weights are `weight` too, None unless given: it is no layer)
+    return any(getattr(module, name, None) is not None for name in WEIGHT_NAMES[1:]) and not list(module.children())
 
 
 def layer_names(scopes=()):
@@ -315,7 +331,28 @@ def layer_names(scopes=()):
 def describe(layer, names):
     info = names.get(id(layer), {"name": type(layer).__name__, "parts": []})
     return {"name": info["name"], "parts": info["parts"], "kind": type(layer).__name__,
-            "weight": _weight_shape(layer), "built": BUILT.get(id(layer))}
+            "weight": _weight_shape(layer), "sizes": _sizes(layer), "built": BUILT.get(id(layer))}
+
+
+# what the frameworks (and numpy inside them) say when arrays of the wrong shapes or sizes meet: a
+# layer's input width, a loss's prediction against its target, a class label past the output's width
+SHAPE_MESSAGES = ("shapes cannot be multiplied", "must match the size of tensor", "Using a target size",
+                  "must be the same as input size", "must be equal to input_size", "has inconsistent input_size",
+                  "has inconsistent hidden_size", "Expected hidden", "Expected input batch_size", "is out of bounds",
+                  "could not be broadcast", "cannot be broadcast", "cannot broadcast", "Inconsistent input size",
+                  "index out of range in self", "Expected input to be 2D or 3D")
+
+
+def _framework_entry(tb):
+    """(module file, function) of the first library frame after the program's last frame: the API the
+    program called when it failed, or None when the failure is in the program's own code."""
+    frames = traceback.extract_tb(tb)
+    last_user = max((i for i, f in enumerate(frames) if not _is_library_frame(f.filename)), default=None)
+    if last_user is None or last_user + 1 >= len(frames):
+        return None
+    entry = frames[last_user + 1]
+    # the library's functions down to the failure: the loss a Trainer or a Classifier called is among them
+    return {"file": entry.filename, "function": entry.name, "inner": [f.name for f in frames[last_user + 1:]][-40:]}
 
 
 def _record_exception(exc, result):
@@ -323,9 +360,17 @@ def _record_exception(exc, result):
     message = str(exc)
     is_reshape = ("is invalid for input of size" in message or "cannot reshape array of size" in message
                   or type(exc).__name__ == "InvalidType" and "performed in: Reshape" in message)
+    entry = _framework_entry(exc.__traceback__)
+    in_framework = entry is not None and any(f"{os.sep}{name}{os.sep}" in entry["file"]
+                                             for name in ("chainer", "torch"))
+    # the messages shared with plain numpy count only inside a framework call: the program's own
+    # indexing of synthetic data (fewer rows than the real set) is not a shape error of its network
     is_shape = (is_reshape or type(exc).__name__ == "InvalidType" or "shapes cannot be multiplied" in message
-                or "expected input" in message and "channels" in message)
+                or "expected input" in message and "channels" in message
+                or in_framework and any(text in message for text in SHAPE_MESSAGES))
     result["status"] = "shape_error" if is_shape else "error"
+    if entry is not None:
+        result["entry"] = entry
     if is_reshape:
         result["shape_kind"] = "reshape"
     result["exception"] = f"{type(exc).__module__}.{type(exc).__name__}"

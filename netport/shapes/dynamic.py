@@ -13,7 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from netport.shapes.findings import RULE_MISMATCH, RULE_RESHAPE, Finding, mismatch_message, parse_invalid_type
+from netport.shapes.findings import (
+    RULE_FUNCTION, RULE_LOSS, RULE_MISMATCH, RULE_RESHAPE, Finding, mismatch_message, parse_invalid_type,
+)
 from netport.shapes.interpreter import AnalysisError, OptionError, cannot_parse
 from netport.shapes.report import ShapeReport
 from netport.shapes.static import check_static
@@ -121,8 +123,12 @@ def _values(finding: Finding) -> tuple:
 
 
 def _same_finding(dynamic: Finding, static: Finding) -> bool:
-    return (dynamic.rule == static.rule and _same_place(f"{dynamic.path}:{dynamic.line}", f"{static.path}:{static.line}")
-            and None not in _values(dynamic) and _values(dynamic) == _values(static))
+    if dynamic.rule != static.rule or not _same_place(f"{dynamic.path}:{dynamic.line}", f"{static.path}:{static.line}"):
+        return False
+    if dynamic.rule in (RULE_LOSS, RULE_FUNCTION):
+        # a message may give one number or none ("Target 9 is out of bounds."): those it gives must agree
+        return all(ran is None or ran == proven for ran, proven in zip(_values(dynamic), _values(static)))
+    return None not in _values(dynamic) and _values(dynamic) == _values(static)
 
 
 def merge_static(finding: Finding, static: Finding) -> None:
@@ -190,36 +196,72 @@ def _layer_row(row: dict) -> dict:
             "out_shape": _shape_text(row.get("out_shape")), "calls": row.get("calls", 1)}
 
 
+_NUMBERS = [  # a layer's expected and actual input size in torch's and Chainer's other messages
+    (re.compile(r"Expected (\d+), got (\d+)"), "expected", "actual"),
+    (re.compile(r"got (\d+),? expected (\d+)"), "actual", "expected"),
+    (re.compile(r"(\d+) != (\d+)"), "actual", "expected"),
+]
+
+
+def _raised_by(result: dict) -> str:
+    module = result.get("exception", "")
+    entry = (result.get("entry") or {}).get("file", "")
+    if module.startswith("chainer") or f"{os.sep}chainer{os.sep}" in entry:
+        return "Chainer"
+    if module.startswith("torch") or f"{os.sep}torch{os.sep}" in entry:
+        return "torch"
+    return "numpy"
+
+
+def _framework_message(result: dict) -> str:
+    name = result.get("exception", "").rsplit(".", 1)[-1] or "Error"
+    return f"{name}: {' '.join(result['message'].split())}"
+
+
 def _finding(result: dict, report: ShapeReport) -> Finding:
     message = result["message"]
     frames = result.get("frames") or []
     where = frames[-1] if frames else {"file": report.script, "line": 1, "code": ""}
     parsed = parse_invalid_type(message)
     layer = result.get("failing_layer") or {}
+    if not layer and parsed is None:
+        return _function_finding(result, report)
     weight = layer.get("weight")
+    sizes = layer.get("sizes") or [None, None]
     in_shape = layer.get("in_shape")
+    actual = expected = None
     if parsed is not None:
         actual, expected = parsed.actual, parsed.expected
-    elif weight and in_shape:
-        actual, expected = in_shape[-1], weight[-1] if len(weight) == 2 else weight[1]
     else:
-        actual = expected = None
+        for pattern, first, _ in _NUMBERS:
+            found = pattern.search(message)
+            if found:
+                numbers = {first: int(found.group(1)), "other": int(found.group(2))}
+                actual = numbers.get("actual", numbers["other"])
+                expected = numbers.get("expected", numbers["other"])
+                break
+        else:
+            if weight and in_shape and len(weight) == 2:
+                actual, expected = in_shape[-1], weight[-1]
     built = layer.get("built")
     name = layer.get("name", "a layer")
-    out_size = weight[0] if weight else None
+    out_size = sizes[1] if sizes[1] is not None else (weight[0] if weight else None)
+    in_size = sizes[0] if sizes[0] is not None else expected
+    flat = " ".join(message.split())
     finding = Finding(
         rule=RULE_MISMATCH, severity="error", path=_display(where["file"]), line=where["line"],
         col=where.get("col", 1),
-        message=mismatch_message(name, f"{layer.get('kind', '?')}({expected} -> {out_size})", actual, expected)
-        if actual is not None else f"shape error in {name}: {message.splitlines()[0]}",
-        expected={"expr": f"in_size == {expected}", "value": expected},
-        actual={"expr": f"x.shape == {_shape_text(in_shape)}", "value": actual},
-        layer={"name": name, "kind": layer.get("kind"), "in": expected, "out": out_size,
+        message=mismatch_message(name, f"{layer.get('kind', '?')}({in_size} -> {out_size})", actual, expected)
+        if actual is not None else f"shape error in {name}: {flat[:200]}",
+        expected={"expr": f"in_size == {expected}", "value": expected} if expected is not None else None,
+        actual={"expr": f"x.shape == {_shape_text(in_shape)}", "value": actual}
+        if in_shape is not None or actual is not None else None,
+        layer={"name": name, "kind": layer.get("kind"), "in": in_size, "out": out_size,
                "built_at": f"{_display(built['file'])}:{built['line']}" if built else None,
                "built_from": [f"{built['code']} at {_display(built['file'])}:{built['line']}"] if built else []},
         called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
-        framework_message=" ".join(message.split()) if parsed is None
-        else f"InvalidType: {' '.join(message.split())}",
+        framework_message=f"InvalidType: {flat}" if parsed is not None else _framework_message(result),
+        raised_by=_raised_by(result),
         mode="dynamic",
         executed_layers=report.executed_layers,
         hint=_hint(layer, actual, expected, result),
@@ -227,6 +269,99 @@ def _finding(result: dict, report: ShapeReport) -> Finding:
     if parsed is not None:
         finding.dialect = parsed.dialect
     return finding
+
+
+_SHAPE = r"\(([\d, ]*)\)"
+_TORCH_SIZE = r"\(torch\.Size\(\[([\d, ]*)\]\)\)"
+# (pattern, the groups' roles): the prediction and the target (or the two inputs) of a function's message
+_FUNCTION_MESSAGES = [
+    (re.compile(r"Actual: " + _SHAPE + r" != " + _SHAPE), ("actual", "expected")),
+    (re.compile(r"Using a target size " + _TORCH_SIZE + r" that is different to the input size " + _TORCH_SIZE),
+     ("expected", "actual")),
+    (re.compile(r"Target size " + _TORCH_SIZE + r" must be the same as input size " + _TORCH_SIZE),
+     ("expected", "actual")),
+    (re.compile(r"lhs\.shape = " + _SHAPE + r" rhs\.shape = " + _SHAPE), ("first", "second")),
+    (re.compile(r"broadcast together with shapes " + _SHAPE + " " + _SHAPE), ("first", "second")),
+    (re.compile(r"arg 0 with shape " + _SHAPE + r" and arg 1 with shape " + _SHAPE), ("first", "second")),
+]
+_FUNCTION_NUMBERS = [
+    (re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)"), ("actual", "expected")),
+    (re.compile(r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)"),
+     ("actual", "expected")),
+    (re.compile(r"Actual: (\d+) != (\d+)"), ("actual", "expected")),
+    (re.compile(r"index \d+ is out of bounds for axis \d+ with size (\d+)"), ("actual",)),  # too few classes
+]
+_LOSS_WORDS = ("loss", "error", "entropy", "nll", "accuracy", "divergence", "hinge", "classifier")
+
+
+def _is_loss_name(name: str) -> bool:
+    return any(word in name.lower() for word in _LOSS_WORDS)
+
+
+def _function_name(result: dict) -> str:
+    found = re.search(r"Invalid operation is performed in: (\w\w+)", result["message"])
+    if found:
+        return found.group(1)
+    entry = result.get("entry") or {}
+    inner = [name for name in entry.get("inner", []) if _is_loss_name(name)]
+    if inner:
+        return inner[-1]  # the loss a Trainer or a Classifier called
+    name = entry.get("function", "")
+    return name if name and not name.startswith("_") and name != "forward" else "a function"
+
+
+def _function_finding(result: dict, report: ShapeReport) -> Finding:
+    """A shape error raised by a function, not a layer: a loss comparing a prediction with a target of
+    another shape or class count (NPS004), or arrays that do not fit together (NPS005)."""
+    flat = " ".join(result["message"].split())
+    frames = result.get("frames") or []
+    where = frames[-1] if frames else {"file": report.script, "line": 1, "code": ""}
+    name = _function_name(result)
+    is_loss = _is_loss_name(name)
+    shapes, actual, expected = {}, None, None
+    for pattern, roles in _FUNCTION_MESSAGES:
+        found = pattern.search(flat)
+        if found:
+            shapes = {role: tuple(int(d) for d in group.replace(" ", "").split(",") if d)
+                      for role, group in zip(roles, found.groups())}
+            break
+    if "actual" in shapes:  # the first axis where they differ
+        a, b = shapes["actual"], shapes["expected"]
+        axis = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+        actual, expected = (a[axis], b[axis]) if axis is not None else (len(a), len(b))
+    elif not shapes:
+        for pattern, roles in _FUNCTION_NUMBERS:
+            found = pattern.search(flat)
+            if found:
+                numbers = dict(zip(roles, (int(g) for g in found.groups())))
+                actual, expected = numbers.get("actual"), numbers.get("expected")
+                break
+    described = [_shape_text(shape) for shape in shapes.values()]
+    label = re.search(r"(?:index|Target) (\d+) is out of bounds", flat)
+    if label is not None:  # a class label the prediction has no column for
+        return _finding_of(result, report, RULE_LOSS, where, frames,
+                           f"{name} is given the class label {label.group(1)}, past the prediction's "
+                           f"{actual if actual is not None else ''} classes".replace("  ", " "),
+                           None, {"expr": f"y.shape[1] == {actual}", "value": actual} if actual is not None else None)
+    text = (f"{name} is given arrays of shapes {' and '.join(described)}, which do not fit" if described else
+            f"{name} is given {actual} where {expected} is expected" if None not in (actual, expected) else
+            f"{name} fails on its inputs' shapes or sizes: {flat[:160]}")
+    return _finding_of(
+        result, report, RULE_LOSS if is_loss else RULE_FUNCTION, where, frames, text,
+        {"expr": (f"y.shape == t.shape == {_shape_text(shapes['expected'])}" if "expected" in shapes
+                  else f"{expected}"), "value": expected} if expected is not None else None,
+        {"expr": (f"y.shape == {_shape_text(shapes['actual'])}" if "actual" in shapes else f"{actual}"),
+         "value": actual} if actual is not None else None)
+
+
+def _finding_of(result, report, rule, where, frames, message, expected, actual) -> Finding:
+    return Finding(
+        rule=rule, severity="error", path=_display(where["file"]), line=where["line"], col=where.get("col", 1),
+        message=message, expected=expected, actual=actual,
+        called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
+        framework_message=_framework_message(result), raised_by=_raised_by(result), mode="dynamic",
+        executed_layers=report.executed_layers,
+    )
 
 
 _RESHAPE_MESSAGES = [  # (framework, pattern giving the target shape and the input's size)

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 RULE_MISMATCH = "NPS001"  # a layer is fed an input of the wrong width or channel count
 RULE_LAZY_BINDING = "NPS002"  # a lazy layer binds to a width the units list does not imply
 RULE_RESHAPE = "NPS003"  # a reshape to a hard-coded shape of another size (the last, short batch)
+RULE_LOSS = "NPS004"  # a loss or metric compares a prediction and a target that do not fit (shape, class count)
+RULE_FUNCTION = "NPS005"  # a function is given arrays whose shapes do not fit together (F.lstm, concat...)
 
 SEVERITIES = ("error", "warning", "note")
 
@@ -26,6 +28,7 @@ class Finding:
     value_flow: list = field(default_factory=list)  # [{"file", "line", "desc"}]
     called_from: list = field(default_factory=list)  # [{"file", "line", "desc"}]
     framework_message: str | None = None  # what Chainer, torch or numpy would raise (or raised)
+    raised_by: str | None = None  # whose message that is: "Chainer", "torch" or "numpy"
     dialect: str | None = None  # dynamic mode: which of Chainer's message dialects the run printed
     hint: str | None = None
     mode: str = "static"
@@ -64,7 +67,8 @@ def chainer_linear_message(version: tuple[int, ...], actual_width: int, expected
 
 
 def chainer_convolution_message(version: tuple[int, ...], actual_channels: int, expected_channels: int) -> str:
-    expect = ("in_types[0].shape[1] == in_types[1].shape[1]" if version[0] <= 4 else "x.shape[1] == W.shape[1]")
+    # from v5 the check multiplies by the number of groups (1 unless the layer was built with groups=)
+    expect = "in_types[0].shape[1] == in_types[1].shape[1]" + (" * 1" if version[0] >= 5 else "")
     return (f"InvalidType: Invalid operation is performed in: Convolution2DFunction (Forward) "
             f"Expect: {expect} Actual: {actual_channels} != {expected_channels}")
 

@@ -15,6 +15,8 @@ import ast
 import math
 import operator
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +35,17 @@ from netport.shapes.values import (
 UNROLL_LIMIT = 16  # loops with at most this many concrete iterations are unrolled
 UNROLL_NESTED_LIMIT = 256  # ...unless, nested in unrolled loops, the innermost body would run more often
 UNROLL_TOTAL_LIMIT = 2000  # ...or the whole run has already unrolled this many turns
+PROJECT_FILES = 100  # the files read for a program's Chainer dialect: its modules, then its directory's
 MAX_CALL_DEPTH = 24
 MAX_WHILE = 16
+# A function already running this many times on the abstract stack is not entered again: one level of
+# recursion is followed (the layer calls of a recursive network are checked), the deeper ones would
+# multiply the work by their branching at every level.
+MAX_RECURSION = 2
+# The work of one analysis, in statements and calls interpreted (a count, so that the result does not
+# depend on the machine): the heaviest programs of the examples take about 10,000; past the budget the
+# analysis stops, reports what it proved, and notes where it gave up.
+WORK_BUDGET = 100_000
 
 
 class AnalysisError(Exception):
@@ -75,6 +86,13 @@ class _ShapeErrorExit(_ProgramExit):
     """The program stops at a shape error the checker has reported."""
 
 
+class _OutOfBudget(Exception):
+    """The analysis has used its work budget: it stops wherever it is."""
+
+    def __init__(self, site):
+        self.site = site
+
+
 @dataclass
 class Frame:
     module: Module
@@ -88,6 +106,7 @@ class Frame:
     globals: set = field(default_factory=set)  # names declared `global` here
     nonlocals: set = field(default_factory=set)
     assigned_at: dict = field(default_factory=dict)  # name -> Site of its last assignment
+    node: object = None  # the function's AST node (to see recursion)
 
     def scope(self) -> dict:
         return self.module.namespace if self.local is None else self.local
@@ -110,6 +129,7 @@ class Interpreter:
         self.findings: dict = {}  # key -> Finding (first occurrence)
         self.notes: dict[str, Site] = {}  # unmodelled API -> first site
         self.modules: dict[Path, Module] = {}
+        self.trees: dict[Path, ast.Module] = {}  # the parsed source of each module loaded
         self.sources: dict[str, list[str]] = {}
         self.calls: list[CallRecord] = []  # the abstract call stack
         self.uncertain = 0  # > 0 inside a branch that may not run: no errors are proven there
@@ -124,16 +144,54 @@ class Interpreter:
         self.options_seen: list[str] = []  # the dests of the script's argparse options
         self.chainer_v1_idiom: tuple[str, Site] | None = None  # the first Chainer-v1-only API the program uses
         self.overrides_used: set[str] = set()
+        self.work = 0  # statements and calls interpreted, against WORK_BUDGET
+        self.layers_built: list = []  # every weight layer made, for the hints (the rest of the chain)
+
+    def spend(self, site_of) -> None:
+        """One unit of work; past the budget the whole analysis stops (`site_of()`: where)."""
+        self.work += 1
+        if self.work > WORK_BUDGET:
+            raise _OutOfBudget(site_of())
 
     # ----------------------------------------------------------------- entry points
 
     def run(self) -> None:
-        module = self._load_module(self.entry, "__main__")
+        try:
+            module = self._load_module(self.entry, "__main__")
+        except _OutOfBudget as stop:
+            self.note(f"the analysis stopped here after its work budget ({WORK_BUDGET:,} statements and calls "
+                      f"interpreted): the code after it is not checked", stop.site)
+            return
         if module is None:
             raise AnalysisError(f"{self.entry}: cannot be read")
         unknown = [name for name in self.overrides if name not in self.overrides_used]
         if unknown and (self.options_seen or not self.findings):  # (no parser seen: stopped before it?)
             raise OptionError.unknown(unknown[0], self.options_seen)
+
+    def project_trees(self, limit: int = PROJECT_FILES):
+        """(display path, syntax tree) of the program's project: the modules the analysis loaded, then the
+        files next to the entry script that import it (the training script of a model module), at most
+        `limit` files read; files that do not parse are skipped. Unrelated scripts in the same directory
+        are not part of it."""
+        yield from ((self.display_path(path), tree) for path, tree in self.trees.items())
+        stem = self.entry.stem
+        importer = re.compile(rf"^\s*(?:from\s+\.?\s*{re.escape(stem)}\b|import\s[^\n]*\b{re.escape(stem)}\b|"
+                              rf"from\s+\.\s+import\s[^\n]*\b{re.escape(stem)}\b)", re.MULTILINE)
+        count = len(self.trees)
+        for path in sorted(self.entry.resolve().parent.glob("*.py")):
+            if count >= limit:
+                return
+            if path.resolve() in self.trees:
+                continue
+            try:
+                if not importer.search(path.read_text(errors="replace")):
+                    continue  # (a cheap look first: most files next to it do not import it, and parsing costs)
+                count += 1
+                tree = self._parse(path)
+            except (AnalysisError, OSError):
+                continue
+            if _imports(tree, stem):
+                yield self.display_path(path), tree
 
     def display_path(self, path: Path | str) -> str:
         path = Path(path)
@@ -151,7 +209,9 @@ class Interpreter:
         except SourceError as exc:
             raise AnalysisError(str(exc)) from None
         try:
-            tree = ast.parse(text, filename=str(path))
+            with warnings.catch_warnings():  # the checked program's invalid escapes are not this report's business
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text, filename=str(path))
         except SyntaxError as exc:
             tree = self._parse_python2(text, path)
             if tree is not None:
@@ -168,7 +228,9 @@ class Interpreter:
         from netport.sources import Python2Error, python2_syntax_to_python3
 
         try:
-            return ast.parse(python2_syntax_to_python3(text, str(path)), filename=str(path))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ast.parse(python2_syntax_to_python3(text, str(path)), filename=str(path))
         except (Python2Error, SyntaxError, ValueError):
             return None
 
@@ -177,6 +239,7 @@ class Interpreter:
         if path in self.modules:
             return self.modules[path]
         tree = self._parse(path)
+        self.trees[path] = tree
         module = Module(name, {"__name__": name, "__file__": str(path)})
         self.modules[path] = module
         frame = Frame(module, self.display_path(path), None)
@@ -256,11 +319,10 @@ class Interpreter:
         handler = getattr(self, f"_stmt_{type(node).__name__}", None)
         if handler is None:
             handler = self._stmt_unmodelled
+        self.spend(lambda: self.site(frame, node))
         try:
             handler(node, frame)
-        except (_Return, _Break, _Continue, _ProgramExit, AnalysisError):
-            raise
-        except RecursionError:
+        except (_Return, _Break, _Continue, _ProgramExit, AnalysisError, _OutOfBudget):
             raise
         except Exception as exc:  # an interpreter gap must never become a crash or a finding
             if os.environ.get("NETPORT_SHAPES_DEBUG"):
@@ -584,13 +646,29 @@ class Interpreter:
                 if alias.asname:
                     frame.scope()[alias.asname] = module
                 else:
-                    frame.scope()[alias.name.split(".")[0]] = module
+                    frame.scope()[alias.name.split(".")[0]] = self._package_of(alias.name, module, frame)
                 continue
             if alias.asname:
                 frame.scope()[alias.asname] = ref(alias.name)
             else:
                 top = alias.name.split(".")[0]
                 frame.scope()[top] = ref(top)
+
+    def _package_of(self, dotted: str, module: Module, frame) -> Module:
+        """What `import a.b.c` binds to `a`: package a, whose attribute b holds package a.b, whose attribute
+        c is the module (a package without an __init__.py is an empty namespace)."""
+        parts = dotted.split(".")
+        if len(parts) == 1:
+            return module
+        packages = []
+        for depth in range(1, len(parts)):
+            name = ".".join(parts[:depth])
+            path = self._find_local_module(name, frame.path)
+            package = self._load_module(path, name) if path is not None else None
+            packages.append(package if package is not None else Module(name, {"__name__": name}))
+        for package, child, part in zip(packages, packages[1:] + [module], parts[1:]):
+            package.namespace[part] = child
+        return packages[0]
 
     def _stmt_ImportFrom(self, node, frame):
         local = self._find_local_module(node.module or "", frame.path, node.level)
@@ -974,6 +1052,7 @@ class Interpreter:
             return UNKNOWN
 
     def _expr_Call(self, node, frame):
+        self.spend(lambda: self.site(frame, node))
         function = self.eval(node.func, frame)
         args = []
         for arg in node.args:
@@ -1037,17 +1116,21 @@ class Interpreter:
         return dispatch.call(self, function, args, kwargs, site)
 
     def invoke(self, function: Function, args, kwargs, site):
-        if len(self.frames) >= MAX_CALL_DEPTH:
-            self.note(f"calls nested deeper than {MAX_CALL_DEPTH} (recursion) are not followed: their results are "
-                      f"unknown", site)
-            return UNKNOWN
         node = function.node
+        self.spend(lambda: site)
+        if len(self.frames) >= MAX_CALL_DEPTH:
+            self.note(f"calls nested deeper than {MAX_CALL_DEPTH} are not followed: their results are unknown", site)
+            return UNKNOWN
+        if sum(1 for frame in self.frames if frame.node is node) >= MAX_RECURSION:
+            self.note(f"recursive calls of {getattr(node, 'name', 'a lambda')}() are followed one level deep: the "
+                      f"deeper ones are not, and their results are unknown", site)
+            return UNKNOWN
         local = self.bind(function, args, kwargs, site)
         if local is None:
             return UNKNOWN
         frame = Frame(function.module, function.path, local, closure=function.closure,
                       function=getattr(node, "name", "<lambda>"), cls=function.owner,
-                      self_value=args[0] if args and function.owner is not None else None)
+                      self_value=args[0] if args and function.owner is not None else None, node=node)
         for name in local:
             frame.assigned_at[name] = site
         self.frames.append(frame)
@@ -1134,6 +1217,19 @@ class Interpreter:
 
 class _Unknowable(Exception):
     pass
+
+
+def _imports(tree: ast.AST, module: str) -> bool:
+    """Whether a module's source imports `module` (import net, from net import X, from . import net)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == module for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom):
+            if (node.module or "").split(".")[0] == module and node.level <= 1:
+                return True
+            if not node.module and any(alias.name == module for alias in node.names):
+                return True
+    return False
 
 
 def _stored_names(node: ast.AST) -> set:

@@ -26,9 +26,10 @@ SHAPE_PRESERVING = {
 SHAPE_PRESERVING_PREFIXES = [
     ("chainer.functions.", SHAPE_PRESERVING),
     ("torch.nn.functional.", SHAPE_PRESERVING | {"dropout2d", "silu", "hardtanh", "normalize", "batch_norm"}),
-    ("torch.", {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "softmax", "dropout", "bernoulli", "clamp",
-                "rand_like", "randn_like", "zeros_like", "ones_like", "abs"}),
-    ("numpy.", {"exp", "log", "sqrt", "tanh", "abs", "clip", "float32", "maximum", "minimum"}),
+    ("torch.", {"relu", "sigmoid", "tanh", "exp", "log", "sqrt", "softmax", "log_softmax", "dropout", "bernoulli",
+                "clamp", "rand_like", "randn_like", "zeros_like", "ones_like", "abs"}),
+    ("numpy.", {"exp", "log", "sqrt", "tanh", "abs", "clip", "float32", "maximum", "minimum", "isnan", "isinf",
+                "logical_not", "sign", "floor", "ceil", "square", "negative", "round", "rint", "absolute"}),
 ]
 # torch modules that keep the shape of their input
 TORCH_SHAPE_PRESERVING_MODULES = {"ReLU", "Sigmoid", "Tanh", "Dropout", "Identity", "LeakyReLU", "ELU", "Softmax",
@@ -147,14 +148,17 @@ def _is_linear(layer) -> bool:
     return isinstance(layer, Layer) and layer.kind.endswith("Linear")
 
 
-def _has_weights(layer) -> bool:
-    return layer.kind.endswith(("Linear", "Convolution2D", "Conv2d"))
+WEIGHTED_KINDS = ["Linear", "Convolution2D", "Conv2d"]  # kind suffixes; library/recurrent.py adds its own
+
+
+def has_weights(layer) -> bool:
+    return layer.kind.endswith(tuple(WEIGHTED_KINDS))
 
 
 def first_layer(value):
     """The first weight layer inside a chain (for 'what does the previous stage output')."""
     if isinstance(value, Layer):
-        return value if _has_weights(value) else None
+        return value if has_weights(value) else None
     for child in getattr(value, "children", []):
         found = first_layer(child)
         if found is not None:
@@ -368,6 +372,9 @@ def replace_child(sequence, key, child) -> None:
 
 # ----------------------------------------------------------------- calls
 
+# layer kind -> model(interp, layer, args, kwargs, site) of its call, for the kinds modelled in library/
+CALL_MODELS: dict = {}
+
 def call_layer(interp, layer, args, kwargs, site):
     if isinstance(layer, Container):
         if layer.kind == "nn.Sequential":
@@ -380,6 +387,8 @@ def call_layer(interp, layer, args, kwargs, site):
                       batch_axes=batch_axes if layer.framework == "chainer" else 1)
     if layer.kind in ("L.Convolution2D", "nn.Conv2d"):
         return convolution(interp, layer, x, site)
+    if layer.kind in CALL_MODELS:  # recurrent and embedding layers, deconvolutions (library/recurrent.py...)
+        return CALL_MODELS[layer.kind](interp, layer, args, kwargs, site)
     if not isinstance(x, Array):
         return UNKNOWN
     if layer.kind == "nn.Flatten":
@@ -406,7 +415,7 @@ def apply_sequence(interp, sequence, args, site):
 def linear(interp, layer: Layer, x, site, framework, weight_text: str | None = None, batch_axes=1):
     """Chainer flattens the axes after the first `n_batch_axes` ones; torch multiplies the last axis."""
     if not isinstance(x, Array) or x.shape is None:
-        return _linear_output(x, layer, framework, batch_axes)
+        return _linear_output(x, layer, framework, batch_axes, site=site)
     if framework == "chainer":
         if not isinstance(batch_axes, int) or isinstance(batch_axes, bool) or not 0 < batch_axes < len(x.shape):
             return x.with_shape(None)
@@ -415,7 +424,7 @@ def linear(interp, layer: Layer, x, site, framework, weight_text: str | None = N
     else:
         width = x.shape[-1] if x.shape else None
     if width is None:
-        return _linear_output(x, layer, framework, batch_axes)
+        return _linear_output(x, layer, framework, batch_axes, site=site)
     interp.checked_calls += 1
     if layer.in_size is None and layer.lazy:
         layer.in_size, layer.bound_at = width, site
@@ -423,10 +432,10 @@ def linear(interp, layer: Layer, x, site, framework, weight_text: str | None = N
     elif layer.in_size is not None and width != layer.in_size:
         mismatch(interp, layer, x, width, layer.in_size, site, weight_text=weight_text)
         return _linear_output(x, layer, framework, batch_axes, failed=True)
-    return _linear_output(x, layer, framework, batch_axes)
+    return _linear_output(x, layer, framework, batch_axes, site=site)
 
 
-def _linear_output(x, layer, framework, batch_axes=1, failed=False):
+def _linear_output(x, layer, framework, batch_axes=1, failed=False, site=None):
     if not isinstance(x, Array):
         return UNKNOWN
     if failed or x.shape is None or layer.out_size is None or not x.shape:
@@ -435,7 +444,14 @@ def _linear_output(x, layer, framework, batch_axes=1, failed=False):
         shape = tuple(x.shape[:batch_axes]) + (layer.out_size,)
     else:
         shape = tuple(x.shape[:-1]) + (layer.out_size,)
-    return replace(x.with_shape(shape), produced_by=layer)
+    return layer_output(x.with_shape(shape), layer, site)
+
+
+def layer_output(y: Array, layer, site) -> Array:
+    """`y`, the output of `layer` called at `site`: the layer made it (for the hints), and its value
+    flow names the call."""
+    y = replace(y, produced_by=layer)
+    return y.then(site, f"output {describe_shape(y.shape)}", layer=layer) if site is not None else y
 
 
 def convolution(interp, layer: Layer, x, site):
@@ -455,7 +471,7 @@ def convolution(interp, layer: Layer, x, site):
     elif None not in (layer.ksize, layer.stride, layer.pad, layer.dilation):
         spatial = [None if size is None else (size + 2 * p - (d * (k - 1) + 1)) // s + 1
                    for size, k, s, p, d in zip(x.shape[2:], layer.ksize, layer.stride, layer.pad, layer.dilation)]
-    return replace(x.with_shape((x.shape[0], layer.out_size, *spatial)), produced_by=layer)
+    return layer_output(x.with_shape((x.shape[0], layer.out_size, *spatial)), layer, site)
 
 
 def chainer_pool(x: Array, ksize, stride, pad, cover_all):
@@ -615,11 +631,20 @@ register_models({f"torch.nn.{module}": _identity_layer(f"nn.{module}") for modul
 
 # ----------------------------------------------------------------- findings
 
-def _flow(interp, x: Array) -> list[dict]:
-    return [{"file": step.site.path, "line": step.site.line, "desc": step.description} for step in x.flow]
+def finding_flow(interp, x: Array) -> list[dict]:
+    return [{"file": step.site.path, "line": step.site.line, "desc": _step_text(interp, step)} for step in x.flow]
 
 
-def _stack(interp, site) -> list[dict]:
+def _step_text(interp, step) -> str:
+    """A step of a value flow; a layer call names the layer and where it was built."""
+    if step.layer is None:
+        return step.description
+    layer = step.layer
+    name = layer_name(interp, getattr(layer, "weight_of", None) or layer)
+    return f"through {name}, {layer.label()} built at {layer.built.site}: {step.description}"
+
+
+def finding_stack(interp, site) -> list[dict]:
     frames = []
     for record in interp.calls[:-1]:
         loops = ", ".join(f"{k}={v}" for k, v in record.loop_vars.items() if isinstance(v, (int, str)))
@@ -642,18 +667,21 @@ def _built(layer: Layer) -> tuple[str, list[str]]:
 
 
 def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: Site, what="features",
-             weight_text=None):
+             weight_text=None, framework_message=None, expr=None, rephrase=None):
+    """An NPS001 finding: `layer` is fed `actual` features (channels) where it takes `expected`. The
+    framework's message and the expression checked default to those of a Linear or a convolution."""
     name = layer_name(interp, getattr(layer, "weight_of", None) or layer)
     built_at, built_lines = _built(layer)
-    if layer.framework == "chainer":
+    if framework_message is None and layer.framework == "chainer":
         framework_message = _chainer_message(layer.kind, interp.chainer_version, actual, expected)
-    else:
+    elif framework_message is None:
         batch = x.shape[0] if x.shape else None
         framework_message = (F_.torch_linear_message(batch, actual, expected, layer.out_size)
                              if "inear" in layer.kind else
                              f"RuntimeError: expected input to have {expected} channels, but got {actual} channels")
-    expr = ("prod(x.shape[1:])" if layer.framework == "chainer" else "x.shape[-1]") if what == "features" \
-        else "x.shape[1]"
+    if expr is None:
+        expr = ("prod(x.shape[1:])" if layer.framework == "chainer" else "x.shape[-1]") if what == "features" \
+            else "x.shape[1]"
     finding = F_.Finding(
         rule=F_.RULE_MISMATCH, severity="error", path=site.path, line=site.line, col=site.col,
         message=F_.mismatch_message(name, layer.label(), actual, expected, what),
@@ -661,10 +689,12 @@ def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: S
         actual={"expr": f"x.shape == {describe_shape(x.shape)}", "value": actual},
         layer={"name": name, "kind": layer.kind, "in": layer.in_size, "out": layer.out_size, "built_at": built_at,
                "built_from": built_lines},
-        value_flow=_flow(interp, x), called_from=_stack(interp, site),
-        framework_message=framework_message,
+        value_flow=finding_flow(interp, x), called_from=finding_stack(interp, site),
+        framework_message=framework_message, raised_by="Chainer" if layer.framework == "chainer" else "torch",
         hint=hint(interp, layer, x, actual, expected, what),
     )
+    if rephrase is not None:
+        finding.rephrase = rephrase  # its words in another Chainer version (decided after the run)
     if interp.updates:
         finding.context = (f"the real program reaches this only after about {int(interp.updates):,} optimizer "
                            f"updates with these settings")
@@ -672,7 +702,7 @@ def mismatch(interp, layer: Layer, x: Array, actual: int, expected: int, site: S
 
 
 def _chainer_message(kind: str, version, actual: int, expected: int) -> str:
-    if kind.startswith("L.Convolution"):
+    if kind.startswith(("L.Convolution", "L.MLPConvolution", "L.DilatedConvolution")):
         return F_.chainer_convolution_message(version, actual, expected)
     return F_.chainer_linear_message(version, actual, expected)
 
@@ -711,7 +741,7 @@ def check_lazy_binding(interp, layer: Layer, x: Array, site: Site):
                 "value": layer.in_size},
         layer={"name": name, "kind": layer.kind, "in": None, "out": layer.out_size, "built_at": built_at,
                "built_from": built_lines},
-        value_flow=_flow(interp, x), called_from=_stack(interp, site),
+        value_flow=finding_flow(interp, x), called_from=finding_stack(interp, site),
         hint=(f"the layer is fed the raw {layer.in_size}-wide input; feed it the {implied[0]}-wide codes of the "
               f"layer before it" if x.raw_input else
               f"give the layer its in_size explicitly ({implied[0]}) so a wrong input fails at once"),
@@ -726,7 +756,9 @@ def hint(interp, layer: Layer, x: Array, actual: int, expected: int, what: str) 
     index, stages = (position[0], position[1]) if position is not None else (None, None)
     previous = previous_layer(stages, index) if index else None
     stack_input = first_layer(stages[0]).in_size if stages else None
-    if what == "features" and index and previous is not None and (x.raw_input or actual == stack_input):
+    fed_by_previous = previous is not None and x.produced_by is previous  # what it should be fed: not the stack
+    if what == "features" and index and previous is not None and not fed_by_previous \
+            and (x.raw_input or actual == stack_input):
         # a deeper layer of the stack fed the stack's input instead of what the layer before it makes
         made = "codes" if stages[index] is not weighted else "output"
         fed = f"the raw {actual}-wide input" if x.raw_input else \
@@ -739,12 +771,17 @@ def hint(interp, layer: Layer, x: Array, actual: int, expected: int, what: str) 
             name, where = candidate
             text += f", e.g. `{name}` (assigned at {where}), instead of the {'raw data' if x.raw_input else 'input'}"
         return text
-    if what == "features" and layer.out_size == actual and layer.in_size == expected and expected != actual:
+    maker = x.produced_by
+    if isinstance(maker, Layer) and maker is not weighted and maker.out_size == actual and has_weights(maker):
+        verdict = _blame(interp, maker, layer, actual, expected)
+        if verdict is not None:
+            return verdict
+    if what == "features" and layer.out_size == actual and layer.in_size == expected and expected != actual \
+            and not _taken_by_another(interp, weighted, actual):
         return (f"{layer.kind}({expected}, {actual}) looks built with its sizes swapped: it is fed {actual} "
                 f"features; build it as {layer.kind}({actual}, {expected})")
-    maker = x.produced_by
-    if isinstance(maker, Layer) and maker is not weighted and maker.out_size == actual and _has_weights(maker):
-        size = "in_size" if what == "features" else "in_channels"
+    if isinstance(maker, Layer) and maker is not weighted and maker.out_size == actual and has_weights(maker):
+        size = SIZE_WORDS.get(layer.kind, "in_size" if what == "features" else "in_channels")
         return (f"its input is the {actual}-{'wide' if what == 'features' else 'channel'} output of "
                 f"{layer_name(interp, maker)} ({maker.label()}): build {layer_name(interp, weighted)} with "
                 f"{size} {actual}, or {layer_name(interp, maker)} with {expected} outputs")
@@ -766,6 +803,89 @@ def hint(interp, layer: Layer, x: Array, actual: int, expected: int, what: str) 
                 return (f"layer {other_index + 1} of the stack takes {actual} features: the units list order looks "
                         f"wrong (layer {index + 1} is built for {expected})")
     return None
+
+
+def _taken_by_another(interp, layer, width) -> bool:
+    """Whether another layer takes `width` inputs: then `layer`'s output width (the same) fits the network,
+    and swapping its sizes would break that layer."""
+    return any(other is not layer and other.in_size == width for other in interp.layers_built)
+
+
+SIZE_WORDS: dict = {}  # layer kind -> the name of its input size where not in_size (torch's input_size...)
+
+
+def _blame(interp, producer: Layer, consumer: Layer, actual: int, expected: int) -> str | None:
+    """Which of the two layers is wrong when `producer` makes `actual` and `consumer` takes `expected`:
+    the one whose sizes nothing else in the program supports (no other layer built with them or their
+    mirror, not neighbours in a units list) while its corrected sizes are supported. None if undecided."""
+    pair = {producer, consumer, getattr(consumer, "weight_of", None)}  # neither may vouch for itself or the other
+    producer_fixed = _support(interp, (producer.in_size, expected), producer, pair)
+    producer_now = _support(interp, (producer.in_size, actual), producer, pair)
+    consumer_fixed = _support(interp, (actual, consumer.out_size), consumer, pair)
+    consumer_now = _support(interp, (expected, consumer.out_size), consumer, pair)
+    made_by = layer_name(interp, producer)
+    fed = layer_name(interp, getattr(consumer, "weight_of", None) or consumer)
+    if producer_fixed and not producer_now and (consumer_now or not consumer_fixed):
+        return (f"{fed} is fed the {actual}-wide output of {made_by} ({producer.label()}, built at "
+                f"{producer.built.site}); it is {made_by} that looks wrong: built {producer.in_size} -> {expected} "
+                f"it would fit the rest of the network ({producer_fixed}), and nothing else has {producer.in_size} "
+                f"next to {actual}{f'; {fed} fits as built ({consumer_now})' if consumer_now else ''}; build "
+                f"{made_by} as {producer.kind}({producer.in_size}, {expected})")
+    if consumer_fixed and not consumer_now and (producer_now or not producer_fixed):
+        return (f"{fed} ({consumer.label()}) looks built for the wrong input: built {actual} -> {consumer.out_size} "
+                f"it would fit the rest of the network ({consumer_fixed}), and nothing else has {expected} next to "
+                f"{consumer.out_size}{f'; {made_by} fits as built ({producer_now})' if producer_now else ''}; build "
+                f"{fed} as {consumer.kind}({actual}, {consumer.out_size})")
+    return None
+
+
+def _family(layer) -> str | None:
+    """Layers whose sizes are comparable: widths of Linear layers, channel counts of convolutions, the
+    sizes of recurrent layers."""
+    if layer.kind.endswith("Linear") or layer.kind.startswith("F.linear") or "functional.linear" in layer.kind:
+        return "linear"
+    if "onv" in layer.kind:
+        return "convolution"
+    if any(word in layer.kind for word in ("LSTM", "GRU", "RNN")):
+        return "recurrent"
+    return None
+
+
+def _support(interp, sizes: tuple, layer: Layer, exclude: set) -> str | None:
+    """What in the program supports a layer like `layer` built with `sizes` (in, out): another layer of
+    its family built with those sizes or their mirror (an autoencoder's decoder mirrors its encoder), or
+    the two sizes next to each other in a units list; None when nothing does."""
+    first, second = sizes
+    if first is None or second is None:
+        return None
+    family = _family(layer)
+    for other in interp.layers_built if family is not None else ():
+        if other in exclude or _family(other) != family:
+            continue
+        if (other.in_size, other.out_size) in ((second, first), (first, second)):
+            relation = "mirrors it" if (other.in_size, other.out_size) == (second, first) else "has the same sizes"
+            return f"{layer_name(interp, other)}, {other.label()} built at {other.built.site}, {relation}"
+    for name, units in _units_lists(interp):
+        for a, b in zip(units, units[1:]):
+            if (a, b) in ((first, second), (second, first)):
+                return f"the units list `{name}` {list(units)} has {a} next to {b}"
+    return None
+
+
+def _units_lists(interp):
+    """(name, list) of the lists of three or more sizes the program holds: the units lists."""
+    def sizes(value):
+        return isinstance(value, (list, tuple)) and len(value) >= 3 and id(value) not in interp.inexact_lists \
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+
+    for scope in _program_scopes(interp):
+        for key, value in scope.items():
+            if sizes(value):
+                yield key, value
+            elif isinstance(value, LibraryObject) and value.kind == "Namespace":  # argparse's args.units
+                for field_name, field_value in value.fields.items():
+                    if sizes(field_value):
+                        yield f"{key}.{field_name}", field_value
 
 
 def _channel_hint(layer: Layer, x: Array, actual: int, expected: int) -> str:
@@ -825,7 +945,7 @@ def reshape_mismatch(interp, array: Array, target: tuple, site: Site, how: str):
         expected={"expr": f"prod(x.shape) % {known} == 0" if inferred else f"prod(x.shape) == {known}",
                   "value": known},
         actual={"expr": f"x.shape == {describe_shape(array.shape)}", "value": size},
-        value_flow=_flow(interp, array), called_from=_stack(interp, site),
+        value_flow=finding_flow(interp, array), called_from=finding_stack(interp, site),
         framework_message=message, hint=hint_text,
     )
     if interp.updates:

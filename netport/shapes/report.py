@@ -7,7 +7,9 @@ import json
 from dataclasses import dataclass, field
 
 from netport import __version__
-from netport.shapes.findings import RULE_LAZY_BINDING, RULE_MISMATCH, RULE_RESHAPE, Finding
+from netport.shapes.findings import (
+    RULE_FUNCTION, RULE_LAZY_BINDING, RULE_LOSS, RULE_MISMATCH, RULE_RESHAPE, Finding,
+)
 
 
 @dataclass
@@ -32,6 +34,9 @@ RULE_TEXT = {
     RULE_MISMATCH: "a layer is fed an input whose width (or channel count) differs from what it was built for",
     RULE_RESHAPE: "a reshape to a hard-coded shape whose size differs from the array's (the last, shorter batch)",
     RULE_LAZY_BINDING: "a lazy layer binds its input size on its first call to a value the layer stack does not imply",
+    RULE_LOSS: "a loss or metric compares a prediction and a target that do not fit (their shapes, or the number of "
+               "classes)",
+    RULE_FUNCTION: "a function is given arrays whose shapes do not fit together",
 }
 
 
@@ -57,30 +62,34 @@ def render_text(report) -> str:
     for finding in report.findings:
         lines.append(f"{finding.path}:{finding.line}:{finding.col}: {finding.severity}[{finding.rule}] "
                      f"{finding.message}")
-        if finding.expected:
+        # a field a run could not fill is left out, never printed as None
+        if finding.expected and finding.expected.get("expr"):
             lines.append(f"  expected: {finding.expected['expr']}")
-        if finding.actual:
-            lines.append(f"  actual:   {finding.actual['expr']}  ({finding.actual['value']} "
-                         f"{'features' if 'shape[1:]' in (finding.expected or {}).get('expr', '') else ''}".rstrip()
-                         + ")")
+        if finding.actual and finding.actual.get("expr"):
+            value = finding.actual.get("value")
+            unit = " features" if "shape[1:]" in str((finding.expected or {}).get("expr", "")) else ""
+            lines.append(f"  actual:   {finding.actual['expr']}" + (f"  ({value}{unit})" if value is not None else ""))
         static = set(finding.from_static)  # dynamic mode: fields the static analysis filled in
         if finding.layer:
-            built = finding.layer.get("built_from") or [finding.layer.get("built_at")]
+            built = [line for line in finding.layer.get("built_from") or [finding.layer.get("built_at")] if line] \
+                or ["an unknown site"]
             first_static = _first_static_line(static, len(built))
             built = [line + (_STATIC if index >= first_static else "")
                      for index, line in enumerate(built)]
             lines.append(f"  layer:    {finding.layer['name']}, built by {built[0]}")
             lines.extend(f"            {line}" for line in built[1:])
         if finding.value_flow:
-            lines.append(f"  value flow of the input{_STATIC if 'value_flow' in static else ''}:")
+            what = "prediction" if finding.rule == RULE_LOSS else "input"
+            lines.append(f"  value flow of the {what}{_STATIC if 'value_flow' in static else ''}:")
             lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.value_flow)
         if finding.called_from:
             lines.append(f"  called from{_STATIC if 'called_from' in static else ''}:")
             lines.extend(f"            {step['file']}:{step['line']}: {step['desc']}" for step in finding.called_from)
         if finding.framework_message:
-            who = ("Chainer " + _version_text(report.chainer_version)
-                   if finding.framework_message.startswith("InvalidType") else
-                   "numpy" if finding.framework_message.startswith("ValueError") else "torch")
+            who = finding.raised_by or ("Chainer" if finding.framework_message.startswith("InvalidType") else
+                                        "numpy" if finding.framework_message.startswith("ValueError") else "torch")
+            if who == "Chainer":
+                who += " " + _version_text(report.chainer_version)
             verb = "raised" if finding.mode == "dynamic" else "would raise"
             lines.append(f"  {who} {verb}: {finding.framework_message}")
         if finding.dialect:
@@ -108,6 +117,23 @@ def render_text(report) -> str:
                    f" with {len(report.executed_layers)} layer calls recorded"
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def render_reports(reports: list, format: str) -> str:
+    """The reports of the scripts of a directory: the text reports one after another with a total line,
+    one JSON document holding each report's, or one SARIF run holding all their results."""
+    if format == "text":
+        errors = sum(len(report.errors) for report in reports)
+        body = "\n".join(render_text(report) for report in reports)
+        return body + f"check-shapes: {len(reports)} script(s) checked, {errors} error(s) in all\n"
+    if format == "json":
+        documents = [json.loads(render_json(report)) for report in reports]
+        return json.dumps({"tool": "netport check-shapes", "version": __version__, "reports": documents},
+                          indent=2) + "\n"
+    runs = [json.loads(render_sarif(report))["runs"][0] for report in reports]
+    merged = json.loads(render_sarif(ShapeReport("", "static")))
+    merged["runs"][0]["results"] = [result for run in runs for result in run["results"]]
+    return json.dumps(merged, indent=2) + "\n"
 
 
 def render_json(report) -> str:

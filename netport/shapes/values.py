@@ -52,6 +52,7 @@ class Site:
 class FlowStep:
     site: Site
     description: str
+    layer: object = None  # the Layer the value went through here (named when a finding is made)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ class Array:
     owner: object = None  # the Link whose parameter this is
     produced_by: object = None  # the Layer whose output this is (activations keep it), for the hints
     unflattened: tuple | None = None  # the 4-D shape a reshape/flatten made this 2-D array from
-
+    # class labels: every value in [0, classes) occurs (a dataset's labels), which a classifier's
+    # output must cover; None when not known
+    classes: int | None = None
 
     @property
     def ndim(self):
@@ -81,14 +84,20 @@ class Array:
         return math.prod(rest)
 
     def with_shape(self, shape, keep_raw: bool = False) -> "Array":
+        """An array of `shape` made from this one; `keep_raw`: the same data, rows selected (it keeps
+        being the raw input and the same labels)."""
         return replace(self, shape=tuple(shape) if shape is not None else None,
-                       raw_input=self.raw_input and keep_raw, owner=None, produced_by=None, unflattened=None)
+                       raw_input=self.raw_input and keep_raw, owner=None, produced_by=None, unflattened=None,
+                       classes=self.classes if keep_raw else None)
 
-    def then(self, site: Site, description: str, keep_raw: bool = True) -> "Array":
+    def then(self, site: Site, description: str, keep_raw: bool = True, layer=None) -> "Array":
         """The same array, one step further along its value flow."""
-        if self.flow and self.flow[-1].site == site:
+        last = self.flow[-1] if self.flow else None
+        if last is not None and (last.site == site or last.layer is not None and layer is None
+                                 and (last.site.path, last.site.line) == (site.path, site.line)):
+            # one step per place: `h = self.l2(h)` is the layer call, not also the assignment
             return replace(self, raw_input=self.raw_input and keep_raw)
-        return replace(self, flow=self.flow + (FlowStep(site, description),),
+        return replace(self, flow=self.flow + (FlowStep(site, description, layer),),
                        raw_input=self.raw_input and keep_raw)
 
 

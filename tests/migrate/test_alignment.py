@@ -78,3 +78,13 @@ def test_long_diffs_apply_as_patches():
         else:
             patched.append(line[1:])
     assert patched + a[k:] == b
+
+
+def test_line_map_follows_rewritten_lines_one_by_one():
+    """Two consecutive lines rewritten in place are one replaced block: a finding on the second line of the new
+    text is on the second line of the old, not the block's first; the block's extra new lines map to its last
+    old line, and an inserted line to the old line after it."""
+    old = "a = 1\nx = f(1)\ny = f(2)\nz = 3\n"
+    new = "import g\na = 1\nx = g(1)\ny = g(2)\nextra()\nz = 3\n"
+    line_map = LineMap(old, new)
+    assert [line_map(n) for n in range(1, 7)] == [1, 1, 2, 3, 3, 4]

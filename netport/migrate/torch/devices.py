@@ -7,17 +7,22 @@ Chainer did for CuPy and NumPy). What chose an array module by where arrays live
 ``cuda.cupy``), CuPy calls and custom CUDA kernels cannot be converted call by call: they are marked
 with what replaces them. (``get_device_from_id(g).use()``, ``model.to_gpu()`` and the module-level
 ``xp = np if cpu else cuda.cupy`` are PT025, ``to_cpu(v.data)`` PT022, in scripts.py.)
+
+PT085-PT089: an array module chosen by a tensor (``xp = cuda.get_array_module(v.data)``, a link's ``xp``) is
+converted use by use through tables of NumPy functions with exact torch equivalents, on that tensor's device;
+the binding goes when every use converted, else it stays marked with what is left.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass, field
 
 import libcst as cst
 
 from netport.migrate.imports import import_map, qualified_name
-from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, primary
+from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren, primary
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 from netport.migrate.torch.scripts import _array_module_choice, names_bound_only_to
@@ -61,14 +66,15 @@ register(
          noop=("# ported from chainer\nimport torch\nif isinstance(a, torch.Tensor) and a.is_cuda:\n"
                "    print('gpu')\n",
                "# ported from chainer\nimport numpy as np\nif isinstance(a, np.ndarray):\n    print('cpu')\n")),
-    Rule("PT063", "array modules: cuda.get_array_module, cuda.cupy and CuPy calls are marked (the arrays that "
-         "reach a model are tensors: torch functions on the tensor's device replace the xp calls)",
+    Rule("PT063", "array modules: cuda.get_array_module of what is not known to be a tensor, the uses of a tensor's "
+         "array module no torch call replaces (PT085-PT088), cuda.cupy and CuPy calls are marked",
          before="from chainer import cuda\n\n\ndef f(x):\n    xp = cuda.get_array_module(x)\n    return xp.zeros(3)\n",
          after="from chainer.backends import cuda\n\n\ndef f(x):\n    xp = cuda.get_array_module(x)  "
-               "# netport: TODO(PT063): `xp = cuda.get_array_module(x)` chose NumPy or CuPy by where the arrays "
-               "live: in torch the arrays that reach a model are tensors, so replace each `xp.` call here by the "
-               "torch function on the tensor's device (e.g. `torch.zeros(shape, dtype=torch.float32, "
-               "device=x.device)`), or by NumPy for arrays that stay on the host\n    return xp.zeros(3)\n",
+               "# netport: TODO(PT063): `xp = cuda.get_array_module(x)` chose NumPy or CuPy by where `x` lives, which "
+               "is not known to be a tensor here (a Variable's `.data`, or a name bound to chainer.Variable, is): if "
+               "it is one in torch, replace each `xp.` call by the torch function on its device (e.g. "
+               "`torch.zeros(shape, dtype=torch.float64, device=x.device)`: NumPy's default dtype is float64), and "
+               "keep NumPy for host arrays\n    return xp.zeros(3)\n",
          target="torch",
          noop=("# ported from chainer\nimport torch\n\n\ndef f(x):\n    return torch.zeros(3, device=x.device)\n",
                "# ported from chainer\nimport numpy as np\nxp = np\ny = xp.zeros(3)\n")),
@@ -82,6 +88,235 @@ register(
          target="torch",
          noop=("# ported from chainer\nimport torch\n\n\ndef square(x):\n    return x * x\n",
                "# ported from chainer\nfrom numba import cuda\nk = cuda.jit(f)\n")),
+)
+
+# --- array modules of tensors (PT085-PT089) ---------------------------------------------------------------------
+#
+# `xp = cuda.get_array_module(v.data)` (or `link.xp`) was NumPy on the CPU and CuPy on a GPU: the module of the arrays
+# next to the model's, which are tensors in torch. Each use of such an `xp` whose NumPy meaning a torch call gives
+# exactly becomes that call, creating arrays on the tensor's device; what the tables below do not cover stays marked.
+
+
+@dataclass(frozen=True)
+class ArrayFunction:
+    """A NumPy function (numpy.X or numpy.random.X) and the torch call that computes the same."""
+
+    torch: str  # the torch callable
+    parameters: tuple[str, ...]  # NumPy's, in its order (positional arguments bind to them)
+    emit: tuple[tuple[str, str], ...] = ()  # (NumPy parameter, torch keyword or "" for positional), torch's order
+    # NumPy's result dtype when no dtype= is given: "float64" or "int64" (torch's default differs: written out),
+    # "literal" (that of the values of `literal`, read from literals), "" (the input's, as torch keeps it)
+    dtype: str = ""
+    literal: tuple[str, ...] = ()
+    device: bool = False  # creates an array: on the device of the array module's tensor
+    arrays: tuple[str, ...] = ()  # operands: arrays (tensors in torch), never a literal number, string or list
+    sequences: tuple[str, ...] = ()  # operands that are sequences of arrays
+    integers: tuple[str, ...] = ()  # parameters that must be integers (len(), .shape[i], int literals)
+    axis: str = ""  # the parameter of the axes
+    single_axis: bool = False  # torch takes one dim only
+    required: tuple[str, ...] = ()
+    fixed: tuple[tuple[str, str], ...] = ()  # parameters accepted only with this value (NumPy's default)
+    spelled: tuple[tuple[str, str], ...] = ()  # NumPy's default written out (torch's differs, or torch has none)
+    then: tuple[str, tuple[str, ...]] | None = None  # a method called on the result: (name, NumPy parameters)
+    star: bool = False  # NumPy's *dims: the arguments are passed on as they are
+    fresh: bool = False  # returns a new array: `.astype(t)` right after it is its dtype=
+    copy: bool = False  # numpy.array copies: `.clone()` unless the value is a literal
+    inclusive: bool = False  # random_integers: `high` is included
+
+
+def _constructor(name: str) -> ArrayFunction:
+    return ArrayFunction(f"torch.{name}", ("shape", "dtype", "order"), (("shape", ""), ("dtype", "dtype")),
+                         dtype="float64", device=True, required=("shape",), fixed=(("order", "'C'"),), fresh=True)
+
+
+def _like(name: str, fill: bool = False) -> ArrayFunction:
+    parameters = ("a", "fill_value", "dtype") if fill else ("a", "dtype")
+    return ArrayFunction(f"torch.{name}", parameters, tuple((p, "dtype" if p == "dtype" else "") for p in parameters),
+                         arrays=("a",), required=parameters[:2] if fill else ("a",), fresh=True)
+
+
+def _elementwise(torch: str) -> ArrayFunction:
+    return ArrayFunction(torch, ("x",), (("x", ""),), arrays=("x",), required=("x",))
+
+
+def _reduction(torch: str, dtype: bool = False, single: bool = False, ddof: bool = False) -> ArrayFunction:
+    parameters = ("a", "axis", *(("dtype",) if dtype or ddof else ()), "out", *(("ddof",) if ddof else ()), "keepdims")
+    emit = (("a", ""), ("axis", "dim"), *((("dtype", "dtype"),) if dtype else ()),
+            *((("ddof", "correction"),) if ddof else ()), ("keepdims", "keepdim"))
+    return ArrayFunction(torch, parameters, emit, arrays=("a",), axis="axis", single_axis=single, required=("a",),
+                         fixed=(("out", "None"),) + ((("dtype", "None"),) if ddof else ()),
+                         spelled=(("ddof", "0"),) if ddof else ())
+
+
+# numpy.X -> torch. Checked against NumPy 1.26 and torch 2.x: NumPy's creation functions default to float64
+# where torch's default dtype is float32 (written out); reductions take `axis` (None: all axes, as torch without
+# dim) and `keepdims`; std/var's ddof defaults to 0, torch's correction to 1 (written out).
+ARRAY_FUNCTIONS: dict[str, ArrayFunction] = {
+    "zeros": _constructor("zeros"),
+    "ones": _constructor("ones"),
+    "empty": _constructor("empty"),
+    "full": ArrayFunction("torch.full", ("shape", "fill_value", "dtype", "order"),
+                          (("shape", ""), ("fill_value", ""), ("dtype", "dtype")), dtype="literal",
+                          literal=("fill_value",), device=True, required=("shape", "fill_value"),
+                          fixed=(("order", "'C'"),), fresh=True),
+    "zeros_like": _like("zeros_like"),
+    "ones_like": _like("ones_like"),
+    "empty_like": _like("empty_like"),
+    "full_like": _like("full_like", fill=True),
+    "eye": ArrayFunction("torch.eye", ("N", "M", "k", "dtype", "order"), (("N", ""), ("M", ""), ("dtype", "dtype")),
+                         dtype="float64", device=True, required=("N",),
+                         fixed=(("k", "0"), ("order", "'C'")), fresh=True),
+    "identity": ArrayFunction("torch.eye", ("n", "dtype"), (("n", ""), ("dtype", "dtype")), dtype="float64",
+                              device=True, required=("n",), fresh=True),
+    "arange": ArrayFunction("torch.arange", ("start", "stop", "step", "dtype"),
+                            (("start", ""), ("stop", ""), ("step", ""), ("dtype", "dtype")), dtype="literal",
+                            literal=("start", "stop", "step"), device=True, required=("start",), fresh=True),
+    "linspace": ArrayFunction("torch.linspace", ("start", "stop", "num", "endpoint", "retstep", "dtype", "axis"),
+                              (("start", ""), ("stop", ""), ("num", ""), ("dtype", "dtype")), dtype="float64",
+                              device=True, required=("start", "stop"), spelled=(("num", "50"),),
+                              fixed=(("endpoint", "True"), ("retstep", "False"), ("axis", "0")), fresh=True),
+    "asarray": ArrayFunction("torch.as_tensor", ("a", "dtype", "order"), (("a", ""), ("dtype", "dtype")),
+                             dtype="literal", literal=("a",), device=True, required=("a",), fixed=(("order", "None"),)),
+    "array": ArrayFunction("torch.as_tensor", ("object", "dtype", "copy", "order", "subok", "ndmin"),
+                           (("object", ""), ("dtype", "dtype")), dtype="literal", literal=("object",), device=True,
+                           required=("object",), copy=True,
+                           fixed=(("copy", "True"), ("order", "'K'"), ("subok", "False"), ("ndmin", "0"))),
+    **{name: _elementwise(f"torch.{name}") for name in ("sqrt", "exp", "log", "log2", "log10", "log1p", "expm1",
+                                                         "tanh", "sin", "cos", "square", "sign", "abs")},
+    "absolute": _elementwise("torch.abs"),
+    "negative": _elementwise("torch.neg"),
+    "clip": ArrayFunction("torch.clamp", ("a", "a_min", "a_max", "out"), (("a", ""), ("a_min", ""), ("a_max", "")),
+                          arrays=("a",), required=("a", "a_min", "a_max"), fixed=(("out", "None"),)),
+    "matmul": ArrayFunction("torch.matmul", ("x1", "x2"), (("x1", ""), ("x2", "")), arrays=("x1", "x2"),
+                            required=("x1", "x2")),
+    "sum": _reduction("torch.sum", dtype=True),
+    "mean": _reduction("torch.mean", dtype=True),
+    "prod": _reduction("torch.prod", dtype=True, single=True),
+    "max": _reduction("torch.amax"),
+    "amax": _reduction("torch.amax"),
+    "min": _reduction("torch.amin"),
+    "amin": _reduction("torch.amin"),
+    "argmax": _reduction("torch.argmax", single=True),
+    "argmin": _reduction("torch.argmin", single=True),
+    "any": _reduction("torch.any"),
+    "all": _reduction("torch.all"),
+    "std": _reduction("torch.std", ddof=True),
+    "var": _reduction("torch.var", ddof=True),
+    "concatenate": ArrayFunction("torch.cat", ("arrays", "axis", "out"), (("arrays", ""), ("axis", "dim")),
+                                 sequences=("arrays",), axis="axis", single_axis=True, required=("arrays",),
+                                 fixed=(("out", "None"),)),
+    "stack": ArrayFunction("torch.stack", ("arrays", "axis", "out"), (("arrays", ""), ("axis", "dim")),
+                           sequences=("arrays",), axis="axis", single_axis=True, required=("arrays",),
+                           fixed=(("out", "None"),)),
+}
+CONSTRUCTORS = {name for name, f in ARRAY_FUNCTIONS.items() if f.device}
+
+# numpy.random.X -> torch's generator. NumPy draws float64 (random integers: int64, its default int on Linux);
+# a size of None gives a Python number (not converted). empty(size).normal_/uniform_/random_ take a size as NumPy
+# does (an int or a tuple); uniform_ and random_ draw from [low, high) as NumPy does.
+RANDOM_FUNCTIONS: dict[str, ArrayFunction] = {
+    "randn": ArrayFunction("torch.randn", (), dtype="float64", device=True, star=True, fresh=True),
+    "rand": ArrayFunction("torch.rand", (), dtype="float64", device=True, star=True, fresh=True),
+    **{name: ArrayFunction("torch.rand", ("size",), (("size", ""),), dtype="float64", device=True,
+                           required=("size",), fresh=True)
+       for name in ("random_sample", "random", "ranf", "sample")},
+    "normal": ArrayFunction("torch.empty", ("loc", "scale", "size"), (("size", ""),), dtype="float64", device=True,
+                            required=("size",), spelled=(("loc", "0.0"), ("scale", "1.0")),
+                            then=("normal_", ("loc", "scale")), fresh=True),
+    "uniform": ArrayFunction("torch.empty", ("low", "high", "size"), (("size", ""),), dtype="float64", device=True,
+                             required=("size",), spelled=(("low", "0.0"), ("high", "1.0")),
+                             then=("uniform_", ("low", "high")), fresh=True),
+    "randint": ArrayFunction("torch.empty", ("low", "high", "size", "dtype"), (("size", ""), ("dtype", "dtype")),
+                             dtype="int64", device=True, required=("low", "size"), then=("random_", ("low", "high")),
+                             fresh=True),
+    "random_integers": ArrayFunction("torch.empty", ("low", "high", "size"), (("size", ""),), dtype="int64",
+                                     device=True, required=("low", "size"), then=("random_", ("low", "high")),
+                                     inclusive=True, fresh=True),
+    "permutation": ArrayFunction("torch.randperm", ("x",), (("x", ""),), device=True, integers=("x",),
+                                 required=("x",), fresh=True),
+}
+
+# dtypes: `xp.float32` is numpy.float32 whichever module xp was (CuPy's dtypes are NumPy's); torch's in a torch call
+DTYPES = {"float16": "float16", "half": "float16", "float32": "float32", "single": "float32", "float64": "float64",
+          "double": "float64", "float_": "float64", "int8": "int8", "int16": "int16", "int32": "int32",
+          "int64": "int64", "int_": "int64", "intc": "int32", "uint8": "uint8", "bool_": "bool",
+          "complex64": "complex64", "complex128": "complex128"}
+DTYPE_STRINGS = {"float16": "float16", "f2": "float16", "float32": "float32", "f": "float32", "f4": "float32",
+                 "float64": "float64", "float": "float64", "d": "float64", "f8": "float64", "int8": "int8",
+                 "int16": "int16", "int32": "int32", "i": "int32", "i4": "int32", "int64": "int64", "int": "int64",
+                 "i8": "int64", "l": "int64", "uint8": "uint8", "B": "uint8", "bool": "bool", "?": "bool"}
+BUILTIN_DTYPES = {"float": "float64", "int": "int64", "bool": "bool", "complex": "complex128"}  # NumPy's reading
+# ndarray attributes a tensor lacks or reads otherwise (size is a method; max/argmax/sort(axis) return
+# (values, indices) or take dim; transpose/repeat/view take other arguments; dtype is torch's): a converted result
+# used so stays NumPy's (earlier phases write torch methods, .float() and the like, on what is a tensor already)
+NUMPY_ONLY = {"astype", "copy", "get", "fill", "itemset", "tobytes", "tostring", "view", "size", "max", "min",
+              "argmax", "argmin", "sort", "argsort", "transpose", "repeat", "nonzero", "dot", "flat", "dtype", "std",
+              "var", "prod", "cumsum", "cumprod", "put", "take", "ptp", "round", "choose", "compress", "trace",
+              "diagonal", "searchsorted", "tofile", "dump", "dumps", "byteswap", "newbyteorder", "setflags", "flags",
+              "base", "strides", "ctypes", "resize", "partition", "argpartition", "conj", "conjugate"}
+ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power)
+
+
+register(
+    Rule("PT085", "the array module of a tensor (`xp = cuda.get_array_module(v.data)`): NumPy's creation functions "
+         "and dtypes become torch's on the tensor's device, with NumPy's default dtype (float64) written out",
+         before="import chainer\nfrom chainer import cuda\n\n\ndef pad(v):\n    xp = cuda.get_array_module(v.data)\n"
+                "    return chainer.Variable(xp.zeros((len(v.data), 1), dtype=xp.float32))\n",
+         after="import torch\n\n\ndef pad(v):\n    return torch.zeros((len(v.data), 1), dtype=torch.float32, "
+               "device=v.device)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef pad(v):\n    return torch.zeros((len(v), 1), "
+               "device=v.device)\n",
+               "# ported from chainer\nimport numpy as np\n\n\ndef pad(a):\n    xp = np\n"
+               "    return xp.zeros((len(a), 1))\n")),
+    Rule("PT086", "elementwise functions and reductions of a tensor's array module are torch's (axis -> dim, "
+         "keepdims -> keepdim, ddof -> correction, which defaults to 0 in NumPy)",
+         before="from chainer import cuda\n\n\ndef normalize(v):\n    xp = cuda.get_array_module(v.data)\n"
+                "    return v.data / xp.sqrt(xp.sum(v.data ** 2, axis=1, keepdims=True))\n",
+         after="import torch\n\n\ndef normalize(v):\n    return v.data / torch.sqrt(torch.sum(v.data ** 2, dim=1, "
+               "keepdim=True))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport numpy as np\n\n\ndef normalize(a):\n"
+               "    return a / np.sqrt(np.sum(a ** 2, axis=1, keepdims=True))\n",
+               "# ported from chainer\nimport torch\n\n\ndef normalize(t):\n"
+               "    return t / torch.sqrt(torch.sum(t ** 2, dim=1, keepdim=True))\n")),
+    Rule("PT087", "random draws of a tensor's array module come from torch's generator on its device, in NumPy's "
+         "dtype (float64; a Variable's where Chainer's arithmetic cast the array to it): another random stream",
+         before="from chainer import cuda\n\n\ndef add_noise(h, sigma=0.2):\n    xp = cuda.get_array_module(h.data)\n"
+                "    return h + sigma * xp.random.randn(*h.data.shape)\n",
+         after="import torch\n\n\ndef add_noise(h, sigma=0.2):\n    return h + sigma * torch.randn(*h.data.shape, "
+               "dtype=h.dtype, device=h.device)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport numpy as np\nnoise = np.random.randn(3, 4)\n",
+               "# ported from chainer\nimport torch\n\n\ndef add_noise(h):\n"
+               "    return h + torch.randn(h.shape, dtype=h.dtype, device=h.device)\n")),
+    Rule("PT088", "a link's xp (`self.xp`, `model.xp`) is the device of the module's parameters: arrays made with "
+         "it are tensors there, and `xp is numpy` asks whether they are on the host",
+         before="import chainer\nimport chainer.functions as F\nimport chainer.links as L\n\n\n"
+                "class Critic(chainer.Chain):\n    def __init__(self):\n        super(Critic, self).__init__("
+                "l1=L.Linear(3, 1))\n\n    def loss(self, x):\n        t = self.xp.ones((len(x), 1), "
+                "dtype=self.xp.float32)\n        return F.mean_squared_error(self.l1(x), t)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\nclass Critic(nn.Module):\n"
+               "    def __init__(self):\n        super(Critic, self).__init__()\n        self.l1 = nn.Linear(3, 1)\n"
+               "        nn.init.normal_(self.l1.weight, std=1 / math.sqrt(3))\n        nn.init.zeros_(self.l1.bias)\n\n"
+               "    def loss(self, x):\n        t = torch.ones((len(x), 1), dtype=torch.float32, "
+               "device=next(self.parameters()).device)\n        return nn.functional.mse_loss(self.l1(x), t)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nfrom torch import nn\n\n\nclass Critic(nn.Module):\n"
+               "    def loss(self, x):\n        return torch.ones(len(x), device=next(self.parameters()).device)\n",
+               "# ported from chainer\nimport numpy\n\n\ndef module_of(x):\n    return numpy\n")),
+    Rule("PT089", "np.random.seed in a program whose array-module draws became torch's: those numbers differ from "
+         "Chainer's (torch.manual_seed seeds torch's generator)",
+         before="import numpy as np\nfrom chainer import cuda\n\nnp.random.seed(0)\n\n\ndef noise(x):\n"
+                "    xp = cuda.get_array_module(x.data)\n"
+                "    return xp.random.uniform(-1, 1, x.shape).astype(xp.float32)\n",
+         after="import numpy as np\nimport torch\n\nnp.random.seed(0)\ntorch.manual_seed(0)\n\n\ndef noise(x):\n"
+               "    return torch.empty(x.shape, dtype=torch.float32, device=x.device).uniform_(-1, 1)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport numpy as np\nimport torch\nnp.random.seed(0)\ntorch.manual_seed(0)\n"
+               "noise = torch.rand(3, dtype=torch.float64)\n",
+               "# ported from chainer\nimport numpy as np\nimport torch\nnp.random.seed(0)\ntorch.manual_seed(0)\n"
+               "noise = np.random.uniform(-1, 1, 3)\n")),
 )
 
 CUDA_MODULES = ("chainer.backends.cuda.", "chainer.cuda.")
@@ -107,7 +342,7 @@ def _cuda_name(qualified: str | None) -> str | None:
 
 @rule_pass("torch.scripts", 20)  # after ScriptRules: PT022 takes cuda.to_cpu(v.data), PT025 the xp choice
 class DeviceRules(RulePass):
-    TRIGGER = re.compile(r"\bcuda\b|\bcupy\b|\.to_[cg]pu\(")
+    TRIGGER = re.compile(r"\bcuda\b|\bcupy\b|\.to_[cg]pu\(|\.xp\b|\bget_array_module\b")
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
@@ -118,6 +353,10 @@ class DeviceRules(RulePass):
         self._module_objects = _module_objects(tree, self.project)
         self._device_named = tree is None or any(isinstance(n, ast.Name) and n.id == "device" or
                                                  isinstance(n, ast.arg) and n.arg == "device" for n in ast.walk(tree))
+        # array modules of tensors: planned before the traversal (a binding goes only when all its uses convert)
+        self._xp = _ArrayModules(self, node, scan=DeviceRules not in getattr(self, "_inactive", ()))
+        self._xp_receivers = self._xp.claimed  # `R.xp` PT025 (scripts.py) leaves to this pass
+        self._xp_made: set[int] = set()  # tensors this pass created
 
     def finish_module(self, module: cst.Module) -> cst.Module:
         if not self._needs_to_numpy:
@@ -128,6 +367,14 @@ class DeviceRules(RulePass):
     # calls ------------------------------------------------------------------------------------------
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        plan = self._xp.plans.get(id(original))
+        if plan is not None:
+            return self._xp_call(original, updated, plan)
+        if id(original) in self._xp.folds:  # `.astype(t)` of a converted call, which took dtype=t
+            return updated.func.value
+        collapsed = self._xp_collapse(updated)
+        if collapsed is not None:
+            return collapsed
         if code(updated.func) != code(original.func):
             return updated  # an earlier rule converted it (PT022's cuda.to_cpu(v.data))
         name = _cuda_name(self.callee(original))
@@ -137,13 +384,11 @@ class DeviceRules(RulePass):
             return self._to_gpu(original, updated)
         if name in ("to_cpu", "cupy.asnumpy"):
             return self._to_cpu(original, updated, name)
-        if name == "get_array_module":
-            text, module = self._assigned(original)
-            array = primary(original.args[0].value) if len(original.args) == 1 else "x"
-            self.todo(original, "PT063", f"`{text}` chose NumPy or CuPy by where the arrays live: in torch the "
-                      f"arrays that reach a model are tensors, so replace each `{module}.` call here by the torch "
-                      f"function on the tensor's device (e.g. `torch.zeros(shape, dtype=torch.float32, "
-                      f"device={array}.device)`), or by NumPy for arrays that stay on the host")
+        if name in ("get_array_module", "cupy.get_array_module"):
+            if id(original) not in self._xp.calls:  # (a binding's: marked or removed with its assignment)
+                text, module = self._assigned(original)
+                array = code(original.args[0].value) if len(original.args) == 1 else "x"
+                self.todo(original, "PT063", _unknown_source(text, module, array))
             return updated
         if name in KERNELS:
             return self._kernel(original, updated, name)
@@ -302,10 +547,147 @@ class DeviceRules(RulePass):
             return False
         return symbol.is_parameter() or symbol.is_assigned() or symbol.is_declared_global() or symbol.is_nonlocal()
 
+    # array modules of tensors (PT085-PT089) ---------------------------------------------------------------
+
+    def _xp_call(self, original: cst.Call, updated: cst.Call, plan: _Plan) -> cst.BaseExpression:
+        function = plan.function
+        torch = self.need_import("torch")
+        arguments, keywords = [], []
+        if function.star:  # randn(*dims): the dims as they are
+            arguments = [f"{a.star}{code(a.value)}" for a in updated.args]
+            values = {}
+        else:
+            values = _bind(updated, function)
+            if isinstance(values, str):  # (the arguments mapped before the earlier rules rewrote them)
+                values = _bind(original, function)
+            spelled = dict(function.spelled)
+            for parameter, keyword in function.emit:
+                if parameter == "dtype" or parameter not in values and (keyword or parameter not in spelled):
+                    continue
+                text = code(values[parameter]) if parameter in values else spelled[parameter]
+                if parameter == function.axis and _is_range(values[parameter]):
+                    text = f"tuple({text})"  # torch takes a tuple of dims, not a range
+                if keyword:
+                    keywords.append(f"{keyword}={text}")
+                else:
+                    arguments.append(text)
+            if "keepdims" in values and function.axis and function.axis not in values:
+                keywords.insert(0, "dim=None")  # NumPy keeps every axis as 1: torch does with dim=None
+            for parameter, keyword in function.emit:  # NumPy defaults torch spells otherwise (ddof -> correction)
+                if keyword and parameter not in values and parameter in spelled:
+                    keywords.append(f"{keyword}={spelled[parameter]}")
+        if plan.dtype:
+            keywords.append(f"dtype={plan.dtype.replace('torch.', f'{torch}.', 1)}")
+        if function.device:
+            keywords.append(f"device={plan.device}")
+        text = f"{function.torch.replace('torch.', f'{torch}.', 1)}({', '.join(arguments + keywords)})"
+        if function.then is not None:
+            method, parameters = function.then
+            spelled = dict(function.spelled)
+            given = [code(values[p]) if p in values else spelled.get(p) for p in parameters]
+            if function.inclusive:  # random_integers(low, high): [low, high]; (low): [1, low]
+                given = [given[0], f"{paren(given[1])} + 1"] if given[1] is not None else \
+                    ["1", f"{paren(given[0])} + 1"]
+            text += f".{method}({', '.join(g for g in given if g is not None)})"
+        if function.copy and _literal_kind(values["object"]) is None and not _is_shape(values["object"]):
+            text += ".clone()"  # numpy.array copies; torch.as_tensor shares a tensor's memory
+        new = cst.parse_expression(text)
+        self._xp_made.add(id(new))
+        self._xp_report(original, plan, text)
+        return new
+
+    def _xp_report(self, node: cst.CSTNode, plan: _Plan, text: str) -> None:
+        shown = f"`{_short(code(node))}` is `{_short(text)}`"
+        if plan.rule == "PT087":
+            self.info(node, "PT087", f"{shown}: drawn by torch's generator, a different random stream than "
+                      "NumPy's (CuPy's on a GPU)" + (", in NumPy's default dtype" if "float64" in text else ""))
+            if self._xp.seeded:
+                self.warn(node, "PT089", "np.random.seed(...) in this file fixed this draw in Chainer's CPU runs (not "
+                          "on a GPU, where CuPy drew it): torch draws it from its own generator, seeded by "
+                          "torch.manual_seed, so the numbers differ from Chainer's")
+        else:
+            default = " (NumPy's float64 written out)" if plan.function is not None and plan.function.dtype and \
+                "torch.float64" in text and plan.dtype_node is None else ""
+            where = " on the array module's device" if plan.function is not None and plan.function.device else ""
+            self.info(node, plan.rule, f"{shown}{where}{default}")
+        if plan.device.startswith("next("):
+            self.info(node, "PT088", f"the link's xp chose NumPy or CuPy by the link's device: the module's "
+                      f"parameters are on `{plan.device}`")
+        if plan.warning:
+            self.warn(node, plan.rule, plan.warning)
+
+    def _xp_collapse(self, updated: cst.Call) -> cst.BaseExpression | None:
+        """`torch.as_tensor(t)` (chainer.Variable(...) converted) of a tensor converted here is that tensor."""
+        if len(updated.args) == 1 and updated.args[0].keyword is None and not updated.args[0].star and \
+                code(updated.func) == "torch.as_tensor" and id(updated.args[0].value) in self._xp_made:
+            return updated.args[0].value
+        return None
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.BaseSmallStatement:
+        binding = self._xp.bindings.get(id(original))
+        if binding is None:
+            return updated
+        statement = self.statement
+        if binding.device is not None and not binding.left:
+            block = self._xp.tree.up(statement)
+            removed = [s for s in getattr(block, "body", ()) if isinstance(s, cst.SimpleStatementLine) and
+                       len(s.body) == 1 and id(s.body[0]) in self._xp.bindings and
+                       self._xp.bindings[id(s.body[0])].device is not None and
+                       not self._xp.bindings[id(s.body[0])].left]
+            if len(removed) == len(block.body) and removed[-1] is statement:
+                self.insert_after(statement, [cst.parse_statement("pass\n")])  # the block keeps a statement
+            self.remove(statement)
+            self.info(original, "PT088" if binding.rule == "PT025" else "PT085",
+                      f"`{binding.text}`: every use of `{binding.name}` is a torch call on `{binding.device}` now")
+            return updated
+        if binding.device is None:
+            self.todo(original, binding.rule, _unknown_source(binding.text, binding.name, binding.source))
+            return updated
+        left = binding.left[:3] + ([f"and {len(binding.left) - 3} more"] if len(binding.left) > 3 else [])
+        done = f"the other uses of `{binding.name}` are torch calls on `{binding.device}` now; " if \
+            binding.converted else ""
+        self.todo(original, binding.rule, f"`{binding.text}` chose NumPy or CuPy by the device of "
+                  f"`{binding.source}`: {done}still to convert: " + "; ".join(left) + "; then delete this line")
+        return updated
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        """A safety net: a binding removed while a use of it survived (a rule rebuilt its statement from the
+        input) is marked where the function starts."""
+        for binding in self._xp.bindings.values():
+            if binding.device is not None and not binding.left and \
+                    self._xp.tree.function(binding.statement) is original and binding.name in _names(updated.body):
+                self.todo(original, binding.rule, f"`{binding.text}` was removed but `{binding.name}` is still "
+                          f"used here: restore it, or create those arrays as tensors on `{binding.device}`")
+        return updated
+
+    def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> cst.BaseExpression:
+        plan = self._xp.plans.get(id(original))
+        if plan is None:
+            return updated
+        self.info(original, plan.rule, f"`{code(original)}` asks where the tensors are: `{plan.text}`")
+        parent = self.parent(original)
+        bare = isinstance(parent, (cst.If, cst.While, cst.Assign, cst.Return, cst.Arg, cst.BooleanOperation,
+                                   cst.IfExp)) or isinstance(parent, cst.UnaryOperation)
+        return cst.parse_expression(plan.text if bare else f"({plan.text})")
+
     # names --------------------------------------------------------------------------------------------
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
+        plan = self._xp.plans.get(id(original))
+        if plan is not None and plan.function is None:
+            return self._xp_attribute(original, updated, plan)
         return self._reference(original, updated)
+
+    def _xp_attribute(self, original: cst.Attribute, updated: cst.BaseExpression, plan: _Plan):
+        if not plan.text:
+            return updated  # a converted call's dtype argument
+        if plan.text.startswith("numpy."):
+            text = f"{self.need_import('numpy')}.{plan.text[6:]}"
+            self.info(original, plan.rule, f"`{code(original)}` is `{text}` (CuPy's dtypes are NumPy's)")
+        else:
+            text = plan.text.replace("torch.", f"{self.need_import('torch')}.", 1)
+            self.info(original, plan.rule, f"`{code(original)}` is `{text}` in torch")
+        return cst.parse_expression(text)
 
     def leave_Name(self, original: cst.Name, updated: cst.BaseExpression) -> cst.BaseExpression:
         parent = self.parent(original)
@@ -315,6 +697,8 @@ class DeviceRules(RulePass):
 
     def _reference(self, original, updated):
         """The longest dotted name: ``cuda.available``, ``cuda.cupy.x``, ``cupy.x``, ``xp.cuda.x``."""
+        if id(original) in self._xp.compared:
+            return updated  # `xp is cuda.cupy`, converted with the comparison
         parent = self.parent(original)
         if isinstance(parent, cst.Attribute) and parent.value is original or self._inside_import():
             return updated
@@ -401,6 +785,624 @@ class DeviceRules(RulePass):
     def _inside_import(self) -> bool:
         return isinstance(self.statement, cst.SimpleStatementLine) and any(
             isinstance(s, (cst.Import, cst.ImportFrom)) for s in self.statement.body)
+
+
+@dataclass
+class _Plan:
+    """How one use of an array module is converted (or why it is not)."""
+
+    node: cst.CSTNode  # the use: a Call, an Attribute or a Comparison of the input tree
+    rule: str = ""
+    device: str = ""  # the device text (`x.device`)
+    function: ArrayFunction | None = None
+    name: str = ""  # `zeros`, `random.normal`
+    dtype: str | None = None  # the torch dtype written (None: none)
+    text: str = ""  # a fixed replacement (attributes, comparisons)
+    fold: cst.Call | None = None  # the `.astype(t)` call whose dtype the conversion took
+    dtype_node: cst.CSTNode | None = None  # the dtype argument read (the conversion writes it in torch's spelling)
+    warning: str = ""  # a doubt worth a WARNING
+    why: str = ""  # not converted: why
+
+
+@dataclass
+class _Binding:
+    """`xp = cuda.get_array_module(v.data)` / `xp = link.xp`: the assignment and what became of its uses."""
+
+    statement: cst.SimpleStatementLine
+    rule: str
+    text: str  # the assignment's text
+    name: str
+    device: str | None  # None: the source is not known to be a tensor
+    source: str  # what the module was chosen by
+    variable: str | None = None  # the Variable it was chosen by (Chainer's arithmetic casts arrays to its dtype)
+    roots: tuple[str, ...] = ()  # the names the device text reads
+    left: list[str] = field(default_factory=list)  # the uses that stay, with what to do
+    converted: int = 0
+
+
+class _Tree(cst.CSTVisitor):
+    """Parents, source order and enclosing scopes of every node of a module (the array-module scan's view)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parent: dict[int, cst.CSTNode] = {}
+        self.order: dict[int, int] = {}
+        self.scopes: dict[int, tuple] = {}  # id(Name) -> the FunctionDef/Lambda/ClassDef around it, outermost first
+        self.names: dict[str, list[cst.Name]] = {}
+        self.assigns: list[cst.Assign] = []
+        self.receivers: list[cst.Attribute] = []  # `R.xp`
+        self._stack: list[cst.CSTNode] = []
+        self._scope: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._stack:
+            self.parent[id(node)] = self._stack[-1]
+        self.order[id(node)] = len(self.order)
+        self._stack.append(node)
+        if isinstance(node, cst.Name):
+            self.names.setdefault(node.value, []).append(node)
+            self.scopes[id(node)] = tuple(self._scope)
+        elif isinstance(node, cst.Assign):
+            self.assigns.append(node)
+        elif isinstance(node, cst.Attribute) and node.attr.value == "xp":
+            self.receivers.append(node)
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            self._scope.append(node)
+        return True
+
+    def on_leave(self, node: cst.CSTNode) -> None:
+        self._stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            self._scope.pop()
+
+    def up(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self.parent.get(id(node))
+
+    def statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        while node is not None and not isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            node = self.up(node)
+        return node
+
+    def function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        while node is not None and not isinstance(node, cst.FunctionDef):
+            node = self.up(node)
+        return node
+
+    def within(self, node: cst.CSTNode, scope: cst.CSTNode) -> bool:
+        while node is not None and node is not scope:
+            node = self.up(node)
+        return node is scope
+
+    def stored(self, name: cst.Name) -> bool | None:
+        """True where ``name`` is bound (assigned, a parameter, a loop target, imported...), None where it is no
+        variable (``a.name``, ``f(name=...)``), False where it is read."""
+        child, node = name, self.up(name)
+        while isinstance(node, (cst.Element, cst.StarredElement, cst.Tuple, cst.List)):
+            child, node = node, self.up(node)
+        targets = {cst.AssignTarget: "target", cst.AugAssign: "target", cst.AnnAssign: "target", cst.For: "target",
+                   cst.CompFor: "target", cst.NamedExpr: "target", cst.AsName: "name", cst.Del: "target",
+                   cst.Param: "name", cst.FunctionDef: "name", cst.ClassDef: "name", cst.NameItem: "name",
+                   cst.ImportAlias: "name"}
+        if type(node) in targets and getattr(node, targets[type(node)]) is child:
+            return True
+        if isinstance(node, cst.Attribute) and node.attr is name or isinstance(node, cst.Arg) and node.keyword is name:
+            return None
+        if isinstance(node, cst.Attribute) and node.value is child and child is not name:
+            return False  # `(a, b).x`
+        return False
+
+
+class _ArrayModules:
+    """The array modules of tensors in a module and how each of their uses converts, found before the traversal:
+    a binding is removed only when every use of it converts, which is known before any use is reached."""
+
+    def __init__(self, rules: RulePass, module: cst.Module, scan: bool = True):
+        self.rules = rules
+        self.tree = _Tree()
+        if scan:
+            module.visit(self.tree)
+        self.plans: dict[int, _Plan] = {}  # id(use node) -> its conversion
+        self.folds: dict[int, _Plan] = {}  # id(`.astype(t)` call) -> the conversion that took its dtype
+        self.bindings: dict[int, _Binding] = {}  # id(Assign) -> the binding it makes
+        self.claimed: set[int] = set()  # `R.xp` nodes this scan takes (PT025 does not mark them)
+        self.calls: set[int] = set()  # get_array_module calls of the bindings
+        self.absorbed: set[int] = set()  # dtype arguments of converted calls (written by the call)
+        self.compared: set[int] = set()  # `np`/`cuda.cupy` in converted comparisons
+        self.seeded = any(self._seeds(node) for node in self.tree.names.get("seed", ()))
+        self.xp_stored = any(self.tree.stored(n) is None and isinstance(self.tree.up(n), cst.Attribute) and
+                             self._attribute_stored(self.tree.up(n)) for n in self.tree.names.get("xp", ()))
+        groups: dict[tuple[int, str], list[_Binding]] = {}
+        for assign in self.tree.assigns:
+            binding = self._binding(assign)
+            if binding is not None:
+                function = self.tree.function(assign)
+                groups.setdefault((id(function), binding.name), []).append(binding)
+                self.bindings[id(assign)] = binding
+        for (_, name), bindings in groups.items():
+            self._scope(name, bindings)
+        for receiver in self.tree.receivers:
+            if id(receiver) not in self.claimed and not self._binding_value(receiver):
+                device = self._module_device(receiver)
+                plan = self._use(receiver, device, None) if device is not None else None
+                if plan is not None and not plan.why:
+                    self.claimed.add(id(receiver))
+
+    # bindings -------------------------------------------------------------------------------------
+
+    def _binding(self, assign: cst.Assign) -> _Binding | None:
+        statement = self.tree.up(assign)
+        if not (len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name) and
+                isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                self.tree.function(assign) is not None):
+            return None
+        name, value = assign.targets[0].target.value, assign.value
+        text = code(assign).strip()
+        if isinstance(value, cst.Call) and is_dotted(value.func) and \
+                _cuda_name(self.rules.qualified(value.func)) in ARRAY_MODULE_OF or \
+                isinstance(value, cst.Call) and self.rules.qualified(value.func) == "chainer.backend.get_array_module":
+            self.calls.add(id(value))
+            args = value.args
+            if len(args) != 1 or args[0].keyword is not None or args[0].star:
+                return _Binding(statement, "PT063", text, name, None, code(value))
+            source = args[0].value
+            device = self._tensor_device(source, assign)
+            return _Binding(statement, "PT063", text, name, device and device[0], code(source),
+                            device and device[1], _names(source))
+        if isinstance(value, cst.Attribute) and value.attr.value == "xp":
+            device = self._module_device(value)
+            if device is None:
+                return None  # PT025 marks it
+            self.claimed.add(id(value))
+            return _Binding(statement, "PT025", text, name, device, code(value.value), None, _names(value.value))
+        return None
+
+    def _binding_value(self, receiver: cst.Attribute) -> bool:
+        parent = self.tree.up(receiver)
+        return isinstance(parent, cst.Assign) and id(parent) in self.bindings
+
+    def _tensor_device(self, source: cst.BaseExpression, assign: cst.Assign) -> tuple[str, str] | None:
+        """(the device text, the Variable) for an array module's source that is a tensor in torch: a Variable's
+        `.data`/`.array`, or a name the function binds to chainer.Variable only."""
+        if isinstance(source, cst.Attribute) and source.attr.value in ("data", "array") and _pure(source.value):
+            return f"{code(source.value)}.device", code(source.value)
+        if isinstance(source, cst.Name):
+            function = self.tree.function(assign)
+            stores = [n for n in self.tree.names.get(source.value, ()) if self.tree.within(n, function) and
+                      self.tree.stored(n)]
+            if stores and all(self._variable_assignment(n) for n in stores):
+                return f"{source.value}.device", source.value
+        return None
+
+    def _variable_assignment(self, name: cst.Name) -> bool:
+        target = self.tree.up(name)
+        assign = self.tree.up(target)
+        return isinstance(target, cst.AssignTarget) and isinstance(assign, cst.Assign) and \
+            isinstance(assign.value, cst.Call) and is_dotted(assign.value.func) and \
+            self.rules.qualified(assign.value.func) in ("chainer.Variable", "chainer.variable.Variable")
+
+    def _module_device(self, receiver: cst.Attribute) -> str | None:
+        """The device text of `R.xp` for a link R (a module in torch): its parameters' device. Chainer's xp was
+        the only `xp` of its objects; `self` must be a link's (its class one of the program's chains)."""
+        owner = receiver.value
+        if not is_dotted(owner) or self.rules.qualified(owner) is not None or self.xp_stored or \
+                code(owner) in ("np", "numpy", "cuda", "cupy"):
+            return None
+        if code(owner).split(".")[0] == "self":
+            classes = [s for s in self.tree.scopes.get(id(_root(owner)), ()) if isinstance(s, cst.ClassDef)]
+            if not classes or classes[-1].name.value not in self.rules.project.chain_classes:
+                return None
+        return f"next({code(owner)}.parameters()).device"
+
+    def _attribute_stored(self, attribute: cst.Attribute) -> bool:
+        parent = self.tree.up(attribute)
+        return isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and parent.target is attribute
+
+    def _seeds(self, name: cst.Name) -> bool:
+        """`np.random.seed(...)` (NumPy's global generator, which numpy.random draws of Chainer's CPU runs used)."""
+        attribute = self.tree.up(name)
+        call = self.tree.up(attribute)
+        return isinstance(attribute, cst.Attribute) and attribute.attr is name and isinstance(call, cst.Call) and \
+            call.func is attribute and self.rules.qualified(attribute) == "numpy.random.seed"
+
+    # the uses of a binding ------------------------------------------------------------------------
+
+    def _scope(self, name: str, bindings: list[_Binding]) -> None:
+        """Plan every use of `name` in the function of the bindings (or say why none converts)."""
+        function = self.tree.function(bindings[0].statement)
+        statements = {id(b.statement) for b in bindings}
+        occurrences = [n for n in self.tree.names.get(name, ()) if self.tree.within(n, function)]
+        uses = [n for n in occurrences if self.tree.stored(n) is False]
+        stores = [n for n in occurrences if self.tree.stored(n)]
+        first = min(self.tree.order[id(b.statement)] for b in bindings)
+        devices = {b.device for b in bindings}
+        why = ""
+        if None in devices:
+            source = next(b.source for b in bindings if b.device is None)
+            why = f"`{name}` is also chosen by `{source}` here, which is not known to be a tensor: convert its " \
+                  "uses by hand"
+        elif len(devices) > 1:
+            why = "it is chosen from different arrays"
+        elif any(id(self.tree.statement(n)) not in statements or
+                 not isinstance(self.tree.up(n), cst.AssignTarget) for n in stores):
+            why = f"`{name}` is bound otherwise too"
+        elif any(self.tree.scopes[id(n)][-1:] != (function,) for n in occurrences):
+            why = f"`{name}` is used in a nested function"
+        elif any(self.tree.order[id(n)] < first for n in uses):
+            why = f"`{name}` is used before it is chosen"
+        else:
+            late = [n for root in bindings[0].roots for n in self.tree.names.get(root, ()) if
+                    self.tree.within(n, function) and self.tree.stored(n) and self.tree.order[id(n)] > first]
+            if late:
+                why = f"`{late[0].value}` is assigned again after the choice"
+        variable = bindings[0].variable
+        for use in uses:
+            if why:
+                continue
+            plan = self._use(use, bindings[0].device, variable)
+            for binding in bindings:
+                if plan.why:
+                    binding.left.append(plan.why)
+                else:
+                    binding.converted += 1
+        for binding in bindings:
+            if why:
+                binding.left.append(why)
+
+    def _use(self, use: cst.BaseExpression, device: str, variable: str | None) -> _Plan:
+        """The conversion of one use of an array module (`xp` or `R.xp`), recorded under the node it replaces."""
+        parent = self.tree.up(use)
+        shown = code(self.tree.statement(use) if not isinstance(parent, cst.Attribute) else parent).strip()
+        if isinstance(parent, cst.Comparison) and len(parent.comparisons) == 1:
+            plan = self._comparison(parent, use, device)
+        elif not (isinstance(parent, cst.Attribute) and parent.value is use):
+            plan = _Plan(use, why=f"`{_short(shown)}` uses the module itself: pass the device "
+                                  f"(`{device}`) instead and create the tensors on it")
+        else:
+            plan = self._attribute(parent, device, variable)
+        if not plan.why:
+            self.plans[id(plan.node)] = plan
+            if plan.fold is not None:
+                self.folds[id(plan.fold)] = plan
+            if plan.dtype_node is not None:
+                self.absorbed.add(id(plan.dtype_node))
+        return plan
+
+    def _comparison(self, comparison: cst.Comparison, use, device: str) -> _Plan:
+        """`xp is numpy` / `xp != np` / `xp == cuda.cupy`: whether the tensor is on the host or a GPU."""
+        target = comparison.comparisons[0]
+        other = target.comparator if comparison.left is use else comparison.left
+        module = self.rules.qualified(other) if is_dotted(other) else None
+        kind = "cpu" if module == "numpy" else "cuda" if _cuda_name(module) == "cupy" else None
+        operator = {cst.Equal: "==", cst.Is: "==", cst.NotEqual: "!=", cst.IsNot: "!="}.get(type(target.operator))
+        if kind is None or operator is None:
+            return _Plan(comparison, why=f"`{code(comparison)}` compares the module: compare `{device}.type` "
+                                         "with 'cpu' or 'cuda' instead")
+        self.compared.add(id(other))  # (not CuPy's any more: PT063 leaves it)
+        return _Plan(comparison, "PT085", device, text=f"{device}.type {operator} '{kind}'")
+
+    def _attribute(self, attribute: cst.Attribute, device: str, variable: str | None) -> _Plan:
+        name = attribute.attr.value
+        parent = self.tree.up(attribute)
+        called = isinstance(parent, cst.Call) and parent.func is attribute
+        if name in DTYPES:  # (a converted call's dtype argument: the call writes torch's; `xp.float32(2)` is NumPy's)
+            return _Plan(attribute, "PT085", device, text="" if id(attribute) in self.absorbed else f"numpy.{name}")
+        if name == "newaxis" and not called:
+            return _Plan(attribute, "PT085", device, text="None")
+        if name == "ndarray" and self._isinstance_type(attribute):
+            return _Plan(attribute, "PT085", device, text="torch.Tensor")
+        if name == "random" and isinstance(parent, cst.Attribute) and parent.value is attribute:
+            call = self.tree.up(parent)
+            function = RANDOM_FUNCTIONS.get(parent.attr.value)
+            if function is not None and isinstance(call, cst.Call) and call.func is parent:
+                return self._call(call, f"random.{parent.attr.value}", function, device, variable)
+            return _Plan(parent, why=f"`{code(parent)}` has no torch counterpart in netport's table: draw with "
+                                     f"torch's generator on `{device}` (torch.rand/randn/randint, Tensor.normal_...)")
+        if called and name in ARRAY_FUNCTIONS:
+            return self._call(parent, name, ARRAY_FUNCTIONS[name], device, variable)
+        return _Plan(attribute, why=f"`{_short(code(parent if called else attribute))}` is not in netport's table: "
+                                    f"write the torch function (on `{device}` for a new tensor)")
+
+    def _isinstance_type(self, node) -> bool:
+        element = self.tree.up(node)
+        call = self.tree.up(element)
+        return isinstance(element, cst.Arg) and isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and \
+            call.func.value == "isinstance" and len(call.args) == 2 and call.args[1] is element
+
+    def _call(self, call: cst.Call, name: str, function: ArrayFunction, device: str, variable: str | None) -> _Plan:
+        shown = f"`{_short(code(call))}`"
+        values = _bind(call, function)
+        if isinstance(values, str):
+            return _Plan(call, why=f"{shown}: {values}")
+        plan = _Plan(call, "PT087" if name.startswith("random.") else "PT085" if function.device else "PT086",
+                     device, function, name)
+        problem = self._arguments(values, function)
+        if problem:
+            return _Plan(call, why=f"{shown}: {problem}")
+        outer = self._astype(call) if function.fresh else None
+        if "dtype" in values:
+            plan.dtype, plan.dtype_node = self._dtype(values["dtype"]), values["dtype"]
+            if plan.dtype is None:
+                return _Plan(call, why=f"{shown}: its dtype `{code(values['dtype'])}` is not one netport reads")
+        elif outer is not None:
+            plan.dtype, plan.fold, plan.dtype_node = self._dtype(outer.args[0].value), outer, outer.args[0].value
+        if plan.dtype is None:
+            default = self._default_dtype(function, values)
+            if default is None:
+                return _Plan(call, why=f"{shown}: NumPy's dtype here depends on the values: give dtype=")
+            plan.dtype = default or None
+            if default == "torch.float64":
+                context, operand = self._arithmetic(call, variable)
+                if context == "variable":  # Chainer cast an array combined with a Variable to the Variable's dtype
+                    plan.dtype = f"{variable}.dtype"
+                elif context == "unknown":
+                    plan.warning = f"NumPy gave float64 here; if `{operand}` is a Variable, Chainer cast the " \
+                                   f"array to its dtype: write dtype={operand}.dtype then"
+        if function.dtype == "literal" and function.literal and not plan.warning and "dtype" not in values:
+            value = values.get(function.literal[0])
+            if function.literal[0] in ("a", "object") and value is not None and \
+                    _literal_kind(value) is None and not _is_shape(value) and not self._known_array(value):
+                plan.warning = f"`{_short(code(value))}` keeps its dtype if it is an array; a Python list of " \
+                               "floats is float64 in NumPy but float32 in torch: give dtype=torch.float64 then"
+        result = (plan.fold or call)
+        problem = self._result_uses(result)
+        if problem:
+            return _Plan(call, why=f"{shown}: {problem}")
+        return plan
+
+    def _arguments(self, values: dict, function: ArrayFunction) -> str:
+        for parameter in function.arrays:
+            if parameter in values and _literal_kind(values[parameter]) is not None or \
+                    isinstance(values.get(parameter), (cst.List, cst.Tuple, cst.SimpleString)):
+                return "a torch function takes tensors only, not Python numbers or lists"
+        for parameter in function.sequences:
+            if parameter in values and _literal_kind(values[parameter]) is not None:
+                return "a torch function takes tensors only"
+        for parameter in function.integers:
+            if parameter in values and not _integer(values[parameter]):
+                return f"`{code(values[parameter])}` is not known to be an integer"
+        for parameter in ("loc", "scale", "low", "high"):  # torch draws with Python numbers as the bounds
+            value = values.get(parameter)
+            if function.then and value is not None and isinstance(value, (cst.List, cst.Tuple)) or \
+                    function.then and value is not None and self._known_array(value):
+                return "NumPy broadcast array bounds; torch's in-place draws take numbers"
+        axis = values.get(function.axis) if function.axis else None
+        if axis is not None:
+            if isinstance(axis, cst.Tuple) and not axis.elements:
+                return "an empty axis tuple reduces nothing in NumPy, everything in torch"
+            if function.single_axis and not _integer(axis):
+                return "torch takes a single dim here"
+        if "keepdims" in values and axis is None and function.single_axis and function.torch != "torch.argmax" and \
+                function.torch != "torch.argmin":
+            return "keepdims without an axis"
+        return ""
+
+    def _dtype(self, node: cst.BaseExpression) -> str | None:
+        """The torch dtype of a NumPy dtype argument (`xp.float32`, `np.float32`, 'float32', float, `a.dtype`)."""
+        if isinstance(node, cst.Attribute) and node.attr.value in DTYPES and is_dotted(node):
+            module = self.rules.qualified(node.value)
+            if module == "numpy" or _cuda_name(module) == "cupy" or self._module_use(node.value):
+                return f"torch.{DTYPES[node.attr.value]}"
+            return None
+        if isinstance(node, cst.SimpleString) and node.evaluated_value in DTYPE_STRINGS:
+            return f"torch.{DTYPE_STRINGS[node.evaluated_value]}"
+        if isinstance(node, cst.Name) and node.value in BUILTIN_DTYPES:
+            return f"torch.{BUILTIN_DTYPES[node.value]}"
+        if isinstance(node, cst.Attribute) and node.attr.value == "dtype" and _pure(node.value):
+            return code(node)  # an array's dtype: a tensor's in torch, as the array is one
+        return None
+
+    def _module_use(self, node: cst.BaseExpression) -> bool:
+        """`xp` (a binding's name in scope) or `R.xp` of a link: the array module planned here."""
+        if isinstance(node, cst.Attribute) and node.attr.value == "xp":
+            return self._module_device(node) is not None
+        if isinstance(node, cst.Name):
+            function = self.tree.function(node)
+            return any(b.name == node.value and b.device is not None and self.tree.function(b.statement) is function
+                       for b in self.bindings.values())
+        return False
+
+    def _default_dtype(self, function: ArrayFunction, values: dict) -> str | None:
+        """The torch dtype NumPy's default gives ("" where torch's own default is the same); None: unknown."""
+        if function.dtype in ("float64", "int64"):
+            return f"torch.{function.dtype}"
+        if function.dtype != "literal":
+            return ""
+        kinds = [_literal_kind(values[p]) for p in function.literal if p in values]
+        if "float" in kinds:
+            return "torch.float64"
+        if kinds and all(kind in ("int", "bool") for kind in kinds):
+            return ""  # torch infers int64 and bool as NumPy does
+        if function.literal[0] in ("a", "object"):
+            return ""  # an array keeps its dtype (a list of Python floats: see the warning)
+        return None
+
+    def _known_array(self, node: cst.BaseExpression, seen: frozenset = frozenset()) -> bool:
+        """An expression that is an array (a tensor in torch, or a NumPy array): an array's data, a NumPy call."""
+        if isinstance(node, cst.Attribute) and node.attr.value in ("data", "array", "grad"):
+            return True
+        if id(node) in self.plans:
+            return True
+        if isinstance(node, cst.Name) and node.value not in seen:  # a name the function binds to arrays only
+            function = self.tree.function(node)
+            stores = [n for n in self.tree.names.get(node.value, ()) if self.tree.within(n, function) and
+                      self.tree.stored(n)]
+            values = [self.tree.up(self.tree.up(n)) for n in stores]
+            return bool(stores) and all(isinstance(self.tree.up(n), cst.AssignTarget) and isinstance(v, cst.Assign)
+                                        and self._known_array(v.value, seen | {node.value}) for n, v in
+                                        zip(stores, values))
+        if isinstance(node, cst.Call):
+            if is_dotted(node.func) and (self.rules.qualified(node.func) or "").startswith("numpy."):
+                return True
+            return isinstance(node.func, cst.Attribute) and node.func.attr.value in ("astype", "copy", "reshape")
+        return False
+
+    def _astype(self, call: cst.Call) -> cst.Call | None:
+        """`<call>.astype(t)` right after the call, with t a dtype netport reads."""
+        attribute = self.tree.up(call)
+        outer = self.tree.up(attribute)
+        if isinstance(attribute, cst.Attribute) and attribute.attr.value == "astype" and attribute.value is call and \
+                isinstance(outer, cst.Call) and outer.func is attribute and len(outer.args) == 1 and \
+                outer.args[0].keyword is None and self._dtype(outer.args[0].value) is not None:
+            return outer
+        return None
+
+    def _arithmetic(self, call: cst.CSTNode, variable: str | None) -> tuple[str, str]:
+        """Whether the array is an operand (through arithmetic) of the Variable `variable` ("variable"), of
+        something not known to be no Variable ("unknown", its text), or of numbers and arrays only ("")."""
+        node, parent, unknown = call, self.tree.up(call), ""
+        while isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
+            if isinstance(parent, cst.BinaryOperation):
+                if not isinstance(parent.operator, ARITHMETIC):
+                    break
+                other = parent.right if parent.left is node else parent.left
+                if variable is not None and code(other).strip("() ") == variable:
+                    return "variable", variable
+                if not unknown and not self._no_variable(other):
+                    unknown = code(other)
+            node, parent = parent, self.tree.up(parent)
+        return ("unknown", unknown) if unknown else ("", "")
+
+    def _no_variable(self, node: cst.BaseExpression) -> bool:
+        """A number, an array, or arithmetic of them: nothing Chainer's Variable arithmetic took part in."""
+        if _literal_kind(node) is not None or self._known_array(node) or id(node) in self.plans:
+            return True
+        if isinstance(node, cst.BinaryOperation):
+            return self._no_variable(node.left) and self._no_variable(node.right)
+        if isinstance(node, cst.UnaryOperation):
+            return self._no_variable(node.expression)
+        if isinstance(node, cst.Name):  # a parameter with a number as its default, never assigned
+            function = self.tree.function(node)
+            stores = [n for n in self.tree.names.get(node.value, ()) if self.tree.within(n, function) and
+                      self.tree.stored(n)]
+            return len(stores) == 1 and isinstance(self.tree.up(stores[0]), cst.Param) and \
+                self.tree.up(stores[0]).default is not None and \
+                _literal_kind(self.tree.up(stores[0]).default) in ("int", "float")
+        return False
+
+    def _result_uses(self, result: cst.CSTNode) -> str:
+        """Why the result cannot be a tensor: a name it is assigned to is used as a NumPy array (`a.astype`)."""
+        target = self.tree.up(result)
+        assign = self.tree.up(target) if isinstance(target, cst.AssignTarget) else target
+        if not isinstance(assign, cst.Assign):
+            return ""
+        names = [t.target.value for t in assign.targets if isinstance(t.target, cst.Name)]
+        function = self.tree.function(assign)
+        for name in names:
+            for use in self.tree.names.get(name, ()):
+                parent = self.tree.up(use)
+                if self.tree.within(use, function) and isinstance(parent, cst.Attribute) and parent.value is use and \
+                        parent.attr.value in NUMPY_ONLY:
+                    return f"`{name}` is used as a NumPy array (`{code(parent)}`), which a tensor is not"
+        return ""
+
+
+ARRAY_MODULE_OF = {"get_array_module", "cupy.get_array_module"}
+
+
+def _names(node: cst.CSTNode) -> tuple[str, ...]:
+    """The variables an expression reads (not attribute names)."""
+    found: list[str] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name.value)
+
+    node.visit(Names())
+    return tuple(dict.fromkeys(found))
+
+
+def _is_shape(node: cst.BaseExpression) -> bool:
+    """`a.shape`: a tuple of ints (a torch.Size in torch), which NumPy and torch both read as int64."""
+    return isinstance(node, cst.Attribute) and node.attr.value == "shape"
+
+
+def _root(node: cst.BaseExpression) -> cst.Name:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _bind(call: cst.Call, function: ArrayFunction) -> dict | str:
+    """The call's arguments by NumPy parameter; a string saying why they do not map."""
+    if function.star:
+        if not call.args or any(a.keyword is not None for a in call.args):
+            return "no size (NumPy gives a Python number)" if not call.args else "keyword arguments"
+        return {"*": call.args}
+    values = bind_arguments(call, list(function.parameters))
+    if values is None:
+        return "arguments NumPy takes and torch has no equivalent for"
+    values = {k: v for k, v in values.items() if not (isinstance(v, cst.Name) and v.value == "None") or
+              any(k == p for p, _ in function.fixed)}
+    emitted = {p for p, _ in function.emit} | {p for p, _ in function.spelled} | \
+        set(function.then[1] if function.then else ())
+    for parameter, value in values.items():
+        fixed = dict(function.fixed).get(parameter)
+        if fixed is not None and code(value) != fixed and not (
+                isinstance(value, cst.SimpleString) and repr(value.evaluated_value) == fixed):
+            return f"`{parameter}={code(value)}` has no torch equivalent"
+        if fixed is None and parameter not in emitted:
+            return f"`{parameter}=` has no torch equivalent"
+    missing = [p for p in function.required if p not in values]
+    if missing:
+        return f"no `{missing[0]}`" + (" (NumPy gives a Python number)" if missing[0] == "size" else "")
+    positional = [p for p, keyword in function.emit if not keyword]
+    given = [p in values or p in dict(function.spelled) for p in positional]
+    if any(not g and later for g, later in zip(given, [any(given[i + 1:]) for i in range(len(given))])):
+        return "positional arguments torch cannot take in this order"
+    return values
+
+
+def _integer(node: cst.BaseExpression) -> bool:
+    return _literal_kind(node) == "int" and not isinstance(node, (cst.List, cst.Tuple))
+
+
+def _literal_kind(node: cst.BaseExpression) -> str | None:
+    """"int", "float" or "bool" for a literal number (or a list of them, or an integer expression: len(),
+    .shape[i], int(...)); None for anything else."""
+    if isinstance(node, cst.Integer):
+        return "int"
+    if isinstance(node, cst.Float):
+        return "float"
+    if isinstance(node, cst.Name) and node.value in ("True", "False"):
+        return "bool"
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _literal_kind(node.expression)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply,
+                                                                            cst.FloorDivide)):
+        kinds = {_literal_kind(node.left), _literal_kind(node.right)}
+        return "int" if kinds == {"int"} else None
+    if isinstance(node, (cst.List, cst.Tuple)):
+        kinds = {_literal_kind(e.value) for e in node.elements}
+        if not kinds or None in kinds:
+            return None if kinds else "float"  # numpy.array([]) is float64
+        return "float" if "float" in kinds else "int" if "int" in kinds else "bool"
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("len", "int"):
+        return "int"
+    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
+        return "int"
+    if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
+        return "int"
+    return None
+
+
+def _is_range(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range"
+
+
+def _unknown_source(text: str, name: str, array: str) -> str:
+    return f"`{text}` chose NumPy or CuPy by where `{array}` lives, which is not known to be a tensor here (a " \
+        f"Variable's `.data`, or a name bound to chainer.Variable, is): if it is one in torch, replace each " \
+        f"`{name}.` call by the torch function on its device (e.g. `torch.zeros(shape, dtype=torch.float64, " \
+        f"device={paren(array)}.device)`: NumPy's default dtype is float64), and keep NumPy for host arrays"
 
 
 def _module_objects(tree: ast.Module | None, project) -> set[str]:

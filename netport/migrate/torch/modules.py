@@ -1,4 +1,4 @@
-"""PT001-PT009, PT030-PT039, PT070-PT074: Chainer model definitions become torch.nn modules.
+"""PT001-PT009, PT030-PT039, PT070-PT074, PT097: Chainer model definitions become torch.nn modules.
 
 Runs on Chainer 5 idiom (the Chainer rules have run first): ``Chain``/``ChainList`` ->
 ``nn.Module``/``nn.ModuleList``, ``init_scope`` blocks dissolved, ``__call__`` -> ``forward``,
@@ -51,6 +51,11 @@ LSTM_CLASS = '''class LSTM(nn.LSTMCell):
     def set_state(self, c, h):
         self.c, self.h = c, h
 
+    def detach_state(self):
+        """Chainer's `loss.unchain_backward()` for this state: (h, c) kept, the graph behind them cut."""
+        if self.h is not None:
+            self.h, self.c = self.h.detach(), self.c.detach()
+
     def forward(self, x):
         n = x.shape[0]
         if self.h is not None and self.h.shape[0] < n:
@@ -62,6 +67,21 @@ LSTM_CLASS = '''class LSTM(nn.LSTMCell):
             self.h, self.c = torch.cat([y, self.h[n:]]), torch.cat([c, self.c[n:]])
         return y
 '''
+LSTM_ARGUMENTS = ["in_size", "out_size", "lateral_init", "upward_init", "bias_init", "forget_bias_init"]
+
+
+def lstm_problem(arguments: dict[str, bool] | None, classes) -> str | None:
+    """Why an L.LSTM call is not converted to the LSTM module above (it is marked PT030), or None. ``arguments``:
+    the call's arguments bound to LSTM_ARGUMENTS, each name -> whether it is the literal None (None: unbound)."""
+    if arguments is None or set(arguments) - {"in_size", "out_size", "bias_init", "forget_bias_init"}:
+        return "initialisers or arguments other than bias_init/forget_bias_init"
+    if "out_size" not in arguments or arguments.get("in_size", True):
+        return "an input size inferred at the first call"
+    if "LSTM" in classes:
+        return "a class named LSTM of the program's own"
+    return None
+
+
 LSTM_INIT = """        nn.init.normal_(self.weight_ih, std=1 / math.sqrt(in_size))  # Chainer's LeCun normal
         nn.init.normal_(self.weight_hh, std=1 / math.sqrt(out_size))
 """
@@ -185,6 +205,38 @@ MLP_CONVOLUTION = '''class MLPConvolution2D(nn.ModuleList):
         return last(x)
 '''
 
+# Chainer's L.Inception (links/connection/inception.py, v1.24): Convolution2D conv1 (1x1), proj3 (1x1) -> conv3 (3x3,
+# pad 1), proj5 (1x1) -> conv5 (5x5, pad 2), and a 3x3 max pooling (stride 1, pad 1; cover_all changes nothing at
+# stride 1) -> projp (1x1), built in that order with initialW=conv_init, initial_bias=bias_init; ReLU after each
+# projection and once after the concatenation along the channels.
+INCEPTION = '''class Inception(nn.Module):
+    """Chainer's L.Inception (GoogLeNet's block): 1x1, 3x3 and 5x5 convolution paths and a max-pooling path over
+    the input, joined along the channels, initialised as Chainer did: LeCun normal times scale, the constant
+    initial_bias (the convolutions of the input LazyConv2d when in_channels is None: sized at the first input)."""
+
+    def __init__(self, in_channels, out1, proj3, out3, proj5, out5, proj_pool, scale=1, initial_bias=0):
+        super().__init__()
+
+        def conv(n_in, n_out, ksize, pad=0):
+            if n_in is None:
+                return LazyConv2d(n_out, ksize, padding=pad, scale=scale, initial_bias=initial_bias)
+            return chainer_init(nn.Conv2d(n_in, n_out, ksize, padding=pad), scale, initial_bias)
+
+        self.conv1 = conv(in_channels, out1, 1)
+        self.proj3 = conv(in_channels, proj3, 1)
+        self.conv3 = conv(proj3, out3, 3, pad=1)
+        self.proj5 = conv(in_channels, proj5, 1)
+        self.conv5 = conv(proj5, out5, 5, pad=2)
+        self.projp = conv(in_channels, proj_pool, 1)
+
+    def forward(self, x):
+        out1 = self.conv1(x)
+        out3 = self.conv3(torch.relu(self.proj3(x)))
+        out5 = self.conv5(torch.relu(self.proj5(x)))
+        pool = self.projp(nn.functional.max_pool2d(x, 3, stride=1, padding=1))
+        return torch.relu(torch.cat((out1, out3, out5, pool), dim=1))
+'''
+
 CLASSIFIER = '''class Classifier(nn.Module):
     """Chainer's L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""
 
@@ -201,8 +253,8 @@ CLASSIFIER = '''class Classifier(nn.Module):
 
 # CH017's BatchNormalizationV1 on torch: nn.BatchNorm averages the batch variance alone into running_var,
 # Chainer 1.24 (CPU) the batch variance plus eps; evaluation normalises by sqrt(running_var + eps) in both.
-CHAINER_BATCH_NORM = '''class Chainer{base}(nn.{base}):
-    """nn.{base} with Chainer 1.24's running-variance update: on the CPU v1 averaged the batch
+CHAINER_BATCH_NORM = '''class Chainer{base}({parent}):
+    """{parent} with Chainer 1.24's running-variance update: on the CPU v1 averaged the batch
     variance plus eps, torch averages the batch variance alone."""
 
     def forward(self, x):
@@ -217,6 +269,24 @@ CHAINER_BATCH_NORM = '''class Chainer{base}(nn.{base}):
         return y
 '''
 
+# Chainer's BatchNormalization took an (N, C, ...) input of any rank and normalised over every axis but C
+# (1.24 batch_normalization.py: axis = (0,) + range(2, ndim)); nn.BatchNorm1d/2d/3d compute the same, each for
+# the ranks its _check_input_dim allows. Written into a file where the rank that reaches a link is not known.
+BATCH_NORM_ND = '''class BatchNormNd(nn.BatchNorm1d):
+    """nn.BatchNorm1d/2d/3d for an (N, C, ...) input of any rank, as Chainer's BatchNormalization took:
+    the statistics are over every axis but C."""
+
+    def _check_input_dim(self, x):
+        if x.dim() < 2:
+            raise ValueError(f"expected an (N, C, ...) input (got {x.dim()}D input)")
+'''
+
+
+def _chainer_batch_norm(base: str) -> str:
+    """CHAINER_BATCH_NORM over nn.BatchNorm1d/2d/3d, or over BatchNormNd (written into the file too)."""
+    return CHAINER_BATCH_NORM.format(base=base, parent=base if base == "BatchNormNd" else f"nn.{base}")
+
+
 # links with no torch counterpart, and what a port takes
 _NO_TORCH_LINKS = {
     "chainer.links.caffe.CaffeFunction": "it loads a .caffemodel into Chainer links called by layer name; convert the "
@@ -229,15 +299,13 @@ _NO_TORCH_LINKS = {
     "different model)",
     "chainer.links.InceptionBN": "GoogLeNet's inception block with batch normalization: write it as an nn.Module of "
     "nn.Conv2d/nn.BatchNorm2d branches joined by torch.cat(..., dim=1)",
-    "chainer.links.Inception": "GoogLeNet's inception block: write it as an nn.Module of nn.Conv2d branches joined "
-    "by torch.cat(..., dim=1)",
 }
 
 register(
     Rule("PT035", "CH017's BatchNormalizationV1 (v1's running variance) becomes a ChainerBatchNorm1d/2d written "
          "into the file: nn.BatchNorm1d/2d whose running variance takes in eps at every update, as v1's did",
          before="import chainer.links as L\nbn = L.BatchNormalization(16)\ny = bn(x.reshape(-1, 16))\n",
-         after="from torch import nn\n\n\n" + CHAINER_BATCH_NORM.format(base="BatchNorm1d") +
+         after="from torch import nn\n\n\n" + _chainer_batch_norm("BatchNorm1d") +
                "\n\nbn = ChainerBatchNorm1d(16, eps=2e-05, momentum=0.1)\nnn.init.zeros_(bn.running_var)\n"
                "y = bn(x.reshape(-1, 16))\n",
          target="torch",
@@ -363,7 +431,8 @@ register(
                "# ported from chainer\nimport collections\nPair = collections.namedtuple('Pair', 'W b')\n"
                "p = Pair(1, 2)\nprint(p.W, p.b)\n")),
     Rule("PT036", "L.BatchNormalization becomes nn.BatchNorm1d/2d/3d by the rank of the input that reaches the link "
-         "in the code of its class (or of its file): the link before it, reshapes, poolings; marked where unknown",
+         "in the code of its class (or of its file): the link before it, reshapes, poolings; where that rank is "
+         "not known, a BatchNormNd written into the file that takes any rank, as Chainer's link did",
          before="import chainer\nimport chainer.functions as F\nimport chainer.links as L\n\n\n"
                 "class Generator(chainer.Chain):\n    def __init__(self):\n        super(Generator, self).__init__()\n"
                 "        with self.init_scope():\n            self.l0 = L.Linear(10, 128, nobias=True)\n"
@@ -372,8 +441,8 @@ register(
                 "            self.bn1 = L.BatchNormalization(3)\n\n    def __call__(self, z):\n"
                 "        h = F.reshape(F.relu(self.bn0(self.l0(z))), (-1, 8, 4, 4))\n"
                 "        return F.relu(self.bn1(self.dc1(h)))\n",
-         after="import math\nimport torch\nfrom torch import nn\n\n\n" + CHAINER_BATCH_NORM.format(base="BatchNorm1d") +
-               "\n\n" + CHAINER_BATCH_NORM.format(base="BatchNorm2d") + "\n\nclass Generator(nn.Module):\n"
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" + _chainer_batch_norm("BatchNorm1d") +
+               "\n\n" + _chainer_batch_norm("BatchNorm2d") + "\n\nclass Generator(nn.Module):\n"
                "    def __init__(self):\n        super(Generator, self).__init__()\n"
                "        self.l0 = nn.Linear(10, 128, bias=False)\n"
                "        nn.init.normal_(self.l0.weight, std=1 / math.sqrt(10))\n"
@@ -472,8 +541,18 @@ register(
          target="torch",
          noop=("# ported from chainer\nfrom torch import nn\nmlp = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU())\n",
                "# ported from chainer\nfrom mylib import links as L\nmlp = L.MLPConvolution2D(3, (16, 16, 10), 3)\n")),
+    Rule("PT097", "L.Inception becomes an Inception written into the file: GoogLeNet's 1x1, 3x3 and 5x5 "
+         "convolution paths and max-pooling path joined along the channels, initialised as Chainer's; marked with "
+         "an initializer it cannot convert",
+         before="import chainer.links as L\ninc = L.Inception(3, 4, 2, 4, 2, 4, 4)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" +
+               LAZY_CLASS.format(name="LazyConv2d", link="L.Convolution2D") + "\n\n" + INCEPTION + "\n\n" +
+               CHAINER_INIT + "\n\ninc = Inception(3, 4, 2, 4, 2, 4, 4)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\ninc = nn.Conv2d(3, 4, 1)\n",
+               "# ported from chainer\nfrom mylib import links as L\ninc = L.Inception(3, 4, 2, 4, 2, 4, 4)\n")),
     Rule("PT074", "links with no torch counterpart (CaffeFunction, NegativeSampling, BinaryHierarchicalSoftmax, "
-         "Inception, InceptionBN) are marked with what a port takes",
+         "InceptionBN) are marked with what a port takes",
          before="import chainer.links as L\nloss = L.NegativeSampling(100, counts, 5)\n",
          after="import chainer.links as L\nloss = L.NegativeSampling(100, counts, 5)  # netport: TODO(PT074): "
                "`chainer.links.NegativeSampling` has no torch counterpart: " +
@@ -523,8 +602,10 @@ class ModuleRules(RulePass):
         self._needs_chainer_init = False
         self._needs_chainer_copy = False
         self._needs_mlp_convolution = False
+        self._needs_inception = False
         self._lazy_classes: set[str] = set()  # the Lazy* classes of LAZY_CLASS to write
         self._chainer_batch_norms: set[str] = set()  # "BatchNorm1d"/"BatchNorm2d" of CHAINER_BATCH_NORM to write
+        self._needs_batch_norm_nd = False  # BATCH_NORM_ND, for a link whose input rank is not known
         self._module_lists: list[bool] = []
 
     def finish_module(self, module: cst.Module) -> cst.Module:
@@ -536,6 +617,8 @@ class ModuleRules(RulePass):
             module = insert_definition(module, CHAINER_COPY)
         if self._needs_mlp_convolution:
             module = insert_definition(module, MLP_CONVOLUTION)
+        if self._needs_inception:
+            module = insert_definition(module, INCEPTION)
         for lazy, link in reversed(_LAZY_LINKS.values()):
             if lazy in self._lazy_classes:
                 module = insert_definition(module, LAZY_CLASS.format(name=lazy, link=link))
@@ -543,7 +626,9 @@ class ModuleRules(RulePass):
             module = insert_definition(module, NSTEP_LSTM_CLASS.format(
                 init="" if self.ctx.init == "torch" else NSTEP_LSTM_INIT))
         for base in sorted(self._chainer_batch_norms, reverse=True):
-            module = insert_definition(module, CHAINER_BATCH_NORM.format(base=base))
+            module = insert_definition(module, _chainer_batch_norm(base))
+        if self._needs_batch_norm_nd:  # before the ChainerBatchNormNd that derives from it
+            module = insert_definition(module, BATCH_NORM_ND)
         if self._needs_lstm:
             module = insert_definition(module, LSTM_CLASS.format(init="" if self.ctx.init == "torch" else LSTM_INIT))
         return insert_definition(module, CLASSIFIER) if self._needs_classifier else module
@@ -651,6 +736,8 @@ class ModuleRules(RulePass):
             return self._embed_id(original, updated)
         if qualified == "chainer.links.MLPConvolution2D":
             return self._mlp_convolution(original, updated)
+        if qualified == "chainer.links.Inception":
+            return self._inception(original, updated)
         if qualified == "chainer.links.Classifier" and len(updated.args) == 1 and updated.args[0].keyword is None:
             if "Classifier" in self.project.classes:
                 self.todo(original, "PT006", "L.Classifier: this program defines its own Classifier; write the loss "
@@ -760,6 +847,40 @@ class ModuleRules(RulePass):
                   "nn.ModuleList of the convolution and its 1x1 convolutions, ReLU between them, initialised as "
                   "Chainer's")
         return cst.parse_expression(f"MLPConvolution2D({args})")
+
+    def _inception(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        sizes = ["in_channels", "out1", "proj3", "out3", "proj5", "out5", "proj_pool"]
+        values = bind_arguments(updated, [*sizes, "conv_init", "bias_init"])
+        problem = None if values is not None and set(sizes) <= set(values) else "arguments netport cannot match"
+        scale = bias = None
+        weight = values.get("conv_init") if problem is None else None
+        if weight is not None and not is_none(weight):
+            fill = self._fill(weight, "w", "fan_in", "fan_out")
+            if not fill.lecun:
+                problem = f"conv_init={code(weight)}"
+            else:
+                self._use_fill(fill)
+                scale = fill.scale
+        initial = values.get("bias_init") if problem is None else None
+        if initial is not None and not is_none(initial):
+            if _number(initial) is None:
+                problem = f"bias_init={code(initial)}"
+            bias = code(initial)
+        if problem is not None:
+            self.todo(original, "PT097", f"L.Inception with {problem}: write GoogLeNet's block by hand (the 1x1, "
+                      "1x1-3x3 and 1x1-5x5 nn.Conv2d paths and a 3x3 max pooling with a 1x1 nn.Conv2d, joined by "
+                      "torch.cat(..., dim=1) and one ReLU)")
+            return updated
+        args = ", ".join(code(values[name]) for name in sizes)
+        args += (f", scale={scale}" if scale is not None else "") + (f", initial_bias={bias}" if bias else "")
+        self._needs_inception = self._needs_chainer_init = True
+        self._lazy_classes.add("LazyConv2d")
+        self._nn("Conv2d")
+        self.need_import("math")
+        self.need_import("torch")
+        self.info(original, "PT097", "L.Inception is the `Inception` written into this file: its convolution and "
+                  "max-pooling paths joined along the channels, initialised as Chainer's")
+        return cst.parse_expression(f"Inception({args})")
 
     def _embed_id(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
@@ -988,15 +1109,9 @@ class ModuleRules(RulePass):
         return updated
 
     def _lstm(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        values = bind_arguments(updated, ["in_size", "out_size", "lateral_init", "upward_init", "bias_init",
-                                          "forget_bias_init"])
-        problem = None
-        if values is None or set(values) - {"in_size", "out_size", "bias_init", "forget_bias_init"}:
-            problem = "initialisers or arguments other than bias_init/forget_bias_init"
-        elif "out_size" not in values or is_none(values["in_size"]):
-            problem = "an input size inferred at the first call"
-        elif "LSTM" in self.project.classes:
-            problem = "a class named LSTM of the program's own"
+        values = bind_arguments(updated, LSTM_ARGUMENTS)
+        problem = lstm_problem(None if values is None else {k: is_none(v) for k, v in values.items()},
+                               self.project.classes)
         if problem is not None:
             self.todo(original, "PT030", f"L.LSTM with {problem}: " + LSTM_TODO)
             return updated
@@ -1446,13 +1561,15 @@ class ModuleRules(RulePass):
         if v1:
             self._chainer_batch_norms.add(module)
             self._nn(module)
+            base = module if module == "BatchNormNd" else f"nn.{module}"
             self.info(original, "PT035", f"{BATCH_NORMALIZATION_V1} is `Chainer{module}` (written into this file): "
-                      f"nn.{module} with Chainer's eps={eps}, momentum = 1 - decay = {momentum}, and v1's running "
+                      f"{base} with Chainer's eps={eps}, momentum = 1 - decay = {momentum}, and v1's running "
                       "variance, which takes in eps at every update")
             return cst.parse_expression(f"Chainer{module}({code(values['size'])}, eps={eps}, momentum={momentum}{affine})")
         self.info(original, "PT003", f"L.BatchNormalization is `nn.{module}` with Chainer's eps={eps} and "
                   f"momentum = 1 - decay = {momentum}")
-        return cst.parse_expression(f"{self._nn(module)}({code(values['size'])}, eps={eps}, momentum={momentum}{affine})")
+        spelled = module if module == "BatchNormNd" else self._nn(module)
+        return cst.parse_expression(f"{spelled}({code(values['size'])}, eps={eps}, momentum={momentum}{affine})")
 
     def _batch_norm_module(self, original: cst.Call, target: str) -> str:
         """BatchNorm1d/2d/3d for the rank of the input that reaches the link (Chainer's took any), as the code
@@ -1468,17 +1585,14 @@ class ModuleRules(RulePass):
             self.info(original, "PT036", f"`{target}` normalises a {'/'.join(map(str, sorted(ranks)))}-D input "
                       f"(the data flow of {'its class' if owner else 'this file'}): nn.{module}")
             return module
-        # the project's guess: images where the program has convolutions
-        images = any(kind in _IMAGE_LINKS for kind in self.project.link_types.values())
-        module = "BatchNorm2d" if images else "BatchNorm1d"
         odd = sorted(rank for rank in ranks if rank is not None and rank not in _BATCH_NORMS)
         why = ("inputs of different ranks" if len(modules - {None}) > 1 else
                f"a {odd[0]}-D input, which no nn.BatchNorm takes" if odd else
                "an input whose rank this file does not show" if ranks else "no call of it in this file")
-        self.todo(original, "PT036", f"L.BatchNormalization normalised inputs of any rank; `{target}` gets {why}: "
-                  f"nn.{module} is a guess; use BatchNorm1d for (N, C) or (N, C, L) inputs, BatchNorm2d for "
-                  "(N, C, H, W), BatchNorm3d for (N, C, D, H, W)")
-        return module
+        self._needs_batch_norm_nd = True
+        self.info(original, "PT036", f"`{target}` gets {why}: BatchNormNd (written into this file) is nn.BatchNorm1d "
+                  "taking an (N, C, ...) input of any rank, as Chainer's BatchNormalization did")
+        return "BatchNormNd"
 
     def _parameter(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         values = bind_arguments(updated, ["initializer", "shape", "name"])
@@ -1898,9 +2012,26 @@ def _assignment_target(statement: cst.CSTNode | None, call: cst.Call) -> str | N
         small = statement.body[0]
         if isinstance(small, cst.Assign) and small.value is call and len(small.targets) == 1:
             target = small.targets[0].target
-            if isinstance(target, (cst.Name, cst.Attribute)):
+            if isinstance(target, (cst.Name, cst.Attribute)) or _pure_subscript(target):
                 return code(target)
     return None
+
+
+def _pure_subscript(node: cst.BaseExpression) -> bool:
+    """`links["bn%d" % i]`: a subscript of a name whose key has no side effects, so the statements written
+    after the assignment can name the same item again."""
+    def pure(expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
+            return True
+        if isinstance(expr, cst.Attribute):
+            return pure(expr.value)
+        if isinstance(expr, cst.BinaryOperation):
+            return pure(expr.left) and pure(expr.right)
+        return False
+
+    return isinstance(node, cst.Subscript) and isinstance(node.value, (cst.Name, cst.Attribute)) and \
+        pure(node.value) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and \
+        pure(node.slice[0].slice.value)
 
 
 def _number(node: cst.BaseExpression) -> str | None:

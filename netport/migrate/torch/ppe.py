@@ -48,6 +48,8 @@ from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, bind_arguments, code, spell_with
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.graphs import (DIFFERENCE, DUMP_GRAPH, GRAPH_DOT, HELPER, dump_graph_arguments,
+                                         dump_graph_lines)
 
 PPE = (("trainer", "ppe"),)
 _HEAD = "import chainer\nfrom chainer import training\nfrom chainer.training import extensions\n\n"
@@ -170,6 +172,37 @@ register(
                "# ported from chainer\nimport torch\nmodel.load_state_dict(torch.load(path))\n")),
 )
 
+register(Rule(
+    "PT092", "--trainer ppe: extensions.dump_graph('main/loss') of an L.Classifier's Trainer: the loop writes the "
+    "graph of the first iteration's loss to the manager's out/cg.dot with autograd_graph_dot (written into the file)",
+    before=_HEAD + "import chainer.links as L\n\nmodel = L.Classifier(predictor)\n"
+    "optimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\n"
+    "train_iter = chainer.iterators.SerialIterator(train, 100)\n"
+    "updater = training.StandardUpdater(train_iter, optimizer)\n"
+    "trainer = training.Trainer(updater, (5, 'epoch'))\ntrainer.extend(extensions.dump_graph('main/loss'))\n"
+    "trainer.run()\n",
+    after="import os\nimport torch\nimport pytorch_pfn_extras as ppe\nfrom torch import nn\n\n\n" + GRAPH_DOT +
+    '\n\nclass Classifier(nn.Module):\n'
+    '    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n'
+    "    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n"
+    "    def forward(self, x, t):\n        y = self.predictor(x)\n"
+    "        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n"
+    "        self.accuracy = (y.argmax(1) == t).float().mean()\n"
+    "        ppe.reporting.report({'loss': self.loss, 'accuracy': self.accuracy}, self)\n        return self.loss\n\n\n"
+    "model = Classifier(predictor)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+    "train_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n"
+    "trainer = ppe.training.ExtensionsManager(model, optimizer, 5, iters_per_epoch=len(train_iter))\n"
+    + _LOOP + "        if trainer.iteration == 1:\n"
+    "            # extensions.dump_graph: the graph of the first iteration's loss\n"
+    "            with open(os.path.join(trainer.out, 'cg.dot'), 'w') as f:\n"
+    "                f.write(autograd_graph_dot([loss]))\n",
+    target="torch", options=PPE,
+    noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\nfrom torchviz import make_dot\n"
+          "while not manager.stop_trigger:\n    for x, t in loader:\n        with manager.run_iteration():\n"
+          "            loss = model(x, t)\n        if manager.iteration == 1:\n"
+          "            make_dot(loss).save('cg.dot')\n",
+          "# ported from chainer\nfrom mylib import extensions\ntrainer.extend(extensions.dump_graph('main/loss'))\n")))
+
 SERIAL = ("chainer.iterators.SerialIterator",)
 MULTIPROCESS = ("chainer.iterators.MultiprocessIterator",
                 "chainer.iterators.multiprocess_iterator.MultiprocessIterator")
@@ -205,8 +238,6 @@ STANDARD = {
     "observe_value": (["observation_key", "target_func"], {}, {}),
 }
 UNCONVERTED = {
-    "dump_graph": "extensions.dump_graph has no pytorch-pfn-extras equivalent (torchviz's make_dot draws the graph "
-                  "of a loss): remove it or draw the graph by hand",
     "LinearShift": "extensions.LinearShift: step a torch.optim.lr_scheduler.LambdaLR with the linear schedule in a "
                    "ppe.training.extensions.LRScheduler by hand",
 }
@@ -299,6 +330,8 @@ class PpeTrainer:
         self.calls: dict[int, str] = {}  # id(original call) -> its replacement, decided by a block
         self.manager_params: dict[int, str] = {}  # id(function) -> its parameter that holds the manager
         self.classifier_reports = False
+        self.graphs_written: set[int] = set()  # id(dump_graph call) whose graph the loop writes (PT092)
+        self.graph_problems: dict[int, str] = {}  # id(dump_graph call) -> why the loop does not write it
 
     # facts ----------------------------------------------------------------------------------------
 
@@ -479,7 +512,10 @@ class PpeTrainer:
         loaders = [self._loader(statement, call, repeats=name == train_iter)
                    for name, (statement, call) in iterators.items()]
         self._check_uses(scope, iterators, trainer_name, updater_name, train_iter, statements)
+        dumps = self._dumps([s for s in of("extend") if s[2] == trainer_name], model, loss_func)
         # what the block becomes
+        for statement, *_ in dumps:
+            self.r._remove(statement)
         for convert in loaders:
             convert()
         ppe = self.ppe()
@@ -507,6 +543,19 @@ class PpeTrainer:
         loop = [f"# {trainer_name}.run(): the StandardUpdater's step for each batch, the extensions after it",
                 f"while not {trainer_name}.stop_trigger:", f"    for batch in {train_iter}:",
                 f"        with {trainer_name}.run_iteration():", *[f"            {line}" for line in step]]
+        if dumps:  # extensions.dump_graph: after the first iteration's update, as its trigger had it
+            self.r._graph_dumped = True
+            loop.append(f"        if {trainer_name}.iteration == 1:")
+            join = f"{self.r.need_import('os')}.path.join"
+        for statement, extension, filename, styles in dumps:
+            loop += [f"            {c}" for c in self.r._comments[id(statement)]]
+            loop.append("            # extensions.dump_graph: the graph of the first iteration's loss")
+            loop += [f"            {line}" for line in dump_graph_lines(join, f"{trainer_name}.out", filename, styles)]
+            self.r.warn(extension, "PT092", f"extensions.dump_graph('main/loss') is written into the loop: after the "
+                        "first iteration, the graph of its loss (the Classifier's, which it reported as 'main/loss') "
+                        f"goes to os.path.join({trainer_name}.out, {filename}), drawn by {HELPER} (written into the "
+                        f"file) from torch's autograd graph in Chainer's DOT form (ppe's reporter keeps no graph); "
+                        f"{DIFFERENCE} (Chainer 7's DumpGraph also rendered a .png where Graphviz's dot was installed)")
         if unit == "iteration":  # the Trainer stopped in the middle of an epoch
             loop += [f"        if {trainer_name}.stop_trigger:", "            break"]
         self.r._replace(run, "\n".join(loop) + "\n")
@@ -526,6 +575,28 @@ class PpeTrainer:
             self.r.warn(trainer_call, "PT042", f"what `{model}` reports is what its forward passes to "
                         "chainer.report (ppe.reporting.report): check that the keys PrintReport and the triggers "
                         "read are still reported")
+
+    def _dumps(self, extends, model: str, loss_func) -> list[tuple]:
+        """The extend(extensions.dump_graph(...)) statements the loop writes: (statement, the dump_graph call, file
+        name, styles); why the others are not is kept for their markers."""
+        dumps = []
+        for statement, call, _ in extends:
+            args = bind_arguments(call, ["extension", "name", "trigger", "priority", "invoke_before_training"])
+            extension = args.get("extension") if args is not None else None
+            if not isinstance(extension, cst.Call) or self.callee(extension) not in DUMP_GRAPH:
+                continue
+            problem, filename, styles = dump_graph_arguments(extension)
+            if problem is None and set(args) - {"extension", "name", "priority"}:
+                problem = "a trigger of its own (Chainer's dump_graph draws at the first iteration only)"
+            if problem is None and (model not in self.r._classifiers or loss_func is not None):
+                problem = "'main/loss' is what the model reports, not known to be the loss the loop computes (ppe's " \
+                    "reporter keeps no graph; a model built with L.Classifier reports its loss)"
+            if problem is not None:
+                self.graph_problems[id(extension)] = problem
+            else:
+                self.graphs_written.add(id(extension))
+                dumps.append((statement, extension, filename, styles))
+        return dumps
 
     def _loader(self, statement, call: cst.Call, repeats: bool):
         """A function that converts a Chainer iterator to a DataLoader (raises here if it cannot)."""
@@ -836,6 +907,13 @@ class PpeTrainer:
             self.r.info(original, "PT044", f"extensions.{name} is ppe.training.extensions.{name}" +
                         (" (the manager's state_dict, with torch.save)" if name == "snapshot" else ""))
             return updated.with_changes(func=cst.parse_expression(f"{ppe}.training.extensions.{name}"), args=new)
+        if EXTENSIONS + name in DUMP_GRAPH:
+            if id(original) not in self.graphs_written:  # (written into the loop: its statement is removed)
+                self._todo(original, "PT092", "extensions.dump_graph: " + self.graph_problems.get(
+                    id(original), "not given to the extend() of a Trainer converted to an ExtensionsManager") +
+                    f"; write the graph of the loss with {HELPER} (netport writes it where it converts a dump) or "
+                    "torchviz's make_dot, by hand")
+            return updated
         if name == "ExponentialShift":
             return self._exponential_shift(original, updated)
         if name == "observe_lr":

@@ -676,7 +676,8 @@ class ScriptRules(RulePass):
             if store:
                 return updated.with_changes(attr=cst.Name("data"))
             return cst.parse_expression(f"{primary(updated.value)}.detach()")
-        if not called and name == "xp" and self.qualified(original) is None and receiver not in ("np", "numpy"):
+        if not called and name == "xp" and self.qualified(original) is None and receiver not in ("np", "numpy") and \
+                id(original) not in getattr(self, "_xp_receivers", ()):  # (devices.py converts those uses)
             message = f"`{receiver}.xp` chose NumPy or CuPy by the device of the link: keep arrays that stay on the " \
                       "host NumPy, and create the tensors that reach the module on its device (e.g. `torch.ones(" \
                       f"shape, dtype=torch.float32, device=next({receiver}.parameters()).device)`)"

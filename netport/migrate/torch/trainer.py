@@ -34,6 +34,8 @@ from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, RulePass, bind_argume
 from netport.migrate.registry import rule_pass
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.graphs import (DIFFERENCE, DUMP_GRAPH, GRAPH_DOT, HELPER, define_graph_helper,
+                                         dump_graph_arguments, dump_graph_lines)
 from netport.migrate.torch.ppe import PpeTrainer
 
 register(
@@ -57,6 +59,39 @@ register(
                "        optimizer.step()\n")),
 )
 
+_GRAPH_HEAD = "import chainer\nimport chainer.links as L\nfrom chainer import training\n" \
+    "from chainer.training import extensions\n\nmodel = L.Classifier(predictor)\n" \
+    "optimizer = chainer.optimizers.SGD()\n" \
+    "optimizer.setup(model)\ntrain_iter = chainer.iterators.SerialIterator(train, 100)\n" \
+    "updater = training.StandardUpdater(train_iter, optimizer)\ntrainer = training.Trainer(updater, (5, 'epoch'))\n"
+register(Rule(
+    "PT091", "extensions.dump_graph('main/loss') of a Trainer written out as a loop: the loop writes the graph of "
+    "its first iteration's loss to out/cg.dot with autograd_graph_dot (written into the file)",
+    before=_GRAPH_HEAD + "# the graph, once\ntrainer.extend(extensions.dump_graph('main/loss', 'loss.dot'))\n"
+    "trainer.run()\n",
+    after="import os\nimport torch\nfrom torch import nn\n\n\n" + GRAPH_DOT + '\n\nclass Classifier(nn.Module):\n'
+    '    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n'
+    "    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n"
+    "    def forward(self, x, t):\n        y = self.predictor(x)\n"
+    "        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n"
+    "        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\n"
+    "model = Classifier(predictor)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+    "train_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n"
+    "# the loop training.Trainer ran, written out\nos.makedirs('result', exist_ok=True)\niteration = 0\n"
+    "for epoch in range(1, 5 + 1):\n    observations = {}\n    for batch in train_iter:\n"
+    "        optimizer.zero_grad(set_to_none=False)\n        loss = model(*batch)\n        loss.backward()\n"
+    "        optimizer.step()\n        iteration += 1\n"
+    "        observations.setdefault('main/loss', []).append(model.loss.item())\n"
+    "        observations.setdefault('main/accuracy', []).append(model.accuracy.item())\n"
+    "        if iteration == 1:\n            # the graph, once\n"
+    "            # extensions.dump_graph: the graph of the first iteration's loss\n"
+    "            with open(os.path.join('result', 'loss.dot'), 'w') as f:\n"
+    "                f.write(autograd_graph_dot([loss]))\n",
+    target="torch",
+    noop=("# ported from chainer\nimport torch\nfrom torchviz import make_dot\nfor i, (x, t) in enumerate(loader):\n"
+          "    loss = model(x, t)\n    if i == 0:\n        make_dot(loss).save('cg.dot')\n",
+          "# ported from chainer\nfrom mylib import extensions\ntrainer.extend(extensions.dump_graph('main/loss'))\n")))
+
 ITERATOR = ("chainer.iterators.SerialIterator", "chainer.iterators.serial_iterator.SerialIterator")
 UPDATER = ("chainer.training.StandardUpdater", "chainer.training.updaters.StandardUpdater",
            "chainer.training.updater.StandardUpdater",
@@ -73,9 +108,9 @@ PER_EPOCH = ("(1, 'epoch')", '(1, "epoch")')
 class _Unsupported(Exception):
     """A Trainer-era statement this pass does not convert; the message says why."""
 
-    def __init__(self, statement, message):
+    def __init__(self, statement, message, rule="PT040"):
         super().__init__(message)
-        self.statement = statement
+        self.statement, self.rule = statement, rule
 
 
 @rule_pass("torch.trainer", 10)
@@ -94,6 +129,7 @@ class TrainerRules(RulePass):
                     isinstance(n.func.value, ast.Name) and len(n.args) == 1 and isinstance(n.args[0], ast.Name):
                 self._setups.setdefault(n.func.value.id, set()).add(n.args[0].id)
         self._comments: dict[int, list[str]] = {}  # id(removed statement) -> its comments
+        self._graph_dumped = False  # a dump_graph written into the loop: autograd_graph_dot goes into the file
         # --trainer ppe: ppe.py decides every block up front (an extension function may come before the
         # Trainer it serves) and converts what it decided as the traversal reaches it
         self._ppe = PpeTrainer(self) if self.ctx.options.trainer == "ppe" else None
@@ -119,7 +155,8 @@ class TrainerRules(RulePass):
         return self._ppe.leave_classdef(original, updated) if self._ppe is not None else updated
 
     def finish_module(self, module: cst.Module) -> cst.Module:
-        return self._ppe.finish(module) if self._ppe is not None else module
+        module = self._ppe.finish(module) if self._ppe is not None else module
+        return define_graph_helper(module) if self._graph_dumped else module
 
     def leave_SimpleStatementLine(self, original, updated):
         if id(original) in self._comments:  # its comments moved into the loop
@@ -141,17 +178,18 @@ class TrainerRules(RulePass):
         except _Unsupported as problem:
             for statement in statements:
                 if self._kind(statement)[0] is not None:
-                    self._mark(statement, str(problem) if statement is problem.statement else
-                               f"part of a Trainer that is not converted: {problem}")
+                    own = statement is problem.statement
+                    self._mark(statement, str(problem) if own else
+                               f"part of a Trainer that is not converted: {problem}", problem.rule if own else "PT040")
 
-    def _mark(self, statement, message: str) -> None:
+    def _mark(self, statement, message: str, rule: str = "PT040") -> None:
         message = " ".join(message.split())
-        self.report(statement, "PT040", Severity.ERROR, message)
+        self.report(statement, rule, Severity.ERROR, message)
         comments = [line.comment.value for line in statement.leading_lines if line.comment is not None]
         if statement.trailing_whitespace.comment is not None:
             comments.append(statement.trailing_whitespace.comment.value)
-        if not any(c.startswith(f"{TODO_PREFIX}(PT040)") for c in comments):  # marked by an earlier run
-            self.edits(statement).todos.append(f"{TODO_PREFIX}(PT040): {message}")
+        if not any(c.startswith(f"{TODO_PREFIX}({rule})") for c in comments):  # marked by an earlier run
+            self.edits(statement).todos.append(f"{TODO_PREFIX}({rule}): {message}")
 
     def _kind(self, statement) -> tuple[str | None, cst.Call | None, str | None]:
         """('iterator' | 'updater' | 'trainer' | 'extend' | 'run' | None, the call, the assigned name)."""
@@ -229,7 +267,7 @@ class TrainerRules(RulePass):
         train_iter = values["iterator"].value
         loaders = {train_iter: True}  # iterator name -> repeats
         # the extensions
-        sections, evaluator, log_report, printed, snapshot = [], None, False, None, None
+        sections, evaluator, log_report, printed, snapshot, dumps = [], None, False, None, None, []
         for statement, call in extends:
             extension, trigger = _extend_arguments(call)
             if not isinstance(extension, cst.Call) or not (self.callee(extension) or "").startswith(EXTENSIONS):
@@ -267,6 +305,13 @@ class TrainerRules(RulePass):
                 snapshot = every
             elif name == "ProgressBar" and not extension.args:
                 pass  # a display only
+            elif EXTENSIONS + name in DUMP_GRAPH:
+                problem, filename, styles = dump_graph_arguments(extension)
+                if problem is None and trigger is not None:
+                    problem = "a trigger of its own (Chainer's dump_graph draws at the first iteration only)"
+                if problem is not None:
+                    raise _Unsupported(statement, f"extensions.dump_graph: {problem}", rule="PT091")
+                dumps.append((statement, extension, filename, styles))
             else:
                 raise _Unsupported(statement, f"extensions.{name} with these arguments: write what it does into the "
                                    "loop by hand")
@@ -303,8 +348,15 @@ class TrainerRules(RulePass):
             self._remove(statement)
         self.need_import("torch")
         loop = self._loop(model, optimizer, train_iter, evaluator, device, epochs, out, log_report, printed,
-                          snapshot, sections, comments=self._comment_lines(updater_statement) +
+                          snapshot, sections, dumps, comments=self._comment_lines(updater_statement) +
                           self._comment_lines(trainer_statement))
+        for _, extension, filename, _ in dumps:
+            self._graph_dumped = True
+            self.warn(extension, "PT091", f"extensions.dump_graph('main/loss') is written into the loop: after the "
+                      f"first iteration, the graph of its loss (the Classifier's, which it reported as 'main/loss') "
+                      f"goes to os.path.join({out}, {filename}), drawn by {HELPER} (written into the file) from "
+                      f"torch's autograd graph in Chainer's DOT form; {DIFFERENCE} (Chainer 7's DumpGraph also "
+                      "rendered a .png where Graphviz's dot was installed)")
         self._replace(run, loop)
         self.info(run, "PT040", "trainer.run() is the loop the Trainer ran, written out" +
                   ("" if "ProgressBar" not in [n for n, _ in sections] else " (without its ProgressBar)"))
@@ -331,12 +383,12 @@ class TrainerRules(RulePass):
         self.insert_after(statement, new)
 
     def _loop(self, model, optimizer, train_iter, evaluator, device, epochs, out, log_report, printed, snapshot,
-              sections, comments) -> str:
+              sections, dumps, comments) -> str:
         comments_of = {name: self._comments[id(statement)] for name, statement in sections}
         lines = ["# the loop training.Trainer ran, written out"] + comments
         if device is not None:
             lines.append(f"device = torch.device('cuda', {device}) if {device} >= 0 else torch.device('cpu')")
-        if log_report or snapshot:
+        if log_report or snapshot or dumps:  # (the Trainer made its out directory when it started)
             lines.append(f"{self.need_import('os')}.makedirs({out}, exist_ok=True)")
         if log_report:
             lines.append("log = []")
@@ -349,6 +401,13 @@ class TrainerRules(RulePass):
                   f"        {optimizer}.step()", "        iteration += 1",
                   f"        observations.setdefault('main/loss', []).append({model}.loss.item())",
                   f"        observations.setdefault('main/accuracy', []).append({model}.accuracy.item())"]
+        if dumps:
+            lines.append("        if iteration == 1:")
+        for statement, extension, filename, styles in dumps:
+            lines += [f"            {c}" for c in self._comments[id(statement)]]
+            lines.append("            # extensions.dump_graph: the graph of the first iteration's loss")
+            lines += [f"            {line}" for line in dump_graph_lines(f"{self.need_import('os')}.path.join", out,
+                                                                          filename, styles)]
         if evaluator is not None:
             lines += [f"    {c}" for c in comments_of["Evaluator"]]
             lines += ["    # extensions.Evaluator: the mean over the test batches, in evaluation mode",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from netport.shapes.library.registry import argument, register_models, register_object_methods
 from netport.shapes.values import (
-    UNKNOWN, Array, Container, Instance, LibraryObject, LibraryRef, Partial, SuperProxy, is_known,
+    UNKNOWN, Array, ClassValue, Container, Instance, LibraryObject, LibraryRef, Partial, SuperProxy, is_known,
 )
 
 
@@ -122,8 +122,28 @@ def _super(interp, args, kwargs, site):
     return UNKNOWN
 
 
+_PLAIN_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple, "dict": dict}
+
+
 def _isinstance(interp, args, kwargs, site):
+    """isinstance(value, int / (list, tuple) / a class of the program) where the value is known; a
+    recursive program walking a tree it built itself takes the right branch."""
+    if len(args) != 2:
+        return UNKNOWN
+    value, spec = args
+    specs = spec if isinstance(spec, tuple) else (spec,)
+    if isinstance(value, (int, float, str, list, tuple, dict)) and all(
+            isinstance(s, Builtin) and s.name in _PLAIN_TYPES for s in specs):
+        return isinstance(value, tuple(_PLAIN_TYPES[s.name] for s in specs))  # (of a list: its items need not be)
+    if isinstance(value, Instance) and specs and all(isinstance(s, ClassValue) for s in specs):
+        if any(_derives(value.cls, s) for s in specs):
+            return True
+        return False if not value.cls.library_bases() else UNKNOWN
     return UNKNOWN
+
+
+def _derives(cls, base) -> bool:
+    return cls is base or any(isinstance(b, ClassValue) and _derives(b, base) for b in cls.bases)
 
 
 def _getattr(interp, args, kwargs, site):

@@ -6,11 +6,14 @@ Chain classes in networks.py.
 
 from __future__ import annotations
 
+import ast
+
 from netport.shapes import layers
 from netport.shapes.arrays import expand_dims, flatten, index_array, new_array, rows_selected, squeeze
 from netport.shapes.library.networks import bare_chain
 from netport.shapes.library.numpy import (
-    axis_function, concatenation, passthrough, reduction_function, reshape_function, stacking, transpose_function,
+    axis_function, concatenation, passthrough, reduction_function, reshape_function, split_function, stacking,
+    transpose_function,
 )
 from netport.shapes.library.registry import (
     ObjectMethod, argument, canonical, register_models, register_object_methods, register_quiet,
@@ -43,6 +46,45 @@ def chainer_v1_idiom(function, kwargs) -> str | None:
         return None
     keyword = next((k for k in kwargs if k in CHAINER_V1_KEYWORDS or k == mode), None)
     return f"{keyword}=" if keyword else None
+
+
+def v1_idiom_in_source(tree: ast.AST) -> tuple[str, int] | None:
+    """(idiom, line) of the first Chainer-v1-only API a module's source uses, read from its syntax alone:
+    a v1 program is one wherever its v1 APIs are, including code the interpretation never reaches (after
+    the failing line, or in a module it does not import)."""
+    aliases = {}  # local name -> the chainer module or name it stands for
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "chainer":
+                    aliases[alias.asname or "chainer"] = alias.name if alias.asname else "chainer"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "chainer" and not node.level:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "zero_grads" and not node.args:
+            found.append(("optimizer.zero_grads()", node.lineno))
+            continue
+        qualified = _dotted(node.func, aliases)
+        if qualified is None:
+            continue
+        idiom = chainer_v1_idiom(LibraryRef(qualified), {k.arg: None for k in node.keywords if k.arg})
+        if idiom is not None:
+            found.append((idiom, node.lineno))
+    return min(found, key=lambda item: item[1]) if found else None
+
+
+def _dotted(node, aliases) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return None
+    return ".".join([aliases[node.id], *reversed(parts)])
 
 
 # ----------------------------------------------------------------- data sets and iterators
@@ -166,16 +208,29 @@ def _trainer_run(interp, owner, args, kwargs, site):
 
 
 def _classifier(interp, args, kwargs, site):
+    """L.Classifier(predictor, lossfun=F.softmax_cross_entropy, accfun=F.accuracy)."""
     predictor = argument(args, kwargs, 0, "predictor")
-    classifier = LibraryObject("Classifier", {"predictor": predictor})
+    lossfun = argument(args, kwargs, 1, "lossfun", LibraryRef("chainer.functions.softmax_cross_entropy"))
+    accfun = argument(args, kwargs, 2, "accfun", LibraryRef("chainer.functions.accuracy"))
+    classifier = LibraryObject("Classifier", {"predictor": predictor, "lossfun": lossfun, "accfun": accfun,
+                                              "compute_accuracy": True})
     if layers.is_layer(predictor):
         layers.set_parent(predictor, classifier, "predictor")
     return classifier
 
 
 def call_classifier(interp, classifier: LibraryObject, args, site):
-    interp.call(classifier.fields["predictor"], args[:1], {}, site)
-    return new_array((), site, "loss")
+    """Classifier(*xs, t): the predictor takes all but the last argument (label_key=-1), the loss and the
+    accuracy compare its output with the last."""
+    if not args:
+        return UNKNOWN
+    y = interp.call(classifier.fields["predictor"], list(args[:-1]), {}, site)
+    if len(args) < 2 or not isinstance(y, Array):
+        return new_array((), site, "loss")
+    loss = interp.call(classifier.fields.get("lossfun", UNKNOWN), [y, args[-1]], {}, site)
+    if classifier.fields.get("compute_accuracy") is True:
+        interp.call(classifier.fields.get("accfun", UNKNOWN), [y, args[-1]], {}, site)
+    return loss if isinstance(loss, Array) else new_array((), site, "loss")
 
 
 def scalar_loss(interp, args, kwargs, site):
@@ -209,14 +264,12 @@ register_models({
     "chainer.functions.reshape": reshape_function("function"),
     "chainer.functions.transpose": transpose_function,
     "chainer.functions.flatten": _flatten_function,
-    "chainer.functions.mean_squared_error": scalar_loss,
-    "chainer.functions.softmax_cross_entropy": scalar_loss,
-    "chainer.functions.sigmoid_cross_entropy": scalar_loss,
-    "chainer.functions.accuracy": scalar_loss,
     "chainer.functions.concat": concatenation("xs", "axis", 1),
     "chainer.functions.stack": stacking("xs", "axis"),
     "chainer.functions.squeeze": axis_function(squeeze, "axis"),
     "chainer.functions.expand_dims": axis_function(expand_dims, "axis"),
+    "chainer.functions.gaussian": passthrough,  # a sample of the shape of its mean
+    "chainer.functions.split_axis": split_function,
 })
 register_models({f"chainer.functions.{name}": reduction_function("axis", "keepdims")
                  for name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin")})
@@ -235,4 +288,4 @@ register_quiet(("chainer.initializers.", "chainer.serializers.", "chainer.optimi
                 "chainer.using_config", "chainer.no_backprop_mode", "chainer.force_backprop_mode",
                 "chainer.cuda.get_device", "chainer.backends.cuda.get_device", "chainer.Parameter", "chainer.config",
                 "chainer.set_debug", "chainer.training.extensions.", "chainer.cuda.check_cuda_available",
-                "chainer.training.triggers."))
+                "chainer.training.triggers.", "chainer.computational_graph."))

@@ -10,6 +10,8 @@ from netport.shapes import layers
 from netport.shapes.arrays import index_array
 # importing a library module registers its models: data's are reached through the registry alone
 from netport.shapes.library import data  # noqa: F401
+from netport.shapes.library import recurrent  # noqa: F401
+from netport.shapes.library.losses import call_loss_module
 from netport.shapes.library.builtins import Builtin, ValueMethod, value_attribute, value_method
 from netport.shapes.library.chainer import call_classifier, dataset_rows
 from netport.shapes.library.networks import SEQUENCE_METHODS, BoundLibraryMethod, chain_method, sequence_item
@@ -37,6 +39,8 @@ def call(interp, function, args, kwargs, site):
         handler = OBJECT_METHODS.get((function.owner.kind, function.name))
         return UNKNOWN if handler is None else handler(interp, function.owner, args, kwargs, site)
     if isinstance(function, LibraryObject):
+        if function.kind == "LossModule":
+            return call_loss_module(interp, function, args, kwargs, site)
         return call_classifier(interp, function, args, site) if function.kind == "Classifier" else UNKNOWN
     if isinstance(function, LibraryRef):
         qualified = canonical(function.qualified)
@@ -50,7 +54,10 @@ def call(interp, function, args, kwargs, site):
             if qualified.split(".")[0] in NOTED_LIBRARIES:
                 interp.note(qualified, site)
             return UNKNOWN
-        return model(interp, args, kwargs, site)
+        result = model(interp, args, kwargs, site)
+        if isinstance(result, Layer) and layers.has_weights(result):
+            interp.layers_built.append(result)  # the rest of the chain, which the hints weigh a layer against
+        return result
     return UNKNOWN
 
 

@@ -141,10 +141,26 @@ def passthrough(interp, args, kwargs, site):
     return value if isinstance(value, Array) else UNKNOWN
 
 
+def _literal_shape(value):
+    """The shape of nested lists or tuples of numbers (np.array([[1, 2], [3, 4]])), or None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, bool):
+        return ()
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    inner = {_literal_shape(item) for item in value}
+    if len(inner) != 1 or None in inner:
+        return None
+    return (len(value),) + inner.pop()
+
+
 def _array_from(interp, args, kwargs, site):
     value = args[0] if args else UNKNOWN
     if isinstance(value, Array):
         return value
+    if isinstance(value, (list, tuple)) and id(value) not in interp.inexact_lists:
+        literal = _literal_shape(value)
+        if literal is not None:
+            return new_array(literal, site, "an array of literal numbers")
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, Array) for v in value):
         first = value[0]
         if first.shape is not None and all(v.shape == first.shape for v in value):
@@ -309,7 +325,8 @@ def _dot(interp, args, kwargs, site):
     return UNKNOWN
 
 
-def _split(interp, args, kwargs, site):
+def split_function(interp, args, kwargs, site):
+    """np.split / np.array_split(x, indices_or_sections, axis=0), F.split_axis(x, indices_or_sections, axis)."""
     x = args[0] if args else UNKNOWN
     sections = argument(args, kwargs, 1, "indices_or_sections")
     axis = argument(args, kwargs, 2, "axis", 0)
@@ -326,6 +343,84 @@ def _split(interp, args, kwargs, site):
             size = (stop - start) if stop is not None else None
             parts.append(x.with_shape(x.shape[:axis] + (size,) + x.shape[axis + 1:], keep_raw=True))
         return parts
+    return UNKNOWN
+
+
+def _scalar_type(convert):
+    """np.int32(x), np.float32(x)...: an array keeps its shape; a number is converted."""
+    def model(interp, args, kwargs, site):
+        value = args[0] if args else 0
+        if isinstance(value, Array):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) or isinstance(value, bool):
+            try:
+                return convert(value)
+            except (OverflowError, ValueError):
+                return UNKNOWN
+        return UNKNOWN
+    return model
+
+
+def _arange(interp, args, kwargs, site):
+    """np.arange(stop) / (start, stop[, step]): a 1-D array of that many numbers."""
+    bounds = [argument(args, kwargs, 0, "start"), argument(args, kwargs, 1, "stop", None),
+              argument(args, kwargs, 2, "step", 1)]
+    if bounds[1] is None:
+        bounds = [0, bounds[0], bounds[2]]
+    if all(isinstance(b, int) and not isinstance(b, bool) for b in bounds) and bounds[2] != 0:
+        return new_array((len(range(*bounds)),), site, "np.arange()")
+    return new_array((None,), site, "np.arange()")
+
+
+def _randint(interp, args, kwargs, site):
+    """np.random.randint(low, high=None, size=None): an int, or an array of `size`."""
+    size = argument(args, kwargs, 2, "size", None)
+    if size is None:
+        return UNKNOWN
+    shape = as_shape(size)
+    return new_array(shape, site, "random integers") if shape is not None else UNKNOWN
+
+
+def _append(interp, args, kwargs, site):
+    """np.append(arr, values, axis=None): flattened and joined without an axis, else concatenated."""
+    arr, values = argument(args, kwargs, 0, "arr"), argument(args, kwargs, 1, "values")
+    axis = argument(args, kwargs, 2, "axis", None)
+    if not isinstance(arr, Array):
+        return UNKNOWN
+    if axis is None:
+        sizes = [math.prod(v.shape) if isinstance(v, Array) and v.shape is not None and None not in v.shape
+                 else None for v in (arr, values)]
+        return arr.with_shape((None if None in sizes else sum(sizes),))
+    if isinstance(values, Array):
+        return concatenate_shapes([arr, values], axis, True, site)
+    return arr.with_shape(None)
+
+
+def _from_file(interp, args, kwargs, site):
+    """np.load / np.loadtxt: an array whose shape is the file's, which the checker does not read."""
+    return new_array(None, site, "read from a file (its shape is not known)")
+
+
+def _linspace(interp, args, kwargs, site):
+    num = argument(args, kwargs, 2, "num", 50)
+    return new_array((num if isinstance(num, int) and not isinstance(num, bool) else None,), site, "np.linspace()")
+
+
+def _elementwise(interp, args, kwargs, site):
+    """np.logical_and(a, b), np.where(c, x, y)...: the broadcast shape of the arrays given."""
+    arrays = [a for a in args if isinstance(a, Array)]
+    if not arrays:
+        return UNKNOWN
+    shape = arrays[0].shape
+    for other in arrays[1:]:
+        shape = broadcast(shape, other.shape)
+    return arrays[0].with_shape(shape)
+
+
+def _where(interp, args, kwargs, site):
+    """np.where(condition, x, y) broadcasts; np.where(condition) is a tuple of index arrays."""
+    if len(args) == 3:
+        return _elementwise(interp, args, kwargs, site)
     return UNKNOWN
 
 
@@ -356,12 +451,26 @@ register_models({
     "numpy.transpose": transpose_function,
     "numpy.dot": _dot,
     "numpy.matmul": _dot,
-    "numpy.split": _split,
-    "numpy.array_split": _split,
+    "numpy.split": split_function,
+    "numpy.array_split": split_function,
     "numpy.random.seed": lambda interp, args, kwargs, site: None,
     "numpy.squeeze": axis_function(squeeze, "axis"),
     "numpy.expand_dims": axis_function(expand_dims, "axis"),
+    "numpy.ndarray": _creation,
+    "numpy.append": _append,
+    "numpy.arange": _arange,
+    "numpy.random.randint": _randint,
+    "numpy.load": _from_file,
+    "numpy.loadtxt": _from_file,
+    "numpy.genfromtxt": _from_file,
+    "numpy.linspace": _linspace,
+    "numpy.where": _where,
+    "numpy.logical_and": _elementwise,
+    "numpy.logical_or": _elementwise,
+    "numpy.asnumpy": passthrough,  # cupy.asnumpy
 })
+register_models({f"numpy.{name}": _scalar_type(int) for name in ("int8", "int16", "int32", "int64", "uint8", "intc")})
+register_models({f"numpy.{name}": _scalar_type(float) for name in ("float16", "float32", "float64")})
 register_models({f"numpy.{name}": reduction_function("axis", "keepdims")
                  for name in ("sum", "mean", "max", "min", "std", "var", "prod", "argmax", "argmin", "amax", "amin")})
 register_quiet(("numpy.random.RandomState", "numpy.savez", "numpy.save"))

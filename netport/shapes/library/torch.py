@@ -7,7 +7,7 @@ behave as Chainer's do in the shape domain and share their models (chainer.py).
 from __future__ import annotations
 
 from netport.shapes.arrays import as_shape, expand_dims, flatten, new_array, squeeze
-from netport.shapes.library.chainer import new_optimizer, scalar_loss, tuple_dataset
+from netport.shapes.library.chainer import new_optimizer, tuple_dataset
 from netport.shapes.library.networks import bare_chain
 from netport.shapes.library.numpy import (
     axis_function, concatenation, creation_dims, passthrough, reduction_function, reshape_function, stacking,
@@ -77,9 +77,6 @@ register_models({
     "torch.rand": creation_dims,
     "torch.randint": _randint,
     "torch.empty": creation_dims,
-    "torch.nn.functional.mse_loss": scalar_loss,
-    "torch.nn.functional.cross_entropy": scalar_loss,
-    "torch.nn.functional.binary_cross_entropy": scalar_loss,
     "torch.cat": concatenation("tensors", "dim", 0),
     "torch.concat": concatenation("tensors", "dim", 0),
     "torch.stack": stacking("tensors", "dim"),
