@@ -106,6 +106,13 @@ demo: $(VENV)/$(STAMP) $(VENV_LEGACY)/$(STAMP)
 	@echo
 	@echo "== netport train-sae: instead of porting a trainer, import one (greedy pretraining, then fine-tuning)"
 	$(VENV)/bin/netport train-sae $(DEMO_TRAIN_SAE_ARGS) --no-progress --out $(DEMO_OUT)/train_sae
+	@echo
+	@echo "== netport doctor: why a program does not learn (raw 0-255 pixels into a sigmoid layer, read, then run)"
+	-$(VENV)/bin/netport doctor tests/doctor/fixtures/q4_raw_pixels_sigmoid.py
+	-$(VENV)/bin/netport doctor --run tests/doctor/fixtures/q4_raw_pixels_sigmoid.py
+	@echo "== netport doctor --gradcheck: a hand-written XOR backprop whose bias update is wrong"
+	-$(VENV)/bin/netport doctor --gradcheck tests/doctor/fixtures/xor_backprop_bias_bug.py
+	@echo "(exit status 1 above means: warnings found, as expected)"
 
 # pytest exits 5 when it collects nothing; say so loudly instead of failing the run.
 test: envs

@@ -7,6 +7,7 @@ import os
 import sys
 
 from netport import __version__
+from netport.migrate.options import DEFAULT_TRAINER
 
 EXIT_OK, EXIT_USAGE = 0, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program ended by SIGPIPE
@@ -41,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with --to torch: torch.optim.Adam as is (the default; torch adds eps after the bias "
                          "correction, Chainer before it) or a ChainerAdam subclass written into the file that "
                          "reproduces Chainer's Adam update exactly")
-    migrate.add_argument("--trainer", choices=["loop", "ppe"], default="loop",
-                         help="with --to torch: a Chainer Trainer becomes the plain loop it ran, written out (the "
-                         "default: torch alone, for the standard extensions) or a pytorch-pfn-extras "
-                         "ExtensionsManager (needs pytorch-pfn-extras>=0.8; keeps custom extensions and triggers)")
+    migrate.add_argument("--trainer", choices=["loop", "ppe"],
+                         help="with --to torch: a Chainer Trainer becomes a pytorch-pfn-extras ExtensionsManager "
+                         "(the default; needs pytorch-pfn-extras>=0.8; keeps the extensions, custom ones and "
+                         "triggers included) or the plain loop it ran, written out (torch alone; extensions other "
+                         "than the standard few are marked)")
     where = migrate.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT",
                        help="write the result here: one input file to OUT, or into it when OUT is a directory or "
@@ -110,6 +112,34 @@ def build_parser() -> argparse.ArgumentParser:
     shapes.add_argument("--format", choices=["text", "json", "sarif"], default="text", help="report format")
     shapes.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     shapes.set_defaults(handler=_check_shapes)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="why doesn't it learn? find training-loop mistakes, statically or in a short run",
+        usage="netport doctor SCRIPT [options] [-- SCRIPT_ARGS...]",
+        description="Find the mistakes that keep a Chainer or torch program from learning. By default the script "
+        "is read, not run: gradients read after zero_grad()/cleargrads() (ND001), steps that never clear the "
+        "gradients (ND002), backward() on a loss computed under no_grad()/no_backprop_mode() (ND003), eval mode "
+        "left on over training (ND004), raw 0-255 data fed to a sigmoid/BCE network (ND005). With --run the "
+        "program runs a few dozen optimizer steps on CPU with hooks and the training statistics are judged: "
+        "saturated sigmoid/tanh layers (ND101), dead ReLUs and exact-zero pre-activations (ND102), gradient-norm "
+        "ratios between layers (ND103), parameters whose gradient stays zero (ND104), the first NaN/Inf (ND105), "
+        "a loss that does not decrease (ND106). Finding lines are `path:line:col: warning[NDxxx] ...`. "
+        "Exit status: 0 nothing found, 1 warnings, 2 usage or a file it cannot read or parse.",
+    )
+    doctor.add_argument("script", nargs="?", metavar="SCRIPT", help="the training script")
+    doctor.add_argument("--run", action="store_true",
+                        help="run the program a few dozen optimizer steps on CPU with hooks and report its "
+                        "training statistics")
+    doctor.add_argument("--gradcheck", metavar="MODULE:FUNCTION",
+                        help="check hand-written gradients against finite differences instead (FUNCTION returns "
+                        "the case to check)")
+    doctor.add_argument("--python", metavar="PYTHON",
+                        help="with --run: the interpreter that has the script's framework (default: this one)")
+    doctor.add_argument("--timeout", type=float, default=300, metavar="S", help="with --run: time limit (s)")
+    doctor.add_argument("--format", choices=["text", "json", "sarif"], default="text", help="report format")
+    doctor.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    doctor.set_defaults(handler=_doctor)
 
     check = commands.add_parser(
         "verify",
@@ -204,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --to torch: as for `netport migrate`")
     run.add_argument("--adam-eps", choices=["torch", "chainer"], default="torch",
                      help="with --to torch: as for `netport migrate` (chainer: Chainer's Adam update exactly)")
-    run.add_argument("--trainer", choices=["loop", "ppe"], default="loop",
+    run.add_argument("--trainer", choices=["loop", "ppe"],
                      help="with --to torch: as for `netport migrate`")
     run.add_argument("--force", action="store_true",
                      help="run even when the migration left ERRORs (code it could not convert)")
@@ -250,13 +280,13 @@ def _migrate(args: argparse.Namespace) -> int:
             return fail("--init applies to --to torch only")
         if args.adam_eps != "torch" and args.to != "torch":
             return fail("--adam-eps applies to --to torch only")
-        if args.trainer != "loop" and args.to != "torch":
+        if args.trainer is not None and args.to != "torch":
             return fail("--trainer applies to --to torch only")
         from netport.migrate.cache import default_directory
 
         migration = migrate.migrate_paths(args.paths, target=args.to, jobs=args.jobs, exclude=args.exclude,
-                                          init=args.init, adam_eps=args.adam_eps, trainer=args.trainer,
-                                          cache=None if args.no_cache else default_directory())
+                                          init=args.init, adam_eps=args.adam_eps,
+                                          trainer=args.trainer or DEFAULT_TRAINER, cache=None if args.no_cache else default_directory())
         report = migration.report
         if args.diff or not (args.output or args.in_place):
             sys.stdout.write("".join(migrate.unified_diff(r) for r in report.files))
@@ -394,6 +424,49 @@ def _check_shapes(args: argparse.Namespace) -> int:
     return 1 if any(report.errors for report in reports) else EXIT_USAGE if refused else EXIT_OK
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from netport.atomic import write_atomic
+    from netport.doctor import AnalysisError, diagnose, diagnose_run
+    from netport.doctor.report import RENDERERS
+
+    def fail(message: str) -> int:
+        print(f"netport doctor: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if args.gradcheck:
+        if args.script or args.run:
+            return fail("--gradcheck takes no SCRIPT and no --run")
+        from netport.doctor.gradcheck import main_gradcheck
+
+        return main_gradcheck(args.gradcheck, fmt=args.format, output=args.output)
+    if not args.script:
+        return fail("no SCRIPT given")
+    if args.timeout <= 0:
+        return fail(f"--timeout must be more than 0 seconds, not {args.timeout:g}")
+    script = Path(args.script)
+    if not script.is_file():
+        return fail(f"{script}: {'is a directory' if script.is_dir() else 'no such file'}")
+    script_args = getattr(args, "script_args", [])
+    if script_args and not args.run:
+        return fail("script arguments (after --) apply to --run only")
+    try:
+        report = diagnose_run(script, script_args, python=args.python, timeout=args.timeout) if args.run \
+            else diagnose(script)
+    except AnalysisError as exc:
+        return fail(str(exc))
+    rendered = RENDERERS[args.format](report)
+    if args.output:
+        try:
+            write_atomic(Path(args.output), rendered)
+        except OSError as exc:
+            return fail(f"-o {args.output}: cannot write the report ({exc.strerror or exc})")
+    else:
+        sys.stdout.write(rendered)
+    return 1 if report.warnings else EXIT_OK
+
+
 # train-sae's defaults, the seed program's (applied after --resume has taken what the checkpoint holds)
 TRAIN_SAE_DEFAULTS = {"units": "1000,500,250,2", "epochs_pre": 10, "epochs_fine": 10, "batch_size": 100,
                       "optimizer": "adam", "noise": 0.0, "tied": True, "activation": "sigmoid", "linear_code": False,
@@ -418,12 +491,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"netport run: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 
-    for option, default in (("init", "chainer"), ("adam_eps", "torch"), ("trainer", "loop")):
+    for option, default in (("init", "chainer"), ("adam_eps", "torch"), ("trainer", None)):
         if getattr(args, option) != default and args.to != "torch":
             return fail(f"--{option.replace('_', '-')} applies to --to torch only")
     try:
         return run_script(args.script, args.program_args, target=args.to, init=args.init, adam_eps=args.adam_eps,
-                          trainer=args.trainer, cache=not args.no_cache, force=args.force, quiet=args.quiet)
+                          trainer=args.trainer or DEFAULT_TRAINER, cache=not args.no_cache, force=args.force,
+                          quiet=args.quiet)
     except (UsageError, RunRefused) as exc:
         return fail(str(exc))
 
@@ -450,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args: list[str] = []
-    if argv[:1] == ["check-shapes"] and "--" in argv:  # `check-shapes SCRIPT [options] -- SCRIPT ARGS`
+    if argv[:1] in (["check-shapes"], ["doctor"]) and "--" in argv:  # `COMMAND SCRIPT [options] -- SCRIPT ARGS`
         split = argv.index("--")
         argv, script_args = argv[:split], argv[split + 1:]
     args = parser.parse_args(argv)

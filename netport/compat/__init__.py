@@ -18,14 +18,14 @@ import sys
 from pathlib import Path
 
 from netport.compat.finder import MigratedSourceLoader, MigrationError, ProgramFinder
-from netport.migrate.options import MigrationOptions, UsageError
+from netport.migrate.options import DEFAULT_TRAINER, MigrationOptions, UsageError
 
 __all__ = ["MigratedSourceLoader", "MigrationError", "ProgramFinder", "install", "installed", "run_script",
            "uninstall"]
 
 
 def install(target: str = "chainer", paths=None, *, init: str = "chainer", adam_eps: str = "torch",
-            trainer: str = "loop", cache: bool | os.PathLike | str = True, force: bool = False,
+            trainer: str = DEFAULT_TRAINER, cache: bool | os.PathLike | str = True, force: bool = False,
             quiet: bool = False) -> ProgramFinder:
     """Migrate the legacy modules imported from now on to ``target`` ("chainer" for Chainer 5+, or
     "torch") as they are imported.

@@ -20,7 +20,7 @@ from pathlib import Path
 from netport.compat import install
 from netport.compat.finder import MigratedSourceLoader, MigrationError, compiled
 from netport.compat.program import display_path, manual_work, refusal
-from netport.migrate.options import UsageError
+from netport.migrate.options import DEFAULT_TRAINER, UsageError
 
 
 class RunRefused(Exception):
@@ -28,7 +28,7 @@ class RunRefused(Exception):
 
 
 def run_script(script: os.PathLike | str, args=(), target: str = "chainer", *, init: str = "chainer",
-               adam_eps: str = "torch", trainer: str = "loop", cache=True, force: bool = False,
+               adam_eps: str = "torch", trainer: str = DEFAULT_TRAINER, cache=True, force: bool = False,
                quiet: bool = False) -> int:
     """Run ``script`` with ``args`` as ``__main__``, its modules migrated to ``target``; the exit status
     (SystemExit raised by the program propagates, as from ``python script.py``).

@@ -12,7 +12,7 @@ from netport.atomic import copy_atomic, write_atomic
 from netport.migrate import alignment, safety
 from netport.migrate.cache import MigrationCache, PreparationCache, RunCache
 from netport.migrate.files import InputFile, SourceError, discover, read_source
-from netport.migrate.options import MigrationOptions, UsageError
+from netport.migrate.options import DEFAULT_TRAINER, MigrationOptions, UsageError
 from netport.migrate.preparation import Prepared, prepare
 from netport.migrate.project import ProjectFacts, imported_modules, may_need_facts
 from netport.migrate.report import FileResult, Report
@@ -20,7 +20,7 @@ from netport.migrate.report import FileResult, Report
 
 def migrate_source(source: str, path: str = "<string>", target: str = "chainer",
                    project: ProjectFacts | None = None, init: str = "chainer", adam_eps: str = "torch",
-                   trainer: str = "loop") -> FileResult:
+                   trainer: str = DEFAULT_TRAINER) -> FileResult:
     """Migrate one module's source text. Without ``project``, the facts come from this text alone."""
     from netport.migrate.engine import migrate_prepared  # LibCST and the rules: only when a file migrates
 
@@ -51,7 +51,7 @@ class Migration:
 
 def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", jobs: int = 1,
                   exclude: Sequence[str] = (), init: str = "chainer", adam_eps: str = "torch",
-                  trainer: str = "loop", cache: os.PathLike | str | None = None) -> Migration:
+                  trainer: str = DEFAULT_TRAINER, cache: os.PathLike | str | None = None) -> Migration:
     """Migrate files and directory trees (read-only: see :func:`write_outputs`). With ``cache`` (a
     directory, see :mod:`netport.migrate.cache`) results of earlier runs on the same input are reused."""
     options = MigrationOptions(target, init, adam_eps, trainer)

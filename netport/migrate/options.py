@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 TARGETS = ("chainer", "torch")
 TRAINERS = ("loop", "ppe")
+# pytorch-pfn-extras by default: real Trainer programs almost always use extensions (LogReport, PrintReport,
+# snapshot, Evaluator, custom ones) that a written-out loop can only mark for a human, while ppe keeps them
+DEFAULT_TRAINER = "ppe"
 
 
 class UsageError(ValueError):
@@ -17,7 +20,7 @@ class MigrationOptions:
     target: str = "chainer"  # "chainer" (5+) or "torch" (through Chainer 5 idiom)
     init: str = "chainer"  # torch target: keep Chainer's weight initialisation ("chainer") or torch's ("torch")
     adam_eps: str = "torch"  # torch target: torch.optim.Adam as is ("torch") or with Chainer's eps placement
-    trainer: str = "loop"  # torch target: a Trainer becomes a written-out loop ("loop") or pytorch-pfn-extras ("ppe")
+    trainer: str = DEFAULT_TRAINER  # torch target: a Trainer becomes a written-out loop ("loop") or pytorch-pfn-extras ("ppe")
 
     def __post_init__(self):
         if self.target not in TARGETS:

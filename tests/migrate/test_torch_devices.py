@@ -174,9 +174,10 @@ def test_module_level_choice_puts_every_variable_of_the_file_on_device():
 
 @pytest.mark.parametrize("source, rule, words", [
     ("def f(x):\n    xp = cuda.get_array_module(x)\n    return xp.zeros(3)\n", "PT063", "device=x.device"),
-    ("def f(x):\n    xp = cuda.cupy if gpu else np\n    return xp.zeros(3)\n", "PT063", "chose CuPy for the GPU"),
+    ("def f(x):\n    xp = cuda.cupy if gpu else np\n    a = np.ones(3)\n    return xp.sqrt(a)\n", "PT110",
+     "`a` is a NumPy array on the CPU"),
     ("y = cuda.cupy.dot(a, b)\n", "PT063", "`cuda.cupy.dot` is CuPy"),
-    ("import cupy\ny = cupy.zeros(3)\n", "PT063", "`cupy.zeros` is CuPy"),
+    ("import cupy\ny = cupy.cumsum(a)\n", "PT063", "`cupy.cumsum` is CuPy"),
     ("from cupy.cuda.cublas import sgemm\nsgemm(h, a, b)\n", "PT063", "`sgemm` is CuPy"),
     ("def f(x):\n    xp = cuda.get_array_module(x)\n    e = xp.cuda.Event()\n", "PT063", "`xp.cuda.Event`"),
     ("y = cuda.cupy.arange(3).get()\n", "PT063", "its get() copies it to the host"),

@@ -325,7 +325,7 @@ def test_trainer_loop_migrated_to_torch_logs_what_chainer_1_24_logged(tmp_path, 
     assert init.returncode == 0, init.stderr[-2000:]
     legacy = run_python(legacy_python, ["-W", "ignore", "train.py"], cwd=tmp_path / "legacy")
     assert legacy.returncode == 0, legacy.stderr[-2000:]
-    result = migrate_source(TRAINER_PROGRAM, "train.py", target="torch")
+    result = migrate_source(TRAINER_PROGRAM, "train.py", target="torch", trainer="loop")
     assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
     assert "import chainer" not in result.migrated and "DataLoader(train, batch_size=50, shuffle=False)" in \
         result.migrated
@@ -355,7 +355,7 @@ def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(cha
     """Half a converted Trainer would be wrong: when one part is not understood, every Trainer-era
     statement of the block is marked (the culprit with its reason) and none is converted."""
     program = TRAINER_PROGRAM.replace("(3, 'epoch'), out='result')", change)
-    result = migrate_source(program, "train.py", target="torch")
+    result = migrate_source(program, "train.py", target="torch", trainer="loop")
     errors = sorted((f.line, f.message) for f in result.findings if f.rule == "PT040" and
                     f.severity is Severity.ERROR)
     if culprit is None:
@@ -374,7 +374,7 @@ def test_a_trainer_that_cannot_be_converted_is_marked_statement_by_statement(cha
     assert result.migrated.count("# netport: TODO(PT040)") == len(errors)
     if "resume" in change:  # a Trainer snapshot is not a module's state_dict
         assert "load_npz(resume, trainer)  # netport: TODO(PT024)" in result.migrated
-    assert migrate_source(result.migrated, "train.py", target="torch").migrated == result.migrated
+    assert migrate_source(result.migrated, "train.py", target="torch", trainer="loop").migrated == result.migrated
 
 
 LSTM_NET = '''import chainer

@@ -1,11 +1,13 @@
-"""PT080-PT084: Chainer's datasets, iterators and converter in hand-written training loops.
+"""PT080-PT084, PT105-PT107: Chainer's datasets, iterators and converter in hand-written training loops.
 
 What a Trainer consumes is the Trainer pass's (trainer.py/ppe.py run first and mark what they leave with
 TODO(PT04x)); this pass converts what is left: get_mnist/get_cifar10/get_cifar100 load torchvision's files and
 build Chainer's arrays, SerialIterator/MultiprocessIterator become a class written into the file that draws the
 same NumPy order as Chainer 1.24's SerialIterator, concat_examples a function that stacks as Chainer did and
-returns tensors on the device, DatasetMixin subclasses torch Datasets. The helpers are Chainer 1.24's code
-(chainer/datasets/mnist.py, cifar.py, iterators/serial_iterator.py, dataset/convert.py, dataset_mixin.py).
+returns tensors on the device, DatasetMixin subclasses torch Datasets; ImageDataset/LabeledImageDataset, SubDataset
+and the splits become classes written into the file, and iterators of the program's own derive from a written-in
+Iterator base. The helpers are Chainer 1.24's code (chainer/datasets/mnist.py, cifar.py, image_dataset.py,
+sub_dataset.py, iterators/serial_iterator.py, dataset/convert.py, dataset_mixin.py, iterator.py).
 """
 
 from __future__ import annotations
@@ -254,6 +256,218 @@ def chainer_get_ptb_words():
     return tuple(arrays)
 '''
 
+# chainer/dataset/dataset_mixin.py (1.24), as a base of the classes below.
+DATASET_MIXIN = '''class ChainerDatasetMixin(torch.utils.data.Dataset):
+    """Chainer's DatasetMixin: get_example(i) for an index; a slice or a list of indices gives a list of examples."""
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.get_example(i) for i in range(*index.indices(len(self)))]
+        if isinstance(index, (list, numpy.ndarray)):
+            return [self.get_example(i) for i in index]
+        return self.get_example(index)
+'''
+
+# chainer/datasets/image_dataset.py (1.24; 7.8 reads the same arrays, its dtype default being chainer.config.dtype,
+# float32 unless configured): numpy.asarray of the Pillow image as dtype, a 2-D (grayscale) image given a last axis,
+# transposed to CHW; a str is a file of paths (a path a line, stripped) or of "path label" pairs. The attribute
+# names are Chainer's, which subclasses read (self._root, self._paths).
+IMAGE_DATASETS = '''def chainer_read_image(path, dtype):
+    """An image file as Chainer's image datasets read it: numpy.asarray of the Pillow image as dtype, a grayscale
+    image given a channel axis, transposed to (channels, height, width)."""
+    with PIL.Image.open(path) as f:
+        image = numpy.asarray(f, dtype=dtype)
+    if image.ndim == 2:
+        image = image[:, :, numpy.newaxis]
+    return image.transpose(2, 0, 1)
+
+
+class ChainerImageDataset(ChainerDatasetMixin):
+    """Chainer's datasets.ImageDataset: the images at os.path.join(root, path) read by chainer_read_image; paths is
+    a list, or the name of a file with a path a line."""
+
+    def __init__(self, paths, root='.', dtype=numpy.float32):
+        if isinstance(paths, str):
+            with open(paths) as paths_file:
+                paths = [path.strip() for path in paths_file]
+        self._paths = paths
+        self._root = root
+        self._dtype = dtype
+
+    def __len__(self):
+        return len(self._paths)
+
+    def get_example(self, i):
+        path = os.path.join(self._root, self._paths[i])
+        return chainer_read_image(path, self._dtype)
+
+
+class ChainerLabeledImageDataset(ChainerDatasetMixin):
+    """Chainer's datasets.LabeledImageDataset: (image, label) with the image at os.path.join(root, path) read by
+    chainer_read_image and the label a 0-d array of label_dtype; pairs is a list of (path, label), or the name of a
+    file with a "path label" pair a line."""
+
+    def __init__(self, pairs, root='.', dtype=numpy.float32, label_dtype=numpy.int32):
+        if isinstance(pairs, str):
+            pairs_path = pairs
+            with open(pairs_path) as pairs_file:
+                pairs = []
+                for i, line in enumerate(pairs_file):
+                    pair = line.strip().split()
+                    if len(pair) != 2:
+                        raise ValueError('invalid format at line {} in file {}'.format(i, pairs_path))
+                    pairs.append((pair[0], int(pair[1])))
+        self._pairs = pairs
+        self._root = root
+        self._dtype = dtype
+        self._label_dtype = label_dtype
+
+    def __len__(self):
+        return len(self._pairs)
+
+    def get_example(self, i):
+        path, int_label = self._pairs[i]
+        image = chainer_read_image(os.path.join(self._root, path), self._dtype)
+        return image, numpy.array(int_label, dtype=self._label_dtype)
+'''
+
+# chainer/datasets/sub_dataset.py (1.24): a view of dataset[start:finish], through order when given; the random
+# splits draw their order from numpy.random.RandomState(seed).
+SUB_DATASET = '''class ChainerSubDataset(ChainerDatasetMixin):
+    """Chainer's datasets.SubDataset: examples start..finish-1 of dataset (dataset[order[k]] when order is given)."""
+
+    def __init__(self, dataset, start, finish, order=None):
+        if start < 0 or finish > len(dataset):
+            raise ValueError('subset overruns the base dataset.')
+        self._dataset = dataset
+        self._start = start
+        self._finish = finish
+        self._size = finish - start
+        if order is not None and len(order) != len(dataset):
+            raise ValueError('order option must have the same length as the base dataset: len(order) = {} while '
+                             'len(dataset) = {}'.format(len(order), len(dataset)))
+        self._order = order
+
+    def __len__(self):
+        return self._size
+
+    def get_example(self, i):
+        if i >= 0:
+            if i >= self._size:
+                raise IndexError('dataset index out of range')
+            index = self._start + i
+        else:
+            if i < -self._size:
+                raise IndexError('dataset index out of range')
+            index = self._finish + i
+        if self._order is not None:
+            index = self._order[index]
+        return self._dataset[index]
+
+
+def chainer_split_dataset(dataset, split_at, order=None):
+    n_examples = len(dataset)
+    if split_at < 0:
+        raise ValueError('split_at must be non-negative')
+    if split_at >= n_examples:
+        raise ValueError('split_at exceeds the dataset size')
+    return ChainerSubDataset(dataset, 0, split_at, order), ChainerSubDataset(dataset, split_at, n_examples, order)
+
+
+def chainer_split_dataset_random(dataset, first_size, seed=None):
+    order = numpy.random.RandomState(seed).permutation(len(dataset))
+    return chainer_split_dataset(dataset, first_size, order)
+
+
+def chainer_split_dataset_n(dataset, n, order=None):
+    sub_size = len(dataset) // n
+    return [ChainerSubDataset(dataset, sub_size * i, sub_size * (i + 1), order) for i in range(n)]
+
+
+def chainer_split_dataset_n_random(dataset, n, seed=None):
+    sub_size = len(dataset) // n
+    order = numpy.random.RandomState(seed).permutation(len(dataset))
+    return [ChainerSubDataset(dataset, sub_size * i, sub_size * (i + 1), order) for i in range(n)]
+
+
+def chainer_get_cross_validation_datasets(dataset, n_fold, order=None):
+    order = numpy.arange(len(dataset)) if order is None else numpy.array(order)
+    whole_size = len(dataset)
+    borders = [whole_size * i // n_fold for i in range(n_fold + 1)]
+    test_sizes = [borders[i + 1] - borders[i] for i in range(n_fold)]
+    splits = []
+    for test_size in reversed(test_sizes):
+        splits.append(chainer_split_dataset(dataset, whole_size - test_size, order))
+        new_order = numpy.empty_like(order)
+        new_order[:test_size] = order[-test_size:]
+        new_order[test_size:] = order[:-test_size]
+        order = new_order
+    return splits
+
+
+def chainer_get_cross_validation_datasets_random(dataset, n_fold, seed=None):
+    order = numpy.random.RandomState(seed).permutation(len(dataset))
+    return chainer_get_cross_validation_datasets(dataset, n_fold, order)
+'''
+
+# chainer/dataset/iterator.py (1.24): __iter__ returning self, next() calling __next__, finalize() and serialize()
+# doing nothing. state_dict()/load_state_dict() (what torch and pytorch-pfn-extras save and load) run the class's
+# serialize() with a serializer that does what chainer/serializers/npz.py did: saving keeps each value (arrays and
+# NumPy scalars copied, as tensors, which torch.load reads), loading copies into an array in place, returns the
+# saved value for None, and type(value)(numpy.asarray(saved)) otherwise.
+ITERATOR_BASE = '''class ChainerSerializer:
+    """Chainer's serializer protocol (serializer(key, value), serializer[child]) on a state dict."""
+
+    def __init__(self, state, loading, path=''):
+        self.state, self.loading, self.path = state, loading, path
+
+    def __getitem__(self, key):
+        return ChainerSerializer(self.state, self.loading, self.path + key.strip('/') + '/')
+
+    def __call__(self, key, value):
+        key = self.path + key.lstrip('/')
+        if not self.loading:
+            is_array = isinstance(value, (numpy.ndarray, numpy.generic))
+            self.state[key] = torch.from_numpy(numpy.array(value)) if is_array else value
+            return value
+        saved = self.state[key]
+        saved = saved.numpy() if isinstance(saved, torch.Tensor) else saved
+        if value is None:
+            return numpy.asarray(saved)
+        if isinstance(value, numpy.ndarray):
+            numpy.copyto(value, saved)
+            return value
+        return type(value)(numpy.asarray(saved))
+
+
+class ChainerIterator:
+    """Chainer's dataset.Iterator base: iter() gives the iterator, next() calls __next__; state_dict() and
+    load_state_dict() save and restore what serialize() names, as Chainer's snapshots did."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        raise NotImplementedError
+
+    def next(self):
+        return self.__next__()
+
+    def finalize(self):
+        pass
+
+    def serialize(self, serializer):
+        pass
+
+    def state_dict(self):
+        state = {}
+        self.serialize(ChainerSerializer(state, loading=False))
+        return state
+
+    def load_state_dict(self, state):
+        self.serialize(ChainerSerializer(state, loading=True))
+'''
+
 register(
     Rule("PT080", "datasets.get_mnist/get_cifar10/get_cifar100 load torchvision's files into Chainer's arrays "
          "(a function written into the file: same scaling, layout and dtypes; lists of (image, label))",
@@ -300,6 +514,37 @@ register(
                "# ported from chainer\nfrom mylib import dataset\n\n\nclass D(dataset.DatasetMixin):\n    pass\n")),
 )
 
+register(
+    Rule("PT105", "datasets.ImageDataset/LabeledImageDataset become Chainer 1.24's classes written into the file "
+         "(torch Datasets: the image read with Pillow as numpy.asarray of dtype, (channels, height, width), a 0-d "
+         "label_dtype label; the program's dtypes kept; subclasses keep reading self._root, self._paths)",
+         before="import chainer\nd = chainer.datasets.ImageDataset(paths, root='data')\n",
+         after="import PIL.Image\nimport numpy\nimport os\nimport torch\n\n\n" + DATASET_MIXIN + "\n\n" +
+               IMAGE_DATASETS + "\n\nd = ChainerImageDataset(paths, root='data')\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torchvision\nd = torchvision.datasets.ImageFolder('data')\n",
+               "# ported from chainer\nfrom mylib import datasets\nd = datasets.ImageDataset(paths, root='data')\n")),
+    Rule("PT106", "a subclass of chainer.dataset.Iterator derives from Chainer 1.24's Iterator base written into "
+         "the file (__iter__, next(), finalize(), serialize(); state_dict()/load_state_dict() through serialize())",
+         before="import chainer\n\n\nclass It(chainer.dataset.Iterator):\n    def __next__(self):\n"
+                "        return [0]\n",
+         after="import numpy\nimport torch\n\n\n" + ITERATOR_BASE + "\n\nclass It(ChainerIterator):\n"
+               "    def __next__(self):\n        return [0]\n",
+         target="torch",
+         noop=("# ported from chainer\nimport collections.abc\n\n\nclass It(collections.abc.Iterator):\n"
+               "    def __next__(self):\n        return [0]\n",
+               "# ported from chainer\nfrom mylib import dataset\n\n\nclass It(dataset.Iterator):\n    pass\n")),
+    Rule("PT107", "datasets.SubDataset, split_dataset(_random), split_dataset_n(_random) and "
+         "get_cross_validation_datasets(_random) become Chainer 1.24's code written into the file (the same views, "
+         "orders from numpy.random.RandomState(seed))",
+         before="import chainer\ntrain, val = chainer.datasets.split_dataset_random(data, 100, seed=0)\n",
+         after="import numpy\nimport torch\n\n\n" + DATASET_MIXIN + "\n\n" + SUB_DATASET +
+               "\n\ntrain, val = chainer_split_dataset_random(data, 100, seed=0)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\ntrain, val = torch.utils.data.random_split(data, [100, 10])\n",
+               "# ported from chainer\nfrom mylib import datasets\na, b = datasets.split_dataset(data, 100)\n")),
+)
+
 MNIST = ("chainer.datasets.get_mnist", "chainer.datasets.mnist.get_mnist")
 CIFAR = {f"chainer.datasets{module}.get_{name}": name for name in ("cifar10", "cifar100")
          for module in ("", ".cifar")}
@@ -312,6 +557,24 @@ PTB = ("chainer.datasets.get_ptb_words", "chainer.datasets.get_ptb_words_vocabul
        "chainer.datasets.ptb.get_ptb_words", "chainer.datasets.ptb.get_ptb_words_vocabulary")
 MIXIN = ("chainer.dataset.DatasetMixin", "chainer.dataset.dataset_mixin.DatasetMixin")
 
+# Chainer names that become a definition written into the file: qualified name -> (the definition's name, the
+# helper text it is in, Chainer 1.24's parameters). Every reference is renamed; calls must bind to the parameters.
+_IMAGE = ("chainer.datasets.", "chainer.datasets.image_dataset.")
+_SUB = ("chainer.datasets.", "chainer.datasets.sub_dataset.")
+WRITTEN_IN = {
+    **{m + "ImageDataset": ("ChainerImageDataset", "IMAGE", ["paths", "root", "dtype"]) for m in _IMAGE},
+    **{m + "LabeledImageDataset": ("ChainerLabeledImageDataset", "IMAGE", ["pairs", "root", "dtype", "label_dtype"])
+       for m in _IMAGE},
+    **{m + "SubDataset": ("ChainerSubDataset", "SUB", ["dataset", "start", "finish", "order"]) for m in _SUB},
+    **{m + name: ("chainer_" + name, "SUB", ["dataset", size, last]) for m in _SUB
+       for name, size, last in (("split_dataset", "split_at", "order"), ("split_dataset_random", "first_size", "seed"),
+                                ("split_dataset_n", "n", "order"), ("split_dataset_n_random", "n", "seed"),
+                                ("get_cross_validation_datasets", "n_fold", "order"),
+                                ("get_cross_validation_datasets_random", "n_fold", "seed"))},
+}
+WRITTEN_IN_RULE = {"IMAGE": "PT105", "SUB": "PT107"}
+ITERATOR_BASES = ("chainer.dataset.Iterator", "chainer.dataset.iterator.Iterator")
+
 # Chainer 1.24's signatures (get_mnist's rgb_format and the iterators' Chainer 5+ arguments only at their defaults)
 MNIST_ARGS = ["withlabel", "ndim", "scale", "dtype", "label_dtype", "rgb_format"]
 CIFAR_ARGS = ["withlabel", "ndim", "scale"]
@@ -322,7 +585,8 @@ CONCAT_ARGS = ["batch", "device", "padding"]
 
 @rule_pass("torch.scripts", 30)  # after the Trainer passes (torch.trainer), which take the iterators they feed
 class DatasetRules(RulePass):
-    TRIGGER = re.compile(r"get_mnist|get_cifar|get_ptb|Iterator\b|concat_examples|DatasetMixin")
+    TRIGGER = re.compile(r"get_mnist|get_cifar|get_ptb|Iterator\b|concat_examples|DatasetMixin|ImageDataset|"
+                         r"SubDataset|split_dataset|cross_validation")
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -342,7 +606,7 @@ class DatasetRules(RulePass):
         return any("TODO(PT04" in marker for marker in self.existing_markers())
 
     def _helper(self, name: str, text: str) -> str:
-        modules = ("numpy", "torch", "os", "torchvision", "hashlib", "urllib.request")
+        modules = ("numpy", "torch", "os", "torchvision", "hashlib", "urllib.request", "PIL.Image")
         spellings = {module: self.need_import(module) for module in modules
                      if re.search(rf"(?<![\w.$]){re.escape(module)}\.", text)}
         for module, spelling in spellings.items():
@@ -369,6 +633,63 @@ class DatasetRules(RulePass):
             return self._concat(original, updated)
         if callee in PTB:
             return self._ptb(original, updated, callee)
+        if callee in WRITTEN_IN:
+            return self._written_in_call(original, updated, callee)
+        return updated
+
+    # --- PT105/PT107: Chainer's image datasets, SubDataset and the splits, written into the file ----------------
+
+    def _written_in(self, qualified: str) -> str:
+        """The definition's name, its helpers registered (ChainerDatasetMixin first: the classes derive from it)."""
+        name, kind, _ = WRITTEN_IN[qualified]
+        self._helper("ChainerDatasetMixin", DATASET_MIXIN)
+        if kind == "IMAGE":
+            self._helper("ChainerImageDataset", IMAGE_DATASETS)
+        else:
+            self._helper("ChainerSubDataset", SUB_DATASET)
+        return name
+
+    def _dataset_reference(self, original, updated):
+        qualified = self.qualified(original)
+        if qualified not in WRITTEN_IN or self._trainer_marked() or \
+                any(isinstance(node, (cst.Import, cst.ImportFrom)) for node in self.ancestors(original)):
+            return updated
+        parent = self.parent(original)
+        if isinstance(parent, cst.Call) and parent.func is original and \
+                bind_arguments(parent, WRITTEN_IN[qualified][2]) is None:
+            return updated  # a call to mark (leave_Call): nothing written in for it
+        name = self._written_in(qualified)
+        if not (isinstance(parent, cst.Call) and parent.func is original):  # (a call is reported with its arguments)
+            self.info(original, WRITTEN_IN_RULE[WRITTEN_IN[qualified][1]], f"`{qualified}` is `{name}`, Chainer "
+                      "1.24's code written into the file (a torch Dataset indexed as DatasetMixin was)")
+        return cst.Name(name)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
+        return self._dataset_reference(original, updated)
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        parent = self.parent(original)
+        if isinstance(parent, cst.Attribute) and parent.attr is original or \
+                isinstance(parent, cst.Arg) and parent.keyword is original:
+            return updated  # `x.ImageDataset`, `f(ImageDataset=...)`: not the imported name
+        return self._dataset_reference(original, updated)
+
+    def _written_in_call(self, original, updated, callee):
+        name, kind, names = WRITTEN_IN[callee]
+        if bind_arguments(updated, names) is None:
+            self.todo(original, WRITTEN_IN_RULE[kind], f"`{callee}` with *args, **kwargs or arguments Chainer 1.24 "
+                      f"did not take (it took {', '.join(names)}): convert this call by hand (netport writes Chainer "
+                      f"1.24's code into the file as `{name}` where the arguments are known)")
+            return updated
+        if kind == "IMAGE":
+            self.info(original, "PT105", f"{callee.rsplit('.', 1)[1]} is `{name}`, written into the file: Chainer "
+                      "1.24's dataset (the image read with Pillow as numpy.asarray of dtype, a grayscale one given a "
+                      "channel axis, in (channels, height, width); DatasetMixin's indexing) as a torch Dataset; the "
+                      "program now needs Pillow")
+        else:
+            self.info(original, "PT107", f"{callee.rsplit('.', 1)[1]} is `{name}`, written into the file: Chainer "
+                      "1.24's code (the same views of the dataset, orders drawn from numpy.random.RandomState(seed)), "
+                      "a torch Dataset")
         return updated
 
     def _arguments(self, original, updated, names, rule, what):
@@ -457,6 +778,8 @@ class DatasetRules(RulePass):
         return self._rename(updated, name)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        if any(self.qualified(b.value) in ITERATOR_BASES for b in original.bases):
+            return self._iterator_class(original, updated)
         mixins = [b for b in original.bases if self.qualified(b.value) in MIXIN]
         if not mixins:
             return updated
@@ -478,3 +801,17 @@ class DatasetRules(RulePass):
     def _helper_method(self, text: str) -> cst.FunctionDef:
         numpy = self.need_import("numpy")
         return cst.parse_statement(text.replace("numpy.", numpy + "."))
+
+    # --- PT106: iterators of the program's own ------------------------------------------------------------------
+
+    def _iterator_class(self, original, updated):
+        """A subclass of chainer.dataset.Iterator derives from ChainerIterator, 1.24's base written into the file."""
+        name = self._helper("ChainerIterator", ITERATOR_BASE)
+        bases = [b.with_changes(value=cst.Name(name)) if self.qualified(o.value) in ITERATOR_BASES else b
+                 for o, b in zip(original.bases, updated.bases)]
+        methods = {s.name.value for s in original.body.body if isinstance(s, cst.FunctionDef)}
+        saved = "; state_dict()/load_state_dict() save and restore what its serialize() names, as Chainer's " \
+            "serializers did" if "serialize" in methods else ""
+        self.info(original, "PT106", f"chainer.dataset.Iterator is `{name}`, written into the file: Chainer 1.24's "
+                  f"base (__iter__, next(), finalize(), serialize()){saved}")
+        return updated.with_changes(bases=bases)

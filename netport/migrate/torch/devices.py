@@ -25,7 +25,7 @@ from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren, primary
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
-from netport.migrate.torch.scripts import _array_module_choice, names_bound_only_to
+from netport.migrate.torch.scripts import _array_module_branches, _array_module_choice, names_bound_only_to
 
 # Chainer 1.24 cuda.check_cuda_available: RuntimeError('CUDA environment is not correctly set up\n(see ...)' +
 # why CuPy could not be imported) when CuPy is not usable; torch.cuda.is_available() is torch's test.
@@ -122,6 +122,8 @@ class ArrayFunction:
     fresh: bool = False  # returns a new array: `.astype(t)` right after it is its dtype=
     copy: bool = False  # numpy.array copies: `.clone()` unless the value is a literal
     inclusive: bool = False  # random_integers: `high` is included
+    boolean: tuple[str, ...] = ()  # read by truth value in NumPy (nonzero, NaN true): `.bool()` in torch
+    same_dtype: tuple[str, ...] = ()  # operands NumPy promotes otherwise than torch (int with float): must agree
 
 
 def _constructor(name: str) -> ArrayFunction:
@@ -208,6 +210,12 @@ ARRAY_FUNCTIONS: dict[str, ArrayFunction] = {
     "stack": ArrayFunction("torch.stack", ("arrays", "axis", "out"), (("arrays", ""), ("axis", "dim")),
                            sequences=("arrays",), axis="axis", single_axis=True, required=("arrays",),
                            fixed=(("out", "None"),)),
+    # PT111: where(c, x, y) picks x where c is true; torch takes a bool condition only (`.bool()`: nonzero and NaN
+    # are true, as NumPy's truth value), and promotes int with float to float32 where NumPy gives float64: x and y
+    # must have one dtype (the same expression, or `zeros_like(x)` and the like). where(c) alone is nonzero().
+    "where": ArrayFunction("torch.where", ("condition", "x", "y"), (("condition", ""), ("x", ""), ("y", "")),
+                           arrays=("condition", "x", "y"), required=("condition", "x", "y"), boolean=("condition",),
+                           same_dtype=("x", "y")),
 }
 CONSTRUCTORS = {name for name, f in ARRAY_FUNCTIONS.items() if f.device}
 
@@ -319,6 +327,56 @@ register(
                "noise = np.random.uniform(-1, 1, 3)\n")),
 )
 
+register(
+    Rule("PT110", "an array module chosen by a flag in a function (`xp = cuda.cupy if gpu >= 0 else np`): the "
+         "flag chooses a torch.device, its creation functions make tensors there, its functions of Variables' "
+         "arrays are torch's; an unused choice goes",
+         before="import numpy as np\nimport chainer\nfrom chainer import cuda\n\n\ndef sample(model, gpu, word):\n"
+                "    xp = cuda.cupy if gpu >= 0 else np\n    x = chainer.Variable(xp.array([word], dtype=xp.int32))\n"
+                "    return xp.argmax(model(x).data, axis=1)\n",
+         after="import numpy as np\nimport torch\n\n\ndef sample(model, gpu, word):\n"
+               "    device = torch.device('cuda' if gpu >= 0 else 'cpu')\n"
+               "    x = torch.as_tensor([word], dtype=torch.int32, device=device)\n"
+               "    return torch.argmax(model(x).data, dim=1)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef sample(model, gpu, word):\n"
+               "    device = torch.device('cuda' if gpu >= 0 else 'cpu')\n"
+               "    return model(torch.as_tensor([word], device=device))\n",
+               "# ported from chainer\nimport numpy as np\n\n\ndef pick(use_float):\n"
+               "    xp = np if use_float else None\n    return xp\n")),
+    Rule("PT111", "CuPy called directly (`cuda.cupy.argmax(a)`): its arrays are CUDA tensors in torch, so the "
+         "torch function of the same table (PT085-PT088) replaces it; what it creates is on the current GPU",
+         before="from chainer import cuda\n\n\ndef greedy(q):\n    return cuda.to_cpu(cuda.cupy.argmax(q.data))\n",
+         after="import numpy\nimport torch\n\n\n" + TO_NUMPY.format(torch="torch", np="numpy") +
+               "\n\ndef greedy(q):\n    return to_numpy(torch.argmax(q.data))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef greedy(q):\n    return torch.argmax(q).item()\n",
+               "# ported from chainer\nimport numpy as np\n\n\ndef greedy(q):\n    return np.argmax(q)\n")),
+    Rule("PT112", "where(c, x, y) of a tensor's array module is torch.where(c.bool(), x, y) (NumPy reads c by "
+         "truth value; torch takes a bool tensor), for x and y of one dtype (NumPy promotes int with float to "
+         "float64, torch to float32)",
+         before="from chainer import cuda\n\n\ndef keep_positive(v):\n    xp = cuda.get_array_module(v.data)\n"
+                "    return xp.where(v.data > 0, v.data, xp.zeros_like(v.data))\n",
+         after="import torch\n\n\ndef keep_positive(v):\n"
+               "    return torch.where((v.data > 0).bool(), v.data, torch.zeros_like(v.data))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef keep_positive(t):\n"
+               "    return torch.where(t > 0, t, torch.zeros_like(t))\n",
+               "# ported from chainer\nimport numpy as np\n\n\ndef keep_positive(a):\n"
+               "    return np.where(a > 0, a, 0)\n")),
+    Rule("PT113", "`if isinstance(x, chainer.Variable)` (or `type(x) is Variable`) whose else branch reads an "
+         "attribute no array has (`x.W`): isinstance(x, torch.Tensor), as no array took that branch in Chainer",
+         before="import chainer\n\n\ndef width(weights):\n    if type(weights) is chainer.Variable:\n"
+                "        return weights.shape[1]\n    else:\n        return weights.W.shape[1]\n",
+         after="import torch\n\n\ndef width(weights):\n    if isinstance(weights, torch.Tensor):\n"
+               "        return weights.shape[1]\n    else:\n        return weights.W.shape[1]\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef width(w):\n    if isinstance(w, torch.Tensor):\n"
+               "        return w.shape[1]\n    return w.weight.shape[1]\n",
+               "# ported from chainer\nimport numpy as np\n\n\ndef width(w):\n    if isinstance(w, np.ndarray):\n"
+               "        return w.shape[1]\n    return w.W.shape[1]\n")),
+)
+
 CUDA_MODULES = ("chainer.backends.cuda.", "chainer.cuda.")
 # custom kernels: Chainer's helpers and CuPy's classes (qualified after chainer.backends.cuda. or cupy.)
 KERNELS = {"elementwise", "reduce", "raw", "cupy.ElementwiseKernel", "cupy.ReductionKernel", "cupy.RawKernel",
@@ -342,7 +400,7 @@ def _cuda_name(qualified: str | None) -> str | None:
 
 @rule_pass("torch.scripts", 20)  # after ScriptRules: PT022 takes cuda.to_cpu(v.data), PT025 the xp choice
 class DeviceRules(RulePass):
-    TRIGGER = re.compile(r"\bcuda\b|\bcupy\b|\.to_[cg]pu\(|\.xp\b|\bget_array_module\b")
+    TRIGGER = re.compile(r"\bcuda\b|\bcupy\b|\.to_[cg]pu\(|\.xp\b|\bget_array_module\b|\bVariable\b")
 
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
@@ -372,6 +430,12 @@ class DeviceRules(RulePass):
             return self._xp_call(original, updated, plan)
         if id(original) in self._xp.folds:  # `.astype(t)` of a converted call, which took dtype=t
             return updated.func.value
+        cast = self._xp.casts.get(id(original))
+        if cast is not None and isinstance(updated.func, cst.Attribute):
+            torch = self.need_import("torch")
+            text = f"{primary(updated.func.value)}.to({cast.replace('torch.', f'{torch}.', 1)}, copy=True)"
+            self.info(original, "PT085", f"`{code(original)}` of a tensor is `{text}` (astype copies)")
+            return cst.parse_expression(text)
         collapsed = self._xp_collapse(updated)
         if collapsed is not None:
             return collapsed
@@ -407,12 +471,35 @@ class DeviceRules(RulePass):
                       "matrix products (torch.matmul) on CUDA tensors")
             return updated
         if isinstance(original.func, cst.Name) and original.func.value == "isinstance" and len(original.args) == 2:
+            if self._is_variable_class(original.args[1].value):
+                return self._variable_check(original, updated, original.args[0].value, original.args[1].value)
             return self._isinstance(original, updated)
         if isinstance(original.func, cst.Attribute) and original.func.attr.value == "get" and \
                 self._gpu_array(original.func.value):
             self.todo(original, "PT063", f"`{code(original.func.value)}` is a CuPy array: its get() copies it to the "
                       "host; for a CUDA tensor that is `.cpu().numpy()`")
         return updated
+
+    def _is_variable_class(self, node: cst.BaseExpression) -> bool:
+        return is_dotted(node) and self.qualified(node) in ("chainer.Variable", "chainer.variable.Variable")
+
+    def _variable_check(self, original, updated, value: cst.BaseExpression, kind: cst.BaseExpression):
+        """PT113: `if isinstance(x, chainer.Variable): ... else: <reads x.A>` (or `type(x) is Variable`), where A is
+        no attribute of an array or a Variable. A Variable is a tensor in torch, but so may be what was an array
+        (a Variable's .data, a CuPy array): here an array made Chainer's else branch fail at `x.A`, so in the runs
+        that succeeded x was a Variable (v1 has no subclasses of it: `type(x) is` is isinstance) or another object
+        (a link, a module in torch), which `isinstance(x, torch.Tensor)` tells apart as the check did."""
+        if not self._is_variable_class(kind) or \
+                isinstance(original, cst.Call) and any(a.keyword is not None or a.star for a in original.args):
+            return updated
+        branch = self.parent(original)
+        reason = _non_array_branch(branch, value)
+        if reason is None:
+            return updated  # (the residual sweep marks chainer.Variable, PT099)
+        torch = self.need_import("torch")
+        self.info(original, "PT113", f"`{code(original)}` is `isinstance({code(value)}, {torch}.Tensor)`: a Variable "
+                  f"is a tensor in torch, and an array never reached the else branch, which reads {reason}")
+        return cst.parse_expression(f"isinstance({code(value)}, {torch}.Tensor)")
 
     def _assigned(self, call: cst.Call) -> tuple[str, str]:
         """(the assignment's text, the name assigned) for `xp = call`; else (the call's text, "xp")."""
@@ -567,6 +654,8 @@ class DeviceRules(RulePass):
                 text = code(values[parameter]) if parameter in values else spelled[parameter]
                 if parameter == function.axis and _is_range(values[parameter]):
                     text = f"tuple({text})"  # torch takes a tuple of dims, not a range
+                if parameter in function.boolean:
+                    text = f"{primary(values[parameter])}.bool()"
                 if keyword:
                     keywords.append(f"{keyword}={text}")
                 else:
@@ -589,7 +678,8 @@ class DeviceRules(RulePass):
                 given = [given[0], f"{paren(given[1])} + 1"] if given[1] is not None else \
                     ["1", f"{paren(given[0])} + 1"]
             text += f".{method}({', '.join(g for g in given if g is not None)})"
-        if function.copy and _literal_kind(values["object"]) is None and not _is_shape(values["object"]):
+        if function.copy and _literal_kind(values["object"]) is None and not _is_shape(values["object"]) and \
+                not isinstance(values["object"], (cst.List, cst.Tuple)):  # (a display is a new tensor anyway)
             text += ".clone()"  # numpy.array copies; torch.as_tensor shares a tensor's memory
         new = cst.parse_expression(text)
         self._xp_made.add(id(new))
@@ -628,6 +718,12 @@ class DeviceRules(RulePass):
         if binding is None:
             return updated
         statement = self.statement
+        if binding.flag is not None and binding.devices and not binding.left:
+            self.need_import("torch")
+            self.info(original, "PT110", f"`{binding.text}` chose CuPy by a flag: the arrays made with "
+                      f"`{binding.name}` are tensors on `device` ({binding.flag}) now")
+            return cst.Assign(targets=[cst.AssignTarget(target=cst.Name("device"))],
+                              value=cst.parse_expression(binding.flag))
         if binding.device is not None and not binding.left:
             block = self._xp.tree.up(statement)
             removed = [s for s in getattr(block, "body", ()) if isinstance(s, cst.SimpleStatementLine) and
@@ -637,11 +733,17 @@ class DeviceRules(RulePass):
             if len(removed) == len(block.body) and removed[-1] is statement:
                 self.insert_after(statement, [cst.parse_statement("pass\n")])  # the block keeps a statement
             self.remove(statement)
-            self.info(original, "PT088" if binding.rule == "PT025" else "PT085",
-                      f"`{binding.text}`: every use of `{binding.name}` is a torch call on `{binding.device}` now")
+            self.info(original, {"PT025": "PT088", "PT110": "PT110"}.get(binding.rule, "PT085"),
+                      f"`{binding.text}`: every use of `{binding.name}` is a torch call " +
+                      (f"on `{binding.device}`" if binding.flag is None else "of tensors") + " now"
+                      if binding.converted else f"`{binding.text}`: `{binding.name}` is not used; the line goes")
             return updated
         if binding.device is None:
             self.todo(original, binding.rule, _unknown_source(binding.text, binding.name, binding.source))
+            return updated
+        if binding.flag is not None:
+            self.todo(original, "PT110", f"`{binding.text}` chose CuPy by a flag (in torch: tensors on "
+                      f"`{binding.flag}`, NumPy for arrays that stay on the host): " + "; ".join(binding.left[:3]))
             return updated
         left = binding.left[:3] + ([f"and {len(binding.left) - 3} more"] if len(binding.left) > 3 else [])
         done = f"the other uses of `{binding.name}` are torch calls on `{binding.device}` now; " if \
@@ -663,6 +765,11 @@ class DeviceRules(RulePass):
     def leave_Comparison(self, original: cst.Comparison, updated: cst.Comparison) -> cst.BaseExpression:
         plan = self._xp.plans.get(id(original))
         if plan is None:
+            if len(original.comparisons) == 1 and isinstance(original.comparisons[0].operator, (cst.Is, cst.Equal)) \
+                    and isinstance(original.left, cst.Call) and isinstance(original.left.func, cst.Name) and \
+                    original.left.func.value == "type" and len(original.left.args) == 1:
+                return self._variable_check(original, updated, original.left.args[0].value,
+                                            original.comparisons[0].comparator)
             return updated
         self.info(original, plan.rule, f"`{code(original)}` asks where the tensors are: `{plan.text}`")
         parent = self.parent(original)
@@ -697,8 +804,8 @@ class DeviceRules(RulePass):
 
     def _reference(self, original, updated):
         """The longest dotted name: ``cuda.available``, ``cuda.cupy.x``, ``cupy.x``, ``xp.cuda.x``."""
-        if id(original) in self._xp.compared:
-            return updated  # `xp is cuda.cupy`, converted with the comparison
+        if id(original) in self._xp.compared or id(original) in self._xp.cupy_calls:
+            return updated  # `xp is cuda.cupy`, converted with the comparison; `cuda.cupy.argmax(...)` (PT110)
         parent = self.parent(original)
         if isinstance(parent, cst.Attribute) and parent.value is original or self._inside_import():
             return updated
@@ -718,6 +825,9 @@ class DeviceRules(RulePass):
             return updated  # isinstance(x, cuda.ndarray): converted with the call
         if name == "cupy" and self._array_module_choice(original):
             return updated  # PT025's `xp = np if cpu else cuda.cupy`
+        if name == "cupy" and isinstance(self.statement, cst.SimpleStatementLine) and \
+                any(id(s) in self._xp.bindings for s in self.statement.body):
+            return updated  # PT110's choice by a flag, converted or marked with its binding
         chosen = self._chosen_module()
         if name == "cupy" and chosen is not None:
             self.todo(original, "PT063", f"`{chosen}` chose CuPy for the GPU: in torch keep NumPy (`np`) for the "
@@ -818,6 +928,9 @@ class _Binding:
     roots: tuple[str, ...] = ()  # the names the device text reads
     left: list[str] = field(default_factory=list)  # the uses that stay, with what to do
     converted: int = 0
+    flag: str | None = None  # PT110: `torch.device(...)` of a choice by a flag (`xp = cuda.cupy if gpu else np`)
+    devices: int = 0  # uses that create tensors on the device (PT110 writes `device = ...` for them)
+    blocked: str = ""  # why none of its uses converts
 
 
 class _Tree(cst.CSTVisitor):
@@ -831,10 +944,14 @@ class _Tree(cst.CSTVisitor):
         self.names: dict[str, list[cst.Name]] = {}
         self.assigns: list[cst.Assign] = []
         self.receivers: list[cst.Attribute] = []  # `R.xp`
+        self.cupy: list[cst.BaseExpression] = []  # `cuda.cupy`, `cupy`
         self._stack: list[cst.CSTNode] = []
         self._scope: list[cst.CSTNode] = []
+        self.module_body: tuple = ()
 
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Module):
+            self.module_body = node.body
         if self._stack:
             self.parent[id(node)] = self._stack[-1]
         self.order[id(node)] = len(self.order)
@@ -846,6 +963,9 @@ class _Tree(cst.CSTVisitor):
             self.assigns.append(node)
         elif isinstance(node, cst.Attribute) and node.attr.value == "xp":
             self.receivers.append(node)
+        if isinstance(node, cst.Attribute) and node.attr.value == "cupy" or \
+                isinstance(node, cst.Name) and node.value == "cupy":
+            self.cupy.append(node)  # (qualified later: `cuda.cupy`, `cupy`)
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             self._scope.append(node)
         return True
@@ -908,6 +1028,8 @@ class _ArrayModules:
         self.calls: set[int] = set()  # get_array_module calls of the bindings
         self.absorbed: set[int] = set()  # dtype arguments of converted calls (written by the call)
         self.compared: set[int] = set()  # `np`/`cuda.cupy` in converted comparisons
+        self.cupy_calls: set[int] = set()  # `cuda.cupy.X` attributes of converted CuPy calls (not marked)
+        self.casts: dict[int, str] = {}  # id(`a.astype(t)` call) -> the torch dtype, for an `a` made a tensor here
         self.seeded = any(self._seeds(node) for node in self.tree.names.get("seed", ()))
         self.xp_stored = any(self.tree.stored(n) is None and isinstance(self.tree.up(n), cst.Attribute) and
                              self._attribute_stored(self.tree.up(n)) for n in self.tree.names.get("xp", ()))
@@ -926,6 +1048,19 @@ class _ArrayModules:
                 plan = self._use(receiver, device, None) if device is not None else None
                 if plan is not None and not plan.why:
                     self.claimed.add(id(receiver))
+        # PT110: `cuda.cupy.argmax(a)` called CuPy itself: its arrays are CuPy's (CUDA tensors in torch), and what
+        # it creates is on the current GPU (torch's 'cuda'); `cuda.cupy.ndarray`, asnumpy and kernels are not these
+        for module in self.tree.cupy:
+            parent = self.tree.up(module)
+            if not (isinstance(parent, cst.Attribute) and parent.value is module) or \
+                    _cuda_name(self.rules.qualified(module) if is_dotted(module) else None) != "cupy" or \
+                    parent.attr.value in ("ndarray", "asnumpy", "get_array_module") or \
+                    f"cupy.{parent.attr.value}" in KERNELS:
+                continue
+            plan = self._use(module, "'cuda'", None)
+            if not plan.why:
+                plan.rule = "PT111" if plan.rule in ("PT085", "PT086") else plan.rule
+                self.cupy_calls.update({id(parent), id(self.tree.up(parent))})  # `cupy.random.normal`: both
 
     # bindings -------------------------------------------------------------------------------------
 
@@ -948,6 +1083,9 @@ class _ArrayModules:
             device = self._tensor_device(source, assign)
             return _Binding(statement, "PT063", text, name, device and device[0], code(source),
                             device and device[1], _names(source))
+        flag = self._flag_choice(value)
+        if flag is not None:
+            return self._flag_binding(statement, text, name, value, flag)
         if isinstance(value, cst.Attribute) and value.attr.value == "xp":
             device = self._module_device(value)
             if device is None:
@@ -955,6 +1093,35 @@ class _ArrayModules:
             self.claimed.add(id(value))
             return _Binding(statement, "PT025", text, name, device, code(value.value), None, _names(value.value))
         return None
+
+    def _module(self, node: cst.BaseExpression) -> str | None:
+        """"numpy" or "cupy" for a reference to either module (`np`, `cuda.cupy`, `chainer.cuda.cupy`)."""
+        qualified = self.rules.qualified(node) if is_dotted(node) else None
+        if qualified is None and isinstance(node, cst.Name) and node.value in ("np", "numpy"):
+            qualified = "numpy"  # (`from module import *` brought it: the name NumPy goes by, as PT025 reads it)
+        return "numpy" if qualified == "numpy" else "cupy" if _cuda_name(qualified) == "cupy" else None
+
+    def _flag_choice(self, value: cst.BaseExpression) -> str | None:
+        """The torch device text of `cuda.cupy if cond else np` (either way round; `cuda.cupy` alone: the GPU)."""
+        if self._module(value) == "cupy":
+            return "torch.device('cuda')"
+        if isinstance(value, cst.IfExp):
+            body, orelse = self._module(value.body), self._module(value.orelse)
+            if {body, orelse} == {"numpy", "cupy"}:
+                first, second = ("cuda", "cpu") if body == "cupy" else ("cpu", "cuda")
+                return f"torch.device('{first}' if {code(value.test)} else '{second}')"
+        return None
+
+    def _flag_binding(self, statement, text: str, name: str, value, flag: str) -> _Binding:
+        """PT110: the program chose CuPy by a flag; its arrays are tensors on the device the flag chose (CuPy's
+        on the current GPU, which is torch's 'cuda'), written as `device = ...` where the binding was."""
+        binding = _Binding(statement, "PT110", text, name, "device", code(value), flag=flag)
+        module_choice = any(_array_module_choice(s) is not None for s in self.tree.module_body) or \
+            bool(_array_module_branches(self.tree.module_body))  # (PT025 writes a module-level `device` for them)
+        if self.rules._device_named or getattr(self.rules, "_array_modules", None) or module_choice:
+            binding.blocked = f"`device` is a name of this file already: create the arrays as tensors on `{flag}` " \
+                              "(under a name of their own), or keep NumPy for arrays that stay on the host"
+        return binding
 
     def _binding_value(self, receiver: cst.Attribute) -> bool:
         parent = self.tree.up(receiver)
@@ -1015,8 +1182,12 @@ class _ArrayModules:
         stores = [n for n in occurrences if self.tree.stored(n)]
         first = min(self.tree.order[id(b.statement)] for b in bindings)
         devices = {b.device for b in bindings}
-        why = ""
-        if None in devices:
+        why = next((b.blocked for b in bindings if b.blocked), "") if uses else ""  # (unused: it just goes)
+        if why:
+            pass
+        elif any(b.flag for b in bindings) and (len(bindings) > 1 or len({b.rule for b in bindings}) > 1):
+            why = f"`{name}` is chosen more than once here: convert its uses by hand"
+        elif None in devices:
             source = next(b.source for b in bindings if b.device is None)
             why = f"`{name}` is also chosen by `{source}` here, which is not known to be a tensor: convert its " \
                   "uses by hand"
@@ -1035,20 +1206,43 @@ class _ArrayModules:
             if late:
                 why = f"`{late[0].value}` is assigned again after the choice"
         variable = bindings[0].variable
-        for use in uses:
-            if why:
-                continue
-            plan = self._use(use, bindings[0].device, variable)
-            for binding in bindings:
+        strict = bindings[0].flag is not None
+        pending = [] if why else uses
+        saved = (dict(self.plans), dict(self.folds), set(self.absorbed), dict(self.casts), set(self.compared))
+        while pending:  # (strict: an operand converted by a later use lets an earlier one convert: again)
+            failed = []
+            for use in pending:
+                plan = self._use(use, bindings[0].device, variable, strict=strict)
                 if plan.why:
-                    binding.left.append(plan.why)
-                else:
+                    failed.append(plan.why)
+                    continue
+                for binding in bindings:
                     binding.converted += 1
+                    binding.devices += plan.function is not None and plan.function.device
+            if not strict or len(failed) == len(pending):
+                for binding in bindings:
+                    binding.left.extend(failed)
+                if strict and failed:  # PT110 converts all of its uses or none (they read the `device` it writes)
+                    self.plans, self.folds, self.absorbed, self.casts, self.compared = saved
+                    for binding in bindings:
+                        binding.converted = binding.devices = 0
+                break
+            pending = [use for use in pending if not any(id(n) in self.plans for n in self._plan_nodes(use))]
         for binding in bindings:
             if why:
                 binding.left.append(why)
 
-    def _use(self, use: cst.BaseExpression, device: str, variable: str | None) -> _Plan:
+    def _plan_nodes(self, use: cst.BaseExpression) -> list[cst.CSTNode]:
+        """The nodes a use's plan may be recorded under (the name, its attribute, the call, a comparison)."""
+        nodes, node = [use], use
+        for _ in range(3):
+            node = self.tree.up(node)
+            if node is None:
+                break
+            nodes.append(node)
+        return nodes
+
+    def _use(self, use: cst.BaseExpression, device: str, variable: str | None, strict: bool = False) -> _Plan:
         """The conversion of one use of an array module (`xp` or `R.xp`), recorded under the node it replaces."""
         parent = self.tree.up(use)
         shown = code(self.tree.statement(use) if not isinstance(parent, cst.Attribute) else parent).strip()
@@ -1058,7 +1252,7 @@ class _ArrayModules:
             plan = _Plan(use, why=f"`{_short(shown)}` uses the module itself: pass the device "
                                   f"(`{device}`) instead and create the tensors on it")
         else:
-            plan = self._attribute(parent, device, variable)
+            plan = self._attribute(parent, device, variable, strict)
         if not plan.why:
             self.plans[id(plan.node)] = plan
             if plan.fold is not None:
@@ -1080,7 +1274,7 @@ class _ArrayModules:
         self.compared.add(id(other))  # (not CuPy's any more: PT063 leaves it)
         return _Plan(comparison, "PT085", device, text=f"{device}.type {operator} '{kind}'")
 
-    def _attribute(self, attribute: cst.Attribute, device: str, variable: str | None) -> _Plan:
+    def _attribute(self, attribute: cst.Attribute, device: str, variable: str | None, strict: bool = False) -> _Plan:
         name = attribute.attr.value
         parent = self.tree.up(attribute)
         called = isinstance(parent, cst.Call) and parent.func is attribute
@@ -1094,11 +1288,11 @@ class _ArrayModules:
             call = self.tree.up(parent)
             function = RANDOM_FUNCTIONS.get(parent.attr.value)
             if function is not None and isinstance(call, cst.Call) and call.func is parent:
-                return self._call(call, f"random.{parent.attr.value}", function, device, variable)
+                return self._call(call, f"random.{parent.attr.value}", function, device, variable, strict)
             return _Plan(parent, why=f"`{code(parent)}` has no torch counterpart in netport's table: draw with "
                                      f"torch's generator on `{device}` (torch.rand/randn/randint, Tensor.normal_...)")
         if called and name in ARRAY_FUNCTIONS:
-            return self._call(parent, name, ARRAY_FUNCTIONS[name], device, variable)
+            return self._call(parent, name, ARRAY_FUNCTIONS[name], device, variable, strict)
         return _Plan(attribute, why=f"`{_short(code(parent if called else attribute))}` is not in netport's table: "
                                     f"write the torch function (on `{device}` for a new tensor)")
 
@@ -1108,14 +1302,28 @@ class _ArrayModules:
         return isinstance(element, cst.Arg) and isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and \
             call.func.value == "isinstance" and len(call.args) == 2 and call.args[1] is element
 
-    def _call(self, call: cst.Call, name: str, function: ArrayFunction, device: str, variable: str | None) -> _Plan:
+    def _call(self, call: cst.Call, name: str, function: ArrayFunction, device: str, variable: str | None,
+              strict: bool = False) -> _Plan:
         shown = f"`{_short(code(call))}`"
         values = _bind(call, function)
         if isinstance(values, str):
             return _Plan(call, why=f"{shown}: {values}")
-        plan = _Plan(call, "PT087" if name.startswith("random.") else "PT085" if function.device else "PT086",
-                     device, function, name)
+        plan = _Plan(call, "PT087" if name.startswith("random.") else "PT085" if function.device else
+                     "PT112" if name == "where" else "PT086", device, function, name)
         problem = self._arguments(values, function)
+        if not problem and strict:  # PT110: NumPy's arrays on the CPU; tensors only where they are Variables' arrays
+            operands = [values[p] for p in function.arrays if p in values] + \
+                [e.value for p in function.sequences if isinstance(values.get(p), (cst.List, cst.Tuple))
+                 for e in values[p].elements]
+            if any(isinstance(values.get(p), (cst.List, cst.Tuple)) is False and p in values
+                   for p in function.sequences):
+                problem = "a sequence of arrays netport cannot see"
+            unknown = next((o for o in operands if not self._known_tensor(o)), None)
+            if unknown is not None:
+                problem = f"`{_short(code(unknown))}` is a NumPy array on the CPU, which torch functions do not " \
+                          "take: keep NumPy for it, or make it a tensor on the device"
+            elif self._shown(self._astype(call) or call):
+                problem = "the array is printed (NumPy's text, which a tensor's is not): keep NumPy for it"
         if problem:
             return _Plan(call, why=f"{shown}: {problem}")
         outer = self._astype(call) if function.fresh else None
@@ -1144,6 +1352,10 @@ class _ArrayModules:
                 plan.warning = f"`{_short(code(value))}` keeps its dtype if it is an array; a Python list of " \
                                "floats is float64 in NumPy but float32 in torch: give dtype=torch.float64 then"
         result = (plan.fold or call)
+        parent = self.tree.up(result)
+        if isinstance(parent, cst.Attribute) and parent.value is result and parent.attr.value in NUMPY_ONLY:
+            return _Plan(call, why=f"{shown}: its result is used as a NumPy array (`.{parent.attr.value}`), which a "
+                                   "tensor is not")
         problem = self._result_uses(result)
         if problem:
             return _Plan(call, why=f"{shown}: {problem}")
@@ -1165,6 +1377,9 @@ class _ArrayModules:
             if function.then and value is not None and isinstance(value, (cst.List, cst.Tuple)) or \
                     function.then and value is not None and self._known_array(value):
                 return "NumPy broadcast array bounds; torch's in-place draws take numbers"
+        if function.same_dtype and not _same_dtype(*(values[p] for p in function.same_dtype)):
+            return f"NumPy promotes `{'`, `'.join(code(values[p]) for p in function.same_dtype)}` otherwise than " \
+                   "torch where their dtypes differ (int with float: float64, torch float32): give them one dtype"
         axis = values.get(function.axis) if function.axis else None
         if axis is not None:
             if isinstance(axis, cst.Tuple) and not axis.elements:
@@ -1215,6 +1430,47 @@ class _ArrayModules:
         if function.literal[0] in ("a", "object"):
             return ""  # an array keeps its dtype (a list of Python floats: see the warning)
         return None
+
+    def _shown(self, result: cst.CSTNode) -> bool:
+        """The result, or a name it is assigned to, printed or made text (print, str, repr, format, f-strings)."""
+        def shown(node) -> bool:
+            parent = self.tree.up(node)
+            call = self.tree.up(parent) if isinstance(parent, cst.Arg) else None
+            return isinstance(parent, cst.FormattedStringExpression) or isinstance(call, cst.Call) and \
+                isinstance(call.func, cst.Name) and call.func.value in ("print", "str", "repr", "format") or \
+                isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "format"
+        if shown(result):
+            return True
+        assign = self.tree.up(result)
+        if not isinstance(assign, cst.Assign):
+            return False
+        function = self.tree.function(assign)
+        names = {t.target.value for t in assign.targets if isinstance(t.target, cst.Name)}
+        return any(shown(n) for name in names for n in self.tree.names.get(name, ()) if self.tree.within(n, function))
+
+    def _known_tensor(self, node: cst.BaseExpression, seen: frozenset = frozenset()) -> bool:
+        """An expression that is a tensor in torch: a Variable's array (`v.data`, `v.grad`, not `self.data`), an
+        array this scan converts, a name the function binds to those only."""
+        if isinstance(node, cst.Attribute) and node.attr.value in ("data", "array", "grad"):
+            return not (isinstance(node.value, cst.Name) and node.value.value == "self")
+        if id(node) in self.plans and self.plans[id(node)].function is not None or id(node) in self.folds:
+            return True
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, ARITHMETIC):
+            sides = (node.left, node.right)  # tensor arithmetic (with numbers) is a tensor
+            return any(self._known_tensor(n, seen) for n in sides) and \
+                all(self._known_tensor(n, seen) or _literal_kind(n) in ("int", "float") for n in sides)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) or \
+                isinstance(node, cst.Subscript):
+            return self._known_tensor(node.expression if isinstance(node, cst.UnaryOperation) else node.value, seen)
+        if isinstance(node, cst.Name) and node.value not in seen:
+            function = self.tree.function(node)
+            stores = [n for n in self.tree.names.get(node.value, ()) if self.tree.within(n, function) and
+                      self.tree.stored(n)]
+            values = [self.tree.up(self.tree.up(n)) for n in stores]
+            return bool(stores) and all(isinstance(self.tree.up(n), cst.AssignTarget) and isinstance(v, cst.Assign)
+                                        and self._known_tensor(v.value, seen | {node.value}) for n, v in
+                                        zip(stores, values))
+        return False
 
     def _known_array(self, node: cst.BaseExpression, seen: frozenset = frozenset()) -> bool:
         """An expression that is an array (a tensor in torch, or a NumPy array): an array's data, a NumPy call."""
@@ -1287,13 +1543,30 @@ class _ArrayModules:
             return ""
         names = [t.target.value for t in assign.targets if isinstance(t.target, cst.Name)]
         function = self.tree.function(assign)
+        casts: dict[int, str] = {}
         for name in names:
-            for use in self.tree.names.get(name, ()):
+            occurrences = [n for n in self.tree.names.get(name, ()) if self.tree.within(n, function)]
+            only = [n for n in occurrences if self.tree.stored(n)] == [assign.targets[0].target] and \
+                all(self.tree.scopes[id(n)][-1:] == (function,) for n in occurrences)
+            for use in occurrences:
                 parent = self.tree.up(use)
-                if self.tree.within(use, function) and isinstance(parent, cst.Attribute) and parent.value is use and \
-                        parent.attr.value in NUMPY_ONLY:
-                    return f"`{name}` is used as a NumPy array (`{code(parent)}`), which a tensor is not"
+                if isinstance(parent, cst.Attribute) and parent.value is use and parent.attr.value in NUMPY_ONLY:
+                    cast = self._cast(parent) if only and self.tree.order[id(use)] > self.tree.order[id(assign)] \
+                        else None
+                    if cast is None:
+                        return f"`{name}` is used as a NumPy array (`{code(parent)}`), which a tensor is not"
+                    casts[id(self.tree.up(parent))] = cast
+        self.casts.update(casts)
         return ""
+
+    def _cast(self, attribute: cst.Attribute) -> str | None:
+        """PT085: `a.astype(t)` of an array made a tensor here is `a.to(t, copy=True)`: NumPy's astype copies
+        (copy=True) and casts as torch does (casting='unsafe'); the torch dtype of t, else None."""
+        call = self.tree.up(attribute)
+        if not (attribute.attr.value == "astype" and isinstance(call, cst.Call) and call.func is attribute and
+                len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star):
+            return None
+        return self._dtype(call.args[0].value)
 
 
 ARRAY_MODULE_OF = {"get_array_module", "cupy.get_array_module"}
@@ -1359,6 +1632,61 @@ def _bind(call: cst.Call, function: ArrayFunction) -> dict | str:
     if any(not g and later for g, later in zip(given, [any(given[i + 1:]) for i in range(len(given))])):
         return "positional arguments torch cannot take in this order"
     return values
+
+
+def _same_dtype(first: cst.BaseExpression, second: cst.BaseExpression) -> bool:
+    """Two arrays known to have one dtype: the same pure expression, or `M.zeros_like(a)` (ones_, empty_) of
+    the other, which keeps its dtype."""
+    def like(node, other) -> bool:
+        return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+            node.func.attr.value in ("zeros_like", "ones_like", "empty_like") and len(node.args) == 1 and \
+            node.args[0].keyword is None and not node.args[0].star and code(node.args[0].value) == code(other)
+    return _pure(first) and (code(first) == code(second) or like(second, first)) or \
+        _pure(second) and like(first, second)
+
+
+# attributes of NumPy's and CuPy's ndarray and of Chainer 1.24's Variable (dir() of each, and the instance ones)
+ARRAY_ATTRIBUTES = {
+    "T", "addgrad", "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "backward", "base",
+    "byteswap", "choose", "cleargrad", "clip", "compress", "conj", "conjugate", "copy", "copydata", "ctypes",
+    "cumprod", "cumsum", "data", "debug_print", "diagonal", "dot", "dtype", "dump", "dumps", "fill", "flags", "flat",
+    "flatten", "getfield", "grad", "imag", "item", "itemset", "itemsize", "label", "max", "mean", "min", "nbytes",
+    "ndim", "newbyteorder", "nonzero", "partition", "prod", "ptp", "put", "ravel", "real", "repeat", "reshape",
+    "resize", "round", "searchsorted", "set_creator", "setfield", "setflags", "shape", "size", "sort", "squeeze",
+    "std", "strides", "sum", "swapaxes", "take", "to_cpu", "to_gpu", "tobytes", "tofile", "tolist", "tostring",
+    "trace", "transpose", "unchain_backward", "var", "view", "volatile", "zerograd", "creator", "name", "rank",
+    "get", "set", "device", "reduced_view", "toDlpack", "cstruct", "mT", "scatter_add", "scatter_max", "scatter_min",
+}
+
+
+def _non_array_branch(branch, value: cst.BaseExpression) -> str | None:
+    """`x.A` (A no array's or Variable's attribute) read unconditionally by the first statement of the else branch
+    of the `if` whose test is the check (x a plain name): the text shown; else None."""
+    if not (isinstance(branch, cst.If) and isinstance(value, cst.Name) and isinstance(branch.orelse, cst.Else) and
+            isinstance(branch.orelse.body, cst.IndentedBlock) and branch.orelse.body.body):
+        return None
+    first = branch.orelse.body.body[0]
+    if not (isinstance(first, cst.SimpleStatementLine) and len(first.body) == 1 and
+            isinstance(first.body[0], (cst.Assign, cst.Expr, cst.Return, cst.AugAssign))):
+        return None
+    found: list[str] = []
+
+    class Reads(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if isinstance(node.value, cst.Name) and node.value.value == value.value and \
+                    node.attr.value not in ARRAY_ATTRIBUTES and not node.attr.value.startswith("_"):
+                found.append(code(node))
+            return True
+
+        def visit_Lambda(self, node) -> bool:  # (read conditionally or later: no proof)
+            return False
+
+        visit_IfExp = visit_BooleanOperation = visit_ListComp = visit_GeneratorExp = visit_SetComp = \
+            visit_DictComp = visit_Lambda
+
+    if first.body[0].value is not None:  # (the value is evaluated first: `return x.W`, `n = x.W.shape[1]`)
+        first.body[0].value.visit(Reads())
+    return f"`{found[0]}`" if found else None
 
 
 def _integer(node: cst.BaseExpression) -> bool:

@@ -17,6 +17,7 @@ import libcst as cst
 from netport.migrate.passes import RulePass, bind_arguments, code, insert_definition, is_dotted, paren, primary
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.written_in import NEGATIVE_SAMPLING_FUNCTION
 
 # Chainer's max_pooling_2d with cover_all=True (1.24 and 5-7: im2col with pval=-inf) pads the input with
 # -inf by pad on the top and left and by pad + stride - 1 on the bottom and right, and slides the windows
@@ -287,14 +288,24 @@ register(
          noop=("# ported from chainer\nimport torch\np = torch.softmax(h, dim=1)\n",
                "# ported from chainer\nfrom scipy.special import softmax\np = softmax(h)\n")),
     Rule("PT052", "select_item, get_item, transpose with axes, broadcast, embed_id (zero vectors for "
-         "ignore_label), cast (to a literal NumPy dtype) and copy (to a device, always a copy)",
+         "ignore_label), cast (to a NumPy dtype: literal, or in a variable through NumPy's reading of it) and copy (to "
+         "a device, always a copy)",
          before="import numpy as np\nimport chainer.functions as F\np = F.select_item(y, t)\n"
-                "h = F.cast(x, np.float32)\ne = F.embed_id(ids, W)\n",
+                "h = F.cast(x, np.float32)\ne = F.embed_id(ids, W)\ng = F.cast(x, dtype)\n",
          after="import numpy as np\nimport torch\nfrom torch import nn\n\np = y.gather(1, t.long()[:, None])[:, 0]\n"
-               "h = x.to(torch.float32)\ne = nn.functional.embedding(ids, W)\n",
+               "h = x.to(torch.float32)\ne = nn.functional.embedding(ids, W)\n"
+               "g = x.to(torch.from_numpy(np.empty(0, dtype)).dtype)\n",
          target="torch",
          noop=("# ported from chainer\nimport torch\nh = x.to(torch.float32)\np = y.gather(1, t[:, None])[:, 0]\n",
                "# ported from chainer\nimport copy\ny = copy.copy(x)\n")),
+    Rule("PT117", "F.negative_sampling becomes chainer_negative_sampling written into the file: Chainer 1.24's "
+         "loss over the samples the sampler draws (0 for t == -1, summed unless reduce='no')",
+         before="import chainer.functions as F\nloss = F.negative_sampling(x, t, W, sampler.sample, 5)\n",
+         after="import torch\n\n\n" + NEGATIVE_SAMPLING_FUNCTION +
+               "\n\nloss = chainer_negative_sampling(x, t, W, sampler.sample, 5)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nloss = torch.logaddexp(x, y)\n",
+               "# ported from chainer\nfrom mylib import functions as F\nloss = F.negative_sampling(x, t, W, s, 5)\n")),
     Rule("PT053", "max/min are torch.amax/amin (torch.max with a dim returns indices too), argmax/argmin, "
          "mean, logsumexp over every axis by default",
          before="import chainer.functions as F\nm = F.max(x, axis=1)\ni = F.argmax(x, axis=1)\n"
@@ -379,7 +390,7 @@ PREFIX = "chainer.functions."
 VALUES = {"leaky_relu": ("PT018", "lambda x, slope=0.2: nn.functional.leaky_relu(x, negative_slope=slope)")}
 # functions whose torch form depends on more than literal arguments: the FunctionRules method for each
 SPECIAL = {"cast": "_cast", "copy": "_copy", "tile": "_tile", "broadcast": "_broadcast", "lstm": "_lstm",
-           "local_response_normalization": "_local_response_normalization"}
+           "local_response_normalization": "_local_response_normalization", "negative_sampling": "_negative_sampling"}
 
 SIMPLE = {"chainer.functions.sigmoid": "torch.sigmoid", "chainer.functions.relu": "torch.relu",
           "chainer.functions.tanh": "torch.tanh", "chainer.functions.exp": "torch.exp",
@@ -394,10 +405,13 @@ class FunctionRules(RulePass):
         self._methods: list[bool] = []  # inside a method of a class (self.training exists)
         self._needs_cover_all = False
         self._needs_lstm = False
+        self._needs_negative_sampling = False
 
     def finish_module(self, module: cst.Module) -> cst.Module:
         if self._needs_lstm:
             module = insert_definition(module, CHAINER_LSTM)
+        if self._needs_negative_sampling and not _defines_function(module, "chainer_negative_sampling"):
+            module = insert_definition(module, NEGATIVE_SAMPLING_FUNCTION)
         return insert_definition(module, MAX_POOL_COVER_ALL) if self._needs_cover_all else module
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -591,6 +605,21 @@ class FunctionRules(RulePass):
         self.info(original, "PT050", "F.tile is torch.tile, with reps as a tuple")
         return cst.parse_expression(f"{self._spell('torch.tile')}({code(nodes['x'])}, {text})")
 
+    def _negative_sampling(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """F.negative_sampling(x, t, W, sampler, sample_size, reduce='sum'): chainer_negative_sampling (written
+        into the file, Chainer 1.24's loss), with the sampler called as Chainer called it."""
+        values = bind_arguments(updated, ["x", "t", "W", "sampler", "sample_size", "reduce"])
+        if values is None or len(values) < 5:
+            self.todo(original, "PT117", "F.negative_sampling with these arguments: call chainer_negative_sampling "
+                      "(netport's written-in Chainer loss) or write the loss by hand")
+            return updated
+        self._needs_negative_sampling = True
+        self._spell("torch.")
+        self.info(original, "PT117", "F.negative_sampling is `chainer_negative_sampling` (written into this file): "
+                  "Chainer 1.24's loss, -log sigmoid(w_t . x) - sum of log sigmoid(-w_s . x) over the samples the "
+                  "sampler draws (a NumPy or torch array), 0 for t == -1, summed unless reduce='no'")
+        return updated.with_changes(func=cst.Name("chainer_negative_sampling"))
+
     def _cast(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         nodes = bind_arguments(updated, ["x", "typ"])
         typ = nodes.get("typ") if nodes and "x" in nodes else None
@@ -603,6 +632,12 @@ class FunctionRules(RulePass):
         if isinstance(typ, cst.Name) and typ.value == "float" and self.qualified(typ) is None and \
                 "float" not in self.aliases.values():
             dtype = "torch.float64"  # NumPy reads the builtin float as float64
+        if dtype is None and self.qualified(typ) is None and (isinstance(typ, cst.Name) or isinstance(
+                typ, cst.Attribute) and isinstance(typ.value, cst.Name) and typ.value.value == "self"):
+            # a dtype held in a variable: NumPy's reading of it (astype; None is float64 there too) as torch's,
+            # exact for every NumPy dtype torch has (and an error for one it has not)
+            numpy = self.need_import("numpy")
+            dtype = f"torch.from_numpy({numpy}.empty(0, {code(typ)})).dtype"
         if dtype is None:
             self.todo(original, "PT052", f"F.cast to `{code(typ)}`, a NumPy dtype: use `.to(...)` with the torch "
                       "dtype it stands for (np.float32 -> torch.float32, ...)")
@@ -793,6 +828,10 @@ def _literal(text: str):
     except (ValueError, SyntaxError, TypeError):
         return ...
     return value
+
+
+def _defines_function(module: cst.Module, name: str) -> bool:
+    return any(isinstance(statement, cst.FunctionDef) and statement.name.value == name for statement in module.body)
 
 
 def _pure(node: cst.BaseExpression) -> bool:

@@ -190,3 +190,245 @@ def _used_as_link(body: cst.CSTNode, name: str) -> bool:
 
     body.visit(Finder())
     return bool(found)
+
+
+register(Rule(
+    "PT122", "a module-level function that reads chainer.config.train, called only in its own file where each call's "
+    "mode is known (a module's method: self.training; a using_config('train', flag) scope: flag; the script's own "
+    "level: True; its own recursion), takes the mode as a keyword `training` that those calls pass",
+    before="import chainer\n\n\nclass Net(chainer.Chain):\n    def __call__(self, x):\n        return x\n\n\n"
+           "def traverse(model, node, root=True):\n"
+           "    if not chainer.config.train:\n        return model(node)\n"
+           "    return traverse(model, node, root=False)\n\n\n"
+           "model = Net()\nwith chainer.using_config('train', False):\n    traverse(model, tree)\n"
+           "for tree in trees:\n    traverse(model, tree)\n",
+    after="from torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n\n\n"
+          "def traverse(model, node, root=True, *, training):\n"
+          "    if not training:\n        return model(node)\n"
+          "    return traverse(model, node, root=False, training=training)\n\n\n"
+          "model = Net()\nmodel.eval()\ntraverse(model, tree, training=False)\nmodel.train()\n"
+          "for tree in trees:\n    traverse(model, tree, training=True)\n",
+    target="torch",
+    noop=("# ported from chainer\n\n\ndef traverse(model, node, *, training):\n    return model(node) if training "
+          "else None\n\n\nfor tree in trees:\n    traverse(m, tree, training=True)\n",
+          # a `config` of the program's own, not Chainer's
+          "# ported from chainer\nfrom settings import config\n\n\ndef scale(x):\n"
+          "    return x * 2 if config.train else x\n\n\nfor x in xs:\n    scale(x)\n"),
+))
+
+
+@rule_pass("torch.modules", 1)  # before PT011 (torch.functions) and PT077, which would read the reads as a module's
+class GlobalModeParameter(RulePass):
+    """PT122: Chainer's global train mode read in a plain function is a value its caller set (the scope around the
+    call, or the default True); where every call of the function is in this file and each one's mode is known in
+    torch terms, the function takes the mode as a keyword-only `training` (no default: a caller this file does not
+    know fails at the call instead of running in a guessed mode)."""
+    TRIGGER = re.compile(r"\bconfig\.train\b")
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._reads: dict[int, str] = {}  # id(original read) -> function
+        self._calls: dict[int, tuple[str, str]] = {}  # id(original call) -> (function, mode)
+        self._functions: set[int] = set()  # id(original def)
+        _ModePlan(self, node).plan()
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        name = self._reads.get(id(original))
+        if name is None:
+            return updated
+        self.info(original, "PT122", f"`chainer.config.train` in `{name}` is its `training` parameter, which every "
+                  "call of it in this file passes")
+        return cst.Name("training")
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        planned = self._calls.get(id(original))
+        if planned is None:
+            return updated
+        name, mode = planned
+        self.info(original, "PT122", f"{name}(...) passes the mode of this call, `training={mode}` (Chainer's global "
+                  "mode here)")
+        args = list(updated.args)
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        keyword = cst.Arg(keyword=cst.Name("training"), value=cst.parse_expression(mode),
+                          equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+        return updated.with_changes(args=[*args, keyword])
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if id(original) not in self._functions:
+            return updated
+        params = updated.params
+        training = cst.Param(cst.Name("training"))
+        star = params.star_arg if isinstance(params.star_arg, cst.Param) else cst.ParamStar()
+        params = params.with_changes(star_arg=star, kwonly_params=[*params.kwonly_params, training])
+        self.info(original, "PT122", f"`{original.name.value}` takes the train mode as a keyword `training` "
+                  "(Chainer's global mode, which torch does not have)")
+        return updated.with_changes(params=params)
+
+
+class _ModePlan:
+    """Finds the functions of PT122 and, for each, its reads of the global mode and every call with its mode."""
+
+    def __init__(self, rule_pass: GlobalModeParameter, module: cst.Module):
+        self.rule_pass, self.module = rule_pass, module
+        self.rejected: set[str] = set()
+        self.reads: dict[str, list[cst.Attribute]] = {}
+        self.calls: dict[str, list[tuple[cst.Call, str | None]]] = {}
+        self.global_write = False
+
+    def plan(self) -> None:
+        body = self.module.body
+        candidates = [s for s in body if isinstance(s, cst.FunctionDef) and not s.decorators and
+                      not isinstance(s.asynchronous, cst.Asynchronous)]
+        names = [s.name.value for s in candidates]
+        self.functions = {n: s for n, s in zip(names, candidates) if names.count(n) == 1}
+        if not self.functions or not _runs_on_import(body):  # a library: its functions may be called elsewhere
+            return
+        self._walk(self.module, [])
+        if self.global_write:  # the script sets the mode itself: the default True is not known at a call
+            return
+        for name, reads in self.reads.items():
+            calls = self.calls.get(name, [])
+            function = self.functions[name]
+            if name in self.rejected or not calls or any(mode is None for _, mode in calls) or \
+                    _mentions_name(function, "training") or _yields(function.body):
+                continue
+            self.rule_pass._functions.add(id(function))
+            self.rule_pass._reads.update((id(r), name) for r in reads)
+            self.rule_pass._calls.update((id(c), (name, mode)) for c, mode in calls)
+
+    def _walk(self, node: cst.CSTNode, stack: list[cst.CSTNode]) -> None:
+        qualified = self.rule_pass.qualified(node) if isinstance(node, cst.Attribute) else None
+        if qualified == CONFIG_TRAIN:
+            self._config(node, stack)
+            return
+        if qualified in ("chainer.config", "chainer.global_config"):  # not a `.train` read: setattr(config, ...)
+            self.global_write = True
+        if isinstance(node, cst.Name) and node.value in self.functions:
+            self._reference(node, stack)
+        stack.append(node)
+        for child in node.children:
+            self._walk(child, stack)
+        stack.pop()
+
+    def _config(self, node: cst.Attribute, stack: list[cst.CSTNode]) -> None:
+        parent = stack[-1]
+        if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and parent.target is node:
+            self.global_write = True
+            return
+        for ancestor in reversed(stack):
+            if isinstance(ancestor, cst.With) and any(train_flag(self.rule_pass, i.item) is not None
+                                                      for i in ancestor.items):
+                owner = _owner(stack)  # a read under a scope of its own function: not the caller's mode
+                if owner is not None:
+                    self.rejected.add(owner)
+                return
+            if isinstance(ancestor, (cst.Lambda, cst.ClassDef, cst.GeneratorExp)):
+                break
+            if isinstance(ancestor, cst.FunctionDef):
+                if stack[1] is ancestor and ancestor.name.value in self.functions:  # directly in a module-level def
+                    self.reads.setdefault(ancestor.name.value, []).append(node)
+                    return
+                break
+        owner = _owner(stack)  # in a nested function: it may run after the call, in another mode
+        if owner is not None:
+            self.rejected.add(owner)
+
+    def _reference(self, node: cst.Name, stack: list[cst.CSTNode]) -> None:
+        parent = stack[-1]
+        name = node.value
+        if isinstance(parent, cst.Attribute) and parent.attr is node or \
+                isinstance(parent, cst.Arg) and parent.keyword is node or \
+                isinstance(parent, cst.FunctionDef) and parent.name is node and parent is self.functions[name]:
+            return
+        if isinstance(parent, cst.Call) and parent.func is node and not any(a.star == "**" for a in parent.args):
+            self.calls.setdefault(name, []).append((parent, self._mode(parent, stack)))
+            return
+        self.rejected.add(name)  # passed as a value, rebound, imported under the name: callers not known
+
+    def _mode(self, call: cst.Call, stack: list[cst.CSTNode]) -> str | None:
+        """The global mode at ``call`` in torch terms, or None when it is not known here."""
+        inner: cst.CSTNode = call
+        for ancestor in reversed(stack[:-1] if stack and stack[-1] is call else stack):
+            if isinstance(ancestor, cst.With) and inner is ancestor.body:
+                flags = [train_flag(self.rule_pass, i.item) for i in ancestor.items]
+                flags = [f for f in flags if f is not None]
+                if flags:
+                    return _scope_flag(flags[-1], ancestor.body)
+            if isinstance(ancestor, (cst.Lambda, cst.ClassDef, cst.GeneratorExp)):
+                return None
+            if isinstance(ancestor, cst.FunctionDef):
+                if _yields(ancestor.body):
+                    return None
+                if stack[1] is ancestor and ancestor.name.value in self.functions and \
+                        self.functions[ancestor.name.value] is ancestor:
+                    return "training" if ancestor.name.value == call.func.value else None
+                if self._module_method(ancestor, stack):
+                    return "self.training"
+                return None
+            if isinstance(ancestor, cst.Module):
+                return "True"
+            inner = ancestor
+        return None
+
+    def _module_method(self, method: cst.FunctionDef, stack: list[cst.CSTNode]) -> bool:
+        """A method (first parameter ``self``) of one of the program's module classes, as enclosing_module_method."""
+        index = next(i for i, n in enumerate(stack) if n is method)
+        owner = next((n for n in reversed(stack[:index]) if isinstance(n, (cst.ClassDef, cst.FunctionDef))), None)
+        return isinstance(owner, cst.ClassDef) and owner.name.value in self.rule_pass.project.chain_classes and \
+            bool(method.params.params) and method.params.params[0].name.value == "self"
+
+
+def _owner(stack: list[cst.CSTNode]) -> str | None:
+    return stack[1].name.value if len(stack) > 1 and isinstance(stack[1], cst.FunctionDef) else None
+
+
+def _scope_flag(flag: cst.BaseExpression, body: cst.CSTNode) -> str | None:
+    """A scope's flag as the value a call inside it passes: a literal, or a name the block does not rebind."""
+    if isinstance(flag, cst.Name) and flag.value in ("True", "False"):
+        return flag.value
+    if isinstance(flag, cst.Name) and not _mentions_name(body, flag.value):  # (read-only use would do; simpler)
+        return flag.value
+    return None
+
+
+def _mentions_name(node: cst.CSTNode, name: str) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                found.append(node)
+
+    node.visit(Finder())
+    return bool(found)
+
+
+def _yields(body: cst.CSTNode) -> bool:
+    """A generator runs its body when iterated, not when called: the mode then is not the call's."""
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Yield(self, node: cst.Yield) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    body.visit(Finder())
+    return bool(found)
+
+
+def _runs_on_import(body) -> bool:
+    """The file is a script: its module level runs the program (a loop, a with block or a call statement, outside
+    `if __name__ == '__main__'`), so no other file imports its functions."""
+    for statement in body:
+        if isinstance(statement, (cst.For, cst.While, cst.With)):
+            return True
+        if isinstance(statement, cst.SimpleStatementLine) and \
+                any(isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) for s in statement.body):
+            return True
+    return False

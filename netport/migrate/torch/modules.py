@@ -20,7 +20,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from netport.migrate.passes import RulePass, bind_arguments, code, defines_class, insert_definition, is_bool, paren
+from netport.migrate.passes import (RulePass, bind_arguments, code, defines_class, insert_definition, is_bool,
+                                    is_dotted, paren)
+from netport.migrate.torch.functions import DTYPES
+from netport.migrate.torch.written_in import (BINARY_HIERARCHICAL_SOFTMAX, INCEPTION_BN, NEGATIVE_SAMPLING,
+                                              NEGATIVE_SAMPLING_FUNCTION)
 from netport.migrate.registry import rule_pass
 from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.chainer.api import public_name
@@ -287,6 +291,7 @@ def _chainer_batch_norm(base: str) -> str:
     return CHAINER_BATCH_NORM.format(base=base, parent=base if base == "BatchNormNd" else f"nn.{base}")
 
 
+HIERARCHICAL_SOFTMAX = "chainer.links.BinaryHierarchicalSoftmax"  # (PT119, a written-in class)
 # links with no torch counterpart, and what a port takes
 _NO_TORCH_LINKS = {
     "chainer.links.caffe.CaffeFunction": "it loads a .caffemodel into Chainer links called by layer name; convert the "
@@ -297,8 +302,6 @@ _NO_TORCH_LINKS = {
     "chainer.links.BinaryHierarchicalSoftmax": "the hierarchical softmax over a Huffman tree "
     "(create_huffman_tree); write the tree's path probabilities by hand (nn.AdaptiveLogSoftmaxWithLoss is a "
     "different model)",
-    "chainer.links.InceptionBN": "GoogLeNet's inception block with batch normalization: write it as an nn.Module of "
-    "nn.Conv2d/nn.BatchNorm2d branches joined by torch.cat(..., dim=1)",
 }
 
 register(
@@ -551,15 +554,55 @@ register(
          target="torch",
          noop=("# ported from chainer\nfrom torch import nn\ninc = nn.Conv2d(3, 4, 1)\n",
                "# ported from chainer\nfrom mylib import links as L\ninc = L.Inception(3, 4, 2, 4, 2, 4, 4)\n")),
-    Rule("PT074", "links with no torch counterpart (CaffeFunction, NegativeSampling, BinaryHierarchicalSoftmax, "
-         "InceptionBN) are marked with what a port takes",
+    Rule("PT074", "links with no torch counterpart (CaffeFunction, ...) are marked with "
+         "what a port takes",
+         before="import chainer.links as L\nnet = L.caffe.CaffeFunction('a.caffemodel')\n",
+         after="import chainer.links as L\nnet = L.caffe.CaffeFunction('a.caffemodel')  # netport: TODO(PT074): "
+               "`chainer.links.caffe.CaffeFunction` has no torch counterpart: " +
+               _NO_TORCH_LINKS["chainer.links.caffe.CaffeFunction"] + "\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nloss = nn.CrossEntropyLoss()\n",
+               "# ported from chainer\nfrom mylib import links as L\nnet = L.caffe.CaffeFunction('a.caffemodel')\n")),
+    Rule("PT115", "L.InceptionBN becomes an InceptionBN written into the file: Chainer 1.24's block (bias-free "
+         "convolutions, each with v1's batch normalization and ReLU; max or average pooling path), conv_init and "
+         "dtype kept, Chainer's link names",
+         before="import chainer.links as L\ninc = L.InceptionBN(3, 0, 2, 4, 2, 4, 'max', stride=2)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\n" + _chainer_batch_norm("BatchNorm2d") + "\n\n" +
+               LAZY_CLASS.format(name="LazyConv2d", link="L.Convolution2D") + "\n\n" + INCEPTION_BN +
+               "\n\ninc = InceptionBN(3, 0, 2, 4, 2, 4, 'max', stride=2)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\ninc = nn.Conv2d(3, 4, 1)\n",
+               "# ported from chainer\nfrom mylib import links as L\ninc = L.InceptionBN(3, 0, 2, 4, 2, 4, 'max')\n")),
+    Rule("PT116", "L.NegativeSampling becomes a NegativeSampling written into the file: Chainer 1.24's loss and W "
+         "(`weight`), negatives drawn by torch.multinomial from counts ** power",
          before="import chainer.links as L\nloss = L.NegativeSampling(100, counts, 5)\n",
-         after="import chainer.links as L\nloss = L.NegativeSampling(100, counts, 5)  # netport: TODO(PT074): "
-               "`chainer.links.NegativeSampling` has no torch counterpart: " +
-               _NO_TORCH_LINKS["chainer.links.NegativeSampling"] + "\n",
+         after="import torch\nfrom torch import nn\n\n\n" + NEGATIVE_SAMPLING_FUNCTION + "\n\n" + NEGATIVE_SAMPLING +
+               "\n\nloss = NegativeSampling(100, counts, 5)\n",
          target="torch",
          noop=("# ported from chainer\nfrom torch import nn\nloss = nn.CrossEntropyLoss()\n",
                "# ported from chainer\nfrom mylib import links as L\nloss = L.NegativeSampling(100, counts, 5)\n")),
+    Rule("PT119", "L.BinaryHierarchicalSoftmax (a call or a reference, with its create_huffman_tree) becomes a "
+         "BinaryHierarchicalSoftmax written into the file: Chainer 1.24's tree parsing, Huffman tree, loss and W "
+         "(`weight`)",
+         before="import chainer.links as L\nHSM = L.BinaryHierarchicalSoftmax\ntree = HSM.create_huffman_tree(counts)\n"
+                "loss = HSM(100, tree)\n",
+         after="import heapq\nimport torch\nfrom torch import nn\n\n\n" + BINARY_HIERARCHICAL_SOFTMAX +
+               "\n\nHSM = BinaryHierarchicalSoftmax\ntree = HSM.create_huffman_tree(counts)\nloss = HSM(100, tree)\n",
+         target="torch",
+         noop=("# ported from chainer\nfrom torch import nn\nloss = nn.AdaptiveLogSoftmaxWithLoss(100, 10, [5])\n",
+               "# ported from chainer\nfrom mylib import links as L\nloss = L.BinaryHierarchicalSoftmax(100, tree)\n")),
+    Rule("PT118", "an initializer's dtype (initialW=/initial_bias=, conv_init=) and BatchNormalization's dtype are "
+         "the torch module's dtype= (float32, torch's default, left out)",
+         before="import numpy as np\nimport chainer.links as L\nfrom chainer import initializers\n\n"
+                "w = initializers.Normal(0.1, np.float16)\nfc = L.Linear(3, 2, initialW=w, nobias=True)\n"
+                "bn = L.BatchNormalization(2, dtype=np.float16)\ny = bn(fc(x))\n",
+         after="import numpy as np\nimport torch\nfrom torch import nn\n\n\n" + _chainer_batch_norm("BatchNorm1d") +
+               "\n\nfc = nn.Linear(3, 2, bias=False, dtype=torch.float16)\nnn.init.normal_(fc.weight, std=0.1)\n"
+               "bn = ChainerBatchNorm1d(2, eps=2e-05, momentum=0.1, dtype=torch.float16)\n"
+               "nn.init.zeros_(bn.running_var)\ny = bn(fc(x))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nfrom torch import nn\nfc = nn.Linear(3, 2, dtype=torch.float16)\n",
+               "# ported from chainer\nfrom mylib import initializers\nw = initializers.Normal(0.1, 'float16')\n")),
 )
 
 _MODULE_BASES = {"chainer.Chain": "Module", "chainer.link.Chain": "Module", "chainer.Link": "Module",
@@ -603,6 +646,9 @@ class ModuleRules(RulePass):
         self._needs_chainer_copy = False
         self._needs_mlp_convolution = False
         self._needs_inception = False
+        self._needs_inception_bn = False
+        self._needs_negative_sampling = False
+        self._needs_hierarchical_softmax = False
         self._lazy_classes: set[str] = set()  # the Lazy* classes of LAZY_CLASS to write
         self._chainer_batch_norms: set[str] = set()  # "BatchNorm1d"/"BatchNorm2d" of CHAINER_BATCH_NORM to write
         self._needs_batch_norm_nd = False  # BATCH_NORM_ND, for a link whose input rank is not known
@@ -619,6 +665,15 @@ class ModuleRules(RulePass):
             module = insert_definition(module, MLP_CONVOLUTION)
         if self._needs_inception:
             module = insert_definition(module, INCEPTION)
+        if self._needs_inception_bn:
+            module = insert_definition(module, INCEPTION_BN)
+        if self._needs_hierarchical_softmax:
+            module = insert_definition(module, BINARY_HIERARCHICAL_SOFTMAX)
+        if self._needs_negative_sampling:
+            module = insert_definition(module, NEGATIVE_SAMPLING)
+            if not any(isinstance(statement, cst.FunctionDef) and statement.name.value == "chainer_negative_sampling"
+                       for statement in module.body):  # (the functions pass may have written it)
+                module = insert_definition(module, NEGATIVE_SAMPLING_FUNCTION)
         for lazy, link in reversed(_LAZY_LINKS.values()):
             if lazy in self._lazy_classes:
                 module = insert_definition(module, LAZY_CLASS.format(name=lazy, link=link))
@@ -738,6 +793,12 @@ class ModuleRules(RulePass):
             return self._mlp_convolution(original, updated)
         if qualified == "chainer.links.Inception":
             return self._inception(original, updated)
+        if qualified == "chainer.links.InceptionBN":
+            return self._inception_bn(original, updated)
+        if qualified == "chainer.links.NegativeSampling":
+            return self._negative_sampling(original, updated)
+        if qualified == HIERARCHICAL_SOFTMAX:
+            return self._hierarchical_softmax(original, updated)
         if qualified == "chainer.links.Classifier" and len(updated.args) == 1 and updated.args[0].keyword is None:
             if "Classifier" in self.project.classes:
                 self.todo(original, "PT006", "L.Classifier: this program defines its own Classifier; write the loss "
@@ -881,6 +942,89 @@ class ModuleRules(RulePass):
         self.info(original, "PT097", "L.Inception is the `Inception` written into this file: its convolution and "
                   "max-pooling paths joined along the channels, initialised as Chainer's")
         return cst.parse_expression(f"Inception({args})")
+
+    def _inception_bn(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        sizes = ["in_channels", "out1", "proj3", "out3", "proj33", "out33", "pooltype"]
+        values = bind_arguments(updated, [*sizes, "proj_pool", "stride", "conv_init", "dtype"])
+        problem = None if values is not None and set(sizes) <= set(values) else "arguments netport cannot match"
+        init = conv_dtype = norm_dtype = fill = None
+        weight = values.get("conv_init") if problem is None else None
+        if weight is not None and not is_none(weight):
+            fill = self._fill(weight, "w", "w[0].numel()", "w.shape[0]", dtypes=True)
+            if fill.code is None:
+                problem = f"conv_init={code(weight)} ({fill.text})"
+            else:
+                init, conv_dtype = f"lambda w: {fill.code}", fill.dtype
+        if problem is None and "dtype" in values:
+            norm_dtype = self._torch_dtype(values["dtype"], none="float64")
+            if norm_dtype is None:
+                problem = f"dtype={code(values['dtype'])}, which netport cannot follow"
+            norm_dtype = None if norm_dtype == "torch.float32" else norm_dtype
+        if problem is None and conv_dtype != norm_dtype:
+            problem = (f"convolutions of dtype {conv_dtype or 'torch.float32'} (conv_init's) and batch "
+                       f"normalizations of dtype {norm_dtype or 'torch.float32'}")
+        if problem is not None:
+            self.todo(original, "PT115", f"L.InceptionBN with {problem}: write GoogLeNet's block by hand (1x1, "
+                      "1x1-3x3 and 1x1-3x3-3x3 bias-free nn.Conv2d paths and a 3x3 pooling path, each convolution "
+                      "followed by batch normalization (eps 2e-5, momentum 0.1) and ReLU, joined by torch.cat)")
+            return updated
+        if fill is not None:
+            self._use_fill(fill)
+        args = ", ".join(code(values[name]) for name in sizes)
+        args += "".join(f", {name}={code(values[name])}" for name in ("proj_pool", "stride") if name in values)
+        args += (f", init={init}" if init else "") + (f", dtype={conv_dtype}" if conv_dtype else "")
+        self._needs_inception_bn = True
+        self._lazy_classes.add("LazyConv2d")
+        self._chainer_batch_norms.add("BatchNorm2d")
+        self._nn("Conv2d")
+        self.need_import("math")
+        self.need_import("torch")
+        self.info(original, "PT115", "L.InceptionBN is the `InceptionBN` written into this file (Chainer 1.24's "
+                  "block: its convolution paths with v1's batch normalization and ReLU, and its pooling path, joined "
+                  "along the channels; Chainer's link names, for convert-weights)" +
+                  (f"; conv_init: {fill.text}" if fill is not None else ""))
+        return cst.parse_expression(f"InceptionBN({args})")
+
+    def _negative_sampling(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = bind_arguments(updated, ["in_size", "counts", "sample_size", "power"])
+        if values is None or len(values) < 3 or "NegativeSampling" in self.project.classes:
+            self.todo(original, "PT116", "L.NegativeSampling " + ("with these arguments" if values is None or
+                      len(values) < 3 else "in a program that defines its own NegativeSampling") + ": write the "
+                      "loss module by hand (" + _NO_TORCH_LINKS["chainer.links.NegativeSampling"] + ")")
+            return updated
+        self._needs_negative_sampling = True
+        self._nn("Module")
+        self.need_import("torch")
+        self.info(original, "PT116", "L.NegativeSampling is the `NegativeSampling` written into this file: Chainer "
+                  "1.24's loss with its W (here `weight`, zero at the start); the negatives are drawn by "
+                  "torch.multinomial from counts ** power, the distribution of Chainer's WalkerAlias (another random "
+                  "stream: the loss equals Chainer's for the same samples, which forward(..., samples=) takes)")
+        return updated.with_changes(func=cst.Name("NegativeSampling"))
+
+    def _hierarchical_softmax(self, original: cst.CSTNode, updated: cst.BaseExpression) -> cst.BaseExpression:
+        """L.BinaryHierarchicalSoftmax called or referred to (``HSM = L.BinaryHierarchicalSoftmax``,
+        ``L.BinaryHierarchicalSoftmax.create_huffman_tree(counts)``): the written-in class takes Chainer's
+        arguments (in_size, tree) and has its static create_huffman_tree, so any use of the link is one of it."""
+        func = original.func if isinstance(original, cst.Call) else original
+        if "BinaryHierarchicalSoftmax" in self.project.classes or isinstance(func, cst.Name):
+            # (a name imported from chainer.links would shadow or be shadowed by the written-in class's)
+            self.todo(original, "PT119", "L.BinaryHierarchicalSoftmax " + ("imported by name: use it as "
+                      "`L.BinaryHierarchicalSoftmax` (chainer.links imported as a module) for netport to write its "
+                      "class in, or write" if isinstance(func, cst.Name) else "in a program that defines its own "
+                      "BinaryHierarchicalSoftmax: write") + " the loss module by hand (" +
+                      _NO_TORCH_LINKS[HIERARCHICAL_SOFTMAX] + ")")
+            return updated
+        self._needs_hierarchical_softmax = True
+        self._nn("Module")
+        self.need_import("torch")
+        self.need_import("heapq")
+        self.info(original, "PT119", "L.BinaryHierarchicalSoftmax is the `BinaryHierarchicalSoftmax` written into "
+                  "this file: Chainer 1.24's tree parsing, create_huffman_tree (the same tree for the same counts) "
+                  "and loss (summed over the batch and the path), its W here `weight` (uniform(-1, 1) at the start, "
+                  "from torch's random stream)")
+        if isinstance(updated, cst.Call):
+            return updated.with_changes(func=cst.Name("BinaryHierarchicalSoftmax"))
+        return cst.Name("BinaryHierarchicalSoftmax")
 
     def _embed_id(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
@@ -1278,17 +1422,23 @@ class ModuleRules(RulePass):
         weight_text, bias_text = "LeCun normal", "no bias" if not has_bias else "zero bias"
         fills = []
         if weight_init is not None:
-            fills.append(("initialW", weight_init, self._fill(weight_init, f"{target}.weight", fan_in, fan_out)))
+            fill = self._fill(weight_init, f"{target}.weight", fan_in, fan_out, dtypes=True)
+            fills.append(("initialW", weight_init, fill))
         elif not torch_defaults:
             init.append(f"{self._nn('init')}.normal_({target}.weight, std=1 / {self.need_import('math')}.sqrt("
                         f"{fan_in}))")
         if bias_init is not None:
-            fills.append(("initial_bias", bias_init, self._fill(bias_init, f"{target}.bias", None, None, plain=True)))
+            fill = self._fill(bias_init, f"{target}.bias", None, None, plain=True, dtypes=True)
+            fills.append(("initial_bias", bias_init, fill))
         for name, value, fill in fills:
             if fill.code is None:
                 self.todo(original, "PT037", f"{link} with {name}={code(value)}: {fill.text}; write the "
                           "initialisation of the torch.nn module by hand")
                 return updated
+        dtype = self._parameter_dtype(original, link, [fill for _, _, fill in fills], weight_init, has_bias)
+        if dtype is False:
+            return updated
+        args += f", dtype={dtype}" if dtype else ""
         for name, value, fill in fills:
             init.insert(len(init) if name == "initial_bias" else 0, fill.statement())
             self._use_fill(fill)
@@ -1306,6 +1456,22 @@ class ModuleRules(RulePass):
         self.info(original, rule, f"{link} is `nn.{module}`, initialised as Chainer did ({weight_text}, {bias_text})")
         self.insert_after(statement, [cst.parse_statement(line + "\n") for line in init])
         return cst.parse_expression(f"{self._nn(module)}({args})")
+
+    def _parameter_dtype(self, original: cst.Call, link: str, fills: list, weight_init, has_bias: bool):
+        """The torch dtype= of a link whose initializers carry a dtype (Chainer's W and b took the dtype of
+        their initializer, float32 without one: initializers.generate_array): None for float32, False (marked)
+        where W and b differ."""
+        weight = next((fill.dtype for fill in fills if fill is fills[0] and weight_init is not None), None)
+        bias = next((fill.dtype for fill in fills if fill is not fills[0] or weight_init is None), None)
+        if has_bias and weight != bias:
+            self.todo(original, "PT037", f"{link}: W of dtype {weight or 'float32'} and b of dtype {bias or 'float32'}"
+                      " (Chainer made each in its initializer's dtype; a torch module takes one dtype): build the "
+                      "torch.nn module and convert its weight and bias by hand")
+            return False
+        if weight is not None:
+            self.info(original, "PT118", f"{link}: its initializer's dtype is the module's `dtype={weight}` (Chainer "
+                      "made the parameters in the initializer's dtype)")
+        return weight
 
     def _unassigned_link(self, original: cst.Call, updated: cst.Call, module: str, args: str, weight_init,
                          bias_init, rule: str) -> cst.BaseExpression:
@@ -1358,7 +1524,7 @@ class ModuleRules(RulePass):
         options = ""
         fills = []
         if weight_init is not None:
-            fill = self._fill(weight_init, "w", "w[0].numel()", "w.shape[0]")
+            fill = self._fill(weight_init, "w", "w[0].numel()", "w.shape[0]", dtypes=True)
             if fill.code is None:
                 self.todo(original, "PT037", f"{link}(None, ...) with initialW={code(weight_init)}: {fill.text}; "
                           "write the torch.nn module by hand")
@@ -1367,12 +1533,22 @@ class ModuleRules(RulePass):
             options += (f", scale={fill.scale}" if fill.scale is not None else "") if fill.lecun else \
                 f", init=lambda w: {fill.code}"
         if bias_init is not None:
-            fill = self._fill(bias_init, "b", None, None, plain=True)
+            fill = self._fill(bias_init, "b", None, None, plain=True, dtypes=True)
             if fill.kind not in ("number", "plain"):
                 self.todo(original, "PT037", f"{link}(None, ...) with initial_bias={code(bias_init)}: the written "
                           f"{lazy} takes a constant bias only; write the torch.nn module by hand")
                 return updated
             options += f", initial_bias={fill.value}"
+            bias_fill = fill
+        else:
+            bias_fill = None
+        dtype = self._parameter_dtype(original, f"{link}(None, ...)", fills + ([bias_fill] if bias_fill else []),
+                                      weight_init, has_bias)
+        if dtype is False:
+            return updated
+        args += f", dtype={dtype}" if dtype else ""
+        if bias_fill is not None and bias_fill.name is not None:
+            self._use_fill(bias_fill)
         for fill in fills:
             self._use_fill(fill)
             if not fill.lecun:
@@ -1392,9 +1568,18 @@ class ModuleRules(RulePass):
 
     # initializers (PT037)
     def _fill(self, value: cst.BaseExpression, tensor: str, fan_in: str | None, fan_out: str | None,
-              plain: bool = False) -> "_Fill":
+              plain: bool = False, dtypes: bool = False) -> "_Fill":
         """How to fill ``tensor`` as a Chainer link filled W (``fan_in``/``fan_out`` given) or b from the value of
-        initialW/initial_bias: a Chainer initializer, a number or an array, directly or through a name."""
+        initialW/initial_bias: a Chainer initializer, a number or an array, directly or through a name. An
+        initializer's dtype other than float32 is a failure unless ``dtypes`` (the caller gives the module it)."""
+        fill = self._fill_any(value, tensor, fan_in, fan_out, plain)
+        if fill.dtype is not None and not dtypes:
+            return _Fill(None, f"dtype {fill.dtype} (the parameter's dtype: torch's modules are float32 until "
+                         "`.to(dtype)`)")
+        return fill
+
+    def _fill_any(self, value: cst.BaseExpression, tensor: str, fan_in: str | None, fan_out: str | None,
+                  plain: bool = False) -> "_Fill":
         kind, node, name = self._init_value(value)
         if kind == "number":
             return _Fill(f"nn.init.constant_({tensor}, {code(node)})", f"the constant {code(node)}", "number",
@@ -1432,6 +1617,49 @@ class ModuleRules(RulePass):
                     return "array", node, None
         return "unknown", node, None
 
+    def _torch_dtype(self, node: cst.BaseExpression, none: str, depth: int = 0) -> str | None:
+        """The torch dtype (an expression) of a NumPy dtype argument: a literal (np.float16, 'float16'), or a
+        name / ``self.attr`` bound once in this function to one; a parameter (or an attribute this function
+        does not set) read through ``torch.from_numpy(numpy.empty(0, d)).dtype``, exact for every NumPy dtype
+        torch has. ``none``: the dtype Chainer made for None there. None where netport cannot follow it."""
+        literal = f"torch.{none}" if is_none(node) else DTYPES.get(self.qualified(node) or "") if is_dotted(node) \
+            else DTYPES.get(node.evaluated_value) if isinstance(node, cst.SimpleString) else None
+        if literal is not None:
+            if literal != "torch.float32":  # (float32 is left out of the output)
+                self.need_import("torch")
+            return literal
+        values: list | None = None
+        if isinstance(node, cst.Name) and depth < 3:
+            values, _ = self._bound_values(node.value)
+            if values is None and not self._is_parameter(node.value):
+                return None
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self" \
+                and depth < 3:
+            values = _attribute_values(self.ctx.syntax_tree(), tuple(self._scope_path), node.attr.value)
+            if values is None:
+                return None
+        else:
+            return None
+        if values:
+            return self._torch_dtype(values[0], none, depth + 1) if len(values) == 1 else None
+        numpy = self.need_import("numpy")
+        self.need_import("torch")
+        value = code(node) if none == "float64" else f"{numpy}.{none} if {code(node)} is None else {code(node)}"
+        return f"torch.from_numpy({numpy}.empty(0, {value})).dtype"
+
+    def _is_parameter(self, name: str) -> bool:
+        """Whether ``name`` is bound in the innermost scope that binds it by a parameter alone."""
+        tree = self.ctx.syntax_tree()
+        if tree is None:
+            return False
+        if self._scope_values is None:
+            self._scope_values = _scope_bindings(tree)
+        for depth in range(len(self._scope_path), -1, -1):
+            bindings = self._scope_values.get(tuple(self._scope_path[:depth]), {}).get(name)
+            if bindings is not None:
+                return all(kind == "param" for kind, _ in bindings)
+        return False
+
     def _bound_values(self, name: str) -> tuple[list[cst.BaseExpression] | None, tuple[str, ...]]:
         """The values ``name`` is assigned in the innermost scope that binds it (and that scope), when every
         binding there is a plain assignment; else None."""
@@ -1457,9 +1685,19 @@ class ModuleRules(RulePass):
         args = bind_arguments(call, [*parameters, "rng"])
         if args is None:
             return _Fill(None, f"`{code(call)}` with arguments netport cannot match")
+        dtype = None
         if not is_none(args.get("dtype", cst.Name("None"))):
-            return _Fill(None, f"dtype={code(args['dtype'])} (the parameter's dtype: torch's modules are float32 "
-                         "until `.to(dtype)`)")
+            # the parameter's dtype (initializers.generate_array: float32 for None): the module's dtype= in torch
+            dtype = self._torch_dtype(args["dtype"], none="float32")
+            if dtype is None:
+                return _Fill(None, f"dtype={code(args['dtype'])} (the parameter's dtype, which netport cannot "
+                             "follow here: give the torch module `dtype=` with the torch dtype it stands for)")
+        fill = self._initializer_fill(kind, args, tensor, fan_in, fan_out)
+        fill.dtype = None if dtype == "torch.float32" else dtype
+        return fill
+
+    def _initializer_fill(self, kind: str, args: dict, tensor: str, fan_in: str | None,
+                          fan_out: str | None) -> "_Fill":
         if "rng" in args:
             return _Fill(None, "rng= (a random generator of its own)")
         if code(args.get("fan_option", cst.SimpleString("'fan_in'"))).strip("'\"") != "fan_in":
@@ -1530,11 +1768,16 @@ class ModuleRules(RulePass):
                  "initial_avg_mean", "initial_avg_var"]
         values = bind_arguments(updated, names)
         target = _assignment_target(self.statement, original)
-        supported = {"size", "decay", "eps", "initial_avg_var", "use_gamma", "use_beta"}
+        supported = {"size", "decay", "eps", "initial_avg_var", "use_gamma", "use_beta", "dtype"}
         flags = {name: code(values[name]) for name in ("use_gamma", "use_beta") if values and name in values}
+        # dtype: of gamma, beta, avg_mean, avg_var (1.24: add_param/numpy.zeros with it; None is float64 there)
+        dtype = self._torch_dtype(values["dtype"], none="float64") if values and "dtype" in values else None
         if values is None or "size" not in values or set(values) - supported or target is None or \
-                any(value not in ("True", "False") for value in flags.values()):
-            self.todo(original, "PT003", "L.BatchNormalization with these arguments: write the nn.BatchNorm module "
+                any(value not in ("True", "False") for value in flags.values()) or "dtype" in values and dtype is None:
+            unsupported = sorted(set(values or ()) - supported) + (["dtype"] if values and "dtype" in values and
+                                                                   dtype is None else [])
+            self.todo(original, "PT003", "L.BatchNormalization with these arguments" +
+                      (f" ({', '.join(unsupported)})" if unsupported else "") + ": write the nn.BatchNorm module "
                       "by hand")
             if v1:  # CH017's subclass goes with the Chainer code: the marked line keeps the Chainer link
                 link = self.spell("chainer.links.BatchNormalization")
@@ -1556,6 +1799,8 @@ class ModuleRules(RulePass):
         fixed = [torch_name for name, torch_name in (("use_gamma", "weight"), ("use_beta", "bias"))
                  if flags.get(name) == "False"]
         affine = ", affine=False" if len(fixed) == 2 else ""
+        if dtype is not None and dtype != "torch.float32":
+            affine += f", dtype={dtype}"  # parameters and running averages both, as Chainer's dtype= made them
         if len(fixed) == 1:
             self.insert_after(self.statement, [cst.parse_statement(f"{target}.{fixed[0]}.requires_grad_(False)\n")])
         if v1:
@@ -1653,6 +1898,10 @@ class ModuleRules(RulePass):
     # .W / .b of links
     def leave_Attribute(self, original: cst.Attribute, updated: cst.BaseExpression) -> cst.BaseExpression:
         name = original.attr.value
+        if name == "BinaryHierarchicalSoftmax" and self.qualified(original) == HIERARCHICAL_SOFTMAX:
+            parent = self.parent(original)
+            if not (isinstance(parent, cst.Call) and parent.func is original):  # (a call: leave_Call)
+                return self._hierarchical_softmax(original, updated)
         renamed = self._renamed_attribute(original)
         if renamed is not None:
             return updated.with_changes(attr=cst.Name(renamed))
@@ -1662,7 +1911,8 @@ class ModuleRules(RulePass):
             return updated
         link = self._link_kind(original.value, original)
         renames = _PARAM_RENAMES if link in _LINKS else _BN_RENAMES if link == "chainer.links.BatchNormalization" \
-            else {"W": "weight"} if link == "chainer.links.EmbedID" else {}
+            else {"W": "weight"} if link in ("chainer.links.EmbedID", "chainer.links.NegativeSampling",
+                                             HIERARCHICAL_SOFTMAX) else {}
         if name not in renames:
             return updated
         self.info(original, "PT005", f"`.{name}` of a link is `.{renames[name]}`")
@@ -1756,6 +2006,7 @@ class _Fill:
     scale: str | None = None
     value: str | None = None  # the constant of a number
     name: tuple | None = None  # (scope, name): the local name the initializer was read through
+    dtype: str | None = None  # the torch dtype of the initializer's dtype= (None: float32, torch's default)
 
     def statement(self) -> str:
         return f"with torch.no_grad():\n    {self.code}" if self.kind == "array" else self.code
@@ -1850,6 +2101,36 @@ def _instances(tree: ast.Module | None, classes) -> tuple[dict[str, str], dict[s
                     record(children, keyword.arg, keyword.value)
     return ({name: cls for name, cls in names.items() if cls is not None},
             {name: cls for name, cls in children.items() if cls is not None})
+
+
+def _attribute_values(tree: ast.Module | None, scope: tuple[str, ...], attribute: str) -> list | None:
+    """The values the function at ``scope`` assigns to ``self.<attribute>`` (``self.a = x``, ``self.a = b = x``),
+    as LibCST expressions; None where it binds it otherwise (augmented, unpacked) or the function is not found."""
+    node = tree
+    for name in scope:
+        node = next((child for child in getattr(node, "body", []) if isinstance(
+            child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child.name == name), None)
+        if node is None:
+            return None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    values = []
+    stack = list(node.body)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        targets = child.targets if isinstance(child, ast.Assign) else [child.target] if isinstance(
+            child, (ast.AugAssign, ast.AnnAssign, ast.For)) else []
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Attribute) and sub.attr == attribute and isinstance(sub.value, ast.Name) and \
+                        sub.value.id == "self":
+                    if not isinstance(child, ast.Assign) or sub is not target:
+                        return None
+                    values.append(cst.parse_expression(ast.unparse(child.value)))
+        stack.extend(ast.iter_child_nodes(child))
+    return values
 
 
 def _scope_bindings(tree: ast.Module, calls: dict | None = None) -> dict[tuple[str, ...], dict[str, list]]:

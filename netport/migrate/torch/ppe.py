@@ -45,9 +45,10 @@ import libcst as cst
 
 from netport.migrate.chainer.api import public_name
 from netport.migrate.imports import import_map, qualified_name
-from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, bind_arguments, code, spell_with
+from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, bind_arguments, code, insert_definition, spell_with
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.datasets import CONCAT_EXAMPLES, SERIAL_ITERATOR
 from netport.migrate.torch.graphs import (DIFFERENCE, DUMP_GRAPH, GRAPH_DOT, HELPER, dump_graph_arguments,
                                          dump_graph_lines)
 
@@ -203,10 +204,156 @@ register(Rule(
           "            make_dot(loss).save('cg.dot')\n",
           "# ported from chainer\nfrom mylib import extensions\ntrainer.extend(extensions.dump_graph('main/loss'))\n")))
 
+# chainer/training/updater.py (1.24): StandardUpdater's names (the iterators and the optimizers by name, 'main'
+# for a single one; converter, device, loss_func; iteration; the main iterator's epoch, epoch_detail,
+# previous_epoch_detail and is_new_epoch) and update(), which calls update_core() and counts the iteration.
+# Chainer's optimizer.target is targets[name] (the manager's models, which the Trainer's reporter observed
+# under the optimizers' names); serialize() is state_dict()/load_state_dict(), which the manager's snapshot
+# saves through its state_objects (the iterators' positions: Chainer's serializer protocol for an iterator
+# with serialize(), else its plain attributes).
+UPDATER_BASE = "ChainerStandardUpdater"
+STANDARD_UPDATER_CLASS = '''class ChainerStandardUpdater:
+    """Chainer's training.StandardUpdater for an update_core of the program's own: get_iterator(name),
+    get_optimizer(name), get_all_optimizers() ('main' for a single iterator or optimizer), converter (Chainer's
+    concat_examples) and device for the batches, iteration, the main iterator's epoch, epoch_detail and
+    is_new_epoch; targets[name] is the model optimizer `name` trains (Chainer's optimizer.target)."""
+
+    def __init__(self, iterator, optimizer, converter=chainer_concat_examples, device=None, loss_func=None):
+        self._iterators = iterator if isinstance(iterator, dict) else {'main': iterator}
+        self._optimizers = optimizer if isinstance(optimizer, dict) else {'main': optimizer}
+        self.converter = converter
+        self.device = device
+        self.loss_func = loss_func
+        self.iteration = 0
+        self.targets = {}
+
+    @property
+    def epoch(self):
+        return self._iterators['main'].epoch
+
+    @property
+    def epoch_detail(self):
+        return self._iterators['main'].epoch_detail
+
+    @property
+    def previous_epoch_detail(self):
+        return self._iterators['main'].previous_epoch_detail
+
+    @property
+    def is_new_epoch(self):
+        return self._iterators['main'].is_new_epoch
+
+    def get_iterator(self, name):
+        return self._iterators[name]
+
+    def get_optimizer(self, name):
+        return self._optimizers[name]
+
+    def get_all_optimizers(self):
+        return dict(self._optimizers)
+
+    def update(self):
+        self.update_core()
+        self.iteration += 1
+
+    def finalize(self):
+        for iterator in self._iterators.values():
+            if hasattr(iterator, 'finalize'):
+                iterator.finalize()
+
+    def state_dict(self):
+        return {'iteration': self.iteration,
+                'iterators': {name: self._iterator_state(it) for name, it in self._iterators.items()}}
+
+    def load_state_dict(self, state):
+        self.iteration = state['iteration']
+        for name, iterator in self._iterators.items():
+            self._iterator_state(iterator, state['iterators'][name])
+
+    @staticmethod
+    def _iterator_state(iterator, state=None):
+        """Saves (state None) or restores an iterator's position: through its serialize(serializer), as
+        Chainer's serializers called it, else its plain attributes (NumPy values as torch's, for torch.load)."""
+        def plain(value):
+            return torch.from_numpy(value) if isinstance(value, numpy.ndarray) else \\
+                value.item() if isinstance(value, numpy.generic) else value
+
+        def restored(value, like):
+            return value.numpy() if isinstance(value, torch.Tensor) and not isinstance(like, torch.Tensor) else value
+
+        if hasattr(iterator, 'state_dict') and hasattr(iterator, 'load_state_dict'):  # (a ChainerIterator's is exact)
+            if state is None:
+                return iterator.state_dict()
+            iterator.load_state_dict(state)
+            return state
+        if hasattr(iterator, 'serialize'):
+            saved = {} if state is None else state
+
+            def serializer(key, value):
+                if state is None:
+                    saved[key] = plain(value)
+                    return value
+                return restored(saved[key], value)
+            iterator.serialize(serializer)
+            return saved
+        if state is None:
+            return {key: plain(value) for key, value in vars(iterator).items() if key != 'dataset' and
+                    isinstance(value, (bool, int, float, str, type(None), numpy.ndarray, numpy.generic))}
+        for key, value in state.items():
+            setattr(iterator, key, restored(value, None))
+'''
+
+_CUSTOM = "import chainer\nfrom chainer import training\n\n\nclass GAN(training.StandardUpdater):\n" \
+    "    def update_core(self):\n        batch = self.get_iterator('main').next()\n" \
+    "        x = self.converter(batch, self.device)\n        opt = self.get_optimizer('dis')\n" \
+    "        opt.update(opt.target, x)\n"
+_CUSTOM_AFTER = CONCAT_EXAMPLES + "\n\n" + STANDARD_UPDATER_CLASS + "\n\nclass GAN(ChainerStandardUpdater):\n" \
+    "    def update_core(self):\n        batch = self.get_iterator('main').next()\n" \
+    "        x = self.converter(batch, self.device)\n        opt = self.get_optimizer('dis')\n" \
+    "        opt.zero_grad(set_to_none=False)\n        self.targets['dis'](x).backward()\n        opt.step()\n"
+register(
+    Rule("PT100", "--trainer ppe: an updater of the program's own (a StandardUpdater subclass with its update_core) "
+         "keeps its update_core on a base class written into the file, ChainerStandardUpdater: Chainer's "
+         "get_iterator/get_optimizer/converter/device/iteration/epoch, update() calling update_core(); "
+         "get_optimizer(name).target is targets[name], the model the manager trains under that name",
+         before=_CUSTOM,
+         after="import numpy\nimport torch\n\n\n" + _CUSTOM_AFTER,
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nclass GAN(ChainerStandardUpdater):\n    def update_core(self):\n"
+               "        self.get_optimizer('main').step()\n",
+               "# ported from chainer\nfrom mylib import training\n\n\nclass GAN(training.StandardUpdater):\n"
+               "    def update_core(self):\n        self.get_optimizer('main').target\n")),
+    Rule("PT101", "--trainer ppe: the Trainer of an updater of the program's own is an ExtensionsManager of the "
+         "updater's optimizers and their models (named as the optimizers, the reporter's observers as in Chainer), "
+         "its SerialIterator Chainer's order (ChainerSerialIterator), and the loop calls updater.update() in "
+         "run_iteration(); the manager's snapshot holds the updater's state",
+         before=_CUSTOM + "\n\nopt_gen = chainer.optimizers.SGD()\nopt_gen.setup(gen)\n"
+         "opt_dis = chainer.optimizers.SGD()\nopt_dis.setup(dis)\n"
+         "train_iter = chainer.iterators.SerialIterator(train, 10)\n"
+         "updater = GAN(train_iter, {'gen': opt_gen, 'dis': opt_dis})\n"
+         "trainer = training.Trainer(updater, (5, 'epoch'))\ntrainer.run()\n",
+         after="import math\nimport numpy\nimport torch\nimport pytorch_pfn_extras as ppe\n\n\n" + SERIAL_ITERATOR +
+         "\n\n" + _CUSTOM_AFTER + "\n\nopt_gen = torch.optim.SGD(gen.parameters(), lr=0.01)\n"
+         "opt_dis = torch.optim.SGD(dis.parameters(), lr=0.01)\n"
+         "train_iter = ChainerSerialIterator(train, 10)\n"
+         "updater = GAN(train_iter, {'gen': opt_gen, 'dis': opt_dis})\n"
+         "updater.targets = {'gen': gen, 'dis': dis}\n"
+         "trainer = ppe.training.ExtensionsManager(updater.targets, updater.get_all_optimizers(), 5, "
+         "iters_per_epoch=math.ceil(len(train) / 10), state_objects={'updater': updater})\n"
+         "# trainer.run(): the updater's update() (its update_core), the extensions after it\n"
+         "while not trainer.stop_trigger:\n    with trainer.run_iteration():\n        updater.update()\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\n"
+               "manager = ppe.training.ExtensionsManager(models, optimizers, 5, iters_per_epoch=10)\n"
+               "while not manager.stop_trigger:\n    with manager.run_iteration():\n        updater.update()\n",
+               "# ported from chainer\nfrom mylib import training\nupdater = training.StandardUpdater(it, opt)\n")),
+)
+
 SERIAL = ("chainer.iterators.SerialIterator",)
 MULTIPROCESS = ("chainer.iterators.MultiprocessIterator",
                 "chainer.iterators.multiprocess_iterator.MultiprocessIterator")
 STANDARD_UPDATER = ("chainer.training.StandardUpdater", "chainer.training.updaters.StandardUpdater",
+                    "chainer.training.updater.StandardUpdater",
                     "chainer.training.updaters.standard_updater.StandardUpdater")
 UPDATER_BASES = STANDARD_UPDATER + ("chainer.training.Updater", "chainer.training.updater.Updater",
                                     "chainer.training.ParallelUpdater", "chainer.training.updaters.ParallelUpdater")
@@ -241,14 +388,81 @@ UNCONVERTED = {
     "LinearShift": "extensions.LinearShift: step a torch.optim.lr_scheduler.LambdaLR with the linear schedule in a "
                    "ppe.training.extensions.LRScheduler by hand",
 }
-# Chainer's optimizers by the attribute ExponentialShift may shift: torch's lr (Adam's alpha is torch's lr).
-# MomentumSGD is left out: Chainer applies a new rate to new gradients only, torch.optim.SGD to its whole
-# momentum buffer (scripts.py writes ChainerMomentumSGD where the program sets the lr itself).
+# Chainer's optimizers by the attribute ExponentialShift may shift: torch's lr (Adam's alpha is torch's lr; the
+# written-in RMSpropGraves and NesterovAG apply their lr to new gradients only, as Chainer's).
 SHIFTABLE = {"chainer.optimizers.Adam": "alpha", "chainer.optimizers.SGD": "lr", "chainer.optimizers.AdaGrad": "lr",
-             "chainer.optimizers.RMSprop": "lr"}
+             "chainer.optimizers.RMSprop": "lr", "chainer.optimizers.RMSpropGraves": "lr",
+             "chainer.optimizers.NesterovAG": "lr", "chainer.optimizers.MomentumSGD": "lr"}
+# Chainer's MomentumSGD applies a new lr to new gradients only (v = momentum * v - lr * grad; param += v),
+# torch.optim.SGD to its whole momentum buffer (buf = momentum * buf + grad; param -= lr * buf): the scheduler
+# below rescales the buffer by old / new lr when it shifts one (then -lr * buf is Chainer's v again).
+RESCALED = {"chainer.optimizers.MomentumSGD"}
+SHIFT_CLASS = "ChainerExponentialShift"
+# Chainer 1.24's ExponentialShift (training/extensions/exponential_shift.py): called once before training and
+# then at its trigger, the t-th call (t = 0 before training) sets the attribute to init * rate ** t (init: its
+# value at the first call unless given), held at target once past it (rate > 1: value / target > 1; else
+# value / target < 1). A torch scheduler computes the same: built (its step 0) where the extension is, its
+# k-th step() sets the lr to init * rate ** k, in Chainer's float arithmetic.
+EXPONENTIAL_SHIFT = '''class ChainerExponentialShift(torch.optim.lr_scheduler.LRScheduler):
+    """Chainer's ExponentialShift of an optimizer's lr: the k-th step sets it to init * rate ** k (init: the lr
+    when the scheduler is built, unless given), held at target once past it. Chainer's MomentumSGD applies a new
+    lr to new gradients only, torch's SGD to its whole momentum buffer, so the buffer is rescaled by old / new."""
+
+    def __init__(self, optimizer, rate, init=None, target=None):
+        if rate < 0:
+            raise ValueError('ExponentialShift does not support negative rate')
+        self.rate, self.init, self.target = rate, init, target
+        super().__init__(optimizer)
+
+    def get_lr(self):
+        lrs = []
+        for base in self.base_lrs:
+            value = (base if self.init is None else self.init) * self.rate ** self.last_epoch
+            if self.target is not None and (value / self.target > 1 if self.rate > 1 else value / self.target < 1):
+                value = self.target
+            lrs.append(value)
+        return lrs
+
+    def step(self, epoch=None):
+        old = [group['lr'] for group in self.optimizer.param_groups]
+        super().step(epoch)
+        if not isinstance(self.optimizer, torch.optim.SGD):
+            return
+        for group, last in zip(self.optimizer.param_groups, old):
+            # (an optimizer keeping 'chainer_lr' rescales its buffer itself)
+            if group['lr'] != last and group['lr'] != 0 and 'chainer_lr' not in group:
+                for p in group['params']:
+                    buffer = self.optimizer.state[p].get('momentum_buffer')
+                    if buffer is not None:
+                        buffer.mul_(last / group['lr'])
+'''
+
+register(Rule(
+    "PT102", "--trainer ppe: ExponentialShift with init or target, or of a MomentumSGD's lr, is ppe's LRScheduler "
+    "stepping ChainerExponentialShift (written into the file): Chainer's init * rate**t held at target, the "
+    "momentum buffer rescaled so a new lr applies to new gradients only",
+    before="import chainer\nfrom chainer.training import extensions\n\n"
+    "optimizer = chainer.optimizers.MomentumSGD(0.1)\noptimizer.setup(model)\n"
+    "shift = extensions.ExponentialShift('lr', 0.5, target=0.001, optimizer=optimizer)\n",
+    after="import torch\nimport pytorch_pfn_extras as ppe\n\n\n" + EXPONENTIAL_SHIFT +
+    "\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+    "shift = ppe.training.extensions.LRScheduler(ChainerExponentialShift(optimizer, 0.5, target=0.001), "
+    "trigger=(1, 'iteration'))\n",
+    target="torch", options=PPE,
+    noop=("# ported from chainer\nimport pytorch_pfn_extras as ppe\n"
+          "shift = ppe.training.extensions.LRScheduler(ChainerExponentialShift(optimizer, 0.5, target=0.001))\n",
+          "# ported from chainer\nfrom mylib import extensions\n"
+          "shift = extensions.ExponentialShift('lr', 0.5, target=0.001)\n")))
 # what a Trainer's attributes are on the ExtensionsManager that keeps its name
 MANAGER_ATTRIBUTES = ("out", "observation", "elapsed_time", "get_extension", "reporter", "extend", "run")
 UPDATER_ATTRIBUTES = ("iteration", "epoch", "epoch_detail")
+# methods of an updater of the program's own that the written-in base does not call, with what to do
+UPDATER_OWN = {
+    "serialize": "the manager's snapshot saves the updater's state_dict() (its iteration and iterator positions); "
+                 "write what serialize kept into state_dict()/load_state_dict() by hand",
+    "connect_trainer": "no manager calls connect_trainer; call it after building the ExtensionsManager by hand",
+    "finalize": "no manager calls the updater's finalize(); call it after the loop by hand",
+}
 _UPDATER_FORMAT = re.compile(r"(\{[^{}.:!]*)\.updater\.(iteration|epoch_detail|epoch)(?=[:!}])")
 
 
@@ -319,6 +533,52 @@ class _Uses(cst.CSTVisitor):
         self.stack.pop()
 
 
+
+class _Bindings(cst.CSTVisitor):
+    """The values a function binds a name to: the value of each ``name = value``, None for any other binding."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name, self.found = name, []
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            if isinstance(target.target, cst.Name) and target.target.value == self.name:
+                self.found.append(node.value if len(node.targets) == 1 else None)
+            elif any(isinstance(n, cst.Name) and n.value == self.name for n in _names(target.target)):
+                self.found.append(None)
+
+    def visit_AugAssign(self, node):
+        if code(node.target) == self.name:
+            self.found.append(None)
+
+    def visit_For(self, node):
+        if any(n.value == self.name for n in _names(node.target)):
+            self.found.append(None)
+
+    def visit_AsName(self, node):
+        if any(n.value == self.name for n in _names(node.name)):
+            self.found.append(None)
+
+    def visit_Param(self, node):
+        if node.name.value == self.name:
+            self.found.append(None)
+
+    def visit_CompFor(self, node):
+        if any(n.value == self.name for n in _names(node.target)):
+            self.found.append(None)
+
+
+def _names(node) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for e in node.elements for n in _names(e.value)]
+    if isinstance(node, cst.StarredElement):
+        return _names(node.value)
+    return []
+
+
 class PpeTrainer:
     """The ppe form of TrainerRules (``--trainer ppe``): the pass calls it from its visits."""
 
@@ -332,6 +592,7 @@ class PpeTrainer:
         self.classifier_reports = False
         self.graphs_written: set[int] = set()  # id(dump_graph call) whose graph the loop writes (PT092)
         self.graph_problems: dict[int, str] = {}  # id(dump_graph call) -> why the loop does not write it
+        self.helpers: dict[str, str] = {}  # definitions written into the file (PT100, PT101), in order of need
 
     # facts ----------------------------------------------------------------------------------------
 
@@ -484,10 +745,8 @@ class PpeTrainer:
                                "process; torch.nn.parallel spreads a model over devices)")
         updater_statement, updater_call, updater_name = updaters[0]
         if self._updater_class(updater_call) == "subclass":
-            raise _Unsupported(updater_statement, "an updater of the program's own (its update_core is the training "
-                               "step): pytorch-pfn-extras has no updater; write that step (zero_grad, the losses, "
-                               "backward, each optimizer's step) inside `with manager.run_iteration():` in a loop "
-                               "over the batches by hand")
+            return self._convert_custom(scope, statements, of, run, trainer_name, trainer_statement, trainer_call,
+                                        stop, unit, out, updater_statement, updater_call, updater_name)
         args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "device", "loss_func"])
         if args is None or set(args) - {"iterator", "optimizer", "device", "loss_func"} or \
                 not isinstance(args.get("iterator"), cst.Name) or not isinstance(args.get("optimizer"), cst.Name):
@@ -630,8 +889,10 @@ class PpeTrainer:
                                             " (and it shuffles with torch's generator, not NumPy's)"))
         return convert
 
-    def _check_uses(self, scope, iterators, trainer_name, updater_name, train_iter, statements) -> None:
-        """Every use of the Trainer, the updater and the iterators is one the manager form keeps."""
+    def _check_uses(self, scope, iterators, trainer_name, updater_name, train_iter, statements,
+                    custom: cst.Call | None = None) -> None:
+        """Every use of the Trainer, the updater and the iterators is one the manager form keeps (``custom``: the
+        call of an updater of the program's own, which may take its iterator anywhere)."""
         statement_of = {name: s for name, (s, _) in iterators.items()}
         for uses in self._uses(scope, updater_name):
             if not (_assigned(uses) or _is_argument_of(uses, lambda call: self.callee(call) in TRAINER)):
@@ -640,8 +901,9 @@ class PpeTrainer:
         for name in iterators:
             for uses in self._uses(scope, name):
                 evaluator = _is_argument_of(uses, lambda call: self._evaluator_class(call) is not None, position=0)
-                updater = name == train_iter and _is_argument_of(uses, lambda call: self._updater_class(call),
-                                                                 position=0)
+                updater = name == train_iter and (
+                    _is_argument_of(uses, lambda call: call is custom) if custom is not None else
+                    _is_argument_of(uses, lambda call: self._updater_class(call), position=0))
                 if not (_assigned(uses) or evaluator or updater):
                     raise _Unsupported(statement_of[name], f"`{name}` is used beyond the updater and the "
                                        "Evaluators (a Chainer iterator's next(), epoch, reset(), ...)")
@@ -701,6 +963,12 @@ class PpeTrainer:
     def leave_attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if self._skipped():
             return updated
+        if original.attr.value == "target":
+            key = self._updater_optimizer(original.value)
+            if key is not None:
+                self.r.info(original, "PT100", f"the target of the updater's optimizer {key} is self.targets[{key}], "
+                            "the model the manager trains under that name (Chainer's optimizer.target)")
+                return cst.parse_expression(f"{self._self_name()}.targets[{key}]")
         if original.attr.value in UPDATER_ATTRIBUTES and self._updater_of_manager(original.value):
             self.r.info(original, "PT048", f"updater.{original.attr.value} is the manager's {original.attr.value}")
             return cst.Attribute(value=updated.value.value, attr=updated.attr)
@@ -732,6 +1000,8 @@ class PpeTrainer:
                 self.r.info(original_base, "PT045", "extensions.Evaluator is ppe.training.extensions.Evaluator "
                             "(evaluate() in evaluation mode and without gradients, get_target, get_iterator)")
                 base = base.with_changes(value=cst.parse_expression(f"{self.ppe()}.training.extensions.Evaluator"))
+            elif qualified in STANDARD_UPDATER and self.rebases(original):
+                base = base.with_changes(value=cst.Name(self._updater_base(original, original_base)))
             elif qualified in UPDATER_BASES and "update_core" in self.r.project.class_methods.get(
                     original.name.value, ()):
                 self._todo(original_base, "PT042", f"`{original.name.value}` is an updater whose update_core is "
@@ -754,6 +1024,10 @@ class PpeTrainer:
         return updated.with_changes(bases=bases)
 
     def finish(self, module: cst.Module) -> cst.Module:
+        defined = {s.name.value for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
+        for name, text in reversed(list(self.helpers.items())):  # each right after the imports, in order
+            if name not in defined:
+                module = insert_definition(module, text)
         if not self.classifier_reports:
             return module
         body = []
@@ -762,6 +1036,244 @@ class PpeTrainer:
                 statement = _reporting_classifier(statement, self.ppe())
             body.append(statement)
         return module.with_changes(body=body)
+
+    # an updater of the program's own (PT100, PT101) ------------------------------------------------
+
+    def rebases(self, node: cst.ClassDef) -> bool:
+        """A StandardUpdater subclass with its own update_core: it keeps its body on ChainerStandardUpdater."""
+        return any(_dotted(b.value) and self.r.qualified(b.value) in STANDARD_UPDATER for b in node.bases) and \
+            any(isinstance(item, cst.FunctionDef) and item.name.value == "update_core" for item in node.body.body)
+
+    def _helper(self, name: str, text: str) -> str:
+        """A definition written into the file once, its modules spelled as this file imports them."""
+        for module in ("numpy", "torch"):
+            if re.search(rf"(?<![\w.$]){module}\.", text):
+                text = re.sub(rf"(?<![\w.$]){module}\.", self.r.need_import(module) + ".", text)
+        self.helpers.setdefault(name, text)
+        return name
+
+    def _updater_base(self, node: cst.ClassDef, base: cst.Arg) -> str:
+        methods = {item.name.value for item in node.body.body if isinstance(item, cst.FunctionDef)}
+        for method, why in UPDATER_OWN.items():
+            if method in methods:
+                self._todo(base, "PT100", f"{node.name.value}.{method}: {why}")
+        self._helper("chainer_concat_examples", CONCAT_EXAMPLES)
+        self._helper(UPDATER_BASE, STANDARD_UPDATER_CLASS)
+        self.r.info(base, "PT100", f"`{node.name.value}` keeps its update_core on {UPDATER_BASE} (written into the "
+                    "file): Chainer's StandardUpdater without Chainer (get_iterator, get_optimizer, converter = "
+                    "concat_examples, device, iteration, epoch; update() runs update_core() and counts the iteration)")
+        return UPDATER_BASE
+
+    def _self_name(self) -> str:
+        function = next(n for n in reversed(self.r._path) if isinstance(n, cst.FunctionDef))
+        return function.params.params[0].name.value
+
+    def _updater_optimizer(self, node) -> str | None:
+        """The name (source text of a string) of the optimizer ``node`` is, in a method of a rebased updater:
+        ``self.get_optimizer('x')``, ``self._optimizers['x']`` or a local name assigned once from one of them."""
+        classes = [n for n in self.r._path if isinstance(n, cst.ClassDef)]
+        functions = [n for n in self.r._path if isinstance(n, cst.FunctionDef)]
+        if not classes or not functions or not self.rebases(classes[-1]) or \
+                not functions[-1].params.params or self.r._path.index(functions[-1]) < self.r._path.index(classes[-1]):
+            return None
+        function = functions[-1]
+        me = function.params.params[0].name.value
+        if isinstance(node, cst.Name):
+            bindings = _Bindings(node.value)
+            function.visit(bindings)
+            if len(bindings.found) != 1 or bindings.found[0] is None:
+                return None
+            node = bindings.found[0]
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
+                code(node.func) == f"{me}.get_optimizer" and len(node.args) == 1 and node.args[0].keyword is None \
+                and isinstance(node.args[0].value, cst.SimpleString):
+            return code(node.args[0].value)
+        if isinstance(node, cst.Subscript) and code(node.value) == f"{me}._optimizers" and len(node.slice) == 1 and \
+                isinstance(node.slice[0].slice, cst.Index) and isinstance(node.slice[0].slice.value, cst.SimpleString):
+            return code(node.slice[0].slice.value)
+        return None
+
+    def _custom_arguments(self, statement, call: cst.Call) -> dict:
+        """Chainer's StandardUpdater arguments (iterator, optimizer, device, ...) of the call of an updater of the
+        program's own: bound to Chainer's parameters where the class has no __init__ of its own, through its
+        __init__'s call of StandardUpdater.__init__ where this file defines it, else the keywords of Chainer's names."""
+        name = code(call.func).split(".")[-1]
+        chainer = ["iterator", "optimizer", "converter", "device", "loss_func"]
+        if "__init__" not in self.r.project.class_methods.get(name, ()):
+            args = bind_arguments(call, chainer)
+            if args is None:
+                raise _Unsupported(statement, f"{name}(...) with arguments StandardUpdater does not take", "PT101")
+            return args
+        init = next((item for n in ast.walk(self.r._tree) if isinstance(n, ast.ClassDef) and n.name == name
+                     for item in n.body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None and a.keyword.value in chainer}
+        if init is None:  # defined in another file: its keywords of Chainer's names (a use of StandardUpdater's)
+            return keywords
+        supers = [n for n in ast.walk(init) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and
+                  n.func.attr == "__init__"]
+        if len(supers) != 1:
+            return {}
+        forwarded = supers[0]
+        params = [a.arg for a in init.args.args[1:]]
+        if init.args.vararg is not None and init.args.kwarg is not None and not params and \
+                [ast.unparse(a) for a in forwarded.args] in (["*" + init.args.vararg.arg], ["self", "*" +
+                                                                                          init.args.vararg.arg]) \
+                and [k.arg for k in forwarded.keywords] == [None] and \
+                ast.unparse(forwarded.keywords[0].value) == init.args.kwarg.arg:  # (*args, **kwargs) forwarded
+            positional = [a.value for a in call.args if a.keyword is None]
+            if any(a.star for a in call.args):
+                return {}
+            return {**dict(zip(chainer, positional)), **keywords}
+        if init.args.vararg is not None or init.args.kwarg is not None or init.args.kwonlyargs:
+            return {}
+        given = bind_arguments(call, params)
+        if given is None:
+            return {}
+        passed = [a for a in forwarded.args if not (isinstance(a, ast.Name) and a.id == "self")] \
+            if isinstance(forwarded.func.value, ast.Name) and forwarded.func.value.id != "self" else forwarded.args
+        found = {}
+        for parameter, value in [*zip(chainer, passed), *((k.arg, k.value) for k in forwarded.keywords)]:
+            if parameter is None or isinstance(value, ast.Starred) or parameter not in chainer:
+                return {}
+            if isinstance(value, ast.Name) and value.id in params:
+                if value.id in given:
+                    found[parameter] = given[value.id]
+            elif parameter in ("iterator", "optimizer"):
+                return {}
+        return found
+
+    def _optimizers(self, statement, node, statements) -> list[tuple[str, str]]:
+        """(name as source text, optimizer) of the updater's optimizer argument: one optimizer is 'main'."""
+        if isinstance(node, cst.Name):
+            assigned = [s.body[0].value for s in statements if isinstance(s, cst.SimpleStatementLine) and
+                        len(s.body) == 1 and isinstance(s.body[0], cst.Assign) and len(s.body[0].targets) == 1 and
+                        code(s.body[0].targets[0].target) == node.value]
+            if len(assigned) == 1 and isinstance(assigned[0], cst.Dict):
+                node = assigned[0]
+            elif node.value in self.r._setups or self._model_of(node.value, None) is not None:
+                return [("'main'", node.value)]  # an optimizer (its setup seen): Chainer's 'main'
+        if isinstance(node, cst.Dict) and all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                                              and isinstance(e.value, cst.Name) for e in node.elements):
+            return [(code(e.key), e.value.value) for e in node.elements]
+        raise _Unsupported(statement, "an updater whose optimizers are not one optimizer or a dict of named "
+                           "optimizers written in this block: give ExtensionsManager the models and optimizers "
+                           "by name and call updater.update() in run_iteration() by hand", "PT101")
+
+    def _model_of(self, optimizer: str, scope) -> str | None:
+        """The model ``optimizer`` was set up with: ``optimizer.setup(model)`` in this file, or ``optimizer =
+        f(model, ...)`` where this file's function f sets up and returns an optimizer of its parameter."""
+        models = self.r._setups.get(optimizer, set())
+        if len(models) == 1:
+            return next(iter(models))
+        if models:
+            return None
+        calls = [n.value for n in ast.walk(self.r._tree) if isinstance(n, ast.Assign) and len(n.targets) == 1 and
+                 isinstance(n.targets[0], ast.Name) and n.targets[0].id == optimizer and
+                 isinstance(n.value, ast.Call) and isinstance(n.value.func, ast.Name)]
+        found = set()
+        for call in calls:
+            functions = [n for n in ast.walk(self.r._tree) if isinstance(n, ast.FunctionDef) and
+                         n.name == call.func.id]
+            if len(functions) != 1 or any(isinstance(a, ast.Starred) for a in call.args):
+                return None
+            function = functions[0]
+            returned = {ast.unparse(n.value) for n in ast.walk(function) if isinstance(n, ast.Return) and n.value}
+            setups = [n for n in ast.walk(function) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                      and n.func.attr == "setup" and len(n.args) == 1 and isinstance(n.args[0], ast.Name)]
+            if len(returned) != 1 or len(setups) != 1 or ast.unparse(setups[0].func.value) not in returned:
+                return None
+            params = [a.arg for a in function.args.args]
+            parameter = setups[0].args[0].id
+            if parameter not in params:
+                return None
+            index = params.index(parameter)
+            value = next((k.value for k in call.keywords if k.arg == parameter), None)
+            if value is None and index < len(call.args):
+                value = call.args[index]
+            if not isinstance(value, ast.Name):
+                return None
+            found.add(value.id)
+        return next(iter(found)) if len(found) == 1 else None
+
+    def _convert_custom(self, scope, statements, of, run, trainer_name, trainer_statement, trainer_call, stop, unit,
+                        out, updater_statement, updater_call, updater_name) -> None:
+        cls = code(updater_call.func)
+        args = self._custom_arguments(updater_statement, updater_call)
+        if not isinstance(args.get("iterator"), cst.Name) or "optimizer" not in args:
+            raise _Unsupported(updater_statement, f"the iterator and the optimizers {cls} gives StandardUpdater are "
+                               "not known here (its __init__ in another file, or not forwarding them by name): give "
+                               "ExtensionsManager its optimizers' models and optimizers by name and call "
+                               "updater.update() in run_iteration() by hand", "PT101")
+        optimizers = self._optimizers(updater_statement, args["optimizer"], statements)
+        targets = []
+        for key, optimizer in optimizers:
+            model = self._model_of(optimizer, scope)
+            if model is None:
+                raise _Unsupported(updater_statement, f"the model `{optimizer}` was set up with is not known (one "
+                                   f"`{optimizer}.setup(model)` in this file, or `{optimizer} = f(model)` of a "
+                                   "function of this file that sets one up): the manager needs it under the "
+                                   "optimizer's name",
+                                   "PT101")
+            targets.append(f"{key}: {model}")
+        train_iter = args["iterator"].value
+        iterators = {name: (s, call) for s, call, name in of("iterator")}
+        if train_iter not in iterators:
+            raise _Unsupported(updater_statement, f"the updater's iterator `{train_iter}` is not a SerialIterator or "
+                               "MultiprocessIterator built in this block: the manager counts an epoch as "
+                               "iters_per_epoch updates, and Chainer's epoch was this iterator's epoch_detail, which "
+                               "netport cannot count here; build ExtensionsManager(..., iters_per_epoch=<the updates "
+                               "in one epoch>) and call updater.update() in run_iteration() by hand", "PT101")
+        serial_statement, serial_call = iterators[train_iter]
+        names = ["dataset", "batch_size", "repeat", "shuffle"]
+        multiprocess = self.callee(serial_call) in MULTIPROCESS
+        serial = bind_arguments(serial_call, names + (["n_processes", "n_prefetch", "shared_mem"] if multiprocess
+                                                       else []))
+        repeat, shuffle = (code(serial.get(n, cst.Name("True"))) if serial else None for n in ("repeat", "shuffle"))
+        if serial is None or "batch_size" not in serial or repeat != "True" or shuffle not in ("True", "False"):
+            raise _Unsupported(serial_statement, "the updater's iterator with these arguments (repeat other than "
+                               "True, shuffle other than True or False)", "PT101")
+        loaders = [self._loader(statement, call, repeats=False)
+                   for name, (statement, call) in iterators.items() if name != train_iter]
+        self._check_uses(scope, iterators, trainer_name, updater_name, train_iter, statements, custom=updater_call)
+        for convert in loaders:
+            convert()
+        iterator = self._helper("ChainerSerialIterator", SERIAL_ITERATOR)
+        kept = ", ".join(code(serial[n]) if n in ("dataset", "batch_size") else f"{n}={code(serial[n])}"
+                         for n in names if n in serial)
+        self.calls[id(serial_call)] = f"{iterator}({kept})"
+        self.r.info(serial_call, "PT101", f"{code(serial_call.func)} is {iterator} (written into the file): Chainer "
+                    "1.24's batches, in its order from numpy.random, with next(), epoch, is_new_epoch and epoch_detail")
+        ppe, math = self.ppe(), self.r.need_import("math")
+        self.r.insert_after(updater_statement, [cst.parse_statement(
+            f"{updater_name}.targets = {{{', '.join(targets)}}}\n")])
+        manager = [f"{updater_name}.targets", f"{updater_name}.get_all_optimizers()"]
+        manager += [stop] if unit == "epoch" else ["None", f"stop_trigger=({stop}, 'iteration')"]
+        manager.insert(3, f"iters_per_epoch={math}.ceil(len({code(serial['dataset'])}) / "
+                          f"{code(serial['batch_size'])})")
+        if out is not None:
+            manager.append(f"out_dir={code(out)}")
+        manager.append(f"state_objects={{'updater': {updater_name}}}")
+        self.calls[id(trainer_call)] = f"{ppe}.training.ExtensionsManager({', '.join(manager)})"
+        main = dict(optimizers).get("'main'") or dict(optimizers).get('"main"')
+        self.trainers[trainer_name] = {"model": None, "optimizer": main, "device": None, "device_name": None}
+        self.r._replace(run, "\n".join([
+            f"# {trainer_name}.run(): the updater's update() (its update_core), the extensions after it",
+            f"while not {trainer_name}.stop_trigger:", f"    with {trainer_name}.run_iteration():",
+            f"        {updater_name}.update()"]) + "\n")
+        self.r.info(trainer_call, "PT101", f"training.Trainer is a pytorch-pfn-extras ExtensionsManager of the models "
+                    f"of {cls}'s optimizers, under the optimizers' names (the reporter's observers, as the Trainer's), "
+                    f"{stop} {unit}s; its state_objects hold the updater's iteration and iterator positions, which "
+                    "Chainer's snapshot held")
+        self.r.warn(trainer_call, "PT101", "the manager counts an epoch as ceil(len(dataset) / batch_size) updates; "
+                    "Chainer's was the main iterator's epoch_detail: the same where update_core draws one batch of it "
+                    "per update and the batch size divides the data set" +
+                    ("" if "device" not in args or code(args["device"]) in ("None", "-1") else
+                     "; Chainer's updater also moved its optimizers' models to the device, which the program now "
+                     "does itself (model.to(device))"))
+        self.r.info(run, "PT101", f"{trainer_name}.run() is the loop that calls {updater_name}.update() in "
+                    f"{trainer_name}.run_iteration(), which runs the extensions after it")
+        if any(model.split(": ", 1)[1] in self.r._classifiers for model in targets):
+            self.classifier_reports = True
 
     # the conversions ------------------------------------------------------------------------------
 
@@ -934,24 +1446,35 @@ class PpeTrainer:
 
     def _exponential_shift(self, original, updated):
         args = bind_arguments(original, ["attr", "rate", "init", "target", "optimizer"])
-        if args is None or "init" in args or "target" in args or "rate" not in args:
-            self._todo(original, "PT046", "ExponentialShift with init or target: step a "
-                        "torch.optim.lr_scheduler.LambdaLR (lambda k: max(rate**k, target / lr)) in a "
-                        "ppe.training.extensions.LRScheduler by hand")
+        if args is None or "rate" not in args or "attr" not in args:
+            self._todo(original, "PT046", "ExponentialShift with these arguments: step a torch.optim.lr_scheduler "
+                        "scheduler in a ppe.training.extensions.LRScheduler by hand")
             return updated
         optimizer, kind = self._optimizer_of(args)
-        attr = args["attr"].evaluated_value if isinstance(args.get("attr"), cst.SimpleString) else None
+        attr = args["attr"].evaluated_value if isinstance(args["attr"], cst.SimpleString) else None
         if optimizer is None or kind not in SHIFTABLE or SHIFTABLE[kind] != attr:
-            self._todo(original, "PT046", f"ExponentialShift of {code(args['attr']) if 'attr' in args else '?'} on "
+            self._todo(original, "PT046", f"ExponentialShift of {code(args['attr'])} on "
                         f"{'an optimizer' if kind is None else kind.split('.')[-1]} this rule does not map to torch's "
-                        "lr (a MomentumSGD applies a new lr to new gradients only in Chainer): shift it by hand")
+                        "lr: shift it by hand")
             return updated
-        torch = self.r.need_import("torch")
-        self.r.info(original, "PT046", f"ExponentialShift('{attr}', r) is ppe's LRScheduler stepping "
-                    "ExponentialLR(optimizer, r): the rate is multiplied by r at each call (Chainer: init * r**t, "
-                    "the same), at every iteration unless extend() gives a trigger")
-        return cst.parse_expression(f"{self.ppe()}.training.extensions.LRScheduler({torch}.optim.lr_scheduler."
-                                    f"ExponentialLR({optimizer}, {code(args['rate'])}), trigger=(1, 'iteration'))")
+        torch, rate = self.r.need_import("torch"), code(args["rate"])
+        trigger = ", trigger=(1, 'iteration'))"
+        if "init" not in args and "target" not in args and kind not in RESCALED:
+            self.r.info(original, "PT046", f"ExponentialShift('{attr}', r) is ppe's LRScheduler stepping "
+                        "ExponentialLR(optimizer, r): the rate is multiplied by r at each call (Chainer: init * r**t, "
+                        "the same), at every iteration unless extend() gives a trigger")
+            return cst.parse_expression(f"{self.ppe()}.training.extensions.LRScheduler({torch}.optim.lr_scheduler."
+                                        f"ExponentialLR({optimizer}, {rate})" + trigger)
+        self._helper(SHIFT_CLASS, EXPONENTIAL_SHIFT)
+        given = "".join(f", {key}={code(args[key])}" for key in ("init", "target") if key in args)
+        why = [what for what, present in (("the init it starts from", "init" in args),
+                                          ("the target it stops at", "target" in args),
+                                          ("the MomentumSGD's momentum buffer rescaled so a new lr applies to new "
+                                           "gradients only", kind in RESCALED)) if present]
+        self.r.info(original, "PT102", f"ExponentialShift('{attr}', ...) is ppe's LRScheduler stepping "
+                    f"{SHIFT_CLASS} (written into the file): Chainer's init * rate**t, with {' and '.join(why)}")
+        return cst.parse_expression(f"{self.ppe()}.training.extensions.LRScheduler("
+                                    f"{SHIFT_CLASS}({optimizer}, {rate}{given})" + trigger)
 
     def _observe_lr(self, original, updated):
         args = bind_arguments(original, ["optimizer_name", "observation_key"])

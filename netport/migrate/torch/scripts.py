@@ -55,6 +55,13 @@ register(
          target="torch",
          noop=("# ported from chainer\nimport torch\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\n",
                "# ported from chainer\nimport tkinter\nv = tkinter.Variable(value=1)\n")),
+    Rule("PT121", "chainer.Variable(a, name=...) becomes torch.as_tensor(a): the name only labelled the Variable in "
+         "repr()/str() and graph dumps",
+         before="import chainer\nh = chainer.Variable(a, name='h_init')\n",
+         after="import torch\n\nh = torch.as_tensor(a)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nh = torch.as_tensor(a)\n",
+               "# ported from chainer\nimport tkinter\nv = tkinter.Variable(value=1, name='h')\n")),
     Rule("PT023", "inference scopes become model.eval() and torch.no_grad(), with model.train() after",
          before="import chainer\nimport chainer.functions as F\n\n\nclass M(chainer.Chain):\n"
                 "    def __call__(self, x, train=True):\n        return F.dropout(x, train=train)\n\n\n"
@@ -562,7 +569,19 @@ class ScriptRules(RulePass):
             self.warn(original, "PT025", f"`{code(original.func.value)}.asarray(...)` now stays a NumPy array on "
                       "the host: chainer.Variable of it in this file is a tensor on `device`; elsewhere, on a GPU, "
                       "create the tensor made from it with `device=device`")
-        if qualified == "chainer.Variable" and len(updated.args) == 1 and updated.args[0].keyword is None:
+        if qualified == "chainer.Variable" and updated.args and updated.args[0].keyword is None and \
+                all(a.keyword is not None and a.keyword.value == "name" and not a.star for a in updated.args[1:]):
+            if len(updated.args) > 1:
+                if self._name_read(original):
+                    self.todo(original, "PT121", "`chainer.Variable(..., name=...)`: the program reads the Variable's "
+                              "`.name`, which a tensor does not have: keep the name beside the tensor (a dict or a "
+                              "variable of its own), then make the Variable `torch.as_tensor(a)`")
+                    return updated
+                # Chainer 1.24 kept `name` only for repr()/str() and graph dumps: a tensor has no name
+                self.info(original, "PT121", f"`name={code(updated.args[1].value)}` of a Variable only labelled it "
+                          "in repr()/str() and graph dumps (the program reads no `.name` of it); a tensor has none, "
+                          "so it goes")
+                updated = updated.with_changes(args=[updated.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
             self.info(original, "PT022", "chainer.Variable is a tensor: torch.as_tensor")
             self.need_import("torch")
             value = updated.args[0].value
@@ -665,6 +684,14 @@ class ScriptRules(RulePass):
         receiver = code(original.value)
         if (not called or name == "target") and receiver in self._optimizer_kinds and name in OPTIMIZER_ONLY:
             return self._optimizer_attribute(original, updated, receiver, name)
+        if name == "target" and not called and receiver not in self._optimizer_kinds and \
+                _OPTIMIZER_NAME.search(receiver.rsplit(".", 1)[-1]) and self.qualified(original) is None:
+            # an optimizer the file neither makes nor sets up (a parameter, an attribute): a torch optimizer has
+            # no target, and nothing here says which model it was set up with
+            self.todo(original, "PT027", f"`{receiver}.target`: if `{receiver}` is a Chainer optimizer (netport "
+                      "cannot tell here), this is the model it was set up with: a torch optimizer has none, so use "
+                      "that model")
+            return updated
         if not called and name in VARIABLE_ATTRIBUTES and self.qualified(original) is None:
             new = VARIABLE_ATTRIBUTES[name]
             self.info(original, "PT028", f"`.{name}` of a Variable is `.{new}` of a tensor")
@@ -897,6 +924,14 @@ class ScriptRules(RulePass):
                 value=call.with_changes(func=call.func.with_changes(attr=cst.Name("step"))))])
         return updated
 
+    def _name_read(self, call: cst.Call) -> bool:
+        """Whether the file reads ``.name`` of what ``call`` is assigned to (or the call is not assigned to a name)."""
+        target = self._assigned_to(call)
+        tree = self.ctx.syntax_tree()
+        return target is None or tree is None or any(
+            isinstance(node, ast.Attribute) and node.attr == "name" and ast.unparse(node.value) == target
+            for node in ast.walk(tree))
+
     def _is_parameter(self, node: cst.CSTNode, name: str) -> bool:
         """Whether ``name`` at ``node`` is a parameter of a function around it (not the file's Variable)."""
         return any(isinstance(a, (cst.FunctionDef, cst.Lambda)) and
@@ -910,6 +945,11 @@ class ScriptRules(RulePass):
         An update that only looks like an optimizer's (named so, or given a loss function) is marked."""
         if receiver in self._optimizer_kinds or receiver in self._fetched_optimizers:
             return True
+        fetch = call.func.value  # `self.get_optimizer('gen').update(...)`: the updater's optimizer, looked up again
+        if isinstance(fetch, cst.Call) and isinstance(fetch.func, cst.Attribute) and is_dotted(fetch.func.value) and \
+                fetch.func.attr.value == "get_optimizer" and len(fetch.args) == 1 and not fetch.args[0].star and \
+                (isinstance(fetch.args[0].value, cst.SimpleString) or is_dotted(fetch.args[0].value)):
+            return True  # (get_optimizer is a dict lookup in Chainer's updaters and ChainerStandardUpdater)
         named = _OPTIMIZER_NAME.search(receiver.rsplit(".", 1)[-1]) is not None
         if named or call.args and isinstance(call.args[0].value, cst.Lambda):
             self.todo(original, "PT021", f"`{receiver}.update(...)`: if `{receiver}` is a Chainer optimizer (netport "

@@ -20,8 +20,8 @@ iteration for ``main/``, per batch for ``validation/``), its ``log`` file and it
 Otherwise every Trainer-era statement of the block is marked TODO(PT040) with the reason, and
 nothing of it is converted: half a converted Trainer would be wrong.
 
-With ``--trainer ppe`` this pass hands the Trainer code to ppe.py (PT042-PT049), which keeps the
-Trainer's shape on pytorch-pfn-extras; the written-out loop stays the default (torch alone).
+This is ``--trainer loop``. By default (``--trainer ppe``) this pass hands the Trainer code to ppe.py
+(PT042-PT049), which keeps the Trainer's shape, its extensions included, on pytorch-pfn-extras.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ register(
          "DataLoaders that computes, logs and prints what the Trainer did",
          before="import chainer\nimport chainer.links as L\nfrom chainer import training\nfrom chainer.training import extensions\n\nmodel = L.Classifier(predictor)\noptimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\ntrain_iter = chainer.iterators.SerialIterator(train, 100)\nupdater = training.StandardUpdater(train_iter, optimizer)\ntrainer = training.Trainer(updater, (5, 'epoch'))\ntrainer.extend(extensions.LogReport())\ntrainer.extend(extensions.PrintReport(['epoch', 'main/loss']))\ntrainer.run()\n",
          after='import json\nimport os\nimport time\nimport torch\nfrom torch import nn\n\n\nclass Classifier(nn.Module):\n    """Chainer\'s L.Classifier: softmax cross-entropy loss and accuracy around a predictor."""\n\n    def __init__(self, predictor):\n        super().__init__()\n        self.predictor = predictor\n\n    def forward(self, x, t):\n        y = self.predictor(x)\n        self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)\n        self.accuracy = (y.argmax(1) == t).float().mean()\n        return self.loss\n\n\nmodel = Classifier(predictor)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\ntrain_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n# the loop training.Trainer ran, written out\nos.makedirs(\'result\', exist_ok=True)\nlog = []\nstart = time.time()\niteration = 0\nfor epoch in range(1, 5 + 1):\n    observations = {}\n    for batch in train_iter:\n        optimizer.zero_grad(set_to_none=False)\n        loss = model(*batch)\n        loss.backward()\n        optimizer.step()\n        iteration += 1\n        observations.setdefault(\'main/loss\', []).append(model.loss.item())\n        observations.setdefault(\'main/accuracy\', []).append(model.accuracy.item())\n    # extensions.LogReport(): the mean of each observation since the last entry\n    entry = {key: sum(values) / len(values) for key, values in observations.items()}\n    entry.update(epoch=epoch, iteration=iteration, elapsed_time=time.time() - start)\n    log.append(entry)\n    with open(os.path.join(\'result\', \'log\'), \'w\') as f:\n        json.dump(log, f, indent=4)\n    # extensions.PrintReport(...)\n    if epoch == 1:\n        print(\'epoch       main/loss \')\n    print(\'{:<10g}  {:<10g}  \'.format(entry[\'epoch\'], entry[\'main/loss\']))\n',
-         target="torch",
+         target="torch", options=(("trainer", "loop"),),
          noop=("# ported from chainer\nfrom ignite.engine import create_supervised_trainer\n"
                "trainer = create_supervised_trainer(model, optimizer, loss)\ntrainer.run(loader, max_epochs=5)\n",
                "# ported from chainer\nimport torch\n"
@@ -87,7 +87,7 @@ register(Rule(
     "            # extensions.dump_graph: the graph of the first iteration's loss\n"
     "            with open(os.path.join('result', 'loss.dot'), 'w') as f:\n"
     "                f.write(autograd_graph_dot([loss]))\n",
-    target="torch",
+    target="torch", options=(("trainer", "loop"),),
     noop=("# ported from chainer\nimport torch\nfrom torchviz import make_dot\nfor i, (x, t) in enumerate(loader):\n"
           "    loss = model(x, t)\n    if i == 0:\n        make_dot(loss).save('cg.dot')\n",
           "# ported from chainer\nfrom mylib import extensions\ntrainer.extend(extensions.dump_graph('main/loss'))\n")))

@@ -1,0 +1,104 @@
+"""PT120 (a Chainer method name that the program's own class defines), PT121 (Variable's name=) and PT021 on an
+optimizer looked up by get_optimizer(...) in the call itself."""
+
+from __future__ import annotations
+
+from netport.migrate import Severity, migrate_source
+
+AGENT = ("import chainer\n\n\nclass Agent(chainer.Link):\n    def act(self, x):\n        return x\n\n"
+         "    def unchain_backward(self):\n        pass\n\n\n")
+
+
+def torch(source: str):
+    result = migrate_source(source, "example.py", target="torch")
+    assert result.error is None
+    return result
+
+
+def errors(result, rule=None):
+    return [f for f in result.findings if f.severity is Severity.ERROR and (rule is None or f.rule == rule)]
+
+
+def test_own_method_on_an_instance_of_the_class_stays():
+    result = torch(AGENT + "agent = Agent()\nagent.unchain_backward()\n")
+    assert "agent.unchain_backward()\n" in result.migrated and errors(result) == []
+    assert any(f.rule == "PT120" for f in result.findings)
+
+
+def test_own_method_on_self_stays():
+    source = AGENT + "class Sub(Agent):\n    def reset(self):\n        self.unchain_backward()\n"
+    result = torch(source)
+    assert errors(result) == []
+
+
+def test_receiver_called_with_a_method_only_the_program_has_stays():
+    result = torch(AGENT + "def run(model, x):\n    model.act(x)\n    model.unchain_backward()\n")
+    assert errors(result) == []
+
+
+def test_receiver_without_evidence_stays_marked():
+    # `loss` may be a Variable: Chainer's unchain_backward, which torch does not have
+    result = torch(AGENT + "def run(loss):\n    loss.backward()\n    loss.unchain_backward()\n")
+    assert len(errors(result, "PT099")) == 1
+
+
+def test_chainer_variable_receiver_stays_marked():
+    result = torch(AGENT + "def run(a, agent):\n    agent.act(a)\n    agent = chainer.Variable(a)\n"
+                   "    agent.unchain_backward()\n")
+    assert len(errors(result, "PT099")) == 1
+
+
+def test_attribute_of_a_chainer_link_stays_marked():
+    source = ("import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n    def __init__(self):\n"
+              "        super().__init__(lstm=L.LSTM(3, 3))\n\n    def unchain_backward(self):\n"
+              "        self.lstm.h.unchain_backward()\n")
+    assert len(errors(torch(source), "PT099")) == 1
+
+
+def test_chainer_link_method_before_the_programs_base_is_chainers():
+    # class B(chainer.ChainList, A): ChainList's own copyparams comes first in the MRO, not A's
+    source = ("import chainer\n\n\nclass A(object):\n    def copyparams(self, a):\n        pass\n\n"
+              "    def act(self):\n        pass\n\n\nclass B(chainer.ChainList, A):\n    pass\n\n\nb = B()\n"
+              "b.act()\nb.copyparams(a)\n")
+    result = torch(source)  # (converted as Chainer's by PT070, not kept as the program's)
+    assert not any(f.rule == "PT120" for f in result.findings) and "b.copyparams(a)" not in result.migrated
+
+
+def test_variable_name_goes():
+    result = torch("import chainer\nh = chainer.Variable(a, name='h_init', volatile='auto')\n")
+    assert result.migrated == "import torch\n\nh = torch.as_tensor(a)\n"
+    assert errors(result) == [] and any(f.rule == "PT121" for f in result.findings)
+
+
+def test_variable_name_read_is_marked():
+    result = torch("import chainer\nh = chainer.Variable(a, name='h')\nprint(h.name)\n")
+    assert len(errors(result, "PT121")) == 1 and "chainer.Variable(a, name='h')" in result.migrated
+
+
+def test_variable_with_grad_is_not_converted():
+    result = torch("import chainer\nh = chainer.Variable(a, grad=g)\n")
+    assert errors(result)
+
+
+def test_update_on_get_optimizer_call():
+    source = ("import chainer\nfrom chainer import training\n\n\nclass U(training.StandardUpdater):\n"
+              "    def update_core(self):\n        self.get_optimizer('gen').update(self.lossfun, x)\n"
+              "        self.get_optimizer('dis').update()\n")
+    result = torch(source)
+    assert "self.get_optimizer('gen').zero_grad(set_to_none=False)\n        self.lossfun(x).backward()\n" \
+           "        self.get_optimizer('gen').step()\n" in result.migrated
+    assert "self.get_optimizer('dis').step()\n" in result.migrated
+    assert errors(result) == []
+
+
+def test_target_of_an_optimizer_the_file_does_not_set_up_is_marked():
+    """`self.optimizer.target` on an optimizer passed in from elsewhere: a torch optimizer has no target, so the
+    line is marked (a silent `.target` would raise AttributeError); a `.target` of anything not named as an
+    optimizer is left alone."""
+    source = ("import chainer\n\n\nclass Agent(object):\n    def __init__(self, optimizer, data):\n"
+              "        self.optimizer = optimizer\n        self.labels = data.target\n\n"
+              "    def norm(self):\n        return sum(p.grad.sum() for p in self.optimizer.target.params())\n")
+    result = torch(source)
+    [marker] = errors(result)
+    assert marker.rule == "PT027" and marker.line == 10 and "`self.optimizer.target`" in marker.message
+    assert "self.labels = data.target\n" in result.migrated
