@@ -396,7 +396,10 @@ def add_todo_comments(statement: cst.BaseStatement, todos: Sequence[str]) -> cst
     trailing = getattr(statement, "trailing_whitespace", None)
     if trailing is not None and trailing.comment is not None:
         existing.add(trailing.comment.value)
-    new = [t for t in dict.fromkeys(todos) if t not in existing]
+    # a rule's marker that the statement carries already is not added again, even where the rewrite around it
+    # changed the words of its message (a second run quotes the code the first run produced)
+    marked = {_marker_rule(t) for t in existing}
+    new = [t for t in dict.fromkeys(todos) if t not in existing and _marker_rule(t) not in marked]
     if not new:
         return statement
     if isinstance(statement, cst.SimpleStatementLine) and trailing.comment is None and len(new) == 1:
@@ -404,6 +407,12 @@ def add_todo_comments(statement: cst.BaseStatement, todos: Sequence[str]) -> cst
             whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(new[0])))
     lines = [cst.EmptyLine(comment=cst.Comment(t)) for t in new]
     return statement.with_changes(leading_lines=[*statement.leading_lines, *lines])
+
+
+def _marker_rule(comment: str) -> str:
+    """`# netport: TODO(PT063)` of a marker comment (the comment itself if it is no marker)."""
+    match = re.match(re.escape(TODO_PREFIX) + r"\([A-Z]+[0-9]+\)", comment)
+    return match.group(0) if match else comment
 
 
 class Scopes:

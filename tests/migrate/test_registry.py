@@ -27,8 +27,9 @@ def rule_passes() -> set[type]:
 
 
 def test_every_rule_pass_is_in_exactly_one_phase():
+    found = rule_passes()  # (importing the rule modules fills the phases)
     members = [member for entry in PHASES.values() for _, member in entry.members]
-    assert sorted(members, key=str) == sorted(rule_passes(), key=str)
+    assert sorted(members, key=str) == sorted(found, key=str)
     assert len(members) == len(set(members))
 
 
@@ -80,3 +81,33 @@ def test_each_member_runs_in_order_on_the_node_the_one_before_left():
     assert calls == ["First.visit_ClassDef", "Second.visit_ClassDef", "First.leave_Name C", "Second.leave_Name C_1"]
     assert phase.applies_to("x = 1\n", ProjectFacts())  # First and Second apply everywhere
     assert not Phase("test.dormant", "chainer", 0, members=[(1, Dormant)]).applies_to("x = 1\n", ProjectFacts())
+
+
+def _own_state(member: type) -> set[str]:
+    """The `self.x` attributes a rule pass sets and the helper methods it defines (not the dispatched visitors)."""
+    import ast
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(member)))
+    names = {f"{node.name}()" for node in tree.body[0].body if isinstance(node, ast.FunctionDef) and
+             not re.match(r"(visit|leave)_[A-Z]\w*$", node.name) and node.name not in ("finish_module", "applies_to")}
+    names |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute) and
+              isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name) and node.value.id == "self"}
+    return names
+
+
+def test_members_of_a_phase_do_not_share_state_by_accident():
+    """A phase's members are one object (its class derives from them all): two members that set the same
+    `self._x`, or define the same helper method, overwrite each other's (PT122's list of functions once emptied
+    the Function-subclass pass's)."""
+    assert len(rule_passes()) >= 20  # (importing the rule modules fills the phases)
+    inherited = {name for name in vars(RulePass)} | {"__init__()"}
+    clashes = []
+    for entry in PHASES.values():
+        members = [member for _, member in entry.members]
+        for i, first in enumerate(members):
+            for second in members[i + 1:]:
+                shared = (_own_state(first) & _own_state(second)) - inherited
+                if shared:
+                    clashes.append((entry.name, first.__name__, second.__name__, sorted(shared)))
+    assert clashes == []

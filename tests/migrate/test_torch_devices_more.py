@@ -266,3 +266,13 @@ def test_a_variable_check_an_array_may_pass_keeps_the_marker(source):
 def test_a_flagged_array_that_is_printed_keeps_the_marker():
     result = migrate(flagged("a = xp.zeros(3)", "print(a)", "return a"))
     assert errors(result, "PT110") and "xp.zeros(3)" in result.migrated, result.migrated
+
+
+def test_a_marker_whose_quoted_code_the_rewrite_changed_is_not_added_again():
+    """PT063 quotes the statement that passes `xp` on; that statement is rewritten (chainer.Variable ->
+    torch.as_tensor), so a second run's message differs from the first's: the statement keeps one marker."""
+    source = HEADER + "from lib import fill\n\n\ndef f(x):\n    xp = cuda.get_array_module(x.data)\n" \
+        "    return chainer.Variable(fill(xp, 3))\n"
+    once = migrate(source).migrated
+    assert once.count("TODO(PT063)") == 1 and "torch.as_tensor(fill(xp, 3))" in once
+    assert migrate(once).migrated == once

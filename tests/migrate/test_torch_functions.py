@@ -66,6 +66,9 @@ CASES = {  # name -> a Chainer 1.24 expression
     **{name: f"F.{name}(unit)" for name in ("tan", "arcsin", "arccos")},
     **{name: f"F.{name}((x, y2))" for name in ("hstack", "vstack", "dstack")},
     "maximum": "F.maximum(x, y2)", "minimum": "F.minimum(x, y2)", "fmod": "F.fmod(xl, div)",
+    # PT117: Chainer 1.24's loss written into the file, on the samples a (deterministic) sampler draws
+    "negative_sampling": "F.negative_sampling(aT, t_ign, W, lambda shape: np.arange(np.prod(shape)).reshape(shape) % 6, "
+                         "2, reduce='no')",
     "clip": "F.clip(x, -0.5, 1.0)", "where": "F.where(cond, x, y2)", "broadcast_to": "F.broadcast_to(row, (4, 6))",
     "expand_dims": "F.expand_dims(x, 1)", "expand_dims_negative": "F.expand_dims(x, axis=-1)",
     "tile": "F.tile(x, (2, 1))", "tile_int": "F.tile(x, 2)", "swapaxes": "F.swapaxes(x4, 1, 3)", "squeeze": "F.squeeze(z3)",
@@ -257,6 +260,8 @@ def migrate(source: str) -> tuple[str, list]:
     ("c = F.matmul(a, b, transa=True)\n", "c = torch.mm(a.T, b)\n"),
     ("c = F.batch_matmul(a, b, False, True)\n", "c = torch.bmm(a, b.mT)\n"),
     ("h = F.cast(x, np.float16)\n", "h = x.to(torch.float16)\n"),
+    # a dtype held in a name or attribute: NumPy's reading of it, as torch's dtype
+    ("h = F.cast(x, self.dtype)\n", "h = x.to(torch.from_numpy(np.empty(0, self.dtype)).dtype)\n"),
     ("h = F.copy(x, -1)\n", "h = x.to('cpu', copy=True)\n"),
     ("h = F.copy(x, self.gpu)\n", "h = x.to('cpu' if self.gpu == -1 else torch.device('cuda', self.gpu), copy=True)\n"),
     ("e = F.embed_id(i, W, ignore_label=-1)\n",
@@ -282,7 +287,7 @@ def test_migrated_text(source, expected):
 
 
 @pytest.mark.parametrize("source, says", [
-    ("h = F.cast(x, self.dtype)\n", "a NumPy dtype"),  # the dtype is not known here
+    ("h = F.cast(x, dtypes[k])\n", "a NumPy dtype"),  # the dtype is not known here
     ("h = F.local_response_normalization(x, n=4)\n", "even n"),  # Chainer's CPU and GPU windows differ
     ("h = F.local_response_normalization(x, n)\n", "odd n"),
     ("c = F.matmul(a, b, transa=flag)\n", "transa/transb must be known"),

@@ -12,11 +12,9 @@ import argparse
 import numpy as np
 
 from netport.data import load_mnist
-import json
 import math
-import os
-import time
 import torch
+import pytorch_pfn_extras as ppe
 from torch import nn
 
 
@@ -31,6 +29,7 @@ class Classifier(nn.Module):
         y = self.predictor(x)
         self.loss = nn.functional.cross_entropy(y, t.long(), ignore_index=-1)
         self.accuracy = (y.argmax(1) == t).float().mean()
+        ppe.reporting.report({'loss': self.loss, 'accuracy': self.accuracy}, self)
         return self.loss
 
 
@@ -105,54 +104,37 @@ def main():
     train_iter = torch.utils.data.DataLoader(train, batch_size=args.batchsize, shuffle=True)
     test_iter = torch.utils.data.DataLoader(test, batch_size=args.batchsize, shuffle=False)
 
-    # Run the training
-    # the loop training.Trainer ran, written out
     # Set up a trainer
     device = torch.device('cuda', args.gpu) if args.gpu >= 0 else torch.device('cpu')
-    os.makedirs(args.out, exist_ok=True)
-    log = []
-    start = time.time()
-    iteration = 0
-    for epoch in range(1, args.epoch + 1):
-        observations = {}
+    trainer = ppe.training.ExtensionsManager(model, optimizer, args.epoch, iters_per_epoch=len(train_iter), out_dir=args.out)
+
+    # Evaluate the model with the test dataset for each epoch
+    trainer.extend(ppe.training.extensions.Evaluator(test_iter, model, eval_func=lambda *batch: model(*[a.to(device) for a in batch])))
+
+    # Take a snapshot at the end of the training
+    trainer.extend(ppe.training.extensions.snapshot(), trigger=(args.epoch, 'epoch'))
+
+    # Write a log of evaluation statistics for each epoch
+    trainer.extend(ppe.training.extensions.LogReport())
+
+    # Print selected entries of the log to stdout
+    trainer.extend(ppe.training.extensions.PrintReport(
+        ['epoch', 'main/loss', 'validation/main/loss',
+         'main/accuracy', 'validation/main/accuracy']))
+
+    # Print a progress bar to stdout
+    trainer.extend(ppe.training.extensions.ProgressBar())
+
+    # Run the training
+    # trainer.run(): the StandardUpdater's step for each batch, the extensions after it
+    while not trainer.stop_trigger:
         for batch in train_iter:
-            batch = [a.to(device) for a in batch]
-            optimizer.zero_grad(set_to_none=False)
-            loss = model(*batch)
-            loss.backward()
-            optimizer.step()
-            iteration += 1
-            observations.setdefault('main/loss', []).append(model.loss.item())
-            observations.setdefault('main/accuracy', []).append(model.accuracy.item())
-        # Evaluate the model with the test dataset for each epoch
-        # extensions.Evaluator: the mean over the test batches, in evaluation mode
-        model.eval()
-        with torch.no_grad():
-            for batch in test_iter:
+            with trainer.run_iteration():
                 batch = [a.to(device) for a in batch]
-                model(*batch)
-                observations.setdefault('validation/main/loss', []).append(model.loss.item())
-                observations.setdefault('validation/main/accuracy', []).append(model.accuracy.item())
-        model.train()
-        # Write a log of evaluation statistics for each epoch
-        # extensions.LogReport(): the mean of each observation since the last entry
-        entry = {key: sum(values) / len(values) for key, values in observations.items()}
-        entry.update(epoch=epoch, iteration=iteration, elapsed_time=time.time() - start)
-        log.append(entry)
-        with open(os.path.join(args.out, 'log'), 'w') as f:
-            json.dump(log, f, indent=4)
-        # Print selected entries of the log to stdout
-        # extensions.PrintReport(...)
-        if epoch == 1:
-            print('epoch       main/loss   validation/main/loss  main/accuracy  validation/main/accuracy')
-        print('{:<10g}  {:<10g}  {:<20g}  {:<13g}  {:<24g}  '.format(entry['epoch'], entry['main/loss'], entry['validation/main/loss'], entry['main/accuracy'], entry['validation/main/accuracy']))
-        # Take a snapshot at the end of the training
-        # extensions.snapshot(): the model, the optimizer and the position, every args.epoch epochs
-        if epoch % args.epoch == 0:
-            torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'epoch': epoch, 'iteration': iteration},
-                       os.path.join(args.out, 'snapshot_iter_{}'.format(iteration)))
-        # Print a progress bar to stdout
-        # (extensions.ProgressBar: a display only, not converted)
+                optimizer.zero_grad(set_to_none=False)
+                loss = model(*batch)
+                loss.backward()
+                optimizer.step()
 
 
 if __name__ == '__main__':

@@ -229,7 +229,7 @@ class GlobalModeParameter(RulePass):
         super().visit_Module(node)
         self._reads: dict[int, str] = {}  # id(original read) -> function
         self._calls: dict[int, tuple[str, str]] = {}  # id(original call) -> (function, mode)
-        self._functions: set[int] = set()  # id(original def)
+        self._global_mode_functions: set[int] = set()  # id(original def)
         _ModePlan(self, node).plan()
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
@@ -255,7 +255,7 @@ class GlobalModeParameter(RulePass):
         return updated.with_changes(args=[*args, keyword])
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        if id(original) not in self._functions:
+        if id(original) not in self._global_mode_functions:
             return updated
         params = updated.params
         training = cst.Param(cst.Name("training"))
@@ -293,7 +293,7 @@ class _ModePlan:
             if name in self.rejected or not calls or any(mode is None for _, mode in calls) or \
                     _mentions_name(function, "training") or _yields(function.body):
                 continue
-            self.rule_pass._functions.add(id(function))
+            self.rule_pass._global_mode_functions.add(id(function))
             self.rule_pass._reads.update((id(r), name) for r in reads)
             self.rule_pass._calls.update((id(c), (name, mode)) for c, mode in calls)
 

@@ -899,11 +899,26 @@ class ScriptRules(RulePass):
                 loss = primary(lossfun.body)  # update(lambda: model(x, t)): the body is the loss
             else:  # a lambda or any other expression is called in parentheses
                 loss = f"{primary(lossfun)}({rest})"
-            self.insert_after(original, [cst.parse_statement(f"{loss}.backward()\n"),
+            earlier, later = self._shared_update_arguments(original)
+            # Chainer kept the graph after backward(); torch frees it unless asked to keep it
+            backward = "retain_graph=True" if later else ""
+            self.insert_after(original, [cst.parse_statement(f"{loss}.backward({backward})\n"),
                                          cst.parse_statement(f"{receiver}.step()\n")])
             self.info(original, "PT021", f"`{receiver}.update(lossfun, ...)` is {ZERO_GRAD}, lossfun(...).backward(), "
                       "step(): gradients are cleared before the forward pass, to zeros as Chainer's were (torch's "
                       "step() skips a parameter whose .grad is None; Chainer updated it with a zero gradient)")
+            if later:
+                self.info(original, "PT021", f"the backward() keeps the graph (retain_graph=True): a later update "
+                          f"here is given {', '.join(f'`{n}`' for n in later)} too, whose graph Chainer kept and "
+                          "torch frees at the first backward()")
+            if earlier:
+                shared = ", ".join(f"`{n}`" for n in earlier)
+                self.todo(original, "PT021", f"{shared} reached an earlier update here too, whose step() changed in "
+                          "place weights that its graph saved: torch refuses to backpropagate through them (Chainer "
+                          "went on with the updated arrays); where this update's parameters are not behind that "
+                          f"step's, pass backward(inputs=[p for g in {primary(call.func.value)}.param_groups for p "
+                          "in g['params']]), otherwise compute the shared part again for this loss (the usual torch "
+                          "GAN step)")
             return cst.parse_statement(f"{receiver}.{ZERO_GRAD}\n").with_changes(leading_lines=updated.leading_lines)
         if method == "cleargrads" and not call.args and self._optimizer_target(call.func.value):
             optimizer = self._optimizer_target(call.func.value)  # the optimizer holds the target's parameters
@@ -923,6 +938,36 @@ class ScriptRules(RulePass):
             return updated.with_changes(body=[updated.body[0].with_changes(
                 value=call.with_changes(func=call.func.with_changes(attr=cst.Name("step"))))])
         return updated
+
+    def _shared_update_arguments(self, original: cst.SimpleStatementLine) -> tuple[list[str], list[str]]:
+        """The names that ``original`` (an ``R.update(lossfun, *args)`` statement) passes which an earlier, and a
+        later, such statement of its function (or of the file's top level) passes too (a GAN's `y_fake`)."""
+        scope = next((a for a in self.ancestors(original) if isinstance(a, cst.FunctionDef)), None)
+        if scope is None:
+            scope = next((a for a in self.ancestors(original) if isinstance(a, cst.Module)), None)
+        if scope is None:
+            return [], []
+        updates = []
+
+        class Updates(cst.CSTVisitor):
+            def visit_FunctionDef(self, node):  # (a nested function's updates run at another time)
+                return node is scope
+
+            def visit_SimpleStatementLine(self, node):
+                call = node.body[0].value if len(node.body) == 1 and isinstance(node.body[0], cst.Expr) else None
+                if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                        call.func.attr.value == "update" and len(call.args) > 1 and \
+                        not any(a.keyword or a.star for a in call.args):
+                    updates.append((node, {a.value.value for a in call.args[1:] if isinstance(a.value, cst.Name)}))
+
+        scope.visit(Updates())
+        index = next((i for i, (node, _) in enumerate(updates) if node is original), None)
+        if index is None:
+            return [], []
+        names = updates[index][1]
+        earlier = sorted(names & set().union(*(n for _, n in updates[:index])))
+        later = sorted(names & set().union(*(n for _, n in updates[index + 1:])))
+        return earlier, later
 
     def _name_read(self, call: cst.Call) -> bool:
         """Whether the file reads ``.name`` of what ``call`` is assigned to (or the call is not assigned to a name)."""
