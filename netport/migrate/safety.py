@@ -320,7 +320,10 @@ def _conflict(call: ast.Call, candidates: list[tuple[Signature, Signature]]) -> 
         if after is None:
             return f"this call fitted `{old.spelled()}`, which is now `{new.spelled()}`, and no longer fits it: " \
                    "pass the arguments the new signature takes"
-        moved = [(a, b) for a, b in zip(before, after) if a != b]
+        # (a parameter renamed in its place, the rest unchanged, is the rewrite's own: PT123's `xp` -> `device`)
+        renamed = len(old.params) == len(new.params) and \
+            sum(a != b for a, b in zip(old.params, new.params)) == 1
+        moved = [(a, b) for a, b in zip(before, after) if a != b and not renamed]
         if moved:
             was, now = moved[0]
             return f"a positional argument of this call bound `{was}` of `{old.spelled()}` and now binds `{now}` " \

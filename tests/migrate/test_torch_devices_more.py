@@ -276,3 +276,58 @@ def test_a_marker_whose_quoted_code_the_rewrite_changed_is_not_added_again():
     once = migrate(source).migrated
     assert once.count("TODO(PT063)") == 1 and "torch.as_tensor(fill(xp, 3))" in once
     assert migrate(once).migrated == once
+
+
+PASSED_ON = HEADER + '''def _state(xp, n):
+    return xp.zeros((n, 2), dtype=np.float32) + xp.ones((n, 2), dtype=xp.float32)
+
+
+def initial(x):
+    xp = cuda.get_array_module(x.data)
+    if len(x.data) > 1:
+        xp = cuda.get_array_module(x.data)
+    return chainer.Variable(_state(xp, len(x.data)))
+
+
+def host(n):
+    return _state(np, n)
+'''
+
+
+def test_an_array_module_passed_to_a_function_of_the_file_is_the_device_it_stood_for():
+    """PT123: `_state` only creates arrays with its `xp`: it takes the device instead, and each call passes the
+    device of what it was given (x.device for get_array_module(x.data), 'cpu' for NumPy); the results are the
+    arrays Chainer made, as tensors."""
+    result = migrate(PASSED_ON)
+    assert not errors(result)
+    assert "def _state(device, n):" in result.migrated
+    assert "torch.as_tensor(_state(x.device, len(x.data)))" in result.migrated
+    assert "return _state('cpu', n)" in result.migrated and "get_array_module" not in result.migrated
+    assert [f.severity for f in result.findings if f.rule == "PT123"] == [Severity.INFO] * 3  # the def, 2 calls
+    namespace: dict = {}
+    exec(compile(result.migrated, "prog.py", "exec"), namespace)
+    made = namespace["initial"](torch.zeros(3, 5))
+    assert made.dtype == torch.float32 and made.device.type == "cpu" and torch.equal(made, torch.ones(3, 2))
+    assert torch.equal(namespace["host"](2), torch.ones(2, 2))
+    assert migrate(result.migrated).migrated == result.migrated
+
+
+@pytest.mark.parametrize("change, why", [
+    (("return xp.zeros((n, 2), dtype=np.float32) + xp.ones((n, 2), dtype=xp.float32)", "return xp.sum(xp.ones(n))"),
+     "a function of the arrays it is given (NumPy's or torch's), not only a creation"),
+    (("return _state(np, n)", "return _state"), "a reference that is no call"),
+    (("return _state(np, n)", "return _state(module, n)"), "an argument that is no known array module"),
+    (("return chainer.Variable(_state(xp, len(x.data)))", "x = x * 2\n    return chainer.Variable(_state(xp, 3))"),
+     "the tensor it was chosen by assigned again before the call"),
+])
+def test_an_array_module_parameter_stays_where_a_call_or_use_is_not_known(change, why):
+    result = migrate(PASSED_ON.replace(*change).replace("def host(n):", "def host(n, module=np):"))
+    assert "def _state(xp, n):" in result.migrated, why
+    assert not [f for f in result.findings if f.rule == "PT123"], why
+
+
+def test_a_public_function_that_takes_the_device_now_is_a_warning():
+    """Another module may call it with an array module, which it no longer takes."""
+    result = migrate(PASSED_ON.replace("_state", "make_state"))
+    assert [f.severity for f in result.findings if f.rule == "PT123" and f.line == 6] == [Severity.WARNING]
+    assert "def make_state(device, n):" in result.migrated

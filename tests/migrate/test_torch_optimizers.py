@@ -293,12 +293,13 @@ def test_updates_that_share_a_graph_keep_it_and_the_later_one_is_marked():
     source = HEADER + ("g = optimizers.Adam()\ng.setup(G)\nd = optimizers.Adam()\nd.setup(D)\n\n\n"
                        "def step(z, x):\n    y_fake = D(G(z))\n    y_real = D(x)\n"
                        "    d.update(loss_dis, y_fake, y_real)\n    g.update(loss_gen, y_fake)\n\n\n"
-                       "def other(x, t):\n    g.update(loss_gen, x)\n    d.update(loss_dis, t, t)\n")
+                       "def other(x, t):\n    g.update(loss_gen, x)\n    d.update(loss_dis, t, t)\n    x = prep(t)\n"
+                       "    g.update(loss_gen, x)\n")
     result = migrate_source(source, "prog.py", target="torch")
     assert "    loss_dis(y_fake, y_real).backward(retain_graph=True)\n    d.step()\n" in result.migrated
     assert "    loss_gen(y_fake).backward()\n    g.step()\n" in result.migrated
     marked = [f for f in result.findings if f.severity is Severity.ERROR]
     assert [(f.rule, f.line) for f in marked] == [("PT021", 13)] and "`y_fake`" in marked[0].message
-    # updates given different arguments free their graphs as before, unmarked
-    assert "    loss_gen(x).backward()\n    g.step()\n" in result.migrated
+    # updates given different arguments, or a name assigned again between them, free their graphs as before
+    assert result.migrated.count("    loss_gen(x).backward()\n    g.step()\n") == 2
     assert "    loss_dis(t, t).backward()\n    d.step()\n" in result.migrated

@@ -364,6 +364,21 @@ register(
                "    return torch.where(t > 0, t, torch.zeros_like(t))\n",
                "# ported from chainer\nimport numpy as np\n\n\ndef keep_positive(a):\n"
                "    return np.where(a > 0, a, 0)\n")),
+    Rule("PT123", "an array module passed to a function of the file whose parameter only creates arrays with it "
+         "(`_zeros(xp, n)` doing `xp.zeros(...)`): the parameter takes the device instead, the creations are "
+         "torch's on it, and every call of the file passes the device its array module stood for (a tensor's for "
+         "get_array_module(v.data), 'cpu' for NumPy, 'cuda' for CuPy)",
+         before="import numpy\nimport chainer\nfrom chainer import cuda\n\n\ndef _state(xp, n):\n"
+                "    return xp.zeros((n, 3), dtype=numpy.float32)\n\n\ndef initial(x):\n"
+                "    xp = cuda.get_array_module(x.data)\n    return chainer.Variable(_state(xp, len(x.data)))\n",
+         after="import numpy\nimport torch\n\n\ndef _state(device, n):\n"
+               "    return torch.zeros((n, 3), dtype=torch.float32, device=device)\n\n\ndef initial(x):\n"
+               "    return torch.as_tensor(_state(x.device, len(x.data)))\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef _state(device, n):\n"
+               "    return torch.zeros((n, 3), device=device)\n",
+               "# ported from chainer\nimport numpy as np\n\n\ndef _total(xp, a):\n    return xp.sum(a)\n\n\n"
+               "print(_total(np, [1, 2]))\n")),
     Rule("PT113", "`if isinstance(x, chainer.Variable)` (or `type(x) is Variable`) whose else branch reads an "
          "attribute no array has (`x.W`): isinstance(x, torch.Tensor), as no array took that branch in Chainer",
          before="import chainer\n\n\ndef width(weights):\n    if type(weights) is chainer.Variable:\n"
@@ -754,7 +769,16 @@ class DeviceRules(RulePass):
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         """A safety net: a binding removed while a use of it survived (a rule rebuilt its statement from the
-        input) is marked where the function starts."""
+        input) is marked where the function starts. PT123: the array-module parameter is the device now."""
+        if id(original) in self._xp.parameters:
+            index, name, public = self._xp.parameters[id(original)]
+            params = list(updated.params.params)
+            params[index] = params[index].with_changes(name=cst.Name("device"))
+            updated = updated.with_changes(params=updated.params.with_changes(params=params))
+            report = self.warn if public else self.info
+            report(original, "PT123", f"`{original.name.value}` takes the device instead of the array module "
+                   f"`{name}` (it only created arrays with it, now tensors on the device); the calls in this file "
+                   "pass it" + (f"; a call from another module must pass a device now too" if public else ""))
         for binding in self._xp.bindings.values():
             if binding.device is not None and not binding.left and \
                     self._xp.tree.function(binding.statement) is original and binding.name in _names(updated.body):
@@ -785,7 +809,13 @@ class DeviceRules(RulePass):
             return self._xp_attribute(original, updated, plan)
         return self._reference(original, updated)
 
+    def _xp_argument(self, original: cst.CSTNode, plan: _Plan) -> cst.BaseExpression:
+        self.info(original, "PT123", f"`{code(original)}` is passed on as the device it stood for, `{plan.text}`")
+        return cst.parse_expression(plan.text)
+
     def _xp_attribute(self, original: cst.Attribute, updated: cst.BaseExpression, plan: _Plan):
+        if plan.rule == "PT123":
+            return self._xp_argument(original, plan)
         if not plan.text:
             return updated  # a converted call's dtype argument
         if plan.text.startswith("numpy."):
@@ -800,6 +830,9 @@ class DeviceRules(RulePass):
         parent = self.parent(original)
         if isinstance(parent, cst.Attribute) and parent.attr is original:
             return updated  # `x.cupy`: an attribute name
+        plan = self._xp.plans.get(id(original))
+        if plan is not None and plan.rule == "PT123":
+            return self._xp_argument(original, plan)
         return self._reference(original, updated)
 
     def _reference(self, original, updated):
@@ -1033,6 +1066,14 @@ class _ArrayModules:
         self.seeded = any(self._seeds(node) for node in self.tree.names.get("seed", ()))
         self.xp_stored = any(self.tree.stored(n) is None and isinstance(self.tree.up(n), cst.Attribute) and
                              self._attribute_stored(self.tree.up(n)) for n in self.tree.names.get("xp", ()))
+        # PT123: functions of the file that take an array module as a parameter (planned before the bindings,
+        # whose uses include the arguments of their calls)
+        self.arguments: dict[int, _Plan] = {}  # id(argument node) -> its replacement by a device
+        self.parameters: dict[int, tuple[int, str, bool]] = {}  # id(FunctionDef) -> (index, old name, public)
+        self.planned_parameter: tuple[cst.FunctionDef, str] | None = None
+        for function in self.tree.module_body:
+            if isinstance(function, cst.FunctionDef):
+                self._parameter(function)
         groups: dict[tuple[int, str], list[_Binding]] = {}
         for assign in self.tree.assigns:
             binding = self._binding(assign)
@@ -1242,8 +1283,94 @@ class _ArrayModules:
             nodes.append(node)
         return nodes
 
+    def _parameter(self, function: cst.FunctionDef) -> None:
+        """PT123: the first plain parameter of a module-level function that the body uses only to create arrays
+        (`xp.zeros(...)`, a dtype `xp.float32`), and that every call of the function in this file gives an array
+        module whose device is known: the parameter becomes `device`, the calls pass the device."""
+        if any(isinstance(n, cst.Name) and n.value == "device" for n in self.tree.names.get("device", ())
+               if self.tree.within(n, function)):
+            return
+        for index, param in enumerate(function.params.params):
+            name = param.name.value
+            occurrences = [n for n in self.tree.names.get(name, ()) if self.tree.within(n, function) and
+                           n is not param.name]
+            if param.default is not None or not occurrences or any(
+                    self.tree.stored(n) is not False or self.tree.scopes[id(n)][-1:] != (function,) or
+                    not (isinstance(self.tree.up(n), cst.Attribute) and self.tree.up(n).value is n)
+                    for n in occurrences):
+                continue
+            saved = (dict(self.plans), dict(self.folds), set(self.absorbed), dict(self.casts), set(self.compared))
+            self.planned_parameter = (function, name)
+            plans = [self._use(n, "device", None) for n in occurrences]
+            self.planned_parameter = None
+            arguments = self._call_arguments(function, index, name)
+            # (a call must create an array: a function of arrays takes NumPy's or torch's by what the caller had;
+            # an attribute, a dtype, is the same either way)
+            if arguments is None or any(p.why or p.function is not None and not p.function.device for p in plans):
+                self.plans, self.folds, self.absorbed, self.casts, self.compared = saved
+                continue
+            for plan in arguments:
+                self.arguments[id(plan.node)] = plan
+                if not isinstance(plan.node, cst.Name) or plan.text in ("'cpu'", "'cuda'"):
+                    self.plans[id(plan.node)] = plan  # (an argument that is no binding's use: converted as it is)
+            self.parameters[id(function)] = (index, name, not function.name.value.startswith("_"))
+            return
+
+    def _call_arguments(self, function: cst.FunctionDef, index: int, parameter: str) -> list[_Plan] | None:
+        """The device each call of ``function`` passes for its array-module parameter; None unless every reference
+        to the function in this file is such a call."""
+        references = [n for n in self.tree.names.get(function.name.value, ()) if n is not function.name and
+                      self.tree.stored(n) is not None]
+        plans = []
+        for reference in references:
+            call = self.tree.up(reference)
+            if not (isinstance(call, cst.Call) and call.func is reference) or \
+                    any(a.star for a in call.args):
+                return None
+            positional = [a for a in call.args if a.keyword is None]
+            argument = positional[index] if index < len(positional) else next(
+                (a for a in call.args if a.keyword is not None and a.keyword.value == parameter), None)
+            device = self._argument_device(argument.value, call) if argument is not None else None
+            if device is None:
+                return None
+            plans.append(_Plan(argument.value, "PT123", text=device))
+        return plans or None
+
+    def _argument_device(self, value: cst.BaseExpression, call: cst.Call) -> str | None:
+        """The device an array-module argument stands for: NumPy's 'cpu', CuPy's 'cuda', a link's `R.xp` its
+        parameters', a name bound once before the call to get_array_module of a tensor that tensor's."""
+        module = self._module(value)
+        if module is not None:
+            return "'cpu'" if module == "numpy" else "'cuda'"
+        if isinstance(value, cst.Attribute) and value.attr.value == "xp":
+            return self._module_device(value)
+        if not isinstance(value, cst.Name):
+            return None
+        caller = self.tree.function(call)
+        stores = [n for n in self.tree.names.get(value.value, ()) if self.tree.within(n, caller) and
+                  self.tree.stored(n)] if caller is not None else []
+        if not stores or self.tree.order[id(stores[0])] > self.tree.order[id(call)]:
+            return None
+        bindings = []
+        for store in stores:  # (each a choice by the same tensor: whichever reaches the call, the same device)
+            assign = self.tree.up(self.tree.up(store))
+            binding = self._binding(assign) if isinstance(assign, cst.Assign) else None
+            if binding is None or binding.device is None or binding.flag is not None:
+                return None
+            bindings.append(binding)
+        if len({b.device for b in bindings}) != 1 or any(
+                self.tree.stored(n) and self.tree.within(n, caller) and
+                self.tree.order[id(stores[0])] < self.tree.order[id(n)] < self.tree.order[id(call)]
+                for root in bindings[0].roots for n in self.tree.names.get(root, ())):
+            return None  # (the tensor it was chosen by is assigned again before the call)
+        return bindings[0].device
+
     def _use(self, use: cst.BaseExpression, device: str, variable: str | None, strict: bool = False) -> _Plan:
         """The conversion of one use of an array module (`xp` or `R.xp`), recorded under the node it replaces."""
+        if id(use) in self.arguments:  # PT123: passed to a function of the file that takes the device now
+            plan = self.arguments[id(use)]
+            self.plans[id(use)] = plan
+            return plan
         parent = self.tree.up(use)
         shown = code(self.tree.statement(use) if not isinstance(parent, cst.Attribute) else parent).strip()
         if isinstance(parent, cst.Comparison) and len(parent.comparisons) == 1:
@@ -1412,6 +1539,8 @@ class _ArrayModules:
             return self._module_device(node) is not None
         if isinstance(node, cst.Name):
             function = self.tree.function(node)
+            if self.planned_parameter == (function, node.value):  # PT123's parameter, being planned
+                return True
             return any(b.name == node.value and b.device is not None and self.tree.function(b.statement) is function
                        for b in self.bindings.values())
         return False

@@ -410,6 +410,40 @@ VARIABLE_ATTRIBUTES = {"creator": "grad_fn", "grad_var": "grad"}
 LINK_METHODS = {"params": "parameters", "links": "modules"}
 
 
+def _assigned_names(statement: cst.CSTNode) -> set[str]:
+    """The plain names a statement assigns (targets of =, +=, for, with ... as, imports and defs are not needed)."""
+    names: set[str] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, node):
+            names.update(n.value for n in _target_names(node.target))
+
+        def visit_AugAssign(self, node):
+            names.update(n.value for n in _target_names(node.target))
+
+        def visit_AnnAssign(self, node):
+            names.update(n.value for n in _target_names(node.target))
+
+        def visit_For(self, node):
+            names.update(n.value for n in _target_names(node.target))
+
+        def visit_AsName(self, node):
+            names.update(n.value for n in _target_names(node.name))
+
+    statement.visit(Targets())
+    return names
+
+
+def _target_names(target: cst.CSTNode) -> list[cst.Name]:
+    if isinstance(target, cst.Name):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in _target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
 @rule_pass("torch.scripts", 10)
 class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
@@ -941,33 +975,31 @@ class ScriptRules(RulePass):
 
     def _shared_update_arguments(self, original: cst.SimpleStatementLine) -> tuple[list[str], list[str]]:
         """The names that ``original`` (an ``R.update(lossfun, *args)`` statement) passes which an earlier, and a
-        later, such statement of its function (or of the file's top level) passes too (a GAN's `y_fake`)."""
-        scope = next((a for a in self.ancestors(original) if isinstance(a, cst.FunctionDef)), None)
-        if scope is None:
-            scope = next((a for a in self.ancestors(original) if isinstance(a, cst.Module)), None)
-        if scope is None:
+        later, such statement of its block passes too, with no assignment of the name between them: the same
+        value, whose graph both backward passes go through (a GAN's `y_fake`)."""
+        block = self.parent(original)
+        body = list(getattr(block, "body", ()))
+        if not any(statement is original for statement in body):
             return [], []
-        updates = []
+        index = next(i for i, statement in enumerate(body) if statement is original)
 
-        class Updates(cst.CSTVisitor):
-            def visit_FunctionDef(self, node):  # (a nested function's updates run at another time)
-                return node is scope
+        def passed(statement) -> set[str]:
+            call = statement.body[0].value if isinstance(statement, cst.SimpleStatementLine) and \
+                len(statement.body) == 1 and isinstance(statement.body[0], cst.Expr) else None
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
+                    call.func.attr.value == "update" and len(call.args) > 1 and \
+                    not any(a.keyword or a.star for a in call.args):
+                return {a.value.value for a in call.args[1:] if isinstance(a.value, cst.Name)}
+            return set()
 
-            def visit_SimpleStatementLine(self, node):
-                call = node.body[0].value if len(node.body) == 1 and isinstance(node.body[0], cst.Expr) else None
-                if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and \
-                        call.func.attr.value == "update" and len(call.args) > 1 and \
-                        not any(a.keyword or a.star for a in call.args):
-                    updates.append((node, {a.value.value for a in call.args[1:] if isinstance(a.value, cst.Name)}))
+        def shared(others) -> list[str]:
+            names, found = passed(original), set()
+            for statement in others:  # (nearest first: an assignment ends what the name shares)
+                names -= _assigned_names(statement)
+                found |= names & passed(statement)
+            return sorted(found)
 
-        scope.visit(Updates())
-        index = next((i for i, (node, _) in enumerate(updates) if node is original), None)
-        if index is None:
-            return [], []
-        names = updates[index][1]
-        earlier = sorted(names & set().union(*(n for _, n in updates[:index])))
-        later = sorted(names & set().union(*(n for _, n in updates[index + 1:])))
-        return earlier, later
+        return shared(reversed(body[:index])), shared(body[index + 1:])
 
     def _name_read(self, call: cst.Call) -> bool:
         """Whether the file reads ``.name`` of what ``call`` is assigned to (or the call is not assigned to a name)."""
