@@ -317,6 +317,7 @@ def test_an_array_module_passed_to_a_function_of_the_file_is_the_device_it_stood
      "a function of the arrays it is given (NumPy's or torch's), not only a creation"),
     (("return _state(np, n)", "return _state"), "a reference that is no call"),
     (("return _state(np, n)", "return _state(module, n)"), "an argument that is no known array module"),
+    (("return _state(np, n)", "return _state(xp=np, n=n)"), "an argument by keyword, which names the parameter"),
     (("return chainer.Variable(_state(xp, len(x.data)))", "x = x * 2\n    return chainer.Variable(_state(xp, 3))"),
      "the tensor it was chosen by assigned again before the call"),
 ])

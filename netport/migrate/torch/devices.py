@@ -1303,7 +1303,7 @@ class _ArrayModules:
             self.planned_parameter = (function, name)
             plans = [self._use(n, "device", None) for n in occurrences]
             self.planned_parameter = None
-            arguments = self._call_arguments(function, index, name)
+            arguments = self._call_arguments(function, index)
             # (a call must create an array: a function of arrays takes NumPy's or torch's by what the caller had;
             # an attribute, a dtype, is the same either way)
             if arguments is None or any(p.why or p.function is not None and not p.function.device for p in plans):
@@ -1316,7 +1316,7 @@ class _ArrayModules:
             self.parameters[id(function)] = (index, name, not function.name.value.startswith("_"))
             return
 
-    def _call_arguments(self, function: cst.FunctionDef, index: int, parameter: str) -> list[_Plan] | None:
+    def _call_arguments(self, function: cst.FunctionDef, index: int) -> list[_Plan] | None:
         """The device each call of ``function`` passes for its array-module parameter; None unless every reference
         to the function in this file is such a call."""
         references = [n for n in self.tree.names.get(function.name.value, ()) if n is not function.name and
@@ -1327,9 +1327,8 @@ class _ArrayModules:
             if not (isinstance(call, cst.Call) and call.func is reference) or \
                     any(a.star for a in call.args):
                 return None
-            positional = [a for a in call.args if a.keyword is None]
-            argument = positional[index] if index < len(positional) else next(
-                (a for a in call.args if a.keyword is not None and a.keyword.value == parameter), None)
+            positional = [a for a in call.args if a.keyword is None]  # (by keyword it would name the old parameter)
+            argument = positional[index] if index < len(positional) else None
             device = self._argument_device(argument.value, call) if argument is not None else None
             if device is None:
                 return None
