@@ -14,10 +14,10 @@ from netport.migrate.passes import FileContext, top_level_imports
 
 
 def remove_unused_chainer_imports(module: cst.Module, ctx: FileContext) -> cst.Module:
-    """Chainer imports that nothing uses any more (the torch target's last step)."""
+    """Chainer (and CuPy) imports that nothing uses any more (the torch target's last step)."""
     context = CodemodContext()
     chainer_imports = [(name, obj, asname) for name, obj, asname in top_level_imports(module)
-                       if name.split(".")[0] == "chainer"]
+                       if name.split(".")[0] in ("chainer", "cupy")]  # (CuPy: a GPU-only import of Chainer's world)
     if not chainer_imports:
         return module
     for name, obj, asname in chainer_imports:

@@ -332,3 +332,11 @@ def test_a_public_function_that_takes_the_device_now_is_a_warning():
     result = migrate(PASSED_ON.replace("_state", "make_state"))
     assert [f.severity for f in result.findings if f.rule == "PT123" and f.line == 6] == [Severity.WARNING]
     assert "def make_state(device, n):" in result.migrated
+
+
+def test_a_cupy_import_that_nothing_uses_any_more_goes():
+    """Its calls are torch's now; kept, the import would fail on every machine without CuPy."""
+    result = migrate("import chainer\nimport cupy\n\n\ndef f(q):\n    return cupy.argmax(chainer.Variable(q).data)\n")
+    assert "import cupy" not in result.migrated and "torch.argmax(" in result.migrated and not errors(result)
+    kept = migrate("import chainer\nimport cupy\nk = cupy.ElementwiseKernel('T x', 'T y', 'y = x', 'copy')\n")
+    assert "import cupy\n" in kept.migrated and errors(kept, "PT064")
