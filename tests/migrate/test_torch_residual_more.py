@@ -102,3 +102,21 @@ def test_target_of_an_optimizer_the_file_does_not_set_up_is_marked():
     [marker] = errors(result)
     assert marker.rule == "PT027" and marker.line == 10 and "`self.optimizer.target`" in marker.message
     assert "self.labels = data.target\n" in result.migrated
+
+
+def test_the_programs_own_copyparams_and_namedparams_are_called_not_replaced():
+    """modules.py converts copyparams/namedparams/add_persistent by name; a class of the program that defines the
+    method keeps its call (its body may do anything else), where a link without one still converts."""
+    source = ("import chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n    def __init__(self):\n"
+              "        super(Net, self).__init__(l1=L.Linear(3, 2))\n\n    def copyparams(self, other):\n"
+              "        self.l1.W.data[...] = 2 * other.l1.W.data\n\n    def namedparams(self):\n"
+              "        return [('w', self.l1.W)]\n\n\na = Net()\nb = Net()\na.copyparams(b)\nnames = a.namedparams()\n"
+              "c = L.Linear(3, 2)\nc.copyparams(L.Linear(3, 2))\n")
+    result = torch(source)
+    assert "\na.copyparams(b)\nnames = a.namedparams()\n" in result.migrated and errors(result) == []
+    assert [f.line for f in result.findings if f.rule == "PT120"] == [18, 19]
+    assert "c.copyparams" not in result.migrated and "c.named_parameters()" in result.migrated
+    namespace: dict = {}
+    exec(compile(result.migrated, "example.py", "exec"), namespace)
+    a, b = namespace["a"], namespace["b"]
+    assert bool((a.l1.weight == 2 * b.l1.weight).all())  # the program's own copy ran

@@ -30,6 +30,7 @@ from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.chainer.api import public_name
 from netport.migrate.project import BATCH_NORMALIZATION_V1, _netport_link_subclasses
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.own_methods import OwnMethods
 
 # Chainer's L.LSTM (v1.24 links/connection/lstm.py): upward Linear(in, 4H) and lateral Linear(H, 4H,
 # nobias) with each gate's block LeCun-normal, biases bias_init and forget_bias_init; the state (h, c)
@@ -695,6 +696,7 @@ class ModuleRules(RulePass):
         self._bindings = _bindings(self.ctx.syntax_tree(), self.project.chain_classes)
         self._batch_normalization_v1 = defines_class(node, BATCH_NORMALIZATION_V1)
         self._renames = _attribute_renames(self.ctx.syntax_tree(), self.project.chain_classes)
+        self._program_methods = OwnMethods(self.ctx.syntax_tree(), self.project)  # PT120
         batch_norms = {name for name, link in self.project.link_types.items()
                        if link == "chainer.links.BatchNormalization"}
         self._finetune = _finetune_calls(self.ctx.source, self.ctx.syntax_tree(), batch_norms)
@@ -1077,7 +1079,13 @@ class ModuleRules(RulePass):
         if qualified in _NO_TORCH_LINKS:
             self.todo(original, "PT074", f"`{qualified}` has no torch counterpart: {_NO_TORCH_LINKS[qualified]}")
             return updated
-        # (methods no other library has: matched by name, whatever the receiver)
+        # (methods no other library has: matched by name, whatever the receiver the program's own classes do not
+        # define them for, PT120)
+        if isinstance(func, cst.Attribute) and func.attr.value in ("add_persistent", "namedparams", "copyparams") \
+                and is_dotted(func.value) and self._program_methods.owner(
+                    func.attr.value, code(func.value),
+                    next((a.name.value for a in self.ancestors(original) if isinstance(a, cst.ClassDef)), None)):
+            return None
         if isinstance(func, cst.Attribute) and func.attr.value == "add_persistent":
             return self._add_persistent(original, updated)
         if isinstance(func, cst.Attribute) and func.attr.value == "namedparams" and not updated.args:
