@@ -33,7 +33,7 @@ from netport.doctor.report import (
     RULE_DEAD_RELU, RULE_GRADIENT_RATIO, RULE_LOSS_FLAT, RULE_NONFINITE, RULE_SATURATION, RULE_ZERO_GRADIENT,
     DoctorReport,
 )
-from netport.shapes.dynamic import _check_parses, _display
+from netport.shapes.dynamic import check_parses, display_path
 from netport.shapes.findings import Finding
 from netport.shapes.interpreter import AnalysisError, cannot_parse
 
@@ -50,7 +50,7 @@ def run_doctor(script: Path, script_args: list[str], python=None, timeout: float
                max_steps: int | None = None) -> DoctorReport:
     if not script.is_file():
         raise AnalysisError(f"{script}: no such file")
-    _check_parses(script)
+    check_parses(script)
     start = time.perf_counter()
     if python is not None and os.sep in str(python):
         python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
@@ -64,23 +64,23 @@ def run_doctor(script: Path, script_args: list[str], python=None, timeout: float
             completed = subprocess.run([str(python or sys.executable), str(RUNNER), str(config)], cwd=work,
                                        env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AnalysisError(f"{_display(str(script))}: the run took longer than {timeout:g} s") from None
+            raise AnalysisError(f"{display_path(str(script))}: the run took longer than {timeout:g} s") from None
         except OSError as exc:
             raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
         if not result_path.exists():
             tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise AnalysisError(f"{_display(str(script))}: the run failed before it started: {tail[0]}")
+            raise AnalysisError(f"{display_path(str(script))}: the run failed before it started: {tail[0]}")
         result = json.loads(result_path.read_text())
-    report = DoctorReport(_display(str(script)), "run")
+    report = DoctorReport(display_path(str(script)), "run")
     if result["status"] == "error" and result.get("exception", "").endswith("SyntaxError"):
         frame = result.get("frame") or {"file": str(script), "line": 1}
-        raise cannot_parse(_display(frame["file"]), frame["line"], 1, result.get("message", ""))
+        raise cannot_parse(display_path(frame["file"]), frame["line"], 1, result.get("message", ""))
     report.findings = judge(result)
     report.statistics = summarise(result)
     report.completed = result["status"] in ("completed", "step_limit", "exited")
     if result["status"] == "error":
         frame = result.get("frame") or {"file": str(script), "line": 1}
-        report.notes.append((f"{_display(frame['file'])}:{frame['line']}",
+        report.notes.append((f"{display_path(frame['file'])}:{frame['line']}",
                              f"the run stopped with {result['exception']}: {result['message'][:300]}"))
     elif result["status"] == "exited" and result.get("exit_code"):
         report.notes.append((report.script, f"the program exited with status {result['exit_code']}"))
@@ -119,7 +119,7 @@ def summarise(result: dict) -> dict:
     for record in result.get("activations", []):
         elements = record["elements"] or 1
         row = {"name": record["name"], "kind": record["kind"], "calls": record["calls"],
-               "file": _display(record["file"]), "line": record["line"]}
+               "file": display_path(record["file"]), "line": record["line"]}
         if record["kind"] == "relu":
             row["dead_units"] = record["dead_units"] / record["units"] if record.get("units") else None
             row["zero_preactivation"] = record["zero_pre"] / elements
@@ -146,14 +146,14 @@ def _is_weight(name: str) -> bool:
 
 def _site(record: dict) -> tuple[str, int]:
     built = record.get("built") or {}
-    return _display(built.get("file", "?")), built.get("line", 1)
+    return display_path(built.get("file", "?")), built.get("line", 1)
 
 
 def judge(result: dict) -> list[Finding]:
     findings = []
     steps = result.get("steps", 0)
     for record in result.get("activations", []):
-        path, line = _display(record["file"]), record["line"]
+        path, line = display_path(record["file"]), record["line"]
         layer = {"name": record["name"], "kind": record["kind"]}
         elements = record["elements"] or 1
         if record["kind"] in ("sigmoid", "tanh") and record["saturated"] / elements >= SATURATED_SHARE:
@@ -203,7 +203,7 @@ def judge(result: dict) -> list[Finding]:
     if steps >= 2 and parameters and not any(record["nonzero"] for record in parameters):
         site = result.get("loss_site") or {"file": "?", "line": 1}
         findings.append(Finding(
-            RULE_ZERO_GRADIENT, "warning", _display(site["file"]), site["line"], 1,
+            RULE_ZERO_GRADIENT, "warning", display_path(site["file"]), site["line"], 1,
             f"no parameter got a nonzero gradient in {steps} steps ({len(parameters)} parameters): nothing learns",
             mode="run",
             hint="the loss has no graph back to the parameters (computed under no_grad()/no_backprop_mode(), "
@@ -227,7 +227,7 @@ def judge(result: dict) -> list[Finding]:
     if first is not None:
         where = f" in {first['layer']['name']}" if first.get("layer") else ""
         findings.append(Finding(
-            RULE_NONFINITE, "warning", _display(first["file"]), first["line"], 1,
+            RULE_NONFINITE, "warning", display_path(first["file"]), first["line"], 1,
             f"the first NaN/Inf of the run: the {first['what']}{where}, at step {first['step']}",
             layer=first.get("layer"), mode="run", context=f"optimizer step {first['step']}",
             hint="a learning rate too large, log/division of zero, or an unscaled input"))
@@ -238,7 +238,7 @@ def judge(result: dict) -> list[Finding]:
         if tail >= head:
             site = result.get("loss_site") or {"file": "?", "line": 1}
             findings.append(Finding(
-                RULE_LOSS_FLAT, "warning", _display(site["file"]), site["line"], 1,
+                RULE_LOSS_FLAT, "warning", display_path(site["file"]), site["line"], 1,
                 f"the loss did not decrease over {len(losses)} steps: mean {head:.4g} over the first quarter, "
                 f"{tail:.4g} over the last", mode="run",
                 hint="check the learning rate, that the gradients are cleared and reach every layer"))

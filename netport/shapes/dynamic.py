@@ -23,7 +23,8 @@ from netport.shapes.static import check_static
 RUNNER = Path(__file__).with_name("_dynamic_runner.py")
 
 
-def _display(path: str) -> str:
+def display_path(path: str) -> str:
+    """``path`` as a report shows it: relative to the working directory where it lies below it."""
     try:
         relative = os.path.relpath(path)
     except ValueError:
@@ -34,7 +35,7 @@ def _display(path: str) -> str:
 def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=None, timeout: float = 120.0):
     if not script.is_file():
         raise AnalysisError(f"{script}: no such file")
-    _check_parses(script)
+    check_parses(script)
     start = time.perf_counter()
     if python is not None and os.sep in str(python):
         python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
@@ -49,14 +50,14 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
             completed = subprocess.run([str(python or sys.executable), str(RUNNER), str(config)], cwd=work,
                                        env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AnalysisError(f"{_display(str(script))}: the tiny run took longer than {timeout:g} s") from None
+            raise AnalysisError(f"{display_path(str(script))}: the tiny run took longer than {timeout:g} s") from None
         except OSError as exc:
             raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
         if not result_path.exists():
             tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise AnalysisError(f"{_display(str(script))}: the tiny run failed before it started: {tail[0]}")
+            raise AnalysisError(f"{display_path(str(script))}: the tiny run failed before it started: {tail[0]}")
         result = json.loads(result_path.read_text())
-    report = ShapeReport(_display(str(script)), "dynamic", elapsed=time.perf_counter() - start)
+    report = ShapeReport(display_path(str(script)), "dynamic", elapsed=time.perf_counter() - start)
     report.executed_layers = [_layer_row(row) for row in result.get("executed", [])]
     report.output_tail = completed.stdout[-2000:]
     framework = result["frameworks"].get("chainer") or result["frameworks"].get("torch")
@@ -65,7 +66,7 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
     status = result["status"]
     if status == "syntax_error":
         syntax = result["syntax"]  # a module the script imports
-        raise cannot_parse(_display(syntax["file"]), syntax["line"], syntax["col"], syntax["msg"])
+        raise cannot_parse(display_path(syntax["file"]), syntax["line"], syntax["col"], syntax["msg"])
     if status == "usage_error":
         raise OptionError.unknown(result["usage"]["name"], result["usage"]["options"])
     if status == "shape_error":
@@ -76,12 +77,12 @@ def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=No
         report.elapsed = time.perf_counter() - start
     elif status == "error":
         frame = (result.get("frames") or [{"file": str(script), "line": 1}])[-1]
-        report.notes.append((f"{_display(frame['file'])}:{frame['line']}",
+        report.notes.append((f"{display_path(frame['file'])}:{frame['line']}",
                              f"the tiny run stopped with {result['exception']}: {result['message'][:300]} "
                              f"(not a shape error; framework {framework})"))
         report.completed = False
     elif status == "exited" and result.get("exit_code"):
-        report.notes.append((_display(str(script)), f"the program exited with status {result['exit_code']}"))
+        report.notes.append((display_path(str(script)), f"the program exited with status {result['exit_code']}"))
     return report
 
 
@@ -165,7 +166,7 @@ def merge_static(finding: Finding, static: Finding) -> None:
     finding.from_static = filled
 
 
-def _check_parses(script: Path) -> None:
+def check_parses(script: Path) -> None:
     """The script must be Python 3 to run; say so at once, not after starting the framework."""
     from netport.sources import Python2Error, SourceError, python2_syntax_to_python3, read_source
 
@@ -182,7 +183,7 @@ def _check_parses(script: Path) -> None:
             message += " (Python 2 source: --run runs programs on Python 3; static mode reads Python 2)"
         except Python2Error:
             pass
-        raise cannot_parse(_display(str(script)), exc.lineno, exc.offset, message) from None
+        raise cannot_parse(display_path(str(script)), exc.lineno, exc.offset, message) from None
 
 
 def _shape_text(shape) -> str:
@@ -249,7 +250,7 @@ def _finding(result: dict, report: ShapeReport) -> Finding:
     in_size = sizes[0] if sizes[0] is not None else expected
     flat = " ".join(message.split())
     finding = Finding(
-        rule=RULE_MISMATCH, severity="error", path=_display(where["file"]), line=where["line"],
+        rule=RULE_MISMATCH, severity="error", path=display_path(where["file"]), line=where["line"],
         col=where.get("col", 1),
         message=mismatch_message(name, f"{layer.get('kind', '?')}({in_size} -> {out_size})", actual, expected)
         if actual is not None else f"shape error in {name}: {flat[:200]}",
@@ -257,9 +258,9 @@ def _finding(result: dict, report: ShapeReport) -> Finding:
         actual={"expr": f"x.shape == {_shape_text(in_shape)}", "value": actual}
         if in_shape is not None or actual is not None else None,
         layer={"name": name, "kind": layer.get("kind"), "in": in_size, "out": out_size,
-               "built_at": f"{_display(built['file'])}:{built['line']}" if built else None,
-               "built_from": [f"{built['code']} at {_display(built['file'])}:{built['line']}"] if built else []},
-        called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
+               "built_at": f"{display_path(built['file'])}:{built['line']}" if built else None,
+               "built_from": [f"{built['code']} at {display_path(built['file'])}:{built['line']}"] if built else []},
+        called_from=[{"file": display_path(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
         framework_message=f"InvalidType: {flat}" if parsed is not None else _framework_message(result),
         raised_by=_raised_by(result),
         mode="dynamic",
@@ -356,9 +357,9 @@ def _function_finding(result: dict, report: ShapeReport) -> Finding:
 
 def _finding_of(result, report, rule, where, frames, message, expected, actual) -> Finding:
     return Finding(
-        rule=rule, severity="error", path=_display(where["file"]), line=where["line"], col=where.get("col", 1),
+        rule=rule, severity="error", path=display_path(where["file"]), line=where["line"], col=where.get("col", 1),
         message=message, expected=expected, actual=actual,
-        called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
+        called_from=[{"file": display_path(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
         framework_message=_framework_message(result), raised_by=_raised_by(result), mode="dynamic",
         executed_layers=report.executed_layers,
     )
@@ -385,12 +386,12 @@ def _reshape_finding(result: dict, report: ShapeReport) -> Finding:
             break
     wanted = f"({target})" if target is not None else "?"
     return Finding(
-        rule=RULE_RESHAPE, severity="error", path=_display(where["file"]), line=where["line"],
+        rule=RULE_RESHAPE, severity="error", path=display_path(where["file"]), line=where["line"],
         col=where.get("col", 1),
         message=f"reshape of an array of {size if size is not None else '?'} elements to {wanted} fails",
         expected={"expr": f"prod(x.shape) fits {wanted}", "value": target},
         actual={"expr": f"prod(x.shape) == {size}", "value": size},
-        called_from=[{"file": _display(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
+        called_from=[{"file": display_path(f["file"]), "line": f["line"], "desc": f["code"]} for f in frames[:-1]],
         framework_message=(f"InvalidType: {message}" if result.get("exception", "").endswith("InvalidType")
                            else f"{result.get('exception', '').rsplit('.', 1)[-1]}: {message}"),
         mode="dynamic", executed_layers=report.executed_layers,
