@@ -318,6 +318,9 @@ def test_an_array_module_passed_to_a_function_of_the_file_is_the_device_it_stood
     (("return _state(np, n)", "return _state"), "a reference that is no call"),
     (("return _state(np, n)", "return _state(module, n)"), "an argument that is no known array module"),
     (("return _state(np, n)", "return _state(xp=np, n=n)"), "an argument by keyword, which names the parameter"),
+    (("    return chainer.Variable(_state(xp, len(x.data)))",
+      "    again = lambda: xp.ones(3, dtype=xp.float32)\n    return chainer.Variable(_state(xp, len(x.data)))"),
+     "a call whose binding does not convert (used in a nested function)"),
     (("return chainer.Variable(_state(xp, len(x.data)))", "x = x * 2\n    return chainer.Variable(_state(xp, 3))"),
      "the tensor it was chosen by assigned again before the call"),
 ])
@@ -325,6 +328,7 @@ def test_an_array_module_parameter_stays_where_a_call_or_use_is_not_known(change
     result = migrate(PASSED_ON.replace(*change).replace("def host(n):", "def host(n, module=np):"))
     assert "def _state(xp, n):" in result.migrated, why
     assert not [f for f in result.findings if f.rule == "PT123"], why
+    assert "_state(x.device" not in result.migrated and "_state('cpu'" not in result.migrated, why  # (no call)
 
 
 def test_a_public_function_that_takes_the_device_now_is_a_warning():

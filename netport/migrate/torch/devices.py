@@ -778,7 +778,7 @@ class DeviceRules(RulePass):
             report = self.warn if public else self.info
             report(original, "PT123", f"`{original.name.value}` takes the device instead of the array module "
                    f"`{name}` (it only created arrays with it, now tensors on the device); the calls in this file "
-                   "pass it" + (f"; a call from another module must pass a device now too" if public else ""))
+                   "pass it" + ("; a call from another module must pass a device now too" if public else ""))
         for binding in self._xp.bindings.values():
             if binding.device is not None and not binding.left and \
                     self._xp.tree.function(binding.statement) is original and binding.name in _names(updated.body):
@@ -1071,6 +1071,7 @@ class _ArrayModules:
         self.arguments: dict[int, _Plan] = {}  # id(argument node) -> its replacement by a device
         self.parameters: dict[int, tuple[int, str, bool]] = {}  # id(FunctionDef) -> (index, old name, public)
         self.planned_parameter: tuple[cst.FunctionDef, str] | None = None
+        self.parameter_plans: dict[int, tuple[tuple, list[cst.CSTNode]]] = {}  # id(FunctionDef) -> (before, args)
         for function in self.tree.module_body:
             if isinstance(function, cst.FunctionDef):
                 self._parameter(function)
@@ -1089,6 +1090,7 @@ class _ArrayModules:
                 plan = self._use(receiver, device, None) if device is not None else None
                 if plan is not None and not plan.why:
                     self.claimed.add(id(receiver))
+        self._settle_parameters()
         # PT110: `cuda.cupy.argmax(a)` called CuPy itself: its arrays are CuPy's (CUDA tensors in torch), and what
         # it creates is on the current GPU (torch's 'cuda'); `cuda.cupy.ndarray`, asnumpy and kernels are not these
         for module in self.tree.cupy:
@@ -1314,7 +1316,35 @@ class _ArrayModules:
                 if not isinstance(plan.node, cst.Name) or plan.text in ("'cpu'", "'cuda'"):
                     self.plans[id(plan.node)] = plan  # (an argument that is no binding's use: converted as it is)
             self.parameters[id(function)] = (index, name, not function.name.value.startswith("_"))
+            self.parameter_plans[id(function)] = (saved, [plan.node for plan in arguments])
             return
+
+    def _settle_parameters(self) -> None:
+        """A function whose call passes a binding that did not convert (`xp` also used in a nested function, say)
+        keeps its array module, and the calls that did convert pass the module again: all of its calls or none."""
+        for key, (saved, nodes) in list(self.parameter_plans.items()):
+            if all(id(node) in self.plans for node in nodes):
+                continue
+            plans, folds, absorbed, casts, compared = saved
+            inside = {k for k in self.plans if k not in plans} - {id(node) for node in nodes}
+            for k in inside:  # (the function's own conversions: the calls' arguments are undone below)
+                del self.plans[k]
+            for k in set(self.folds) - set(folds):
+                del self.folds[k]
+            self.absorbed -= self.absorbed - absorbed
+            for k in set(self.casts) - set(casts):
+                del self.casts[k]
+            self.compared -= self.compared - compared
+            del self.parameters[key]
+            for node in nodes:
+                if self.plans.pop(id(node), None) is None or not isinstance(node, cst.Name):
+                    continue
+                for binding in self.bindings.values():
+                    if binding.name == node.value and \
+                            self.tree.function(binding.statement) is self.tree.function(node):
+                        binding.converted -= 1
+                        binding.left.append(f"`{_short(code(self.tree.statement(node)).strip())}` passes the module "
+                                            "itself on to a function of this file")
 
     def _call_arguments(self, function: cst.FunctionDef, index: int) -> list[_Plan] | None:
         """The device each call of ``function`` passes for its array-module parameter; None unless every reference

@@ -411,7 +411,8 @@ LINK_METHODS = {"params": "parameters", "links": "modules"}
 
 
 def _assigned_names(statement: cst.CSTNode) -> set[str]:
-    """The plain names a statement assigns (targets of =, +=, for, with ... as, imports and defs are not needed)."""
+    """The plain names a statement binds (=, +=, a for loop's target, `as`): after it, such a name holds another
+    value."""
     names: set[str] = set()
 
     class Targets(cst.CSTVisitor):
