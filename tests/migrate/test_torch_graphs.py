@@ -169,7 +169,7 @@ def test_a_v1_dump_runs_on_torch_and_writes_the_graph(tmp_path):
 @pytest.mark.parametrize("source, message", [
     ("g = c.build_computational_graph((loss,))\nprint(len(g.nodes))\nopen('a', 'w').write(g.dump())\n",
      "used other than by g.dump()"),
-    ("open('a', 'w').write(c.build_computational_graph((loss,), False).dump())\n", "remove_split=False"),
+    ("open('a', 'w').write(c.build_computational_graph((loss,), split).dump())\n", "remove_split=split"),
     ("open('a', 'w').write(c.build_computational_graph((loss,)).dump('png'))\n", "format other than 'dot'"),
     ("graphs = [c.build_computational_graph((loss,))]\n", "used other than by .dump()"),
 ])
@@ -178,6 +178,18 @@ def test_what_is_not_a_dump_is_marked(source, message):
     errors = [f for f in result.findings if f.severity is Severity.ERROR]
     assert [f.rule for f in errors] == ["PT090"] and message in errors[0].message
     assert "autograd_graph_dot(outputs" not in result.migrated.split("TODO")[0]  # no helper written
+
+
+def test_remove_split_false_draws_the_graph_without_split_nodes():
+    """remove_split=False (Split nodes, drawn by the v1 releases before 1.24, which raises ValueError for it): torch's
+    autograd graph has no Split node, so the dump is the graph without them, with a WARNING that says so."""
+    source = "from chainer import computational_graph as c\n" \
+        "open('a', 'w').write(c.build_computational_graph((loss,), False).dump())\n"
+    result = migrate_source(source, "x.py", target="torch")
+    assert [f for f in result.findings if f.severity is Severity.ERROR] == []
+    assert any(f.rule == "PT090" and f.severity is Severity.WARNING and "remove_split=False" in f.message
+               for f in result.findings)
+    assert "open('a', 'w').write(autograd_graph_dot((loss,)))\n" in result.migrated
 
 
 def test_a_dump_in_a_function_with_its_own_g():

@@ -279,9 +279,14 @@ class GraphRules(RulePass):
                       f"{HELPER}(outputs, ...) by hand")
             return None
         split = values.pop("remove_split", None)
-        if split is not None and not is_bool(split, True):
+        if split is not None and is_bool(split, False):
+            self.warn(call, "PT090", "build_computational_graph(..., remove_split=False): the v1 releases before "
+                      "1.24 drew a Split node where a variable fed several functions (1.24 raises ValueError); "
+                      "torch's autograd graph has no such node, so the graph is drawn without them, as with "
+                      "remove_split=True")
+        elif split is not None and not is_bool(split, True):
             self.todo(call, "PT090", f"build_computational_graph(..., remove_split={code(split)}): Chainer 1.24 "
-                      "raises ValueError unless it is True (earlier v1 releases drew Split nodes, which torch has no "
+                      "raises ValueError unless it is True (netport cannot tell its value here) (earlier v1 releases drew Split nodes, which torch has no "
                       f"counterpart of); with True, or without it, the dump is {HELPER}(outputs, ...)")
             return None
         return values

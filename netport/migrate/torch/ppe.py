@@ -312,6 +312,34 @@ _CUSTOM_AFTER = CONCAT_EXAMPLES + "\n\n" + STANDARD_UPDATER_CLASS + "\n\nclass G
     "        x = self.converter(batch, self.device)\n        opt = self.get_optimizer('dis')\n" \
     "        opt.zero_grad(set_to_none=False)\n        self.targets['dis'](x).backward()\n        opt.step()\n"
 register(
+    Rule("PT130", "--trainer ppe: a ParallelUpdater's step is written out with the same numbers: the batch split "
+         "between its devices as batch[i::n], the gradients of the parts' losses summed, one update (the parts run "
+         "one after another on the main device; WARNING)",
+         before=_HEAD + "optimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\n"
+         "train_iter = chainer.iterators.SerialIterator(train, 100)\n"
+         "updater = training.ParallelUpdater(train_iter, optimizer, devices={'main': 0, 'second': 1})\n"
+         "trainer = training.Trainer(updater, (5, 'epoch'), out='result')\ntrainer.run()\n",
+         after="import torch\nimport pytorch_pfn_extras as ppe\n\n"
+         "optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+         "train_iter = torch.utils.data.DataLoader(train, batch_size=100, shuffle=True)\n"
+         "device = torch.device('cuda', 0)\nmodel.to(device)\n"
+         "trainer = ppe.training.ExtensionsManager(model, optimizer, 5, iters_per_epoch=len(train_iter), "
+         "out_dir='result')\n"
+         "# trainer.run(): the ParallelUpdater's step for each batch, the extensions after it\n"
+         "while not trainer.stop_trigger:\n    for batch in train_iter:\n        with trainer.run_iteration():\n"
+         "            batch = [a.to(device) for a in batch]\n"
+         "            optimizer.zero_grad(set_to_none=False)\n"
+         "            # ParallelUpdater: the devices 'main', 'second' each took one example in 2 (batch[i::2]) and\n"
+         "            # the gradients of their losses were summed; the parts run here one after another, the main\n"
+         "            # device's last (its loss is the one reported as main/loss, and the one left in `loss`)\n"
+         "            for part in reversed(range(2)):\n"
+         "                loss = model(*[a[part::2] for a in batch])\n                loss.backward()\n"
+         "            optimizer.step()\n",
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nfor part in reversed(range(2)):\n    loss = model(*[a[part::2] for a in batch])\n"
+               "    loss.backward()\n",
+               "# ported from chainer\nfrom mylib import training\n"
+               "updater = training.ParallelUpdater(it, opt, devices={'main': 0})\n")),
     Rule("PT100", "--trainer ppe: an updater of the program's own (a StandardUpdater subclass with its update_core) "
          "keeps its update_core on a base class written into the file, ChainerStandardUpdater: Chainer's "
          "get_iterator/get_optimizer/converter/device/iteration/epoch, update() calling update_core(); "
@@ -355,6 +383,9 @@ MULTIPROCESS = ("chainer.iterators.MultiprocessIterator",
 STANDARD_UPDATER = ("chainer.training.StandardUpdater", "chainer.training.updaters.StandardUpdater",
                     "chainer.training.updater.StandardUpdater",
                     "chainer.training.updaters.standard_updater.StandardUpdater")
+PARALLEL_UPDATER = ("chainer.training.ParallelUpdater", "chainer.training.updaters.ParallelUpdater",
+                    "chainer.training.updater.ParallelUpdater",
+                    "chainer.training.updaters.parallel_updater.ParallelUpdater")
 UPDATER_BASES = STANDARD_UPDATER + ("chainer.training.Updater", "chainer.training.updater.Updater",
                                     "chainer.training.ParallelUpdater", "chainer.training.updaters.ParallelUpdater")
 TRAINER = ("chainer.training.Trainer", "chainer.training.trainer.Trainer")
@@ -640,6 +671,8 @@ class PpeTrainer:
     def _updater_class(self, call: cst.Call) -> str | None:
         if self.callee(call) in STANDARD_UPDATER:
             return "standard"
+        if self.callee(call) in PARALLEL_UPDATER:
+            return "parallel"
         name = code(call.func).split(".")[-1] if isinstance(call.func, (cst.Name, cst.Attribute)) else ""
         return "subclass" if self._class_bases(name) & set(UPDATER_BASES) else None
 
@@ -747,8 +780,18 @@ class PpeTrainer:
         if self._updater_class(updater_call) == "subclass":
             return self._convert_custom(scope, statements, of, run, trainer_name, trainer_statement, trainer_call,
                                         stop, unit, out, updater_statement, updater_call, updater_name)
-        args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "device", "loss_func"])
-        if args is None or set(args) - {"iterator", "optimizer", "device", "loss_func"} or \
+        parts = None  # ParallelUpdater: its devices' names, 'main' first, and the main device
+        if self._updater_class(updater_call) == "parallel":
+            args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "models", "devices",
+                                                 "loss_func"])
+            parts = _parallel_devices(args.get("devices") if args is not None else None)
+            if args is None or set(args) - {"iterator", "optimizer", "devices", "loss_func"} or parts is None:
+                raise _Unsupported(updater_statement, "a ParallelUpdater with a converter, models, or devices other "
+                                   "than a dict literal with a 'main' key: write its update step by hand")
+            args["device"] = parts[1]
+        else:
+            args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "device", "loss_func"])
+        if args is None or set(args) - {"iterator", "optimizer", "device", "devices", "loss_func"} or \
                 not isinstance(args.get("iterator"), cst.Name) or not isinstance(args.get("optimizer"), cst.Name):
             raise _Unsupported(updater_statement, "a StandardUpdater with a converter, or iterators or optimizers "
                                "given as a dict: write its update step by hand")
@@ -782,8 +825,15 @@ class PpeTrainer:
         facts = {"model": model, "optimizer": optimizer, "device": device, "device_name": None}
         if device is not None:
             facts["device_name"] = _free_name(self.r._tree, "device")
-            self.r._replace(updater_statement, f"{facts['device_name']} = {torch}.device('cuda', {device}) if "
-                            f"{device} >= 0 else {torch}.device('cpu')\n")
+            if re.fullmatch(r"-?\d+", device):  # (a literal: its device)
+                text = f"{facts['device_name']} = " + (f"{torch}.device('cuda', {device})\n" if int(device) >= 0
+                                                        else f"{torch}.device('cpu')\n")
+            else:
+                text = f"{facts['device_name']} = {torch}.device('cuda', {device}) if {device} >= 0 else " \
+                    f"{torch}.device('cpu')\n"
+            if parts is not None:  # (Chainer's ParallelUpdater moved the model to the main device itself)
+                text += f"{model}.to({facts['device_name']})\n"
+            self.r._replace(updater_statement, text)
         else:
             self.r.remove(updater_statement)
         manager = [model, optimizer]
@@ -797,9 +847,22 @@ class PpeTrainer:
         self.calls[id(trainer_call)] = f"{ppe}.training.ExtensionsManager({', '.join(manager)})"
         self.trainers[trainer_name] = facts
         step = [f"batch = [a.to({facts['device_name']}) for a in batch]"] if device is not None else []
-        step += [f"{optimizer}.{ZERO_GRAD}", f"loss = {code(loss_func) if loss_func is not None else model}(*batch)",
-                 "loss.backward()", f"{optimizer}.step()"]
-        loop = [f"# {trainer_name}.run(): the StandardUpdater's step for each batch, the extensions after it",
+        loss_of = code(loss_func) if loss_func is not None else model
+        if parts is None:
+            step += [f"{optimizer}.{ZERO_GRAD}", f"loss = {loss_of}(*batch)", "loss.backward()",
+                     f"{optimizer}.step()"]
+        else:
+            n = len(parts[0])
+            step += [f"{optimizer}.{ZERO_GRAD}",
+                     f"# ParallelUpdater: the devices {', '.join(parts[0])} each took one example in {n} "
+                     f"(batch[i::{n}]) and",
+                     "# the gradients of their losses were summed; the parts run here one after another, the main",
+                     "# device's last (its loss is the one reported as main/loss, and the one left in `loss`)",
+                     f"for part in reversed(range({n})):",
+                     f"    loss = {loss_of}(*[a[part::{n}] for a in batch])", "    loss.backward()",
+                     f"{optimizer}.step()"]
+        loop = [f"# {trainer_name}.run(): the {'Parallel' if parts is not None else 'Standard'}Updater's step for "
+                "each batch, the extensions after it",
                 f"while not {trainer_name}.stop_trigger:", f"    for batch in {train_iter}:",
                 f"        with {trainer_name}.run_iteration():", *[f"            {line}" for line in step]]
         if dumps:  # extensions.dump_graph: after the first iteration's update, as its trigger had it
@@ -821,9 +884,12 @@ class PpeTrainer:
         self.r.info(trainer_call, "PT042", f"training.Trainer is a pytorch-pfn-extras ExtensionsManager of `{model}` "
                     f"and `{optimizer}` (the reporter's 'main', as the Trainer's), {stop} {unit}s of "
                     f"len({train_iter}) iterations")
-        self.r.info(updater_call, "PT042", "the StandardUpdater's step (zero_grad, the loss of the batch, backward, "
-                    "step) is written out in the loop" + (" after moving the batch to the device"
-                                                           if device is not None else ""))
+        if parts is None:
+            self.r.info(updater_call, "PT042", "the StandardUpdater's step (zero_grad, the loss of the batch, "
+                        "backward, step) is written out in the loop" + (" after moving the batch to the device"
+                                                                        if device is not None else ""))
+        else:
+            self._parallel_findings(updater_call, parts, model)
         self.r.info(run, "PT042", f"{trainer_name}.run() is the loop over the batches that runs each step in "
                     f"{trainer_name}.run_iteration(), which runs the extensions after it")
         if model in self.r._classifiers:
@@ -834,6 +900,23 @@ class PpeTrainer:
             self.r.warn(trainer_call, "PT042", f"what `{model}` reports is what its forward passes to "
                         "chainer.report (ppe.reporting.report): check that the keys PrintReport and the triggers "
                         "read are still reported")
+
+    def _parallel_findings(self, updater_call, parts, model: str) -> None:
+        names, main = parts
+        others = names[1:]
+        reported = sorted({n.value for n in ast.walk(self.r._tree) if isinstance(n, ast.Constant) and
+                           isinstance(n.value, str) and any(n.value.startswith(f"{o[1:-1]}/") for o in others)}) \
+            if self.r._tree is not None else []
+        self.r.warn(updater_call, "PT130", f"ParallelUpdater: the step is written out in the loop with the same "
+                    f"numbers (the batch split as batch[i::{len(names)}], the gradients of the parts' losses summed, "
+                    f"one update), but the parts run one after another on the main device ({code(main)}), where Chainer "
+                    f"ran a copy of `{model}` on each device; for speed on several GPUs, spread it with "
+                    "torch.nn.parallel.DistributedDataParallel. A BatchNormalization's running statistics are "
+                    "updated by every part here (Chainer's main model: by the main part only)")
+        if reported:
+            self.r.warn(updater_call, "PT130", f"{', '.join(map(repr, reported))}: the other devices' models "
+                        "reported under their own names in Chainer; here only the main part's report is kept "
+                        "(main/...), so these keys are not reported")
 
     def _dumps(self, extends, model: str, loss_func) -> list[tuple]:
         """The extend(extensions.dump_graph(...)) statements the loop writes: (statement, the dump_graph call, file
@@ -1500,6 +1583,26 @@ def _interval(node) -> tuple[str | None, str | None]:
         if unit in ("epoch", "iteration"):
             return code(node.elements[0].value), unit
     return None, None
+
+
+def _parallel_devices(node) -> tuple[list[str], cst.BaseExpression] | None:
+    """A ParallelUpdater's devices={'main': ..., ...}: the names (as written, 'main' first, then in the dict's
+    order, as Chainer gave out the parts) and the main device's expression; None unless a dict literal of string
+    keys with 'main'."""
+    if not isinstance(node, cst.Dict) or not node.elements:
+        return None
+    names, main = [], None
+    for element in node.elements:
+        if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+            return None
+        key = element.key.evaluated_value
+        if key == "main":
+            main = element.value
+        else:
+            names.append(code(element.key))
+    if main is None or len(set(names)) != len(names):
+        return None
+    return ["'main'", *names], main
 
 
 def _positional(call: cst.Call, index: int):
