@@ -230,6 +230,52 @@ def imported_modules(source: str, path: Path) -> list[Path]:
     return [f for f in dict.fromkeys(found) if f.resolve() != path.resolve()]
 
 
+class ProgramClasses:
+    """The program's own classes as one file sees them: the file's, and those of the modules beside it that it
+    imports (read from disk, each parsed once)."""
+
+    def __init__(self, tree: ast.Module | None, path: str, source: str):
+        self.tree, self.path, self.source = tree, path, source
+        self._trees: dict[str, ast.Module | None] = {}
+
+    def find(self, qualified: str, path=None):
+        """The ClassDef of a class of the program: (node, its file's imports, its file), else None."""
+        module, _, name = qualified.rpartition(".")
+        here = Path(path) if path is not None else Path(self.path)
+        if not module:
+            tree = self.tree if path is None else self._tree(here)
+            for statement in tree.body if tree is not None else ():
+                if isinstance(statement, ast.ClassDef) and statement.name == name:
+                    return statement, import_map(tree), str(here)
+            return None
+        text = self.source if path is None else self._text(here)
+        for candidate in imported_modules(text or "", here):
+            if candidate.with_suffix("").parts[-len(module.split(".")):] == tuple(module.split(".")) or \
+                    (candidate.name == "__init__.py" and candidate.parent.name == module.split(".")[-1]):
+                tree = self._tree(candidate)
+                for statement in tree.body if tree is not None else ():
+                    if isinstance(statement, ast.ClassDef) and statement.name == name:
+                        return statement, import_map(tree), str(candidate)
+        return None
+
+    @staticmethod
+    def _text(path: Path) -> str | None:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _tree(self, path: Path) -> ast.Module | None:
+        key = str(path.resolve())
+        if key not in self._trees:
+            text = self._text(path)
+            try:
+                self._trees[key] = ast.parse(text) if text is not None else None
+            except (SyntaxError, ValueError):
+                self._trees[key] = None
+        return self._trees[key]
+
+
 def is_train_property(node: ast.AST) -> bool:
     """``@property def train(self)`` or its ``@train.setter``: a link's mode attribute, computed."""
     return isinstance(node, ast.FunctionDef) and node.name == "train" and any(

@@ -303,6 +303,72 @@ def test_dump_graph_of_a_model_other_than_a_classifier_is_marked_under_ppe():
     assert [f.severity for f in marked] == [Severity.ERROR] * 2 and "L.Classifier" in marked[0].message
 
 
+REPORTING = """\
+class Net(chainer.Chain):
+    def __init__(self):
+        super(Net, self).__init__(l1=L.Linear(4, 2))
+
+    def __call__(self, x, t):
+        h = self.l1(x)
+        loss = F.softmax_cross_entropy(h, t)
+        chainer.report({'loss': loss, 'accuracy': F.accuracy(h, t)}, self)
+        return RESULT
+"""
+
+
+@pytest.mark.parametrize("result_name, written", [("loss", True), ("h", False), ("loss * 1", False)])
+def test_dump_graph_of_a_model_that_returns_what_it_reports_as_loss(result_name, written):
+    """A model whose forward reports a variable as 'loss' (chainer.report(..., self)) and returns that variable:
+    'main/loss' is the loss the ppe loop computes, so its graph is written; returning anything else stays marked."""
+    source = TRAINER.replace("class MLP(chainer.Chain):", REPORTING.replace("RESULT", result_name) +
+                             "\n\nclass MLP(chainer.Chain):").replace("model = L.Classifier(MLP())", "model = Net()")
+    result = migrate_source(source, "train.py", target="torch", trainer="ppe")
+    marked = [f for f in result.findings if f.rule == "PT092"]
+    assert [f.severity for f in marked] == [Severity.WARNING if written else Severity.ERROR] * 2
+    assert ("f.write(autograd_graph_dot([loss]))" in result.migrated) == written
+
+
+MODELS = """\
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class Big(chainer.Chain):
+    def __init__(self):
+        super(Big, self).__init__(l1=L.Linear(4, 2))
+
+    def __call__(self, x, t):
+        loss = F.softmax_cross_entropy(self.l1(x), t)
+        chainer.report({'loss': loss}, self)
+        return loss
+
+
+class BigCast(Big):
+    def __call__(self, x, t):
+        return Big.__call__(self, F.cast(x, 'float32'), t)
+
+
+class Other(chainer.Chain):
+    def __call__(self, x, t):
+        return F.sum(x)
+"""
+
+
+@pytest.mark.parametrize("archs, written", [("{'big': models.Big, 'cast': models.BigCast}", True),
+                                            ("{'big': models.Big, 'other': models.Other}", False)])
+def test_dump_graph_of_a_model_chosen_from_classes_of_another_module(tmp_path, archs, written):
+    """`model = archs[name]()` over a dict of classes defined in a module beside the program: each class must
+    report and return its loss, itself or through `return Base.__call__(self, ...)`."""
+    (tmp_path / "models.py").write_text(MODELS)
+    source = TRAINER.replace("import sys\n", "import sys\nimport models\n").replace(
+        "model = L.Classifier(MLP())", f"archs = {archs}\n    model = archs[sys.argv[1]]()")
+    (tmp_path / "train.py").write_text(source)
+    result = migrate_source(source, str(tmp_path / "train.py"), target="torch", trainer="ppe")
+    marked = [f for f in result.findings if f.rule == "PT092"]
+    assert [f.severity for f in marked] == [Severity.WARNING if written else Severity.ERROR] * 2
+
+
 @pytest.mark.parametrize("form, place", [("loop", "os.path.join('result', 'graph.dot')"),
                                          ("ppe", "os.path.join(trainer.out, 'graph.dot')")])
 def test_chainer_7s_dump_graph_class_and_its_filename(form, place):

@@ -46,6 +46,7 @@ import libcst as cst
 from netport.migrate.chainer.api import public_name
 from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, bind_arguments, code, insert_definition, spell_with
+from netport.migrate.project import ProgramClasses
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
 from netport.migrate.torch.datasets import CONCAT_EXAMPLES, SERIAL_ITERATOR
@@ -814,7 +815,7 @@ class PpeTrainer:
         loaders = [self._loader(statement, call, repeats=name == train_iter)
                    for name, (statement, call) in iterators.items()]
         self._check_uses(scope, iterators, trainer_name, updater_name, train_iter, statements)
-        dumps = self._dumps([s for s in of("extend") if s[2] == trainer_name], model, loss_func)
+        dumps = self._dumps([s for s in of("extend") if s[2] == trainer_name], model, loss_func, scope)
         # what the block becomes
         for statement, *_ in dumps:
             self.r._remove(statement)
@@ -873,8 +874,10 @@ class PpeTrainer:
             loop += [f"            {c}" for c in self.r._comments[id(statement)]]
             loop.append("            # extensions.dump_graph: the graph of the first iteration's loss")
             loop += [f"            {line}" for line in dump_graph_lines(join, f"{trainer_name}.out", filename, styles)]
+            whose = "the Classifier's, which it reported as 'main/loss'" if model in self.r._classifiers else \
+                f"what `{model}` returns: its forward reports that variable as 'loss'"
             self.r.warn(extension, "PT092", f"extensions.dump_graph('main/loss') is written into the loop: after the "
-                        "first iteration, the graph of its loss (the Classifier's, which it reported as 'main/loss') "
+                        f"first iteration, the graph of its loss ({whose}) "
                         f"goes to os.path.join({trainer_name}.out, {filename}), drawn by {HELPER} (written into the "
                         f"file) from torch's autograd graph in Chainer's DOT form (ppe's reporter keeps no graph); "
                         f"{DIFFERENCE} (Chainer 7's DumpGraph also rendered a .png where Graphviz's dot was installed)")
@@ -918,7 +921,7 @@ class PpeTrainer:
                         "reported under their own names in Chainer; here only the main part's report is kept "
                         "(main/...), so these keys are not reported")
 
-    def _dumps(self, extends, model: str, loss_func) -> list[tuple]:
+    def _dumps(self, extends, model: str, loss_func, scope) -> list[tuple]:
         """The extend(extensions.dump_graph(...)) statements the loop writes: (statement, the dump_graph call, file
         name, styles); why the others are not is kept for their markers."""
         dumps = []
@@ -930,7 +933,8 @@ class PpeTrainer:
             problem, filename, styles = dump_graph_arguments(extension)
             if problem is None and set(args) - {"extension", "name", "priority"}:
                 problem = "a trigger of its own (Chainer's dump_graph draws at the first iteration only)"
-            if problem is None and (model not in self.r._classifiers or loss_func is not None):
+            if problem is None and (loss_func is not None or model not in self.r._classifiers and
+                                    not self._reports_its_loss(model, scope)):
                 problem = "'main/loss' is what the model reports, not known to be the loss the loop computes (ppe's " \
                     "reporter keeps no graph; a model built with L.Classifier reports its loss)"
             if problem is not None:
@@ -939,6 +943,39 @@ class PpeTrainer:
                 self.graphs_written.add(id(extension))
                 dumps.append((statement, extension, filename, styles))
         return dumps
+
+    def _reports_its_loss(self, model: str, scope) -> bool:
+        """Whether every class the block's function builds `model` from (`model = Net()`, or `model = archs[key]()`
+        of a dict of classes) returns from its forward the variable it reports as 'loss' with itself as the
+        observer: then 'main/loss' is the loss the loop's `loss = model(*batch)` holds. Classes are followed into
+        the program's modules beside the file, through delegation to a base's __call__."""
+        tree = self.r._tree
+
+        def bound(name):
+            bindings = _Bindings(name)
+            scope.visit(bindings)
+            values = bindings.found
+            try:
+                return [ast.parse(code(v), mode="eval").body for v in values] if values and None not in values \
+                    else []
+            except SyntaxError:
+                return []
+        values = bound(model)
+        if tree is None or not values:
+            return False
+        classes = []
+        for value in values:
+            if not isinstance(value, ast.Call):
+                return False
+            if isinstance(value.func, ast.Subscript) and isinstance(value.func.value, ast.Name):
+                tables = bound(value.func.value.id)
+                if not tables or not all(isinstance(t, ast.Dict) and None not in t.keys for t in tables):
+                    return False
+                classes += [v for t in tables for v in t.values]
+            else:
+                classes.append(value.func)
+        program = ProgramClasses(tree, self.r.ctx.path, self.r.ctx.source)
+        return all(_class_reports_loss(program, c, import_map(tree), None, set()) for c in classes)
 
     def _loader(self, statement, call: cst.Call, repeats: bool):
         """A function that converts a Chainer iterator to a DataLoader (raises here if it cannot)."""
@@ -1603,6 +1640,52 @@ def _parallel_devices(node) -> tuple[list[str], cst.BaseExpression] | None:
     if main is None or len(set(names)) != len(names):
         return None
     return ["'main'", *names], main
+
+
+def _class_reports_loss(program: ProgramClasses, reference: ast.expr, imports: dict, path, seen: set) -> bool:
+    """Whether the class ``reference`` names (in the file at ``path``, None: the migrated one) returns from
+    __call__ (or forward) the one variable it reports as 'loss' with chainer.report(..., self), itself or through
+    `return Base.__call__(self, ...)` of a class that does; a class without the method: through its bases."""
+    qualified = qualified_name(reference, imports) or (reference.id if isinstance(reference, ast.Name) else None)
+    if qualified is None or qualified.startswith("chainer.") or qualified in seen:
+        return False
+    seen.add(qualified)
+    found = program.find(qualified, path)
+    if found is None:
+        return False
+    node, imports, path = found
+    methods = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name in ("__call__", "forward")]
+    if not methods:
+        return bool(node.bases) and all(_class_reports_loss(program, base, imports, path, seen) for base in node.bases)
+    method = methods[-1]
+    returns = [r.value for r in ast.walk(method) if isinstance(r, ast.Return)]
+    if not returns or None in returns:
+        return False
+    delegated = [r.func.value for r in returns if isinstance(r, ast.Call) and isinstance(r.func, ast.Attribute) and
+                 r.func.attr in ("__call__", "forward") and r.args and isinstance(r.args[0], ast.Name) and
+                 r.args[0].id == "self"]
+    if len(delegated) == len(returns):
+        return all(_class_reports_loss(program, base, imports, path, seen) for base in delegated)
+    names = {r.id for r in returns if isinstance(r, ast.Name)}
+    if len(names) != 1 or len(returns) != sum(isinstance(r, ast.Name) for r in returns):
+        return False
+    name = names.pop()
+    assignments = [t for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                   for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                   for sub in ast.walk(t) if isinstance(sub, ast.Name) and sub.id == name]
+    if len(assignments) != 1:
+        return False
+    for call in (n for n in ast.walk(method) if isinstance(n, ast.Call)):
+        if qualified_name(call.func, imports) not in REPORT or not call.args:
+            continue
+        observer = call.args[1] if len(call.args) > 1 else next(
+            (k.value for k in call.keywords if k.arg == "observer"), None)
+        table = call.args[0]
+        if isinstance(observer, ast.Name) and observer.id == "self" and isinstance(table, ast.Dict) and any(
+                isinstance(k, ast.Constant) and k.value == "loss" and isinstance(v, ast.Name) and v.id == name
+                for k, v in zip(table.keys, table.values)):
+            return True
+    return False
 
 
 def _positional(call: cst.Call, index: int):

@@ -28,13 +28,12 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import libcst as cst
 
 from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.passes import RulePass
-from netport.migrate.project import imported_modules
+from netport.migrate.project import ProgramClasses
 from netport.migrate.registry import rule_pass
 from netport.migrate.rules import Rule, register
 from netport.migrate.safety import TODO_PREFIX
@@ -532,7 +531,7 @@ class Analysis:
         self.recording: list | None = None  # while the region of a cut is read: [sinks, forward passes]
         self._function_results: dict = {}
         self._active: set = set()
-        self._trees: dict[str, ast.Module | None] = {}
+        self._classes = ProgramClasses(tree, path, source)
         self._class_states: dict[int, tuple[bool, list[str]]] = {}
         self.module_scope = self.scope(tree)
 
@@ -837,39 +836,7 @@ class Analysis:
 
     def find_class(self, qualified: str, path=None):
         """The ClassDef of a class of the program: (node, its file's imports, its file), else None."""
-        module, _, name = qualified.rpartition(".")
-        here = Path(path) if path is not None else Path(self.path)
-        if not module:
-            tree = self.tree if path is None else self._tree(here)
-            for statement in tree.body if tree is not None else ():
-                if isinstance(statement, ast.ClassDef) and statement.name == name:
-                    return statement, import_map(tree), str(here)
-            return None
-        text = self.source if path is None else self._text(here)
-        for candidate in imported_modules(text or "", here):
-            if candidate.with_suffix("").parts[-len(module.split(".")):] == tuple(module.split(".")) or \
-                    (candidate.name == "__init__.py" and candidate.parent.name == module.split(".")[-1]):
-                tree = self._tree(candidate)
-                for statement in tree.body if tree is not None else ():
-                    if isinstance(statement, ast.ClassDef) and statement.name == name:
-                        return statement, import_map(tree), str(candidate)
-        return None
-
-    def _text(self, path: Path) -> str | None:
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def _tree(self, path: Path) -> ast.Module | None:
-        key = str(path.resolve())
-        if key not in self._trees:
-            text = self._text(path)
-            try:
-                self._trees[key] = ast.parse(text) if text is not None else None
-            except (SyntaxError, ValueError):
-                self._trees[key] = None
-        return self._trees[key]
+        return self._classes.find(qualified, path)
 
     def class_state(self, node: ast.ClassDef, imports: dict, path: str) -> tuple[bool, list[str]]:
         if id(node) in self._class_states:
