@@ -72,11 +72,11 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
             continue
         migration.encodings[path] = encoding
         read.append(Prepared(str(path), text))
-    runs = RunCache(cache, options) if cache is not None else None
     manifest = [(item.path, item.text, item.error) for item in read]
+    runs = RunCache(cache, options, [str(root) for root in roots]) if cache is not None else None
     ordered = runs.get(manifest) if runs is not None else None
     if ordered is None:
-        ordered, context = _migrate_all(read, python, options, jobs, cache)
+        ordered, context = _migrate_all(read, python, options, jobs, cache, roots)
         if runs is not None:
             runs.put(manifest, context, ordered)
     migration.results = {Path(r.path): r for r in ordered}
@@ -85,17 +85,19 @@ def migrate_paths(paths: Sequence[os.PathLike | str], target: str = "chainer", j
 
 
 def _migrate_all(read: list[Prepared], python: list[Path], options: MigrationOptions, jobs: int,
-                 cache: os.PathLike | str | None) -> tuple[list[FileResult], list[str]]:
+                 cache: os.PathLike | str | None, roots: Sequence[Path] = ()) -> tuple[list[FileResult], list[str]]:
     """Every file's result, in order, and the paths of the modules outside the run whose facts it read."""
     prepared = _prepare_all(read, jobs, PreparationCache(cache) if cache is not None else None)
 
     project = ProjectFacts()
+    project.begin_run([item.path for item in prepared], [str(root) for root in roots])
     for item in prepared:
         if item.python3_text is not None:
-            project.add_source(item.python3_text)
+            project.add_source(item.python3_text, item.path)
     context = _imported_context(prepared, set(python))
-    for text in context.values():
-        project.add_source(text)
+    for path, text in context.items():
+        project.add_source(text, str(path), outside=True)
+    project.end_run()
 
     store = MigrationCache(cache, project, options) if cache is not None else None
     # a file that could not be read or parsed has its error for a result, with no migrator involved
@@ -110,8 +112,60 @@ def _migrate_all(read: list[Prepared], python: list[Path], options: MigrationOpt
             store.put(item.text, result)
     results = dict(zip((id(item) for item in missing), results))
     ordered = [result if result is not None else results[id(item)] for item, result in zip(prepared, reused)]
+    ordered = _settle_shared(prepared, ordered, project, options, jobs, store)
     safety.check_run(ordered, [item.python3_text for item in prepared])  # after the cache: it spans files
     return ordered, [str(path) for path in context]
+
+
+def _settle_shared(prepared: list[Prepared], ordered: list[FileResult], project: ProjectFacts,
+                   options: MigrationOptions, jobs: int, store) -> list[FileResult]:
+    """PT123 across files: a function of one file that takes the device, and the calls of the others that pass
+    it, convert all or none. Each file decided by the project's facts; where one did not convert as planned (its
+    own checks found a use the facts could not see), the function keeps its array module and the files
+    involved are migrated again (a function fewer each time)."""
+    while True:
+        by_path = {result.path: result for result in ordered}
+        stale = {}
+        for key, function in project.shared_array_functions.items():
+            if function.why:
+                continue
+            problem = _shared_problem(function, by_path)
+            if problem:
+                stale[key] = problem
+        if not stale:
+            return ordered
+        paths = set()
+        for key, why in stale.items():
+            project.block_shared(key, why)
+            function = project.shared_array_functions[key]
+            paths |= {function.path, *(path for path, _ in function.calls)}
+        again = [item for item in prepared if item.path in paths and item.error is None]
+        if not again:
+            return ordered
+        results = _map(_migrate_one, [(item, project, options) for item in again], jobs)
+        if store is not None:
+            for item, result in zip(again, results):
+                store.put(item.text, result)
+        redone = {result.path: result for result in results}
+        ordered = [redone.get(result.path, result) for result in ordered]
+
+
+def _shared_problem(function, by_path: dict[str, FileResult]) -> str:
+    """Why a shared function's files did not convert as the facts planned ("" when they did)."""
+    from netport.migrate.report import Severity
+
+    definer = by_path.get(function.path)
+    if definer is None or not any(f.rule == "PT123" and f.severity is not Severity.ERROR and
+                                  f.message.startswith(f"`{function.name}` takes the device")
+                                  for f in definer.findings):
+        return f"netport could not convert `{function.name}` itself to take a device"
+    for path, count in function.calls:
+        result = by_path.get(path)
+        passed = [f for f in result.findings if f.rule == "PT123" and
+                  f"to `{function.name}` of {function.shown}" in f.message] if result is not None else []
+        if len(passed) != count:
+            return f"netport could not convert every call of it in {path}"
+    return ""
 
 
 def _imported_context(prepared: list[Prepared], inputs: set[Path]) -> dict[Path, str]:

@@ -150,8 +150,9 @@ class RunCache(_EntryStore):
     a re-run over an unchanged tree reads one entry. The modules outside the run whose facts it read
     (:func:`netport.migrate.api._imported_context`) are kept with their hashes, and checked."""
 
-    def __init__(self, directory: os.PathLike | str, options: MigrationOptions):
-        super().__init__(Path(directory) / "runs", f"{migrator_fingerprint()} {options}")
+    def __init__(self, directory: os.PathLike | str, options: MigrationOptions, roots: list[str] = ()):
+        # (the paths given count: whether a run holds a whole project is read from them, PT123)
+        super().__init__(Path(directory) / "runs", f"{migrator_fingerprint()} {options} {list(roots)}")
 
     @staticmethod
     def _manifest(inputs: list[tuple[str, str | None, str | None]]) -> str:

@@ -15,6 +15,7 @@ The scan uses :mod:`ast` (fast, and enough for these facts).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,14 @@ class ProjectFacts:
     uses_chainer: bool = False
     class_bases: dict[str, set[str]] = field(default_factory=dict)  # class -> qualified or local base names
     class_methods: dict[str, set[str]] = field(default_factory=dict)  # class -> the methods it defines
+    # PT123 across files (a run of files only, see `begin_run`): a module-level function of one file of the run
+    # whose array-module parameter may only create arrays, called from other files, by "path::name"; and, by
+    # the path of each calling file, the text of the expressions it calls it by (`move`, `utils.move`)
+    shared_array_functions: dict[str, SharedArrayFunction] = field(default_factory=dict)
+    shared_array_callees: dict[str, dict[str, str]] = field(default_factory=dict)
+    # files of the run whose whole project is in it: the directory their imports start from is (in) one of the
+    # directories migrated, so no call of theirs is made from a file netport does not see
+    whole_project_files: set[str] = field(default_factory=set)
 
     @property
     def model_methods(self) -> set[str]:
@@ -79,7 +88,11 @@ class ProjectFacts:
                     changed = True
         return found
 
-    def add_source(self, source: str) -> None:
+    def add_source(self, source: str, path: str | None = None, outside: bool = False) -> None:
+        """The facts of one file; with ``path`` (a run's file, see `begin_run`), also what PT123 across files
+        needs of it (``outside``: a module the run imports but does not migrate, whose calls stay as they are)."""
+        if path is not None and getattr(self, "_run", None) is not None:
+            self._run.scan(source, path, outside)
         if "chainer" not in source:
             return
         try:
@@ -102,6 +115,22 @@ class ProjectFacts:
                 self.class_methods.setdefault(node.name, set()).update(
                     item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
                 self._scan_class(node, aliases)
+
+    def begin_run(self, paths: list[str], roots: list[str]) -> None:
+        """The files (and the paths given) of a run: `add_source` with a path then scans them for PT123."""
+        self._run = _RunScan(paths, roots)
+
+    def end_run(self) -> None:
+        """After every `add_source` of the run: the facts of PT123 across files."""
+        run = getattr(self, "_run", None)
+        if run is not None:
+            run.facts(self)
+            self._run = None
+
+    def block_shared(self, key: str, why: str) -> None:
+        """A shared function not every file converted as planned: none convert (the run migrates them again)."""
+        function = self.shared_array_functions[key]
+        self.shared_array_functions[key] = dataclasses.replace(function, why=why)
 
     def is_relevant(self, source: str) -> bool:
         return "chainer" in source or (bool(self.flag_functions or self.train_attribute_classes)
@@ -184,6 +213,236 @@ def _netport_link_subclasses(tree: ast.Module, aliases: dict[str, str]) -> dict[
     return {node.name: NETPORT_LINK_SUBCLASSES[node.name] for node in tree.body
             if isinstance(node, ast.ClassDef) and node.name in NETPORT_LINK_SUBCLASSES
             and [qualified_name(base, aliases) for base in node.bases] == [NETPORT_LINK_SUBCLASSES[node.name]]}
+
+
+@dataclass(frozen=True)
+class SharedArrayFunction:
+    """PT123 across files: a function whose parameter ``param`` (at ``index``) may only create arrays with the
+    array module it is given, called from other files of the run. ``why`` is empty when every call of the
+    project can pass the device instead (all calls convert, or none: ``why`` says what stops them)."""
+
+    path: str  # the file that defines it, as the run names it
+    name: str
+    index: int
+    param: str
+    shown: str  # the file, for messages (relative to the migrated directory)
+    calls: tuple[tuple[str, int], ...]  # (a calling file of the run, how many calls it makes)
+    callers: str = ""  # those, for messages
+    why: str = ""
+    whole: bool = False  # no call can come from a file outside the run
+
+
+class _RunScan:
+    """What PT123 across files needs of a run's files: each file's candidate functions (a parameter used only
+    as `p.attr`) and its references to functions of other files of the run, resolved through its imports as
+    Python resolves them (beside the file first, then the directories above it: a package's root)."""
+
+    def __init__(self, paths: list[str], roots: list[str]):
+        self.files = {str(Path(p).resolve()): p for p in paths}
+        self.roots = [Path(r).resolve() for r in roots if Path(r).is_dir()]
+        self.candidates: dict[tuple[str, str], tuple[int, str]] = {}  # (path, name) -> (index, parameter)
+        self.references: list[tuple[str, str, str, str, tuple | None, bool]] = []  # see scan
+        self.stored_xp: set[str] = set()  # files that assign an `.xp` attribute
+        self.migrated: set[str] = set()  # files of the run that name Chainer (the others are not rewritten)
+
+    def resolve(self, level: int, module: str, path: str) -> str | None:
+        """The run's file of ``module`` imported from ``path`` (``level`` dots before it), or None."""
+        here = Path(path).resolve().parent
+        if level > 1 and level - 2 >= len(here.parents):
+            return None
+        bases = [here if level == 1 else here.parents[level - 2]] if level else [here, *here.parents]
+        for base in bases:
+            target = base.joinpath(*module.split(".")) if module else base
+            candidates = (target.with_suffix(".py"), target / "__init__.py") if module else (target / "__init__.py",)
+            for candidate in candidates:
+                if str(candidate) in self.files:
+                    return self.files[str(candidate)]
+        return None
+
+    def import_root(self, path: str) -> Path:
+        """The directory a file's module name starts from: above its packages (`__init__.py` beside it)."""
+        directory = Path(path).resolve().parent
+        while (directory / "__init__.py").is_file() and directory.parent != directory:
+            directory = directory.parent
+        return directory
+
+    def scan(self, source: str, path: str, outside: bool) -> None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return
+        if not outside and "chainer" in source:
+            self.migrated.add(path)
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef):
+                    candidate = _array_module_parameter(node)
+                    if candidate is not None:
+                        self.candidates[(path, node.name)] = candidate
+        if any(isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and any(
+                isinstance(t, ast.Attribute) and t.attr == "xp"
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target])) for n in ast.walk(tree)):
+            self.stored_xp.add(path)
+        # names bound by imports: name -> (level, dotted module or object)
+        aliases: dict[str, tuple[int, str]] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        aliases.setdefault(alias.asname, (0, alias.name))
+                    else:
+                        aliases.setdefault(alias.name.split(".")[0], (0, alias.name.split(".")[0]))
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    module = node.module or ""
+                    if alias.name == "*":
+                        target = self.resolve(node.level, module, path)
+                        if target is not None:  # every function of that file may be called here unseen
+                            self.references.append((path, target, "*", "", None, outside))
+                        continue
+                    aliases.setdefault(alias.asname or alias.name,
+                                       (node.level, f"{module}.{alias.name}" if module else alias.name))
+        if not aliases:
+            return
+        parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        def enclosing_class(node: ast.AST) -> str | None:
+            while id(node) in parents:
+                node = parents[id(node)]
+                if isinstance(node, ast.ClassDef):
+                    return node.name
+            return None
+
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Name) and node.id in aliases and isinstance(node.ctx, ast.Load)):
+                continue
+            chain, parts = node, [node.id]
+            while isinstance(parents.get(id(chain)), ast.Attribute) and parents[id(chain)].value is chain:
+                chain = parents[id(chain)]
+                parts.append(chain.attr)
+            level, first = aliases[node.id]
+            dotted = [*first.split("."), *parts[1:]]
+            for cut in range(len(dotted) - 1, 0, -1):  # the longest module of the run, then one function name
+                target = self.resolve(level, ".".join(dotted[:cut]), path)
+                if target is not None:
+                    break
+            else:
+                continue
+            if cut != len(dotted) - 1 or target == path:
+                continue
+            parent = parents.get(id(chain))
+            call = None
+            if isinstance(parent, ast.Call) and parent.func is chain:
+                call = (tuple(_argument_kind(a, aliases, enclosing_class) for a in parent.args),
+                        tuple(k.arg for k in parent.keywords))
+            self.references.append((path, target, dotted[-1], ast.unparse(chain), call, outside))
+
+    def facts(self, project: ProjectFacts) -> None:
+        """The shared functions and their callers, into ``project`` (its chain classes are known by now)."""
+        chains = project.chain_classes
+        whole = {path for path in self.files.values()
+                 if any(self.import_root(path) == root or root in self.import_root(path).parents
+                        for root in self.roots)}
+        project.whole_project_files = whole
+        by_function: dict[tuple[str, str], list] = {}
+        for reference in self.references:
+            path, target, name = reference[:3]
+            if name == "*":
+                for key in self.candidates:
+                    if key[0] == target:
+                        by_function.setdefault(key, []).append(reference)
+            elif (target, name) in self.candidates:
+                by_function.setdefault((target, name), []).append(reference)
+        for (target, name), references in sorted(by_function.items()):
+            index, param = self.candidates[(target, name)]
+            why, counts = "", {}
+            for path, _, kind, text, call, outside in references:
+                shown = self.shown(path)
+                problem = ""
+                if outside or path not in self.migrated:
+                    problem = f"{shown} calls it and is not migrated in this run"
+                elif kind == "*":
+                    problem = f"{shown} imports every name of its module (`import *`): netport cannot see its calls"
+                elif call is None:
+                    problem = f"{shown} uses `{text}` otherwise than by calling it"
+                else:
+                    arguments, keywords = call
+                    if any(a[0] == "starred" for a in arguments[:index + 1]) or None in keywords:
+                        problem = f"a call in {shown} passes arguments by `*` or `**`"
+                    elif param in keywords or index >= len(arguments):
+                        problem = f"a call in {shown} passes `{param}` by keyword or not at all"
+                    else:
+                        problem = _device_problem(arguments[index], chains, path in self.stored_xp)
+                        problem = problem and f"{problem} (in {shown})"
+                if problem and not why:
+                    why = problem
+                counts[path] = counts.get(path, 0) + 1
+            key = f"{target}::{name}"
+            project.shared_array_functions[key] = SharedArrayFunction(
+                target, name, index, param, self.shown(target), tuple(sorted(counts.items())),
+                ", ".join(f"{self.shown(path)} ({count})" for path, count in sorted(counts.items())), why,
+                target in whole and not any(r[5] for r in references))
+            for path, _, kind, text, call, _ in references:
+                if call is not None:
+                    project.shared_array_callees.setdefault(path, {})[text] = key
+
+    def shown(self, path: str) -> str:
+        resolved = Path(path).resolve()
+        for root in self.roots:
+            if root in resolved.parents:
+                return resolved.relative_to(root).as_posix()
+        return Path(path).name
+
+
+def _array_module_parameter(function: ast.FunctionDef) -> tuple[int, str] | None:
+    """(index, name) of the first plain parameter without a default that the function reads only as `p.attr`
+    in its own body (PT123's candidates; the torch pass checks each use)."""
+    if any(isinstance(n, ast.Name) and n.id == "device" or isinstance(n, ast.arg) and n.arg == "device"
+           for n in ast.walk(function)):
+        return None
+    args = function.args.args
+    first_default = len(args) - len(function.args.defaults)
+    nested = {id(n) for inner in ast.walk(function) if inner is not function and
+              isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
+              for n in ast.walk(inner)}
+    parents = {id(child): node for node in ast.walk(function) for child in ast.iter_child_nodes(node)}
+    for index, arg in enumerate(args):
+        if index >= first_default:
+            break
+        uses = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == arg.arg]
+        if uses and all(id(n) not in nested and isinstance(n.ctx, ast.Load) and
+                        isinstance(parents.get(id(n)), ast.Attribute) and parents[id(n)].value is n for n in uses):
+            return index, arg.arg
+    return None
+
+
+def _argument_kind(node: ast.expr, aliases: dict, enclosing_class) -> tuple:
+    """What a call passes for an array module: ("xp", owner, class of `self`) for `R.xp`, ("module", name) for a
+    module's name, ("other", text) else."""
+    if isinstance(node, ast.Starred):
+        return ("starred", ast.unparse(node))
+    if isinstance(node, ast.Attribute) and node.attr == "xp":
+        owner, root = node.value, node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id not in aliases:
+            return ("xp", ast.unparse(owner), enclosing_class(node) if root.id == "self" else None)
+    if isinstance(node, ast.Name) and aliases.get(node.id) == (0, "numpy"):
+        return ("module", "numpy")
+    return ("other", ast.unparse(node))
+
+
+def _device_problem(kind: tuple, chains: set[str], stored_xp: bool) -> str:
+    """Why an argument of this kind cannot become a device ("" when it can: PT123 converts it in torch)."""
+    if kind[0] == "module":
+        return ""
+    if kind[0] == "xp":
+        if stored_xp:
+            return f"`{kind[1]}.xp` is assigned in that file, so it is not known to be the link's"
+        if kind[1].split(".")[0] == "self" and kind[2] not in chains:
+            return f"`{kind[1]}.xp` is not known to be a link's"
+        if kind[1] in ("np", "numpy", "cuda", "cupy"):
+            return f"`{kind[1]}.xp` is no link's"
+        return ""
+    return f"`{kind[1]}` is passed, which netport does not know to be an array module of a known device"
 
 
 def _mentions(node: ast.AST, name: str) -> bool:

@@ -775,10 +775,23 @@ class DeviceRules(RulePass):
             params = list(updated.params.params)
             params[index] = params[index].with_changes(name=cst.Name("device"))
             updated = updated.with_changes(params=updated.params.with_changes(params=params))
-            report = self.warn if public else self.info
+            shared = self.project.shared_array_functions.get(f"{self.ctx.path}::{original.name.value}")
+            whole = shared.whole if shared is not None else self.ctx.path in self.project.whole_project_files
+            report = self.warn if public and not whole else self.info
+            if shared is not None:
+                calls = f"its calls in this file and in the other files of this run pass it: {shared.callers}"
+            else:
+                calls = "the calls in this file pass it"
+            outside = "; a call from a module outside this run must pass a device now too" if public and not whole \
+                else "; every file of the project is migrated in this run, so no call passes an array module any " \
+                "more" if public else ""
             report(original, "PT123", f"`{original.name.value}` takes the device instead of the array module "
-                   f"`{name}` (it only created arrays with it, now tensors on the device); the calls in this file "
-                   "pass it" + ("; a call from another module must pass a device now too" if public else ""))
+                   f"`{name}` (it only created arrays with it, now tensors on the device); {calls}{outside}")
+        elif id(original) in self._xp.shared_blocked:
+            self.todo(original, "PT123", f"`{original.name.value}` only creates arrays with its array module, and "
+                      "other files of this run call it: it could take the device instead, but not every call of the "
+                      f"project can pass one ({self._xp.shared_blocked[id(original)]}), so it keeps the module and "
+                      "its calls keep passing one")
         for binding in self._xp.bindings.values():
             if binding.device is not None and not binding.left and \
                     self._xp.tree.function(binding.statement) is original and binding.name in _names(updated.body):
@@ -810,7 +823,8 @@ class DeviceRules(RulePass):
         return self._reference(original, updated)
 
     def _xp_argument(self, original: cst.CSTNode, plan: _Plan) -> cst.BaseExpression:
-        self.info(original, "PT123", f"`{code(original)}` is passed on as the device it stood for, `{plan.text}`")
+        to = f" to {plan.callee}" if plan.callee else ""
+        self.info(original, "PT123", f"`{code(original)}` is passed on{to} as the device it stood for, `{plan.text}`")
         return cst.parse_expression(plan.text)
 
     def _xp_attribute(self, original: cst.Attribute, updated: cst.BaseExpression, plan: _Plan):
@@ -945,6 +959,7 @@ class _Plan:
     dtype_node: cst.CSTNode | None = None  # the dtype argument read (the conversion writes it in torch's spelling)
     warning: str = ""  # a doubt worth a WARNING
     why: str = ""  # not converted: why
+    callee: str = ""  # PT123 across files: the function of another file the argument is passed to, for messages
 
 
 @dataclass
@@ -1072,9 +1087,12 @@ class _ArrayModules:
         self.parameters: dict[int, tuple[int, str, bool]] = {}  # id(FunctionDef) -> (index, old name, public)
         self.planned_parameter: tuple[cst.FunctionDef, str] | None = None
         self.parameter_plans: dict[int, tuple[tuple, list[cst.CSTNode]]] = {}  # id(FunctionDef) -> (before, args)
+        project, path = self.rules.project, self.rules.ctx.path
+        self.shared_blocked: dict[int, str] = {}  # id(FunctionDef) -> why its calls in other files keep the module
         for function in self.tree.module_body:
             if isinstance(function, cst.FunctionDef):
-                self._parameter(function)
+                self._parameter(function, project.shared_array_functions.get(f"{path}::{function.name.value}"))
+        self._shared_calls(project.shared_array_callees.get(path, {}))
         groups: dict[tuple[int, str], list[_Binding]] = {}
         for assign in self.tree.assigns:
             binding = self._binding(assign)
@@ -1285,10 +1303,12 @@ class _ArrayModules:
             nodes.append(node)
         return nodes
 
-    def _parameter(self, function: cst.FunctionDef) -> None:
+    def _parameter(self, function: cst.FunctionDef, shared=None) -> None:
         """PT123: the first plain parameter of a module-level function that the body uses only to create arrays
         (`xp.zeros(...)`, a dtype `xp.float32`), and that every call of the function in this file gives an array
-        module whose device is known: the parameter becomes `device`, the calls pass the device."""
+        module whose device is known: the parameter becomes `device`, the calls pass the device. ``shared``: the
+        project's facts of a function called from other files of the run too (their calls convert with these,
+        all or none)."""
         if any(isinstance(n, cst.Name) and n.value == "device" for n in self.tree.names.get("device", ())
                if self.tree.within(n, function)):
             return
@@ -1305,10 +1325,16 @@ class _ArrayModules:
             self.planned_parameter = (function, name)
             plans = [self._use(n, "device", None) for n in occurrences]
             self.planned_parameter = None
-            arguments = self._call_arguments(function, index)
+            arguments = self._call_arguments(function, index, shared is not None)
             # (a call must create an array: a function of arrays takes NumPy's or torch's by what the caller had;
             # an attribute, a dtype, is the same either way)
-            if arguments is None or any(p.why or p.function is not None and not p.function.device for p in plans):
+            body = not any(p.why or p.function is not None and not p.function.device for p in plans)
+            if shared is not None and (shared.index != index or shared.why or arguments is None):
+                if body and shared.index == index:  # (it would take the device, but not every call can pass one)
+                    self.shared_blocked[id(function)] = shared.why or \
+                        "a call in this file passes an array module netport cannot make a device"
+                arguments = None
+            if arguments is None or not body:
                 self.plans, self.folds, self.absorbed, self.casts, self.compared = saved
                 continue
             for plan in arguments:
@@ -1346,9 +1372,9 @@ class _ArrayModules:
                         binding.left.append(f"`{_short(code(self.tree.statement(node)).strip())}` passes the module "
                                             "itself on to a function of this file")
 
-    def _call_arguments(self, function: cst.FunctionDef, index: int) -> list[_Plan] | None:
+    def _call_arguments(self, function: cst.FunctionDef, index: int, shared: bool = False) -> list[_Plan] | None:
         """The device each call of ``function`` passes for its array-module parameter; None unless every reference
-        to the function in this file is such a call."""
+        to the function in this file is such a call (and there is one, unless other files call it: ``shared``)."""
         references = [n for n in self.tree.names.get(function.name.value, ()) if n is not function.name and
                       self.tree.stored(n) is not None]
         plans = []
@@ -1363,7 +1389,39 @@ class _ArrayModules:
             if device is None:
                 return None
             plans.append(_Plan(argument.value, "PT123", text=device))
-        return plans or None
+        return plans if plans or shared else None
+
+    def _shared_calls(self, callees: dict[str, str]) -> None:
+        """PT123 across files: the calls of this file of a function of another file of the run that takes the
+        device (the project's facts say every call of the run can pass one): each passes the device. Where one
+        cannot after all, none of this file's does (the run then keeps the array module everywhere)."""
+        functions = self.rules.project.shared_array_functions
+        for text, key in callees.items():
+            function = functions.get(key)
+            if function is None or function.why:
+                continue
+            plans = []
+            for name in self.tree.names.get(text.split(".")[0], ()):
+                chain = name
+                while isinstance(self.tree.up(chain), cst.Attribute) and self.tree.up(chain).value is chain:
+                    chain = self.tree.up(chain)
+                call = self.tree.up(chain)
+                if code(chain) != text or not (isinstance(call, cst.Call) and call.func is chain):
+                    continue
+                positional = [a for a in call.args if a.keyword is None]
+                if any(a.star for a in call.args) or function.index >= len(positional):
+                    plans = None
+                    break
+                argument = positional[function.index].value
+                device = self._argument_device(argument, call)
+                if device is None:
+                    plans = None
+                    break
+                plans.append(_Plan(argument, "PT123", text=device, callee=f"`{function.name}` of {function.shown}"))
+            for plan in plans or ():
+                self.arguments[id(plan.node)] = plan
+                if not isinstance(plan.node, cst.Name) or plan.text in ("'cpu'", "'cuda'"):
+                    self.plans[id(plan.node)] = plan
 
     def _argument_device(self, value: cst.BaseExpression, call: cst.Call) -> str | None:
         """The device an array-module argument stands for: NumPy's 'cpu', CuPy's 'cuda', a link's `R.xp` its
