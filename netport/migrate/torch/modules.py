@@ -24,7 +24,7 @@ from netport.migrate.passes import (RulePass, bind_arguments, code, defines_clas
                                     is_dotted, paren)
 from netport.migrate.torch.functions import DTYPES
 from netport.migrate.torch.written_in import (BINARY_HIERARCHICAL_SOFTMAX, INCEPTION_BN, NEGATIVE_SAMPLING,
-                                              NEGATIVE_SAMPLING_FUNCTION)
+                                              NEGATIVE_SAMPLING_FUNCTION, PARAMETER_LINK)
 from netport.migrate.registry import rule_pass
 from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.chainer.api import public_name
@@ -293,6 +293,7 @@ def _chainer_batch_norm(base: str) -> str:
 
 
 HIERARCHICAL_SOFTMAX = "chainer.links.BinaryHierarchicalSoftmax"  # (PT119, a written-in class)
+PARAMETER = "chainer.links.Parameter"  # (PT124, a written-in class)
 # links with no torch counterpart, and what a port takes
 _NO_TORCH_LINKS = {
     "chainer.links.caffe.CaffeFunction": "it loads a .caffemodel into Chainer links called by layer name; convert the "
@@ -592,6 +593,18 @@ register(
          target="torch",
          noop=("# ported from chainer\nfrom torch import nn\nloss = nn.AdaptiveLogSoftmaxWithLoss(100, 10, [5])\n",
                "# ported from chainer\nfrom mylib import links as L\nloss = L.BinaryHierarchicalSoftmax(100, tree)\n")),
+    Rule("PT124", "L.Parameter(array) becomes a ParameterLink written into the file: one parameter `weight` "
+         "(Chainer's W, also readable as W) holding the array (its dtype, its memory), returned by a call",
+         before="import numpy as np\nimport chainer\nimport chainer.links as L\n\n\nclass Net(chainer.Chain):\n"
+                "    def __init__(self):\n        super(Net, self).__init__(p=L.Parameter(np.zeros((2, 3), 'f')))\n\n"
+                "    def __call__(self, x):\n        return x + self.p() * self.p.W\n",
+         after="import numpy as np\nimport torch\nfrom torch import nn\n\n\n" + PARAMETER_LINK + "\n\n"
+               "class Net(nn.Module):\n    def __init__(self):\n        super(Net, self).__init__()\n"
+               "        self.p = ParameterLink(np.zeros((2, 3), 'f'))\n\n"
+               "    def forward(self, x):\n        return x + self.p() * self.p.weight\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nfrom torch import nn\np = nn.Parameter(torch.zeros(3))\n",
+               "# ported from chainer\nfrom mylib import links as L\np = L.Parameter(array)\n")),
     Rule("PT118", "an initializer's dtype (initialW=/initial_bias=, conv_init=) and BatchNormalization's dtype are "
          "the torch module's dtype= (float32, torch's default, left out)",
          before="import numpy as np\nimport chainer.links as L\nfrom chainer import initializers\n\n"
@@ -650,6 +663,7 @@ class ModuleRules(RulePass):
         self._needs_inception_bn = False
         self._needs_negative_sampling = False
         self._needs_hierarchical_softmax = False
+        self._needs_parameter_link = False
         self._lazy_classes: set[str] = set()  # the Lazy* classes of LAZY_CLASS to write
         self._chainer_batch_norms: set[str] = set()  # "BatchNorm1d"/"BatchNorm2d" of CHAINER_BATCH_NORM to write
         self._needs_batch_norm_nd = False  # BATCH_NORM_ND, for a link whose input rank is not known
@@ -670,6 +684,8 @@ class ModuleRules(RulePass):
             module = insert_definition(module, INCEPTION_BN)
         if self._needs_hierarchical_softmax:
             module = insert_definition(module, BINARY_HIERARCHICAL_SOFTMAX)
+        if self._needs_parameter_link:
+            module = insert_definition(module, PARAMETER_LINK)
         if self._needs_negative_sampling:
             module = insert_definition(module, NEGATIVE_SAMPLING)
             if not any(isinstance(statement, cst.FunctionDef) and statement.name.value == "chainer_negative_sampling"
@@ -801,6 +817,8 @@ class ModuleRules(RulePass):
             return self._negative_sampling(original, updated)
         if qualified == HIERARCHICAL_SOFTMAX:
             return self._hierarchical_softmax(original, updated)
+        if qualified == PARAMETER:
+            return self._parameter_link(original, updated)
         if qualified == "chainer.links.Classifier" and len(updated.args) == 1 and updated.args[0].keyword is None:
             if "Classifier" in self.project.classes:
                 self.todo(original, "PT006", "L.Classifier: this program defines its own Classifier; write the loss "
@@ -1027,6 +1045,21 @@ class ModuleRules(RulePass):
         if isinstance(updated, cst.Call):
             return updated.with_changes(func=cst.Name("BinaryHierarchicalSoftmax"))
         return cst.Name("BinaryHierarchicalSoftmax")
+
+    def _parameter_link(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        values = bind_arguments(updated, ["array"])
+        if values is None or "array" not in values or "ParameterLink" in self.project.classes:
+            self.todo(original, "PT124", "L.Parameter " + ("in a program that defines its own ParameterLink" if
+                      values is not None and "array" in values else "with these arguments") + ": write a module "
+                      "holding `nn.Parameter(torch.as_tensor(array))` whose forward() returns it")
+            return updated
+        self._needs_parameter_link = True
+        self._nn("Module")
+        self.need_import("torch")
+        self.info(original, "PT124", "L.Parameter is the `ParameterLink` written into this file: Chainer 1.24's link "
+                  "holding one parameter, the array it was given (its dtype; the same memory, for a NumPy array on "
+                  "the CPU), returned by a call; its W here `weight` (`.W` reads it too)")
+        return updated.with_changes(func=cst.Name("ParameterLink"))
 
     def _embed_id(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         values = bind_arguments(updated, ["in_size", "out_size", "initialW", "ignore_label"])
@@ -1920,7 +1953,7 @@ class ModuleRules(RulePass):
         link = self._link_kind(original.value, original)
         renames = _PARAM_RENAMES if link in _LINKS else _BN_RENAMES if link == "chainer.links.BatchNormalization" \
             else {"W": "weight"} if link in ("chainer.links.EmbedID", "chainer.links.NegativeSampling",
-                                             HIERARCHICAL_SOFTMAX) else {}
+                                             HIERARCHICAL_SOFTMAX, PARAMETER) else {}
         if name not in renames:
             return updated
         self.info(original, "PT005", f"`.{name}` of a link is `.{renames[name]}`")

@@ -1,4 +1,4 @@
-"""PT075-PT076: Chainer's truncated backpropagation through time, ``loss.unchain_backward()``, on torch.
+"""PT075-PT076, PT125: Chainer's truncated backpropagation through time, ``loss.unchain_backward()``, on torch.
 
 What Chainer 1.24 does (variable.py, Variable.unchain_backward; function.py, Function.unchain): every function in
 the graph behind ``loss`` drops its inputs and stops being the creator of its outputs, so every variable the loss
@@ -12,6 +12,9 @@ this one, which netport writes where it can see all of them:
   (Chainer's lstm function creates c and h together, so the cut behind h is the cut behind c as well.)
 * the variables that hold the graph and are read again before they are assigned (the v1 examples' ``state`` dict
   of h/c): ``h = h.detach()``, a dict of tensors rebuilt with detached values.
+
+* a variable cut right after the expression that built its graph from parameters and data alone (PT125,
+  FreshGraph): ``v = v.detach()``, nothing else holding that graph.
 
 Anything else that may carry the graph on (a module attribute netport did not write, a list, an object whose code
 netport cannot see, a loss computed where netport cannot look, a variable whose graph does not reach the loss,
@@ -75,6 +78,23 @@ register(
          target="torch",
          noop=("# ported from chainer\nloss.backward()\nh = h.detach()\n",
                "# ported from chainer\nfrom mylib import graph\ngraph.unchain(loss)\n")),
+)
+
+register(
+    Rule("PT125", "v.unchain_backward() right after `v = E`, E a graph built there from parameters and data alone "
+         "(chainer.functions, operators, L.Parameter calls), becomes `v = v.detach()`: nothing else holds that graph",
+         before="import chainer\nimport chainer.functions as F\nimport chainer.links as L\n\n\n"
+                "class Net(chainer.Chain):\n    def __init__(self):\n"
+                "        super(Net, self).__init__(l=L.Linear(3, 3))\n\n    def __call__(self, x, fixed=False):\n        w = F.tanh(self.l.W)\n        if fixed:\n"
+                "            w.unchain_backward()\n        return F.matmul(x, w)\n",
+         after="import math\nimport torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+               "        super(Net, self).__init__()\n        self.l = nn.Linear(3, 3)\n"
+               "        nn.init.normal_(self.l.weight, std=1 / math.sqrt(3))\n        nn.init.zeros_(self.l.bias)\n\n"
+               "    def forward(self, x, fixed=False):\n        w = torch.tanh(self.l.weight)\n        if fixed:\n"
+               "            w = w.detach()\n        return torch.mm(x, w)\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\nw = torch.tanh(weight)\nw = w.detach()\n",
+               "# ported from chainer\nfrom mylib import graph\nw = graph.build()\ngraph.unchain(w)\n")),
 )
 
 HEADLINE = ("`{name}.unchain_backward()` (truncated backpropagation): torch cannot cut the graph behind a tensor in "
@@ -1147,6 +1167,358 @@ def once(function):
     return first
 
 
+# The parameters of chainer.functions that are settings, never inputs of the graph: Chainer 1.24 passes none of them
+# to Function.__call__ (its functions make `Func(settings)(inputs)`), nor do later versions. An argument bound to
+# one of them may be anything: the cut does not reach it.
+SETTINGS = frozenset({
+    "axes", "axis", "cache_score", "class_weight", "cover_all", "decay", "deterministic", "eps", "force_tuple",
+    "ignore_label", "indices_or_sections", "keepdims", "ksize", "n_batch_axes", "normalize", "outsize", "pad",
+    "ratio", "reduce", "sample_size", "sampler", "shape", "slope", "stride", "train", "transa", "transb",
+    "use_cudnn", "x_max", "x_min"})
+LINK_PARAMETERS = frozenset({"W", "b", "gamma", "beta"})  # the parameters of Chainer's links: variables, no creator
+PARAMETER_LINK = "chainer.links.Parameter"
+ARRAY_LIBRARIES = ("numpy", "cupy", "math", "chainer.cuda.cupy", "chainer.backends.cuda.cupy")
+GET_ARRAY_MODULE = ("chainer.cuda.get_array_module", "chainer.backends.cuda.get_array_module")
+GRAD_USES = frozenset({"grad", "grad_var", "cleargrad", "zerograd"})
+_DATA, _ROOT, _GRAPH = 0, 1, 2  # no variable at all / variables without creator / a graph built here
+
+
+def assigned(node: ast.AST) -> list:
+    """The targets a statement assigns (or deletes), tuples and starred targets opened."""
+    targets = list(node.targets) if isinstance(node, (ast.Assign, ast.Delete)) else \
+        [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)) else \
+        [i.optional_vars for i in node.items if i.optional_vars is not None] if isinstance(
+            node, (ast.With, ast.AsyncWith)) else [node.target] if isinstance(node, ast.NamedExpr) else []
+    found = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (ast.Tuple, ast.List)):
+            targets.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+        else:
+            found.append(target)
+    return found
+
+
+class NotFresh(Exception):
+    """Why the expression before a cut is not shown to build all of the graph behind the variable."""
+
+
+class FreshGraph:
+    """PT125: `v.unchain_backward()` right after `v = E` in a function (the next statement, or the first of an `if`
+    that is), E made of chainer.functions (pure: their output's graph is their inputs'), operators, calls of an
+    L.Parameter link (its W through identity functions) and subscripts, over inputs without graph: data (constants,
+    arrays, `.data`), the parameters of this class's links (`self.l.W`: variables without creator) and new
+    `chainer.Variable(...)`s, locals holding only those. Chainer's cut then unchains the functions of E alone, whose
+    values have no name, and stops at those inputs, which have no creator: `v = v.detach()` is the same cut (and
+    torch keeps nothing else of it). A parameter of the function, a model's output or a local holding a graph may
+    carry a graph of its own, which Chainer's cut would cut too: such a cut stays PT076."""
+
+    def __init__(self, analysis: "Analysis", call: ast.Call):
+        self.analysis, self.call, self.name = analysis, call, call.func.value.id
+        self.function = analysis._enclosing_scope_node(call)
+        self.assignment: ast.Assign | None = None  # `v = E`, when the cut follows one
+        self.why: str | None = None  # why E is not shown to build all of v's graph (None: it is)
+        if not isinstance(self.function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        self.assignment = self._assignment(analysis.parents[call])
+        if self.assignment is None:
+            return
+        try:
+            self._check()
+        except NotFresh as reason:
+            self.why = str(reason)
+        except RecursionError:
+            self.why = "netport could not follow it"
+
+    @property
+    def proven(self) -> bool:
+        return self.assignment is not None and self.why is None
+
+    # --- where v comes from ----------------------------------------------------------------------
+
+    def _place(self, statement):
+        parent = self.analysis.parents.get(statement)
+        for name in ("body", "orelse"):
+            block = getattr(parent, name, None)
+            if isinstance(block, list):
+                for k, item in enumerate(block):
+                    if item is statement:
+                        return parent, k, block
+        return parent, None, None
+
+    def _assignment(self, statement) -> ast.Assign | None:
+        parent, k, block = self._place(statement)
+        if k == 0 and isinstance(parent, ast.If) and not self._mentions(parent.test):  # `if flag: v.unchain...`
+            parent, k, block = self._place(parent)
+        if not k or parent is None:
+            return None
+        previous = block[k - 1]
+        if isinstance(previous, ast.Assign) and len(previous.targets) == 1 and \
+                isinstance(previous.targets[0], ast.Name) and previous.targets[0].id == self.name:
+            return previous
+        return None
+
+    def _mentions(self, node) -> bool:
+        return any(isinstance(n, ast.Name) and n.id == self.name for n in ast.walk(node))
+
+    # --- the check -------------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        function, name = self.function, self.name
+        for node in ast.walk(function):
+            if isinstance(node, ast.Attribute) and node.attr in GRAD_USES and isinstance(node.value, ast.Name) and \
+                    node.value.id == name:
+                raise NotFresh(f"`{name}.{node.attr}` is used, a gradient Chainer keeps for the cut variable (a root "
+                               "now) and torch does not for a detached tensor")
+        a = function.args
+        self.params = {p.arg for p in [*getattr(a, "posonlyargs", []), *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+                       if p is not None}
+        self.statements = list(local_statements(function.body))
+        self.declared = {n for s in ast.walk(function) if isinstance(s, (ast.Global, ast.Nonlocal)) for n in s.names}
+        self.bound = set(self._bindings())
+        self.self_name, self.links = self._links()
+        self.reassigned = {t.attr for node in ast.walk(self.analysis.tree) for t in assigned(node)
+                           if isinstance(t, ast.Attribute) and t.attr in LINK_PARAMETERS}
+        self.active: set[str] = set()
+        self.kind(self.assignment.value)
+
+    def _links(self) -> tuple[str | None, dict[str, str]]:
+        """(the name of `self`, this class's links by attribute: what its __init__ sets once and nothing else sets)
+        when the function is a method of a Chainer link class; (None, {}) otherwise."""
+        function = self.function
+        owner = self.analysis.parents.get(function)
+        a = function.args
+        if not isinstance(owner, ast.ClassDef) or not a.args or function.decorator_list:
+            return None, {}
+        imports = self.analysis.imports
+        if not owner.bases or any(qualified_name(b, imports) not in LINK_BASES for b in owner.bases):
+            return None, {}
+        me = a.args[0].arg
+        if me in self.bound:
+            return None, {}
+        links: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for method in owner.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if method.name in ("__setattr__", "__getattr__", "__getattribute__", "__delattr__"):
+                return None, {}
+            this = method.args.args[0].arg if method.args.args else None
+            for node in ast.walk(method):
+                for target in assigned(node):
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
+                            target.value.id == this:
+                        counts[target.attr] = counts.get(target.attr, 0) + 1
+                        if method.name == "__init__" and isinstance(node, ast.Assign) and \
+                                node.targets == [target] and isinstance(node.value, ast.Call):
+                            links[target.attr] = qualified_name(node.value.func, imports) or ""
+                if isinstance(node, ast.Call):
+                    f = node.func
+                    if isinstance(f, ast.Name) and f.id == "setattr":
+                        return None, {}
+                    if isinstance(f, ast.Attribute) and f.attr == "add_link":
+                        if len(node.args) != 2 or not isinstance(node.args[0], ast.Constant) or \
+                                method.name != "__init__":
+                            return None, {}
+                        key = str(node.args[0].value)
+                        counts[key] = counts.get(key, 0) + 1
+                        if isinstance(node.args[1], ast.Call):
+                            links[key] = qualified_name(node.args[1].func, imports) or ""
+                    if isinstance(f, ast.Attribute) and f.attr == "__init__" and method.name == "__init__":
+                        for keyword in node.keywords:
+                            if keyword.arg is None:
+                                return None, {}
+                            counts[keyword.arg] = counts.get(keyword.arg, 0) + 1
+                            if isinstance(keyword.value, ast.Call):
+                                links[keyword.arg] = qualified_name(keyword.value.func, imports) or ""
+        return me, {name: link for name, link in links.items() if counts.get(name) == 1 and
+                    link.startswith("chainer.links.") and link not in STATEFUL_LINKS}
+
+    def _bindings(self, name: str | None = None) -> list:
+        """The nodes that bind names in the function (all of them, or those binding `name`)."""
+        found = []
+        for statement in local_statements(self.function.body):
+            bound = []
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound = [statement.name]
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                bound = [(a.asname or a.name).split(".")[0] for a in statement.names]
+            elif isinstance(statement, ast.Delete):
+                bound = [t.id for t in statement.targets if isinstance(t, ast.Name)]
+            elif isinstance(statement, ast.Try):
+                bound = [h.name for h in statement.handlers if h.name]
+            else:
+                bound = [n for t in Scope._targets(statement) for n, _ in targets_of(t)]
+            bound += [n.target.id for e in expressions_of(statement) for n in ast.walk(e)
+                      if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)]
+            if name is None or name in bound:
+                found.append((statement, bound))
+        return found if name is not None else [n for _, b in found for n in b]
+
+    def _local(self, name: str) -> int:
+        """The kind of a local name: every assignment of it must give data or variables without creator."""
+        if name in self.active:
+            raise NotFresh(f"`{name}` is computed from itself")
+        if name in self.declared:
+            raise NotFresh(f"`{name}` is a global or nonlocal name")
+        bindings = self._bindings(name)
+        if not bindings:
+            raise NotFresh(f"`{name}` comes from outside `{self.function.name}`")
+        self.active.add(name)
+        try:
+            kind = _DATA
+            for statement, _ in bindings:
+                if not (isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) for t in statement.targets)):
+                    raise NotFresh(f"`{name}` is bound by `{ast.unparse(statement).splitlines()[0]}`, which netport "
+                                   "does not follow here")
+                try:
+                    value = self.kind(statement.value)
+                except NotFresh as reason:
+                    raise NotFresh(f"`{name}` is `{ast.unparse(statement.value)}`, where {reason}") from None
+                if value == _GRAPH:
+                    raise NotFresh(f"`{name}` holds a graph of its own (`{ast.unparse(statement.value)}`), which "
+                                   "Chainer's cut would cut too")
+                kind = max(kind, value)
+            return kind
+        finally:
+            self.active.discard(name)
+
+    def _qualified(self, node) -> str | None:
+        root = root_name(node)
+        if root is None or root in self.params or root in self.bound or root in self.declared:
+            return None
+        return qualified_name(node, self.analysis.imports)
+
+    def _array_module(self, node) -> bool:
+        """Whether an expression is NumPy, CuPy (or math), `self.xp` or a local set to one of them."""
+        qualified = self._qualified(node)
+        if qualified is not None:
+            return qualified in ARRAY_LIBRARIES or qualified.startswith(tuple(m + "." for m in ARRAY_LIBRARIES))
+        if isinstance(node, ast.Attribute):
+            if node.attr == "xp" and isinstance(node.value, ast.Name) and node.value.id == self.self_name:
+                return True
+            return self._array_module(node.value)
+        if isinstance(node, ast.Name) and node.id not in self.params and node.id not in self.active:
+            bindings = self._bindings(node.id)
+            self.active.add(node.id)
+            try:
+                return bool(bindings) and all(
+                    isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets) and (
+                        self._array_module(s.value) or isinstance(s.value, ast.Call) and
+                        self._qualified(s.value.func) in GET_ARRAY_MODULE) for s, _ in bindings)
+            finally:
+                self.active.discard(node.id)
+        return False
+
+    def kind(self, node) -> int:
+        if isinstance(node, (ast.Constant, ast.JoinedStr)):
+            return _DATA
+        if isinstance(node, ast.Name):
+            if node.id in self.params:
+                raise NotFresh(f"`{node.id}` is a parameter of `{self.function.name}`: it may carry its caller's graph")
+            if self._qualified(node) is not None:
+                raise NotFresh(f"`{node.id}` is a module or an imported name")
+            return self._local(node.id)
+        if isinstance(node, ast.Attribute):
+            if node.attr in NO_GRAPH_ATTRIBUTES - {"grad_var"}:
+                return _DATA  # an array (or a shape, a dtype): no graph whatever it was read from
+            if self._array_module(node):
+                return _DATA  # numpy.float32, numpy.pi
+            owner = node.value
+            if node.attr in LINK_PARAMETERS and node.attr not in self.reassigned and \
+                    isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and \
+                    owner.value.id == self.self_name and owner.attr in self.links:
+                return _ROOT
+            raise NotFresh(f"`{ast.unparse(node)}` is not known to netport as a parameter or data")
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        if isinstance(node, ast.BinOp):
+            kind = max(self.kind(node.left), self.kind(node.right))
+            return _GRAPH if kind != _DATA else _DATA
+        if isinstance(node, ast.UnaryOp):
+            kind = self.kind(node.operand)
+            return _DATA if isinstance(node.op, ast.Not) or kind == _DATA else _GRAPH
+        if isinstance(node, ast.Subscript):
+            if self.kind(node.slice) != _DATA:
+                raise NotFresh(f"`{ast.unparse(node.slice)}` indexes with a variable")
+            kind = self.kind(node.value)
+            return _GRAPH if kind != _DATA else _DATA
+        if isinstance(node, ast.Slice):
+            for part in (node.lower, node.upper, node.step):
+                if part is not None and self.kind(part) != _DATA:
+                    raise NotFresh(f"`{ast.unparse(part)}` slices with a variable")
+            return _DATA
+        if isinstance(node, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in node.elts):
+            return max([self.kind(e) for e in node.elts], default=_DATA)
+        if isinstance(node, ast.IfExp):
+            self.kind_of_test(node.test)
+            return max(self.kind(node.body), self.kind(node.orelse))
+        if isinstance(node, (ast.Compare, ast.BoolOp)):
+            operands = [node.left, *node.comparators] if isinstance(node, ast.Compare) else node.values
+            if all(self.kind(o) == _DATA for o in operands):
+                return _DATA
+        raise NotFresh(f"`{ast.unparse(node)}` is an expression netport does not follow here")
+
+    def kind_of_test(self, node) -> None:
+        """The condition of an IfExp: evaluated, its value not in the result; it must not name the variable."""
+        if self._mentions(node):
+            raise NotFresh(f"`{ast.unparse(node)}` reads `{self.name}`")
+
+    def _call(self, node: ast.Call) -> int:
+        func = node.func
+        text = ast.unparse(func)
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise NotFresh(f"`{text}(...)` takes *args or **kwargs")
+        qualified = self._qualified(func)
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if qualified is not None and qualified.startswith("chainer.functions.") and \
+                qualified.rsplit(".", 1)[1][:1].islower():
+            for argument in self._inputs(qualified, node):
+                self.kind(argument)
+            return _GRAPH
+        if qualified in VARIABLES:
+            if any(self.kind(a) != _DATA for a in arguments):
+                raise NotFresh(f"`{ast.unparse(node)}` wraps a variable")
+            return _ROOT  # a new variable: no creator
+        if isinstance(func, ast.Name) and func.id in NO_GRAPH_CALLS and qualified is None and \
+                func.id not in self.bound and func.id not in self.params and hasattr(builtins, func.id):
+            return _DATA  # len(x), int(n): no variable comes out
+        if isinstance(func, ast.Attribute) and self._array_module(func.value):
+            if any(self.kind(a) != _DATA for a in arguments):
+                raise NotFresh(f"`{text}(...)` is given a variable")
+            return _DATA
+        if isinstance(func, ast.Attribute):
+            try:
+                data = self.kind(func.value) == _DATA and all(self.kind(a) == _DATA for a in arguments)
+            except NotFresh:
+                data = False
+            if data:
+                return _DATA  # a method of an array (`mask.astype('f')`) given arrays: an array
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                func.value.id == self.self_name and self.links.get(func.attr) == PARAMETER_LINK and \
+                not node.args and all(k.arg == "volatile" and isinstance(k.value, ast.Constant) for k in node.keywords):
+            return _GRAPH  # L.Parameter's W through identity functions
+        raise NotFresh(f"`{text}(...)` is a call netport does not see into: what it returns may carry a graph (a "
+                       "model's output, or its state)")
+
+    def _inputs(self, qualified: str, node: ast.Call) -> list:
+        """The arguments of a call of chainer.functions that are inputs of its graph (not SETTINGS), by its
+        signature (Chainer 5's, the code's idiom here, else 1.24's; without one, all of them)."""
+        from netport.migrate.chainer.api import api
+        signature = api("5_4")["signatures"].get(qualified) or api("1_24")["signatures"].get(qualified)
+        if signature is None:
+            return [*node.args, *(k.value for k in node.keywords)]
+        positional = [name for name, kind, _ in signature if kind in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")]
+        inputs = []
+        for k, argument in enumerate(node.args):
+            if k >= len(positional) or positional[k] not in SETTINGS:
+                inputs.append(argument)
+        inputs += [k.value for k in node.keywords if k.arg not in SETTINGS]
+        return inputs
+
+
 def is_cut(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
         node.func.attr == "unchain_backward" and not node.args and not node.keywords
@@ -1197,15 +1569,27 @@ class UnchainRules(RulePass):
                           "in a statement of its own")
                 return
             plan = self._analysis.plan(cut)
+            fresh = FreshGraph(self._analysis, cut) if plan.problems else None
         except Exception:  # (RecursionError and the like) code too odd to follow: marked, the file goes on
-            plan = Plan(problems=["netport could not follow this code"])
-        if plan.problems:
+            plan, fresh = Plan(problems=["netport could not follow this code"]), None
+        if fresh is not None and fresh.proven:
+            self.info(node, "PT125", f"`{name}.unchain_backward()` cuts the graph that `{name} = ...` (line "
+                      f"{fresh.assignment.lineno}) has just built from parameters and data alone: `{name} = "
+                      f"{name}.detach()` is that cut (nothing else holds this graph: its intermediate values have no "
+                      f"name, and what it was built from has no graph behind it); what `{name}` was computed from "
+                      "gets no gradient through it, as in Chainer")
+            plan = Plan(statements=[f"{name} = {name}.detach()\n"])
+        elif plan.problems:
+            if fresh is not None and fresh.assignment is not None:
+                plan.problems.append(f"nor does netport see that `{name} = ...` (line {fresh.assignment.lineno}) "
+                                     f"built all of the graph behind `{name}` from parameters and data ({fresh.why})")
             self.todo(node, "PT076", HEADLINE.format(name=name) + "; ".join(plan.problems))
             return
-        self.info(node, "PT075", f"`{name}.unchain_backward()` (truncated backpropagation) detaches what the next "
-                  "steps read from this one, as Chainer cut the graph behind them: " +
-                  (", ".join(plan.notes) if plan.notes else "nothing here: no state or variable carries the graph "
-                   "on, so the statement is dropped"))
+        else:
+            self.info(node, "PT075", f"`{name}.unchain_backward()` (truncated backpropagation) detaches what the "
+                      "next steps read from this one, as Chainer cut the graph behind them: " +
+                      (", ".join(plan.notes) if plan.notes else "nothing here: no state or variable carries the "
+                       "graph on, so the statement is dropped"))
         self.remove(line)
         new = [cst.parse_statement(text) for text in plan.statements]
         trailing = line.trailing_whitespace

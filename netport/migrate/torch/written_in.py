@@ -190,3 +190,28 @@ BINARY_HIERARCHICAL_SOFTMAX = '''class BinaryHierarchicalSoftmax(nn.Module):
         loss = torch.logaddexp(torch.zeros_like(wxy), -wxy)  # log(1 + exp(-wxy)), as Chainer's
         return torch.where(codes != 0, loss, torch.zeros_like(loss)).sum()
 '''
+
+# Chainer 1.24's L.Parameter (links/connection/parameter.py): a link holding one parameter W, add_param(W, array.shape,
+# dtype=array.dtype) whose data is then the array itself (not a copy: writing into the array writes W; its dtype, an
+# integer one too); __call__(volatile='off') returns W through two identity functions (the same array, gradients
+# flowing into W), without graph for volatile 'on' (or True). W is `weight` here (convert-weights' name for a W),
+# a `W` property reading it; torch.as_tensor keeps the memory of a NumPy array on the CPU and its dtype (a tensor
+# that is not floating point cannot require a gradient in torch: it is a parameter without one).
+PARAMETER_LINK = '''class ParameterLink(nn.Module):
+    """Chainer's L.Parameter: a module holding one parameter `weight` (Chainer's W), the array it was given
+    (its dtype; the same memory for a NumPy array on the CPU); calling it returns the parameter (volatile='on'
+    or True, v1's flag: the parameter without graph)."""
+
+    def __init__(self, array):
+        super().__init__()
+        tensor = torch.as_tensor(array)
+        self.weight = nn.Parameter(tensor, requires_grad=tensor.is_floating_point())
+
+    @property
+    def W(self):
+        """Chainer's name of `weight` (the same parameter), for code that reads it so."""
+        return self.weight
+
+    def forward(self, volatile="off"):
+        return self.weight.detach() if volatile in ("on", True) else self.weight
+'''
