@@ -176,8 +176,11 @@ LAZY_LINEAR = LAZY_CLASS.format(name="LazyLinear", link="L.Linear")
 # arrays (grad None) and whose persistent values are the same objects; Chain.copy copies the children so.
 CHAINER_COPY = '''def chainer_copy(module):
     """Chainer's link.copy(): a copy of the module whose parameters are new ones on the original's data
-    (an update of either changes both; each has its own gradient) and whose buffers are the original's."""
+    (an update of either changes both; each has its own gradient) and whose buffers and other tensors (a
+    loss kept from the last step, say) are the original's, as Chainer's shallow copy shared them."""
     memo = {id(buffer): buffer for buffer in module.buffers()}
+    for submodule in module.modules():
+        memo.update((id(value), value) for value in vars(submodule).values() if hasattr(value, 'grad_fn'))
     for parameter in module.parameters():
         memo[id(parameter)] = nn.Parameter(parameter.data, parameter.requires_grad)
     return copy.deepcopy(module, memo)
