@@ -19,7 +19,8 @@ Options before RECORD, for tests/migrate/test_corpus_programs_torch.py (a progra
                          converted by `netport convert-weights`) into the module whose parameters it is given
                          (each parameter once: later loads skip what an earlier one set, which has trained
                          since), restore the generator states of DIR/setup-k.json, record every scalar
-                         `Tensor.backward()`, and draw dropout's masks as Chainer 1.24 does
+                         `Tensor.backward()`, and draw dropout's masks as Chainer 1.24 does and torch.randn's
+                         numbers from NumPy's generator (a program's own noise, xp.random.randn in Chainer)
     A link with parameters that its first forward pass initialises is saved at the first backward() after
     its setup instead, and the generator states after each such initialisation go to DIR/lazy.json; the
     torch module's nn.Lazy* parameters are loaded as soon as that forward pass has given them a shape, and
@@ -355,6 +356,17 @@ def torch_hooks(directory, losses):
         return input * torch.from_numpy(scale * flag)
 
     torch.nn.functional.dropout = chainer_dropout
+    randn = torch.randn
+
+    def numpy_randn(*size, dtype=None, device=None, **kwargs):
+        """torch.randn drawing NumPy's numbers: a program's own noise (`xp.random.randn` in Chainer, torch.randn
+        once migrated) from the generator the Chainer run drew it from, float64 rounded to the dtype asked for."""
+        if kwargs or size and isinstance(size[0], torch.Generator):
+            return randn(*size, dtype=dtype, device=device, **kwargs)
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)) else size
+        return torch.as_tensor(np.random.randn(*shape), dtype=dtype or torch.get_default_dtype(), device=device)
+
+    torch.randn = numpy_randn
 
 
 def main():

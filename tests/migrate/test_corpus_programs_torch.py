@@ -103,14 +103,7 @@ TORCH_CASES = {
     "word2vec-skipgram-original": case("word2vec-skipgram-original", WORD2VEC_TRAINER),
     # Two iterations, as in test_corpus_programs.py: the convolution biases that batch normalization cancels
     # have gradients of pure rounding noise, which Adam turns into steps of size alpha (see that case).
-    "dcgan": case(
-        "dcgan",
-        ("updater.py:48: the generator's update is given y_fake, whose graph the discriminator's update (line 47) "
-         "used: its backward keeps the graph now (retain_graph=True), but its step changed in place the "
-         "discriminator's weights that the graph saved, which torch refuses to backpropagate through (Chainer went on "
-         "with the updated arrays; marked TODO PT021 at line 48); right: not known, since Chainer's gradient mixed "
-         "the updated weights with the old activations",
-         "modified by an inplace operation")),
+    "dcgan": case("dcgan"),
     # The recursive network, AdaGrad with weight decay: batches of 2 trees, 2 epochs: 20 steps.
     "sentiment": case("sentiment", args=("--epoch", "2", "--unit", "10", "--batchsize", "2", "--epocheval", "1",
                                          "--gpu", "-1")),

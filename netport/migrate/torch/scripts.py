@@ -24,6 +24,22 @@ from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.rules import Rule, register
 from netport.migrate.torch.modes import TRAINING_MODE, enclosing_module_method, train_flag, training_mode_item
 
+# Chainer's graph kept the arrays of a forward pass by reference: an optimizer step between two backward passes
+# through one graph (a GAN's discriminator update, then its generator's on the same y_fake) changed the weights the
+# second backward read. torch saves tensors with their versions and refuses; saved as `.data` (the same storage,
+# a version counter of its own) they are read as Chainer read them.
+GRAPH_BY_REFERENCE = '''def chainer_graph_by_reference(function):
+    """Runs `function` with autograd saving tensors by reference, as Chainer's graph kept its arrays: a backward()
+    after an optimizer step reads the weights the step changed in place, with the forward pass's activations
+    (torch would refuse: it checks the versions of the tensors it saved)."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with torch.autograd.graph.saved_tensors_hooks(lambda tensor: tensor.data, lambda tensor: tensor):
+            return function(*args, **kwargs)
+    return run
+'''
+
+
 register(
     Rule("PT019", "an array written into a Variable's data (`p.data[...] = a`) goes through torch.as_tensor",
          before="import numpy as np\nimport chainer\nfor p in model.params():\n    p.data[...] = np.random.uniform(-0.1, 0.1, "
@@ -48,6 +64,21 @@ register(
          noop=("# ported from chainer\nimport torch\nopt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
                "opt.zero_grad()\nloss.backward()\nopt.step()\n",
                "# ported from chainer\nconfig = {}\nconfig.update(lr=0.1)\n")),
+    Rule("PT136", "two update(lossfun, ...) calls of a function given the same variable (a GAN's y_fake): the first "
+         "backward keeps the graph, and the function runs under chainer_graph_by_reference (written into the file), "
+         "so the second backward reads the weights the first step changed in place, as Chainer's did (WARNING)",
+         before="from chainer import optimizers\ng = optimizers.SGD()\ng.setup(G)\nd = optimizers.SGD()\nd.setup(D)\n\n\n"
+                "def step(z, x):\n    y_fake = D(G(z))\n    d.update(loss_dis, y_fake, D(x))\n"
+                "    g.update(loss_gen, y_fake)\n",
+         after="import functools\nimport torch\n\n\n" + GRAPH_BY_REFERENCE + "\n\n"
+               "g = torch.optim.SGD(G.parameters(), lr=0.01)\nd = torch.optim.SGD(D.parameters(), lr=0.01)\n\n\n"
+               "@chainer_graph_by_reference\ndef step(z, x):\n    y_fake = D(G(z))\n"
+               "    d.zero_grad(set_to_none=False)\n    loss_dis(y_fake, D(x)).backward(retain_graph=True)\n"
+               "    d.step()\n    g.zero_grad(set_to_none=False)\n    loss_gen(y_fake).backward()\n    g.step()\n",
+         target="torch",
+         noop=("# ported from chainer\nimport torch\n\n\ndef step(z):\n    y_fake = D(G(z))\n"
+               "    loss_gen(y_fake).backward()\n",
+               "# ported from chainer\ndef step(y):\n    d.update(loss_dis, y)\n    g.update(loss_gen, y)\n")),
     Rule("PT022", "chainer.Variable(a) becomes torch.as_tensor(a); cuda.to_cpu(v.data) becomes "
          "v.detach().cpu().numpy()",
          before="import chainer\nfrom chainer import cuda\nv = chainer.Variable(a)\nn = cuda.to_cpu(v.data)\n",
@@ -445,6 +476,23 @@ def _target_names(target: cst.CSTNode) -> list[cst.Name]:
     return []
 
 
+def _yields(function: cst.FunctionDef) -> bool:
+    """Whether the function's own body yields (not a nested function's or lambda's)."""
+    found = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            return node is function
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_Yield(self, node):
+            found.append(node)
+    function.visit(Visitor())
+    return bool(found)
+
+
 @rule_pass("torch.scripts", 10)
 class ScriptRules(RulePass):
     def visit_Module(self, node: cst.Module) -> None:
@@ -452,6 +500,7 @@ class ScriptRules(RulePass):
         self._needs_chainer_adam = False
         self._needs_chainer_momentum = False
         self._needs_training_mode = False
+        self._by_reference: set[int] = set()  # id(function) that runs under chainer_graph_by_reference (PT021)
         self._variables = _variable_names(self.ctx.syntax_tree())
         self._fetched_optimizers = _fetched_optimizers(self.ctx.syntax_tree())
         # module-level objects the program's models are: the modules phase's, and `model = Net(...)` of a class
@@ -483,6 +532,8 @@ class ScriptRules(RulePass):
                     self._array_module_statements.update(statements)
 
     def finish_module(self, module: cst.Module) -> cst.Module:
+        if self._by_reference:
+            module = insert_definition(module, GRAPH_BY_REFERENCE)
         if self._needs_training_mode:
             module = insert_definition(module, TRAINING_MODE)
         if self._needs_chainer_momentum:
@@ -948,12 +999,25 @@ class ScriptRules(RulePass):
                           "torch frees at the first backward()")
             if earlier:
                 shared = ", ".join(f"`{n}`" for n in earlier)
-                self.todo(original, "PT021", f"{shared} reached an earlier update here too, whose step() changed in "
-                          "place weights that its graph saved: torch refuses to backpropagate through them (Chainer "
-                          "went on with the updated arrays); where this update's parameters are not behind that "
-                          f"step's, pass backward(inputs=[p for g in {primary(call.func.value)}.param_groups for p "
-                          "in g['params']]), otherwise compute the shared part again for this loss (the usual torch "
-                          "GAN step)")
+                function, why = self._graph_function(original, earlier)
+                if function is not None:
+                    self._by_reference.add(id(function))
+                    self.need_import("functools")
+                    self.need_import("torch")
+                    self.warn(original, "PT136", f"{shared} reached an earlier update here too, whose step() "
+                              "changed in place weights that its graph saved: Chainer's graph kept its arrays by "
+                              "reference, so this backward() read the updated weights with the forward pass's "
+                              f"activations; `{function.name.value}` runs under chainer_graph_by_reference (written "
+                              "into the file), which saves the graph's tensors so too, where torch would refuse to "
+                              "backpropagate (the usual torch GAN step computes the shared part again instead, "
+                              "which gives other numbers)")
+                else:
+                    self.todo(original, "PT021", f"{shared} reached an earlier update here too, whose step() changed "
+                              "in place weights that its graph saved: torch refuses to backpropagate through them "
+                              f"(Chainer went on with the updated arrays), and {why}; where this update's parameters "
+                              "are not behind that step's, pass backward(inputs=[p for g in "
+                              f"{primary(call.func.value)}.param_groups for p in g['params']]), otherwise compute the "
+                              "shared part again for this loss (the usual torch GAN step)")
             return cst.parse_statement(f"{receiver}.{ZERO_GRAD}\n").with_changes(leading_lines=updated.leading_lines)
         if method == "cleargrads" and not call.args and self._optimizer_target(call.func.value):
             optimizer = self._optimizer_target(call.func.value)  # the optimizer holds the target's parameters
@@ -973,6 +1037,25 @@ class ScriptRules(RulePass):
             return updated.with_changes(body=[updated.body[0].with_changes(
                 value=call.with_changes(func=call.func.with_changes(attr=cst.Name("step"))))])
         return updated
+
+    def _graph_function(self, original: cst.SimpleStatementLine, names: list[str]):
+        """The function (and None) whose run builds the graph of ``names`` and runs both updates, to run under
+        chainer_graph_by_reference; else (None, why not)."""
+        function = next((a for a in self.ancestors(original) if isinstance(a, (cst.FunctionDef, cst.Lambda))), None)
+        if not isinstance(function, cst.FunctionDef):
+            return None, "the updates are not in a function (whose run could keep the graph as Chainer did)"
+        if function.asynchronous is not None or _yields(function):
+            return None, f"`{function.name.value}` is a generator or a coroutine"
+        given = [n for n in names if self._is_parameter(original, n)]
+        if given:
+            return None, f"{', '.join(f'`{n}`' for n in given)} comes from the caller, which built its graph"
+        return function, None
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if id(original) not in self._by_reference:
+            return updated
+        return updated.with_changes(decorators=[*updated.decorators,
+                                                cst.Decorator(cst.Name("chainer_graph_by_reference"))])
 
     def _shared_update_arguments(self, original: cst.SimpleStatementLine) -> tuple[list[str], list[str]]:
         """The names that ``original`` (an ``R.update(lossfun, *args)`` statement) passes which an earlier, and a
