@@ -208,11 +208,12 @@ class RulePass(cst.CSTTransformer):
         self.report(node, rule, Severity.ERROR, message)
         self.edits().todos.append(f"{TODO_PREFIX}({rule}): {message}")
 
-    def existing_markers(self) -> list[str]:
+    def existing_markers(self, innermost: bool = False) -> list[str]:
         """The TODO markers that the statements around the current node already carry (from an
-        earlier pass or an earlier run), so a residual sweep does not mark the same thing twice."""
+        earlier pass or an earlier run), so a residual sweep does not mark the same thing twice
+        (``innermost``: those of the innermost statement only, not of a block's header around it)."""
         markers = []
-        for statement in self._statements:
+        for statement in self._statements[-1:] if innermost else self._statements:
             comments = [line.comment for line in getattr(statement, "leading_lines", ()) if line.comment]
             trailing = getattr(statement, "trailing_whitespace", None)
             if trailing is not None and trailing.comment is not None:

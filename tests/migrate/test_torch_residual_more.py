@@ -120,3 +120,15 @@ def test_the_programs_own_copyparams_and_namedparams_are_called_not_replaced():
     exec(compile(result.migrated, "example.py", "exec"), namespace)
     a, b = namespace["a"], namespace["b"]
     assert bool((a.l1.weight == 2 * b.l1.weight).all())  # the program's own copy ran
+
+
+def test_a_chainer_name_in_the_body_of_a_marked_block_is_marked_at_its_own_line():
+    """A marker on an `if` (here PT077, the global train mode in its test) says nothing of the Chainer names in the
+    block's body: each is an ERROR at its own line, and a second run adds nothing."""
+    source = ("import chainer\nimport chainer.functions as F\n\n\ndef call_bn(bn, x):\n"
+              "    if not chainer.config.train:\n        return F.fixed_batch_normalization(x, bn.gamma, bn.beta, "
+              "bn.avg_mean, bn.avg_var)\n    return bn(x)\n")
+    result = torch(source)
+    assert [(f.rule, f.line) for f in errors(result)] == [("PT077", 6), ("PT099", 7)]
+    again = torch(result.migrated)
+    assert again.migrated == result.migrated

@@ -118,9 +118,10 @@ class TorchResidual(RulePass):
         qualified = self.qualified(node) if is_dotted(node) else None
         if qualified is None or not (qualified == "chainer" or qualified.startswith("chainer.")):
             return False
-        # a statement some torch rule already marked is flagged for manual work as a whole
+        # a statement some torch rule already marked is flagged for manual work as a whole (the statement
+        # itself: a marker on an `if` or a `def` says nothing of the Chainer names in its body)
         if not any(f"`{qualified}`" in todo for todo in self.edits().todos) and \
-                not any("TODO(PT" in marker for marker in self.existing_markers()):
+                not any("TODO(PT" in marker for marker in self.existing_markers(innermost=True)):
             link = next((name for name in NO_TORCH_LINKS if qualified == name or qualified.startswith(name + ".")),
                         None)
             self.todo(node, "PT099", f"`{qualified}` has no torch counterpart: {NO_TORCH_LINKS[link]}" if link else
