@@ -132,3 +132,24 @@ def test_a_chainer_name_in_the_body_of_a_marked_block_is_marked_at_its_own_line(
     assert [(f.rule, f.line) for f in errors(result)] == [("PT077", 6), ("PT099", 7)]
     again = torch(result.migrated)
     assert again.migrated == result.migrated
+
+
+def test_w_and_b_of_a_value_netport_cannot_type_are_warned_of_at_their_line():
+    """`.W`/`.b` of a function's parameter, of getattr(...) or of a loop variable may be a Chainer link's (torch's
+    .weight/.bias) or the program's own attribute: left as they were, with a WARNING at the line (PT137); those of a
+    link netport can type are renamed, and `self.W`, argparse's namespace and instances of plain classes are not
+    warned of."""
+    source = ("import argparse\nimport chainer\nimport chainer.links as L\n\n\n"
+              "class Net(chainer.Chain):\n    def __init__(self):\n        super(Net, self).__init__(l1=L.Linear(3, 2))\n\n\n"
+              "class Plain(object):\n    def __init__(self):\n        self.W = 1\n\n    def get(self):\n"
+              "        return self.W\n\n\n"
+              "def f(link):\n    return link.W.data\n\n\n"
+              "def g(net, name):\n    getattr(net, name).b.data[...] = 0\n    for child in net.children():\n"
+              "        print(child.W.shape)\n\n\n"
+              "net = Net()\nprint(net.l1.W.data)\nplain = Plain()\nprint(plain.W)\n"
+              "args = argparse.ArgumentParser().parse_args()\nprint(args.b)\n")
+    result = torch(source)
+    warned = [(f.line, f.message.split("`")[1]) for f in result.findings if f.rule == "PT137"]
+    assert warned == [(20, "link.W"), (24, "getattr(net, name).b"), (26, "child.W")]
+    assert all(f.severity is Severity.WARNING for f in result.findings if f.rule == "PT137")
+    assert "print(net.l1.weight.data)" in result.migrated and "print(plain.W)" in result.migrated

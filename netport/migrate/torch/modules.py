@@ -438,6 +438,15 @@ register(
          noop=("# ported from chainer\nfrom torch import nn\nfc = nn.Linear(3, 2)\nw, b = fc.weight, fc.bias\n",
                "# ported from chainer\nimport collections\nPair = collections.namedtuple('Pair', 'W b')\n"
                "p = Pair(1, 2)\nprint(p.W, p.b)\n")),
+    Rule("PT137", "`.W`/`.b` read on a value netport cannot type (a function's parameter, getattr(...), a loop "
+         "variable) is left as it was with a WARNING: if it is a Chainer link, the parameter is .weight/.bias",
+         before="import numpy as np\nimport chainer\n\n\ndef first_weight(link):\n    return link.W.data[0]\n",
+         after="import numpy as np\n\n\ndef first_weight(link):\n    return link.W.data[0]\n",
+         target="torch",
+         noop=("# ported from chainer\nimport argparse\nparser = argparse.ArgumentParser()\n"
+               "args = parser.parse_args()\nprint(args.b)\n",
+               "# ported from chainer\nclass Net:\n    def __init__(self):\n        self.W = 1\n\n"
+               "    def f(self):\n        return self.W\n")),
     Rule("PT036", "L.BatchNormalization becomes nn.BatchNorm1d/2d/3d by the rank of the input that reaches the link "
          "in the code of its class (or of its file): the link before it, reshapes, poolings; where that rank is "
          "not known, a BatchNormNd written into the file that takes any rank, as Chainer's link did",
@@ -1958,9 +1967,37 @@ class ModuleRules(RulePass):
             else {"W": "weight"} if link in ("chainer.links.EmbedID", "chainer.links.NegativeSampling",
                                              HIERARCHICAL_SOFTMAX, PARAMETER) else {}
         if name not in renames:
+            if name in _PARAM_RENAMES and link is None and self._may_be_link(original.value):
+                self.warn(original, "PT137", f"`{code(original)}` is left as it was: netport cannot tell what "
+                          f"`{code(original.value)}` holds; if it is a Chainer link (Linear, Convolution2D, EmbedID, "
+                          f"...), its parameter is `.{_PARAM_RENAMES[name]}` in torch (netport's written-in "
+                          "NegativeSampling and ParameterLink keep a `W`)")
             return updated
         self.info(original, "PT005", f"`.{name}` of a link is `.{renames[name]}`")
         return updated.with_changes(attr=cst.Name(renames[name]))
+
+    def _may_be_link(self, receiver: cst.BaseExpression) -> bool:
+        """Whether ``receiver`` (whose `.W`/`.b` is read, and which no rule typed) may hold a Chainer link: not
+        `self` (the class's own attribute), a module, what parse_args() returned, or a name bound only to instances
+        of classes that are neither Chainer links nor chains of the program."""
+        root = receiver
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        if isinstance(receiver, cst.Name) and receiver.value == "self":
+            return False
+        if isinstance(root, cst.Name):
+            if root.value in self.aliases.values() or root.value == "self" and receiver is not root:
+                return not (root.value in self.aliases.values())
+            values, _ = self._bound_values(root.value)
+            calls = [v for v in values or () if isinstance(v, cst.Call)]
+            if values and len(calls) == len(values) and all(
+                    isinstance(c.func, cst.Attribute) and c.func.attr.value == "parse_args" for c in calls):
+                return False
+            if values and len(calls) == len(values) and root is receiver and all(
+                    not (self._link_class(c) or "").startswith("chainer.") and
+                    code(c.func).split(".")[-1] not in self.project.chain_classes for c in calls):
+                return False
+        return True
 
     def _link_kind(self, node: cst.BaseExpression, at: cst.CSTNode) -> str | None:
         """The Chainer link class ``node`` holds: a child ``x.<name>`` of a chain (by the name the program's
