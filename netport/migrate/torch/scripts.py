@@ -79,10 +79,11 @@ register(
          noop=("# ported from chainer\nimport torch\n\n\ndef step(z):\n    y_fake = D(G(z))\n"
                "    loss_gen(y_fake).backward()\n",
                "# ported from chainer\ndef step(y):\n    d.update(loss_dis, y)\n    g.update(loss_gen, y)\n")),
-    Rule("PT022", "chainer.Variable(a) becomes torch.as_tensor(a); cuda.to_cpu(v.data) becomes "
-         "v.detach().cpu().numpy()",
-         before="import chainer\nfrom chainer import cuda\nv = chainer.Variable(a)\nn = cuda.to_cpu(v.data)\n",
-         after='import torch\n\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\n',
+    Rule("PT022", "chainer.Variable(a) becomes torch.as_tensor(a); cuda.to_cpu(v.data) and v.data.get() (CuPy's copy "
+         "to the host) become v.detach().cpu().numpy()",
+         before="import chainer\nfrom chainer import cuda\nv = chainer.Variable(a)\nn = cuda.to_cpu(v.data)\n"
+                "m = v.data.get()\n",
+         after='import torch\n\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\nm = v.detach().cpu().numpy()\n',
          target="torch",
          noop=("# ported from chainer\nimport torch\nv = torch.as_tensor(a)\nn = v.detach().cpu().numpy()\n",
                "# ported from chainer\nimport tkinter\nv = tkinter.Variable(value=1)\n")),
@@ -706,6 +707,18 @@ class ScriptRules(RulePass):
             if isinstance(inner, cst.Attribute) and inner.attr.value in ("data", "array"):
                 self.info(original, "PT022", "cuda.to_cpu(v.data) is v.detach().cpu().numpy()")
                 return cst.parse_expression(f"{code(inner.value)}.detach().cpu().numpy()")
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "get" and not original.args and \
+                isinstance(original.func.value, cst.Attribute) and original.func.value.attr.value in ("data", "array") \
+                and self.qualified(original.func) is None and isinstance(updated.func, cst.Attribute):
+            receiver = updated.func.value  # `v.data` (`v.array`: maybe `v.detach()` by now)
+            base = receiver.value if isinstance(receiver, cst.Attribute) and \
+                receiver.attr.value in ("data", "array") else receiver.func.value if \
+                isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) and \
+                receiver.func.attr.value == "detach" and not receiver.args else None
+            if base is not None:
+                self.info(original, "PT022", "`v.data.get()` (CuPy's copy of the array to the host) is "
+                          "v.detach().cpu().numpy()")
+                return cst.parse_expression(f"{code(base)}.detach().cpu().numpy()")
         if qualified in SERIALIZERS:
             return self._serializer(original, updated, qualified)
         if isinstance(original.func, cst.Attribute) and self.qualified(original.func) is None and not original.args:
