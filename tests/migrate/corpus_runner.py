@@ -368,6 +368,15 @@ def torch_hooks(directory, losses):
 
     torch.randn = numpy_randn
 
+    def numpy_randn_like(input, dtype=None, **kwargs):
+        """torch.randn_like from NumPy's generator (F.gaussian's noise: numpy.random.standard_normal in 1.24)."""
+        if kwargs:
+            return randn_like(input, dtype=dtype, **kwargs)
+        return numpy_randn(*input.shape, dtype=dtype or input.dtype, device=input.device)
+
+    randn_like = torch.randn_like
+    torch.randn_like = numpy_randn_like
+
 
 def main():
     options = leading_options()
