@@ -51,7 +51,7 @@ import pytest
 
 from netport.weights import convert_file
 from tests.conftest import REPO, environment_python, run_python
-from tests.migrate.test_corpus_programs import CASES, CORPUS, NUMBER, RUNNER, Program, copy_tree
+from tests.migrate.test_corpus_programs import CASES, CORPUS, RUNNER, Program, copy_tree
 
 torch = pytest.importorskip("torch")
 
