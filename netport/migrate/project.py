@@ -49,6 +49,8 @@ class ProjectFacts:
     open_functions: set[str] = field(default_factory=set)
     classes: set[str] = field(default_factory=set)
     train_attribute_classes: set[str] = field(default_factory=set)
+    # classes that keep a `train` flag of their own (`self.train = train`): torch names it `train_flag` (PT135)
+    train_flag_classes: set[str] = field(default_factory=set)
     link_types: dict[str, str] = field(default_factory=dict)  # child attribute name -> link class
     # child attribute name -> the program's own classes it is made from (`block1=Block(64, 3)`)
     held_classes: dict[str, set[str]] = field(default_factory=dict)
@@ -166,6 +168,12 @@ class ProjectFacts:
     def _scan_class(self, node: ast.ClassDef, aliases: dict[str, str]) -> None:
         if any(is_train_property(item) for item in node.body):  # `@property def train`: the mode, kept by hand
             self.train_attribute_classes.add(node.name)
+        for item in node.body:
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Assign) and any(_is_self_attr(t, "train") for t in sub.targets) and not (
+                        getattr(item, "name", "") == "__init__" and isinstance(sub.value, ast.Constant) and
+                        isinstance(sub.value.value, bool)):
+                    self.train_flag_classes.add(node.name)
         for item in node.body:
             if not (isinstance(item, ast.FunctionDef) and item.name == "__init__"):
                 continue
@@ -541,3 +549,366 @@ def is_train_property(node: ast.AST) -> bool:
         isinstance(d, ast.Name) and d.id == "property" or
         isinstance(d, ast.Attribute) and d.attr == "setter" and isinstance(d.value, ast.Name) and d.value.id == "train"
         for d in node.decorator_list)
+
+
+# --- which of the program's classes an object is ------------------------------------------------------------
+
+CLASSIFIER = "chainer.links.Classifier"
+_COPIES = {"copy.copy", "copy.deepcopy"}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What netport proves an expression to be: an instance of one of the program's classes (``node``, a ClassDef of
+    the file ``path``, whose imports are ``imports``), or Chainer's L.Classifier around ``predictor``."""
+
+    node: ast.ClassDef | None
+    imports: dict = field(compare=False, hash=False)
+    path: str
+    predictor: Instance | None = None  # (an L.Classifier: node is None)
+
+    @property
+    def name(self) -> str:
+        return self.node.name if self.node is not None else "L.Classifier"
+
+    def same(self, other: Instance | None) -> bool:
+        return other is not None and self.node is other.node and (
+            self.predictor is other.predictor is None or
+            self.predictor is not None and self.predictor.same(other.predictor))
+
+
+class InstanceClasses:
+    """The class of an object as far as netport can prove it from one file and the program's modules it imports
+    (`ProgramClasses`): `Net(...)`, `L.Classifier(Net(...))` and its `.predictor`, a `.copy()` (Chainer's copy keeps
+    the class and the attributes), a child `self.l = Net(...)` of a known class, `self` in a method, and a name bound
+    once in its scope to one of those (a parameter of a function nested in another: the value every call of it
+    passes). Anything else is not proven (None)."""
+
+    def __init__(self, tree: ast.Module | None, path: str, source: str, program: ProgramClasses | None = None):
+        self.tree, self.path = tree, path
+        self.program = program or ProgramClasses(tree, path, source)
+        self.imports = import_map(tree) if tree is not None else {}
+        self.parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)} \
+            if tree is not None else {}
+        self._bindings: dict[int, dict[str, list]] = {}
+        self._active: set = set()
+        self._globals = {name for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal))
+                         for name in node.names} if tree is not None else set()
+
+    # scopes
+    def at(self, expression: str, names) -> Instance | None:
+        """The instance the expression (source text) is, read in the scope at ``names`` (see scope_at)."""
+        try:
+            parsed = ast.parse(expression, mode="eval").body
+        except (SyntaxError, ValueError):
+            return None
+        return self.of(parsed, self.scope_at(names))
+
+    def scope_at(self, names) -> ast.AST | None:
+        """The function (or class, or the module) at a path of definition names from the module."""
+        node = self.tree
+        if node is None:
+            return None
+        for name in names:
+            found = [child for child in ast.walk(node) if child is not node and isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child.name == name and
+                self._scope_of(child) is node]
+            if len(found) != 1:
+                return None
+            node = found[0]
+        return node
+
+    def _scope_of(self, node: ast.AST) -> ast.AST | None:
+        """The function, class or module whose body holds ``node``."""
+        parent = self.parents.get(id(node))
+        while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                                             ast.Module, ast.Lambda)):
+            parent = self.parents.get(id(parent))
+        return parent
+
+    def _function_scope(self, node: ast.AST) -> ast.AST | None:
+        """The scope a name in ``node`` (a scope) is looked up in: classes are skipped, as Python skips them."""
+        while isinstance(node, ast.ClassDef):
+            node = self._scope_of(node)
+        return node
+
+    def bindings(self, scope: ast.AST) -> dict[str, list]:
+        """name -> what binds it in the scope: an expression for `name = value`, ("param", function, index) for a
+        parameter, None for any other binding (a loop, an import, an unpacking, a nested def)."""
+        if id(scope) in self._bindings:
+            return self._bindings[id(scope)]
+        found: dict[str, list] = {}
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = scope.args
+            positional = [*arguments.posonlyargs, *arguments.args]
+            for index, argument in enumerate(positional):
+                found.setdefault(argument.arg, []).append(("param", scope, index))
+            for argument in [arguments.vararg, arguments.kwarg, *arguments.kwonlyargs]:
+                if argument is not None:
+                    found.setdefault(argument.arg, []).append(None)
+        body = scope.body if isinstance(scope.body, list) else [scope.body]
+        pending = list(body)
+        while pending:
+            node = pending.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.setdefault(node.name, []).append(None)
+                pending.extend(node.decorator_list)
+                continue
+            if isinstance(node, (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+                continue
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found.setdefault(target.id, []).append(node.value if len(node.targets) == 1 else None)
+                    else:
+                        for name in ast.walk(target):
+                            if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                                found.setdefault(name.id, []).append(None)
+                pending.append(node.value)
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    found.setdefault((alias.asname or alias.name).split(".")[0], []).append(None)
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                found.setdefault(node.id, []).append(None)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                found.setdefault(node.name, []).append(None)
+            pending.extend(ast.iter_child_nodes(node))
+        self._bindings[id(scope)] = found
+        return found
+
+    # expressions
+    def of(self, expression: ast.expr, scope: ast.AST | None) -> Instance | None:
+        """The instance ``expression`` (read in ``scope``, a node of this file's tree) is, else None."""
+        if scope is None:
+            return None
+        key = (ast.dump(expression), id(scope))
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            return self._of(expression, scope)
+        finally:
+            self._active.discard(key)
+
+    def _of(self, expression: ast.expr, scope: ast.AST) -> Instance | None:
+        if isinstance(expression, ast.Name):
+            return self._name(expression.id, scope)
+        if isinstance(expression, ast.Attribute):
+            owner = self.of(expression.value, scope)
+            if owner is None:
+                return None
+            if owner.node is None:
+                return owner.predictor if expression.attr == "predictor" else None
+            return self.child(owner, expression.attr)
+        if not isinstance(expression, ast.Call) or any(isinstance(a, ast.Starred) for a in expression.args) or \
+                any(k.arg is None for k in expression.keywords):
+            return None
+        func = expression.func
+        qualified = qualified_name(func, self.imports)
+        if isinstance(func, ast.Attribute) and func.attr == "copy" and qualified is None and not expression.args and \
+                all(k.arg == "mode" for k in expression.keywords):  # link.copy(): the same class, its attributes
+            return self.of(func.value, scope)
+        if qualified in _COPIES and len(expression.args) == 1 and not expression.keywords:
+            return self.of(expression.args[0], scope)
+        if qualified == CLASSIFIER:
+            predictor = expression.args[0] if expression.args else next(
+                (k.value for k in expression.keywords if k.arg == "predictor"), None)
+            inner = self.of(predictor, scope) if predictor is not None else None
+            return Instance(None, {}, self.path, inner) if inner is not None else None
+        return self.constructed(func, self.imports, self.path)
+
+    def constructed(self, func: ast.expr, imports: dict, path: str) -> Instance | None:
+        """The instance a call of ``func`` (in the file ``path``) builds, when it is a class of the program."""
+        qualified = qualified_name(func, imports)
+        if qualified is None and isinstance(func, ast.Name):
+            qualified = func.id
+        if qualified is None or qualified.startswith("chainer."):
+            return None
+        found = self.program.find(qualified, None if path == self.path else path)
+        return Instance(found[0], found[1], found[2]) if found is not None else None
+
+    def _name(self, name: str, scope: ast.AST) -> Instance | None:
+        if name in self._globals:
+            return None
+        scope = self._function_scope(scope)
+        while scope is not None:
+            bound = self.bindings(scope).get(name)
+            if bound:
+                if len(bound) != 1 or bound[0] is None:
+                    return None
+                binding = bound[0]
+                if isinstance(binding, tuple):
+                    return self._parameter(*binding[1:], name)
+                return self.of(binding, scope)
+            if name == "self":
+                return None
+            scope = self._function_scope(self._scope_of(scope))
+        return None
+
+    def _parameter(self, function: ast.AST, index: int, name: str) -> Instance | None:
+        """A parameter: `self` of a method of a class of the program; of a function defined in another function (so
+        every call of it is in this file) and only called, the instance every call passes."""
+        owner = self._scope_of(function)
+        if isinstance(function, ast.Lambda):
+            return None
+        if isinstance(owner, ast.ClassDef):
+            if index == 0 and not function.decorator_list and self._scope_of(owner) is self.tree:
+                return Instance(owner, self.imports, self.path)
+            return None
+        if not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)) or function.decorator_list:
+            return None
+        definitions = [n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                       ast.ClassDef)) and n.name == function.name]
+        if len(definitions) != 1:
+            return None
+        found: Instance | None = None
+        calls = 0
+        for node in ast.walk(self.tree):
+            if not (isinstance(node, ast.Name) and node.id == function.name):
+                continue
+            call = self.parents.get(id(node))
+            if not (isinstance(call, ast.Call) and call.func is node) or \
+                    any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return None  # passed on as a value: its calls are not all seen
+            values = [k.value for k in call.keywords if k.arg == name]
+            if index < len(call.args):
+                values.append(call.args[index])
+            if len(values) != 1:
+                return None
+            instance = self.of(values[0], self._scope_of(call))
+            if instance is None or found is not None and not found.same(instance):
+                return None
+            found, calls = instance, calls + 1
+        return found if calls else None
+
+    def child(self, owner: Instance, attribute: str) -> Instance | None:
+        """The link a class of the program keeps as ``attribute`` (`self.l = Net()`, `Chain.__init__(l=Net())`,
+        `add_link('l', Net())`), when its constructors build it in one way only."""
+        values = []
+        for node, imports, path in self.lineage(owner):
+            for item in node.body:
+                if not (isinstance(item, ast.FunctionDef) and item.name == "__init__"):
+                    continue
+                for sub in ast.walk(item):
+                    if isinstance(sub, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == attribute and
+                                                           isinstance(t.value, ast.Name) and t.value.id == "self"
+                                                           for t in sub.targets):
+                        values.append((sub.value, imports, path))
+                    elif isinstance(sub, ast.Call):
+                        initialises = isinstance(sub.func, ast.Attribute) and sub.func.attr == "__init__"
+                        values += [(k.value, imports, path) for k in sub.keywords if initialises and k.arg == attribute]
+                        if isinstance(sub.func, ast.Attribute) and sub.func.attr == "add_link" and len(sub.args) == 2 \
+                                and isinstance(sub.args[0], ast.Constant) and sub.args[0].value == attribute:
+                            values.append((sub.args[1], imports, path))
+        if len(values) != 1 or not isinstance(values[0][0], ast.Call):
+            return None
+        value, imports, path = values[0]
+        if any(isinstance(a, ast.Starred) for a in value.args):
+            return None
+        return self.constructed(value.func, imports, path)
+
+    def reachable_classes(self) -> set[str]:
+        """The names of the classes of this file and of the program's modules it imports (and they import)."""
+        names = {n.name for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)} if self.tree is not None else set()
+        pending, seen = [(self.program.source, Path(self.path))], {str(Path(self.path).resolve())}
+        while pending:
+            text, here = pending.pop()
+            for module in imported_modules(text or "", here):
+                if str(module.resolve()) in seen:
+                    continue
+                seen.add(str(module.resolve()))
+                tree = self.program._tree(module)
+                if tree is not None:
+                    names.update(n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef))
+                    pending.append((self.program._text(module), module))
+        return names
+
+    def lineage(self, instance: Instance) -> list[tuple[ast.ClassDef, dict, str]]:
+        """The class and its bases among the program's classes, in method resolution order (depth first)."""
+        found: list = []
+        pending = [(instance.node, instance.imports, instance.path)] if instance.node is not None else []
+        while pending:
+            node, imports, path = pending.pop(0)
+            if any(node is seen for seen, _, _ in found):
+                continue
+            found.append((node, imports, path))
+            for base in node.bases:
+                qualified = qualified_name(base, imports) or (base.id if isinstance(base, ast.Name) else None)
+                if qualified is None or qualified.startswith("chainer."):
+                    continue
+                parent = self.program.find(qualified, None if path == self.path else path)
+                if parent is not None:
+                    pending.append(parent)
+        return found
+
+    def is_link(self, instance: Instance) -> bool:
+        """A class that derives from a Chainer link (a torch module once migrated)."""
+        for node, imports, _ in self.lineage(instance):
+            for base in node.bases:
+                qualified = qualified_name(base, imports)
+                if qualified in _LINK_BASES or qualified in ("torch.nn.Module", "torch.nn.ModuleList"):
+                    return True
+        return False
+
+    def train_attribute(self, instance: Instance) -> str | None:
+        """What the class's `train` attribute is in torch: "mode" where it was Chainer 1's mode attribute that
+        CH022 makes the module's own mode (`self.train = True`/`False` in __init__, or a `train` property), "renamed"
+        where it is a flag of the class's own, kept as `train_flag` (`self.train = train`), None where the class
+        keeps no `train` (or defines a `train` method)."""
+        if instance.node is None or not self.is_link(instance):
+            return None
+        kinds = set()
+        for node, _, _ in self.lineage(instance):
+            if any(isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "train" and
+                   not is_train_property(item) for item in node.body):
+                return None
+            if any(is_train_property(item) for item in node.body):
+                kinds.add("mode")
+            for item in node.body:
+                for sub in ast.walk(item):
+                    if isinstance(sub, ast.Assign) and any(
+                            isinstance(t, ast.Attribute) and t.attr == "train" and isinstance(t.value, ast.Name) and
+                            t.value.id == "self" for t in sub.targets):
+                        constant = isinstance(sub.value, ast.Constant) and isinstance(sub.value.value, bool)
+                        kinds.add("mode" if constant and getattr(item, "name", "") == "__init__" else "renamed")
+                    elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)) and isinstance(sub.target, ast.Attribute) \
+                            and sub.target.attr == "train":
+                        kinds.add("renamed")
+        if len(kinds) != 1:
+            return None if not kinds else "mixed"  # (mixed: CH022 removes the constant, the rest is renamed)
+        return kinds.pop()
+
+    def renames(self, instance: Instance) -> dict[str, str]:
+        """The attributes of the class that netport renames in torch (see modules.py's _attribute_renames): a
+        flag `train` of its own -> `train_flag`; a v1.4 `forward` method of a class that also has `__call__` ->
+        `legacy_forward`."""
+        names = {}
+        if self.train_attribute(instance) == "renamed":
+            names["train"] = "train_flag"
+        for node, _, _ in self.lineage(instance):
+            methods = {item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            if "forward" in methods:
+                if "__call__" in methods and self.is_link(instance):
+                    names["forward"] = "legacy_forward"
+                break
+        return names
+
+
+def instance_classes(rule_pass) -> InstanceClasses:
+    """The pass's InstanceClasses for its file (made once per file and pass input)."""
+    ctx = rule_pass.ctx
+    cached = getattr(rule_pass, "_instance_classes_cache", None)
+    if cached is None or cached[0] is not ctx.source:
+        cached = (ctx.source, InstanceClasses(ctx.syntax_tree(), ctx.path, ctx.source))
+        rule_pass._instance_classes_cache = cached
+    return cached[1]
+
+
+def scope_names(rule_pass, node) -> list[str]:
+    """The names of the functions and classes around ``node`` (on the pass's path), outermost first."""
+    import libcst as cst
+
+    return [a.name.value for a in reversed(list(rule_pass.ancestors(node)))
+            if isinstance(a, (cst.FunctionDef, cst.ClassDef))]

@@ -89,14 +89,10 @@ TORCH_CASES = {
                                                          "--gpu", "-1")),
     # Dropout before every layer (masks drawn as Chainer's); BPTT length 2: 20 SGD steps, the LSTMs' state cut at
     # each (PT075: detach_state() of the LSTM modules of train_ptb.py's RNNForLM, read from that file).
+    # (`model.predictor.train = False` around the evaluation sets RNNForLM's own flag, `train_flag` in torch, which its
+    # training_mode() blocks follow: PT135 follows the predictor into train_ptb.py.)
     "ptb-custom-loop": case(
         "ptb-custom-loop",
-        ("train_ptb_custom_loop.py:51: `model.predictor.train = False` (v1's mode attribute, marked PT099 at lines "
-         "51, 54, 62) hides nn.Module.train(), which the training_mode() of train_ptb.py's forward then calls; "
-         "right: RNNForLM's `self.train` is renamed `train_flag` in train_ptb.py, so the other file's assignments "
-         "must set `train_flag` too (a cross-file rename). (`model.copy()` no longer fails: chainer_copy shares "
-         "the module's tensors, the Classifier's last loss, as Chainer's shallow copy did)",
-         "'bool' object is not callable"),
         args=("--unit", "20", "--batchsize", "5", "--bproplen", "2", "--epoch", "1", "--gpu", "-1")),
     "word2vec-skipgram-hsm": case("word2vec-skipgram-hsm", WORD2VEC_TRAINER),
     "word2vec-cbow-ns": case("word2vec-cbow-ns", WORD2VEC_TRAINER),

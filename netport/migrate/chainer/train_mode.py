@@ -17,7 +17,9 @@ dropout off during training too), so:
   does a ``train=``/``test=`` argument kept for a callee that takes no mode (CH026);
 * a model attribute ``self.train`` toggled from outside (``model.predictor.train = False`` ...
   ``= True``) becomes a ``using_config('train', False)`` block over the statements in between
-  (CH022);
+  (CH022); an object proven to be of a class whose ``train`` is a flag of its own (``self.train =
+  train``, which Chainer 5 keeps) keeps its assignment, and to torch only an object proven to be of a
+  class whose ``train`` was the mode is toggled with eval()/train() (the rest: PT135);
 * ``Variable(x, volatile='on')`` puts the statements of its block that compute with it (it, and
   what is computed from it, statement by statement) under ``with chainer.no_backprop_mode():``
   (CH023): v1's volatility was a property of the Variable, so the training code that follows in
@@ -37,7 +39,7 @@ import libcst as cst
 from netport.migrate.chainer import api
 from netport.migrate.passes import NO_BACKPROP, TRAIN_FALSE, RulePass, code, is_bool
 from netport.migrate.registry import rule_pass
-from netport.migrate.project import FLAG_NAMES, FlagFunction
+from netport.migrate.project import FLAG_NAMES, FlagFunction, instance_classes, scope_names
 from netport.migrate.rules import Rule, register
 
 register(
@@ -504,9 +506,19 @@ class TrainMode(RulePass):
         if not self.project.train_attribute_classes:
             return
         owner = code(target.value)
+        classes = instance_classes(self)
+        instance = classes.at(owner, scope_names(self, node))
+        kind = classes.train_attribute(instance) if instance is not None else None
+        if self.ctx.target != "torch" and kind == "renamed":
+            return  # a flag of the class's own, which Chainer 5 keeps (its dropout's scope reads it): exact as it is
         if self.ctx.target == "torch":
             # torch keeps the mode per module, as v1 kept this attribute per link: the toggle is the
-            # module's own train()/eval(), which lasts (like the attribute) until the next toggle
+            # module's own train()/eval(), which lasts (like the attribute) until the next toggle; only for an
+            # object proven to be of a class whose `train` was that mode attribute (CH022 makes its reads the
+            # module's mode). A flag of the class's own is renamed by the torch rules (PT135), and an object
+            # netport cannot place is marked there.
+            if kind != "mode":
+                return
             value = assign.value
             call = "train()" if is_bool(value, True) else "eval()" if is_bool(value, False) else f"train({code(value)})"
             self.remove(node)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 
@@ -28,8 +29,9 @@ from netport.migrate.torch.written_in import (BINARY_HIERARCHICAL_SOFTMAX, INCEP
 from netport.migrate.registry import rule_pass
 from netport.migrate.imports import import_map, qualified_name
 from netport.migrate.chainer.api import public_name
-from netport.migrate.project import BATCH_NORMALIZATION_V1, _netport_link_subclasses
+from netport.migrate.project import BATCH_NORMALIZATION_V1, _netport_link_subclasses, instance_classes
 from netport.migrate.rules import Rule, register
+from netport.migrate.torch.modes import TRAINING_MODE
 from netport.migrate.torch.own_methods import OwnMethods
 
 # Chainer's L.LSTM (v1.24 links/connection/lstm.py): upward Linear(in, 4H) and lateral Linear(H, 4H,
@@ -308,6 +310,42 @@ _NO_TORCH_LINKS = {
     "(create_huffman_tree); write the tree's path probabilities by hand (nn.AdaptiveLogSoftmaxWithLoss is a "
     "different model)",
 }
+
+_PT135_CLASS = ("class Net(chainer.Chain):\n    def __init__(self, train=True):\n"
+                 "        super(Net, self).__init__()\n        self.train = train\n\n"
+                 "    def __call__(self, x):\n        return F.dropout(x, train=self.train)\n")
+_PT135_UNPROVEN = ("netport cannot tell which class `net` is, so not what `net.train = False` did: if it is `Net` "
+                   "(whose `train` is a flag of its own, `train_flag` in torch, which its training_mode() blocks follow), set "
+                   "`net.train_flag = False`; if it is anything else (an L.Classifier around one: its predictor's mode "
+                   "did not change), neither; as it stands, `net.train = ...` hides nn.Module.train()")
+register(Rule(
+    "PT135", "an attribute netport renames in a class (a `train` flag of its own is `train_flag`, a v1.4 `forward` "
+    "next to `__call__` is `legacy_forward`) is renamed on every object proven to be of that class or a subclass, "
+    "in this file or another of the program (`L.Classifier(mod.Net(...)).predictor`, a `.copy()` of it, a child "
+    "`self.l = Net()`, the argument every call of a nested function passes); `x.train = v` on an object netport cannot "
+    "place is marked with what to set for each class it may be",
+    before="import chainer\nimport chainer.functions as F\n\n\n" + _PT135_CLASS +
+           "\n\ndef main(x):\n    def evaluate(net):\n        net.train = False\n        return net(x)\n\n"
+           "    return evaluate(Net())\n\n\ndef report(net, x):\n    net.train = False\n    return net(x)\n",
+    after="import contextlib\nfrom torch import nn\n\n\n" + TRAINING_MODE +
+          "\n\nclass Net(nn.Module):\n    def __init__(self, train=True):\n        super(Net, self).__init__()\n"
+          "        self.train_flag = train\n\n    def forward(self, x):\n"
+          "        with training_mode(self, self.train_flag):\n"
+          "            return nn.functional.dropout(x, p=0.5, training=self.training)\n"
+          "\n\ndef main(x):\n    def evaluate(net):\n        net.train_flag = False\n        return net(x)\n\n"
+          "    return evaluate(Net())\n\n\ndef report(net, x):\n"
+          "    net.train = False  # netport: TODO(PT135): " + _PT135_UNPROVEN + "\n    return net(x)\n",
+    target="torch",
+    noop=("# ported from chainer\nimport contextlib\nfrom torch import nn\n\n\n" + TRAINING_MODE +
+          "\n\nclass Net(nn.Module):\n    def __init__(self, train=True):\n        super(Net, self).__init__()\n"
+          "        self.train_flag = train\n\n    def forward(self, x):\n"
+          "        with training_mode(self, self.train_flag):\n            return x\n\n\n"
+          "def evaluate(net, x):\n    net.train_flag = False\n    return net(x)\n",
+          # Module.train() itself, called on an instance of a class whose flag is `train_flag`
+          "# ported from chainer\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self, train=True):\n"
+          "        super().__init__()\n        self.train_flag = train\n\n\nnet = Net()\nnet.train(False)\n"
+          "net.eval()\n"),
+))
 
 register(
     Rule("PT035", "CH017's BatchNormalizationV1 (v1's running variance) becomes a ChainerBatchNorm1d/2d written "
@@ -1381,29 +1419,68 @@ class ModuleRules(RulePass):
 
     def _renamed_attribute(self, node: cst.Attribute) -> str | None:
         """The new name of ``self.train``/``self.forward`` (and of the same on a known instance) when the
-        class's own attribute or method clashes with nn.Module's (see _attribute_renames)."""
-        if not self._renames or not isinstance(node.value, (cst.Name, cst.Attribute)):
-            return None
+        class's own attribute or method clashes with nn.Module's (see _attribute_renames); on an object of a class
+        of another file, or of a subclass, that netport proves (PT135, InstanceClasses), the same."""
         name = node.attr.value
-        receiver = code(node.value)
-        if receiver == "self":
-            owner = self._class_names[-1] if self._class_names and self._in_module_class else None
-        else:
-            if not hasattr(self, "_instance_classes"):
-                self._instance_classes = _instances(self.ctx.syntax_tree(), set(self._renames))
-            names, children = self._instance_classes
-            owner = names.get(receiver) if isinstance(node.value, cst.Name) else children.get(node.value.attr.value)
-        new = self._renames.get(owner, {}).get(name) if owner is not None else None
-        if new is None:
+        if name not in ("train", "forward") or not isinstance(node.value, (cst.Name, cst.Attribute)):
             return None
         parent = self.parent(node)
         called = isinstance(parent, cst.Call) and parent.func is node
-        if name == "train" and called:
-            return None  # Module.train() itself
-        if name == "forward" and not called:
+        if name == "train" and called or name == "forward" and not called:
+            return None  # Module.train() itself; a read of forward is Module.forward
+        receiver = code(node.value)
+        new = None
+        if self._renames:
+            if receiver == "self":
+                owner = self._class_names[-1] if self._class_names and self._in_module_class else None
+            else:
+                if not hasattr(self, "_instance_classes"):
+                    self._instance_classes = _instances(self.ctx.syntax_tree(), set(self._renames))
+                names, children = self._instance_classes
+                owner = names.get(receiver) if isinstance(node.value, cst.Name) else \
+                    children.get(node.value.attr.value)
+            new = self._renames.get(owner, {}).get(name) if owner is not None else None
+        if new is not None:
+            self.info(node, "PT001", f"`{receiver}.{name}` is `{receiver}.{new}`: `{name}` is nn.Module's own")
+            return new
+        project = self.project
+        if not (name == "train" and (project.train_flag_classes or project.train_attribute_classes) or
+                name == "forward" and any({"forward", "__call__"} <= m for m in project.class_methods.values())):
             return None
-        self.info(node, "PT001", f"`{receiver}.{name}` is `{receiver}.{new}`: `{name}` is nn.Module's own")
-        return new
+        classes = instance_classes(self)
+        instance = classes.at(receiver, self._scope_path)
+        new = classes.renames(instance).get(name) if instance is not None else None
+        if new is not None:
+            where = "" if instance.path == self.ctx.path else f" ({Path(instance.path).name})"
+            self.info(node, "PT135", f"`{receiver}` is a `{instance.node.name}`{where}, whose `{name}` is `{new}` in "
+                      f"torch: `{receiver}.{name}` is `{receiver}.{new}`")
+            return new
+        if name == "train" and instance is None and receiver != "self" and isinstance(parent, cst.AssignTarget):
+            self._unproven_train(node, receiver)
+        return None
+
+    def _unproven_train(self, node: cst.Attribute, receiver: str) -> None:
+        """PT135: `x.train = v` on an object netport cannot place, in a program some class of which keeps a `train`
+        flag of its own (renamed `train_flag`): which torch statement does what the assignment did depends on it."""
+        chains = self.project.chain_classes & instance_classes(self).reachable_classes()
+        flags = sorted(self.project.train_flag_classes & chains - self.project.train_attribute_classes)
+        modes = sorted(self.project.train_attribute_classes & chains)
+        if not flags and not modes:
+            return  # (no class of the program it can be keeps a `train`: the residual sweep marks it, PT099)
+        assignment = self.statement
+        value = next((code(s.value) for s in getattr(assignment, "body", ()) if isinstance(s, cst.Assign)), "...")
+        spelled = ", ".join(f"`{c}`" for c in flags)
+        options = []
+        if flags:
+            options.append(f"if it is {spelled} (whose `train` is a flag of its own, `train_flag` in torch, which its "
+                           f"training_mode() blocks follow), set `{receiver}.train_flag = {value}`")
+        if modes:
+            options.append(f"if it is {', '.join(f'`{c}`' for c in modes)} (whose `train` was Chainer's mode, the "
+                           f"module's own in torch), call `{receiver}.eval()`/`{receiver}.train()`")
+        self.todo(node, "PT135", f"netport cannot tell which class `{receiver}` is, so not what `{receiver}.train = "
+                  f"{value}` did: " + "; ".join(options) + "; if it is anything else (an L.Classifier around "
+                  f"one: its predictor's mode did not change), neither; as it stands, `{receiver}.train = ...` hides "
+                  "nn.Module.train()")
 
     def _is_linear_link_call(self, call: cst.Call) -> bool:
         func = call.func

@@ -90,7 +90,8 @@ class TorchResidual(RulePass):
         target = node.target
         # (self.train of a module class was renamed; of any other class it hides nothing)
         if isinstance(target, cst.Attribute) and target.attr.value == "train" and code(target.value) != "self" and \
-                self.qualified(target.value) is None:  # (chainer.config.train is marked as a Chainer name)
+                self.qualified(target.value) is None and \
+                not any("(PT135)" in marker for marker in self.existing_markers()):  # (PT135 said what to set)
             receiver = code(target.value)
             self.todo(node, "PT099", f"`{receiver}.train = ...` would hide nn.Module.train() if `{receiver}` is a "
                       f"module: call `{receiver}.eval()`/`{receiver}.train()` (the module's mode) or rename the "
