@@ -707,6 +707,10 @@ class InstanceClasses:
             return None
         func = expression.func
         qualified = qualified_name(func, self.imports)
+        if isinstance(func, ast.Attribute) and func.attr == "get_target" and isinstance(func.value, ast.Name) and \
+                func.value.id == "self" and len(expression.args) == 1 and not expression.keywords and \
+                isinstance(expression.args[0], ast.Constant) and expression.args[0].value == "main":
+            return self._evaluator_target(scope)
         if isinstance(func, ast.Attribute) and func.attr == "copy" and qualified is None and not expression.args and \
                 all(k.arg == "mode" for k in expression.keywords):  # link.copy(): the same class, its attributes
             return self.of(func.value, scope)
@@ -728,6 +732,33 @@ class InstanceClasses:
             return None
         found = self.program.find(qualified, None if path == self.path else path)
         return Instance(found[0], found[1], found[2]) if found is not None else None
+
+    def _evaluator_target(self, scope: ast.AST) -> Instance | None:
+        """`self.get_target('main')` in a method of an Evaluator subclass defined at the top of this file: the
+        target every construction of the class in this file passes (its second argument, or target=)."""
+        method = scope
+        while method is not None and not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            method = self._scope_of(method)
+        owner = self._scope_of(method) if method is not None else None
+        if not isinstance(owner, ast.ClassDef) or self._scope_of(owner) is not self.tree or not any(
+                (qualified_name(base, self.imports) or "").endswith("extensions.Evaluator") for base in owner.bases):
+            return None
+        found: Instance | None = None
+        for node in ast.walk(self.tree):
+            if not (isinstance(node, ast.Name) and node.id == owner.name and isinstance(node.ctx, ast.Load)):
+                continue
+            call = self.parents.get(id(node))
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "super":
+                continue  # super(Class, self) in its own methods
+            if not (isinstance(call, ast.Call) and call.func is node) or \
+                    any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                return None  # subclassed, passed on or kept: its constructions are not all seen
+            values = [k.value for k in call.keywords if k.arg == "target"] + call.args[1:2]
+            instance = self.of(values[0], self._scope_of(call)) if len(values) == 1 else None
+            if instance is None or found is not None and not found.same(instance):
+                return None
+            found = instance
+        return found
 
     def _name(self, name: str, scope: ast.AST) -> Instance | None:
         if name in self._globals:
@@ -885,7 +916,8 @@ class InstanceClasses:
         flag `train` of its own -> `train_flag`; a v1.4 `forward` method of a class that also has `__call__` ->
         `legacy_forward`."""
         names = {}
-        if self.train_attribute(instance) == "renamed":
+        if self.train_attribute(instance) == "renamed" or instance.node is None:
+            # (Chainer's L.Classifier reads no `train`: what a program sets there only must not hide Module.train)
             names["train"] = "train_flag"
         for node, _, _ in self.lineage(instance):
             methods = {item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}

@@ -187,3 +187,39 @@ def test_a_program_that_also_has_a_mode_class_still_sets_the_flag_of_its_own(tmp
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == EXPECTED + ["off"]
+
+
+EVALUATOR = '''import chainer
+import chainer.links as L
+from chainer.training import extensions
+import net
+
+
+class TestModeEvaluator(extensions.Evaluator):
+    def evaluate(self):
+        model = self.get_target('main')
+        model.train = False
+        ret = super(TestModeEvaluator, self).evaluate()
+        model.train = True
+        return ret
+
+
+def main(it, TARGETS):
+    model = L.Classifier(net.Net())
+    ev = TestModeEvaluator(it, model)
+    return ev
+'''
+
+
+def test_the_target_of_an_evaluator_subclass_is_what_its_constructions_pass(tmp_path):
+    """`self.get_target('main')` in an Evaluator subclass is the target each construction in the file passes: here
+    an L.Classifier, which reads no `train` in Chainer 1.24 (the assignment did nothing), so `train_flag` (harmless,
+    where `train` would hide nn.Module.train()). Two constructions with targets of other classes: not proven."""
+    results = migrated(write_project(tmp_path / "in", EVALUATOR.replace(", TARGETS", "")))
+    run = results["run.py"]
+    assert "        model.train_flag = False\n" in run.migrated and "        model.train_flag = True\n" in run.migrated
+    assert [f.severity for f in run.findings if f.rule == "PT135"] == [Severity.INFO] * 2
+    other = EVALUATOR.replace(", TARGETS", ", other").replace("    return ev\n",
+                                                              "    return ev, TestModeEvaluator(it, other)\n")
+    results = migrated(write_project(tmp_path / "in2", other))
+    assert [f.severity for f in results["run.py"].findings if f.rule == "PT135"] == [Severity.ERROR] * 2

@@ -1452,8 +1452,11 @@ class ModuleRules(RulePass):
         new = classes.renames(instance).get(name) if instance is not None else None
         if new is not None:
             where = "" if instance.path == self.ctx.path else f" ({Path(instance.path).name})"
-            self.info(node, "PT135", f"`{receiver}` is a `{instance.node.name}`{where}, whose `{name}` is `{new}` in "
-                      f"torch: `{receiver}.{name}` is `{receiver}.{new}`")
+            what = "which reads no `train` (the attribute set here did nothing in Chainer 1.24), so `train_flag` " \
+                "in torch, where `train` is nn.Module's" if instance.node is None else \
+                f"whose `{name}` is `{new}` in torch"
+            self.info(node, "PT135", f"`{receiver}` is a `{instance.name}`{where}, {what}: `{receiver}.{name}` is "
+                      f"`{receiver}.{new}`")
             return new
         if name == "train" and instance is None and receiver != "self" and isinstance(parent, cst.AssignTarget):
             self._unproven_train(node, receiver)
