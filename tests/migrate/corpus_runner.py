@@ -19,8 +19,9 @@ Options before RECORD, for tests/migrate/test_corpus_programs_torch.py (a progra
                          converted by `netport convert-weights`) into the module whose parameters it is given
                          (each parameter once: later loads skip what an earlier one set, which has trained
                          since), restore the generator states of DIR/setup-k.json, record every scalar
-                         `Tensor.backward()`, and draw dropout's masks as Chainer 1.24 does and torch.randn's
-                         numbers from NumPy's generator (a program's own noise, xp.random.randn in Chainer)
+                         `Tensor.backward()`, and draw dropout's masks and torch.multinomial's samples with
+                         replacement (the written-in L.NegativeSampling's negatives) as Chainer 1.24 does, and
+                         torch.randn's numbers from NumPy's generator (a program's own noise, xp.random.randn)
     A link with parameters that its first forward pass initialises is saved at the first backward() after
     its setup instead, and the generator states after each such initialisation go to DIR/lazy.json; the
     torch module's nn.Lazy* parameters are loaded as soon as that forward pass has given them a shape, and
@@ -376,6 +377,42 @@ def torch_hooks(directory, losses):
 
     randn_like = torch.randn_like
     torch.randn_like = numpy_randn_like
+    multinomial = torch.multinomial
+    aliases = {}  # the bytes of p -> Chainer's alias table (threshold, values) of it
+
+    def chainer_multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+        """Draws with replacement from p as Chainer 1.24's WalkerAlias (L.NegativeSampling's sampler) did: its
+        table of p / sum(p) in float32 and NumPy's uniform draws (torch's own draws from its generator: the
+        same distribution, other numbers); anything else is torch's."""
+        if not replacement or input.dim() != 1 or generator is not None or out is not None:
+            return multinomial(input, num_samples, replacement, generator=generator, out=out)
+        p = input.detach().cpu().numpy().astype(np.float32)
+        key = p.tobytes()
+        if key not in aliases:
+            prob = p / np.sum(p)
+            threshold = np.ndarray(len(p), np.float32)
+            values = np.ndarray(len(p) * 2, np.int32)
+            il, ir = 0, 0
+            pairs = sorted(zip(prob, range(len(p))))
+            for q, i in pairs:  # chainer/utils/walker_alias.py (1.24)
+                q = q * len(p)
+                while q > 1 and ir < il:
+                    values[ir * 2 + 1] = i
+                    q -= 1.0 - threshold[ir]
+                    ir += 1
+                threshold[il] = q
+                values[il * 2] = i
+                il += 1
+            for i in range(ir, len(p)):
+                values[i * 2 + 1] = 0
+            aliases[key] = threshold, values
+        threshold, values = aliases[key]
+        pb = np.random.uniform(0, 1, (num_samples,)) * len(threshold)
+        index = pb.astype(np.int32)
+        left_right = (threshold[index] < pb - index).astype(np.int32)
+        return torch.from_numpy(values[index * 2 + left_right].astype(np.int64)).to(input.device)
+
+    torch.multinomial = chainer_multinomial
 
 
 def main():

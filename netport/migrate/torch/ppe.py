@@ -34,6 +34,12 @@ was checked against pytorch-pfn-extras 0.9.0 and Chainer 1.24 (the sources, and 
   ppe's filename). Evaluator reports the mean over its batches, in evaluation mode, like Chainer's.
 - IntervalTrigger, ManualScheduleTrigger (integral points) and Min/MaxValueTrigger fire at the same
   iterations as Chainer's.
+- A StandardUpdater with a converter or an iterator of the program's own keeps Chainer's iterators: it is
+  the written-in ChainerStandardUpdater (1.24's update_core) in a loop of updater.update() (PT131), and an
+  Evaluator with a converter is ChainerEvaluator (1.24's evaluate(): reset() or a shallow copy; PT132).
+  ppe's triggers count epochs as iters_per_epoch iterations, so an iterator of the program's own gives its
+  first epoch's length, counted on a deep copy with the generators restored; the updater raises where a
+  later epoch is not as long (a trigger of ppe's cannot follow a Chainer iterator's epoch_detail).
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from netport.migrate.passes import TODO_PREFIX, ZERO_GRAD, bind_arguments, code,
 from netport.migrate.project import ProgramClasses
 from netport.migrate.report import Severity
 from netport.migrate.rules import Rule, register
-from netport.migrate.torch.datasets import CONCAT_EXAMPLES, SERIAL_ITERATOR
+from netport.migrate.torch.datasets import CONCAT_EXAMPLES, ITERATOR_BASE, ITERATOR_BASES, SERIAL_ITERATOR
 from netport.migrate.torch.graphs import (DIFFERENCE, DUMP_GRAPH, GRAPH_DOT, HELPER, dump_graph_arguments,
                                          dump_graph_lines)
 
@@ -227,6 +233,7 @@ STANDARD_UPDATER_CLASS = '''class ChainerStandardUpdater:
         self.loss_func = loss_func
         self.iteration = 0
         self.targets = {}
+        self.iters_per_epoch = None  # (where set: the manager's epoch length, checked against the iterator's)
 
     @property
     def epoch(self):
@@ -256,6 +263,29 @@ STANDARD_UPDATER_CLASS = '''class ChainerStandardUpdater:
     def update(self):
         self.update_core()
         self.iteration += 1
+        if self.iters_per_epoch is not None and self.epoch != self.iteration // self.iters_per_epoch:
+            raise RuntimeError('the main iterator is in epoch %d after update %d, the manager counts epoch %d: '
+                               'its epochs are not all %d updates long as its first was, so the epoch triggers '
+                               'would fire at other iterations than in Chainer' % (
+                                   self.epoch, self.iteration, self.iteration // self.iters_per_epoch,
+                                   self.iters_per_epoch))
+
+    def update_core(self):
+        """Chainer's StandardUpdater.update_core: the main iterator's next batch through the converter gives the
+        loss function's arguments (a tuple: by position, a dict: by keyword, else the one); one step."""
+        batch = self._iterators['main'].next()
+        in_arrays = self.converter(batch, self.device)
+        optimizer = self._optimizers['main']
+        loss_func = self.loss_func or self.targets['main']
+        if isinstance(in_arrays, tuple):
+            loss = loss_func(*[torch.as_tensor(x) for x in in_arrays])
+        elif isinstance(in_arrays, dict):
+            loss = loss_func(**{key: torch.as_tensor(x) for key, x in in_arrays.items()})
+        else:
+            loss = loss_func(torch.as_tensor(in_arrays))
+        optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        optimizer.step()
 
     def finalize(self):
         for iterator in self._iterators.values():
@@ -302,6 +332,75 @@ STANDARD_UPDATER_CLASS = '''class ChainerStandardUpdater:
                     isinstance(value, (bool, int, float, str, type(None), numpy.ndarray, numpy.generic))}
         for key, value in state.items():
             setattr(iterator, key, restored(value, None))
+'''
+
+# The updates in one epoch of an iterator of the program's own (a StandardUpdater draws one batch per update): the
+# batches a copy of it draws until its epoch changes, the generators it may draw from restored after.
+ITERS_PER_EPOCH = '''def chainer_iters_per_epoch(iterator, limit=None):
+    """The manager's iters_per_epoch for a Chainer iterator: the batches a deep copy of it draws until its epoch
+    changes (at most limit + 1), with NumPy's, Python's and torch's generators restored after, so that the run
+    draws what it would have drawn. The updater checks at each update that the later epochs are as long."""
+    states = numpy.random.get_state(), random.getstate(), torch.get_rng_state()
+    copied = copy.deepcopy(iterator)
+    start, n = copied.epoch, 0
+    try:
+        while copied.epoch == start and (limit is None or n <= limit):
+            copied.next()
+            n += 1
+    finally:
+        numpy.random.set_state(states[0])
+        random.setstate(states[1])
+        torch.set_rng_state(states[2])
+    return n
+'''
+
+# chainer/training/extensions/evaluator.py (1.24): evaluate() resets the iterator where it has reset(), else
+# iterates a shallow copy of it (copy.copy: arrays it shuffles in place are shared), passes each batch through
+# the converter with the device and calls eval_func (the target) with the arrays as the updater did, and
+# reports the mean of what was reported; ppe's Evaluator (evaluation mode, no gradients, 'validation/...').
+EVALUATOR_CLASS = '''class ChainerEvaluator(ppe.training.extensions.Evaluator):
+    """Chainer's extensions.Evaluator on a Chainer iterator with a converter and a device: each evaluation
+    resets the iterator (where it has reset()) or iterates a shallow copy of it, and calls eval_func (the
+    target) with the converted arrays (a tuple: by position, a dict: by keyword, else the one)."""
+
+    def __init__(self, iterator, target, converter=chainer_concat_examples, device=None, eval_hook=None,
+                 eval_func=None):
+        super().__init__(iterator if isinstance(iterator, dict) else {'main': iterator}, target, eval_hook=eval_hook,
+                         eval_func=eval_func)
+        self.converter = converter
+        self.device = device
+
+    def evaluate(self):
+        iterator = self._iterators['main']
+        eval_func = self._eval_func or self._targets['main']
+        if self.eval_hook:
+            self.eval_hook(self)
+        if hasattr(iterator, 'reset'):
+            iterator.reset()
+            it = iterator
+        else:
+            it = copy.copy(iterator)
+        summary = ppe.reporting.DictSummary()
+        targets = list(self._targets.values())
+        modes = [target.training for target in targets]
+        for target in targets:
+            target.eval()
+        try:
+            for batch in it:
+                observation = {}
+                with ppe.reporting.report_scope(observation):
+                    in_arrays = self.converter(batch, self.device)
+                    if isinstance(in_arrays, tuple):
+                        eval_func(*[torch.as_tensor(x) for x in in_arrays])
+                    elif isinstance(in_arrays, dict):
+                        eval_func(**{key: torch.as_tensor(x) for key, x in in_arrays.items()})
+                    else:
+                        eval_func(torch.as_tensor(in_arrays))
+                summary.add(observation)
+        finally:
+            for target, mode in zip(targets, modes):
+                target.train(mode)
+        return summary.compute_mean()
 '''
 
 _CUSTOM = "import chainer\nfrom chainer import training\n\n\nclass GAN(training.StandardUpdater):\n" \
@@ -376,6 +475,63 @@ register(
                "manager = ppe.training.ExtensionsManager(models, optimizers, 5, iters_per_epoch=10)\n"
                "while not manager.stop_trigger:\n    with manager.run_iteration():\n        updater.update()\n",
                "# ported from chainer\nfrom mylib import training\nupdater = training.StandardUpdater(it, opt)\n")),
+)
+
+_WINDOWS = "class Windows(chainer.dataset.Iterator):\n    def __init__(self, data, size):\n" \
+    "        self.data, self.size, self.epoch, self.position = data, size, 0, 0\n\n    def __next__(self):\n" \
+    "        batch = self.data[self.position:self.position + self.size]\n        self.position += self.size\n" \
+    "        if self.position >= len(self.data):\n            self.epoch, self.position = self.epoch + 1, 0\n" \
+    "        return batch, batch\n\n\ndef convert(batch, device):\n    return batch\n\n\n"
+_MANAGER_LOOP = "# trainer.run(): the updater's update() (its update_core), the extensions after it\n" \
+    "while not trainer.stop_trigger:\n    with trainer.run_iteration():\n        updater.update()\n"
+register(
+    Rule("PT131", "--trainer ppe: a StandardUpdater with a converter or an iterator of the program's own (or whose "
+         "Evaluators have one) is the written-in ChainerStandardUpdater with the same arguments: Chainer 1.24's "
+         "update_core (the iterator's next() through the converter, the arrays as tensors to the loss function; "
+         "zero_grad, backward, step) in a loop of updater.update(); the manager's iters_per_epoch is the iterator's "
+         "first epoch, counted on a deep copy (chainer_iters_per_epoch, the generators restored; WARNING), the "
+         "updater raising if a later epoch differs",
+         before="import chainer\nfrom chainer import training\n\n\n" + _WINDOWS +
+         "optimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\ntrain_iter = Windows(train, 10)\n"
+         "updater = training.StandardUpdater(train_iter, optimizer, converter=convert, device=-1)\n"
+         "trainer = training.Trainer(updater, (5, 'epoch'))\ntrainer.run()\n",
+         after="import copy\nimport numpy\nimport random\nimport torch\nimport pytorch_pfn_extras as ppe\n\n\n" +
+         ITERATOR_BASE + "\n\n" + CONCAT_EXAMPLES + "\n\n" + STANDARD_UPDATER_CLASS + "\n\n" + ITERS_PER_EPOCH +
+         "\n\n" + _WINDOWS.replace("(chainer.dataset.Iterator)", "(ChainerIterator)") +
+         "optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\ntrain_iter = Windows(train, 10)\n"
+         "updater = ChainerStandardUpdater(train_iter, optimizer, converter=convert, device=-1)\n"
+         "updater.targets = {'main': model}\nupdater.iters_per_epoch = chainer_iters_per_epoch(train_iter)\n"
+         "trainer = ppe.training.ExtensionsManager(updater.targets, updater.get_all_optimizers(), 5, "
+         "iters_per_epoch=updater.iters_per_epoch, state_objects={'updater': updater})\n" + _MANAGER_LOOP,
+         target="torch", options=PPE,
+         noop=("# ported from chainer\nupdater = ChainerStandardUpdater(train_iter, optimizer, converter=convert)\n"
+               "updater.iters_per_epoch = chainer_iters_per_epoch(train_iter)\n",
+               "# ported from chainer\nfrom mylib import training\n"
+               "updater = training.StandardUpdater(it, opt, converter=convert)\n")),
+    Rule("PT132", "--trainer ppe: an extensions.Evaluator with a converter or an iterator of the program's own is the "
+         "written-in ChainerEvaluator (ppe's Evaluator with Chainer 1.24's evaluate(): reset() or a shallow copy of "
+         "the iterator, each batch through the converter with the device, the mean of the reports) on the Chainer "
+         "iterator (a SerialIterator: ChainerSerialIterator)",
+         before=_HEAD + "optimizer = chainer.optimizers.SGD()\noptimizer.setup(model)\n"
+         "train_iter = chainer.iterators.SerialIterator(train, 10)\n"
+         "test_iter = chainer.iterators.SerialIterator(test, 10, repeat=False, shuffle=False)\n"
+         "updater = training.StandardUpdater(train_iter, optimizer, converter=convert)\n"
+         "trainer = training.Trainer(updater, (5, 'epoch'))\n"
+         "trainer.extend(extensions.Evaluator(test_iter, model, converter=convert))\ntrainer.run()\n",
+         after="import copy\nimport math\nimport numpy\nimport torch\nimport pytorch_pfn_extras as ppe\n\n\n" +
+         SERIAL_ITERATOR + "\n\n" + CONCAT_EXAMPLES + "\n\n" + STANDARD_UPDATER_CLASS + "\n\n" + EVALUATOR_CLASS +
+         "\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+         "train_iter = ChainerSerialIterator(train, 10)\n"
+         "test_iter = ChainerSerialIterator(test, 10, repeat=False, shuffle=False)\n"
+         "updater = ChainerStandardUpdater(train_iter, optimizer, converter=convert)\n"
+         "updater.targets = {'main': model}\n"
+         "trainer = ppe.training.ExtensionsManager(updater.targets, updater.get_all_optimizers(), 5, "
+         "iters_per_epoch=math.ceil(len(train) / 10), state_objects={'updater': updater})\n"
+         "trainer.extend(ChainerEvaluator(test_iter, model, converter=convert))\n" + _MANAGER_LOOP,
+         target="torch", options=PPE,
+         noop=("# ported from chainer\ntrainer.extend(ChainerEvaluator(test_iter, model, converter=convert))\n",
+               "# ported from chainer\nfrom mylib import extensions\n"
+               "trainer.extend(extensions.Evaluator(test_iter, model, converter=convert))\n")),
 )
 
 SERIAL = ("chainer.iterators.SerialIterator",)
@@ -625,6 +781,8 @@ class PpeTrainer:
         self.graphs_written: set[int] = set()  # id(dump_graph call) whose graph the loop writes (PT092)
         self.graph_problems: dict[int, str] = {}  # id(dump_graph call) -> why the loop does not write it
         self.helpers: dict[str, str] = {}  # definitions written into the file (PT100, PT101), in order of need
+        self.renamed: dict[int, str] = {}  # id(original call) -> the name its callee becomes (PT131, PT132)
+        self.chainer_evaluator_calls: set[int] = set()  # id(Evaluator call) that becomes ChainerEvaluator (PT132)
 
     # facts ----------------------------------------------------------------------------------------
 
@@ -677,6 +835,11 @@ class PpeTrainer:
         name = code(call.func).split(".")[-1] if isinstance(call.func, (cst.Name, cst.Attribute)) else ""
         return "subclass" if self._class_bases(name) & set(UPDATER_BASES) else None
 
+    def _program_iterator(self, call: cst.Call) -> bool:
+        """A call of an iterator class of the program's own (deriving from chainer.dataset.Iterator)."""
+        name = code(call.func).split(".")[-1] if isinstance(call.func, (cst.Name, cst.Attribute)) else ""
+        return bool(self._class_bases(name) & set(ITERATOR_BASES))
+
     def ppe(self) -> str:
         spelling = spell_with(self.r.aliases, "pytorch_pfn_extras")
         if spelling is None:
@@ -697,8 +860,8 @@ class PpeTrainer:
         if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and len(small.targets) == 1 and \
                 isinstance(small.targets[0].target, cst.Name):
             call, callee = small.value, self.callee(small.value)
-            kind = "iterator" if callee in SERIAL + MULTIPROCESS else "trainer" if callee in TRAINER else \
-                "updater" if self._updater_class(call) else None
+            kind = "iterator" if callee in SERIAL + MULTIPROCESS or self._program_iterator(call) else \
+                "trainer" if callee in TRAINER else "updater" if self._updater_class(call) else None
             return kind, call, small.targets[0].target.value
         if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and \
                 isinstance(small.value.func, cst.Attribute) and isinstance(small.value.func.value, cst.Name):
@@ -778,7 +941,8 @@ class PpeTrainer:
                                "ParallelUpdater's or another updater's step is written by hand (ppe runs one "
                                "process; torch.nn.parallel spreads a model over devices)")
         updater_statement, updater_call, updater_name = updaters[0]
-        if self._updater_class(updater_call) == "subclass":
+        if self._updater_class(updater_call) == "subclass" or self._updater_class(updater_call) == "standard" and \
+                self._keeps_chainer_iterators(updater_call, of, trainer_name):
             return self._convert_custom(scope, statements, of, run, trainer_name, trainer_statement, trainer_call,
                                         stop, unit, out, updater_statement, updater_call, updater_name)
         parts = None  # ParallelUpdater: its devices' names, 'main' first, and the main device
@@ -794,8 +958,8 @@ class PpeTrainer:
             args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "device", "loss_func"])
         if args is None or set(args) - {"iterator", "optimizer", "device", "devices", "loss_func"} or \
                 not isinstance(args.get("iterator"), cst.Name) or not isinstance(args.get("optimizer"), cst.Name):
-            raise _Unsupported(updater_statement, "a StandardUpdater with a converter, or iterators or optimizers "
-                               "given as a dict: write its update step by hand")
+            raise _Unsupported(updater_statement, "a StandardUpdater with iterators or optimizers given as a dict "
+                               "(or arguments not matched): write its update step by hand")
         loss_func = args.get("loss_func")
         if loss_func is not None and not isinstance(loss_func, (cst.Name, cst.Attribute)):
             raise _Unsupported(updater_statement, "a loss_func that is not a name: bind it to one first")
@@ -809,7 +973,7 @@ class PpeTrainer:
         device = None if device is None or code(device) in ("None", "-1") else code(device)
         # the iterators: the updater's repeats, an Evaluator's does not
         train_iter = args["iterator"].value
-        iterators = {name: (s, call) for s, call, name in of("iterator")}
+        iterators = self._block_iterators(of, trainer_name, train_iter, own=False)
         if train_iter not in iterators:
             raise _Unsupported(updater_statement, f"the iterator `{train_iter}` is not built in this block")
         loaders = [self._loader(statement, call, repeats=name == train_iter)
@@ -1049,6 +1213,8 @@ class PpeTrainer:
     def leave_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if id(original) in self.calls:
             return cst.parse_expression(self.calls[id(original)])
+        if id(original) in self.renamed:
+            return updated.with_changes(func=cst.Name(self.renamed[id(original)]))
         if self._skipped():
             return updated
         qualified = self.callee(original) or ""
@@ -1164,9 +1330,11 @@ class PpeTrainer:
         return any(_dotted(b.value) and self.r.qualified(b.value) in STANDARD_UPDATER for b in node.bases) and \
             any(isinstance(item, cst.FunctionDef) and item.name.value == "update_core" for item in node.body.body)
 
-    def _helper(self, name: str, text: str) -> str:
+    def _helper(self, name: str, text: str, modules=("numpy", "torch")) -> str:
         """A definition written into the file once, its modules spelled as this file imports them."""
-        for module in ("numpy", "torch"):
+        if re.search(r"(?<![\w.$])ppe\.", text):
+            text = re.sub(r"(?<![\w.$])ppe\.", self.ppe() + ".", text)
+        for module in modules:
             if re.search(rf"(?<![\w.$]){module}\.", text):
                 text = re.sub(rf"(?<![\w.$]){module}\.", self.r.need_import(module) + ".", text)
         self.helpers.setdefault(name, text)
@@ -1315,15 +1483,67 @@ class PpeTrainer:
             found.add(value.id)
         return next(iter(found)) if len(found) == 1 else None
 
+    def _block_iterators(self, of, trainer_name: str, train_iter: str, own: bool) -> dict:
+        """name -> (statement, call) of the block's SerialIterators and MultiprocessIterators and (own) of the
+        iterators of the program's own that the updater or an Evaluator of the Trainer takes (others are left
+        alone, as any other object)."""
+        used = {train_iter}
+        for statement, _, name in of("extend"):
+            for call in _calls(statement) if name == trainer_name else ():
+                first = _positional(call, 0)
+                if self._evaluator_class(call) and first is not None and isinstance(first.value, cst.Name):
+                    used.add(first.value.value)
+        return {name: (s, call) for s, call, name in of("iterator")
+                if not self._program_iterator(call) or own and name in used}
+
+    def _keeps_chainer_iterators(self, updater_call: cst.Call, of, trainer_name: str) -> bool:
+        """A StandardUpdater that keeps Chainer's iterators (PT131): one with a converter or with an iterator of the
+        program's own, or one of whose Trainer's Evaluators has a converter or such an iterator."""
+        args = bind_arguments(updater_call, ["iterator", "optimizer", "converter", "device", "loss_func"])
+        if args is None:
+            return False
+        own = {name for _, call, name in of("iterator") if self._program_iterator(call)}
+        if "converter" in args or isinstance(args.get("iterator"), cst.Name) and args["iterator"].value in own:
+            return True
+        return bool(self._chainer_evaluators(of, trainer_name, own, device=False))
+
+    def _chainer_evaluators(self, of, trainer_name: str, own: set[str], device: bool = True) -> dict[int, str]:
+        """id(call) -> its iterator's name, of the Trainer's extensions.Evaluators that need Chainer's iterator
+        (PT132): a converter, an iterator of the program's own, a device (which Chainer's concat_examples moved the
+        batches to; with `device`: once the updater keeps Chainer's iterators, PT131 or PT101), or an iterator such
+        an Evaluator keeps."""
+        found = []
+        for statement, _, name in of("extend"):
+            if name != trainer_name:
+                continue
+            for call in _calls(statement):
+                if self._evaluator_class(call) != "chainer":
+                    continue
+                args = bind_arguments(call, ["iterator", "target", "converter", "device", "eval_hook", "eval_func"])
+                if args is not None and isinstance(args.get("iterator"), cst.Name):
+                    moves = device and "device" in args and code(args["device"]) not in ("None", "-1")
+                    found.append((call, args["iterator"].value,
+                                  "converter" in args or moves or args["iterator"].value in own))
+        kept = {iterator for _, iterator, needs in found if needs}
+        return {id(call): iterator for call, iterator, _ in found if iterator in kept}
+
     def _convert_custom(self, scope, statements, of, run, trainer_name, trainer_statement, trainer_call, stop, unit,
                         out, updater_statement, updater_call, updater_name) -> None:
+        standard = self._updater_class(updater_call) == "standard"  # (PT131: it becomes ChainerStandardUpdater)
+        rule = "PT131" if standard else "PT101"
         cls = code(updater_call.func)
         args = self._custom_arguments(updater_statement, updater_call)
         if not isinstance(args.get("iterator"), cst.Name) or "optimizer" not in args:
             raise _Unsupported(updater_statement, f"the iterator and the optimizers {cls} gives StandardUpdater are "
                                "not known here (its __init__ in another file, or not forwarding them by name): give "
                                "ExtensionsManager its optimizers' models and optimizers by name and call "
-                               "updater.update() in run_iteration() by hand", "PT101")
+                               "updater.update() in run_iteration() by hand", rule)
+        if standard and not isinstance(args.get("optimizer"), cst.Name):
+            raise _Unsupported(updater_statement, "a StandardUpdater whose optimizers are given as a dict: write its "
+                               "update step by hand", rule)
+        loss_func = args.get("loss_func")
+        if loss_func is not None and not isinstance(loss_func, (cst.Name, cst.Attribute)):
+            raise _Unsupported(updater_statement, "a loss_func that is not a name: bind it to one first", rule)
         optimizers = self._optimizers(updater_statement, args["optimizer"], statements)
         targets = []
         for key, optimizer in optimizers:
@@ -1332,44 +1552,79 @@ class PpeTrainer:
                 raise _Unsupported(updater_statement, f"the model `{optimizer}` was set up with is not known (one "
                                    f"`{optimizer}.setup(model)` in this file, or `{optimizer} = f(model)` of a "
                                    "function of this file that sets one up): the manager needs it under the "
-                                   "optimizer's name",
-                                   "PT101")
+                                   "optimizer's name", rule)
             targets.append(f"{key}: {model}")
         train_iter = args["iterator"].value
-        iterators = {name: (s, call) for s, call, name in of("iterator")}
-        if train_iter not in iterators:
+        iterators = self._block_iterators(of, trainer_name, train_iter, own=True)
+        own = {name for name, (_, call) in iterators.items() if self._program_iterator(call)}
+        if train_iter not in iterators or train_iter in own and not standard:
             raise _Unsupported(updater_statement, f"the updater's iterator `{train_iter}` is not a SerialIterator or "
                                "MultiprocessIterator built in this block: the manager counts an epoch as "
                                "iters_per_epoch updates, and Chainer's epoch was this iterator's epoch_detail, which "
                                "netport cannot count here; build ExtensionsManager(..., iters_per_epoch=<the updates "
-                               "in one epoch>) and call updater.update() in run_iteration() by hand", "PT101")
-        serial_statement, serial_call = iterators[train_iter]
+                               "in one epoch>) and call updater.update() in run_iteration() by hand", rule)
+        evaluators = self._chainer_evaluators(of, trainer_name, own)
+        for statement, _, name in of("extend"):
+            for call in _calls(statement) if name == trainer_name else ():
+                first = _positional(call, 0)
+                if self._evaluator_class(call) == "subclass" and first is not None and \
+                        isinstance(first.value, cst.Name) and first.value.value in set(evaluators.values()) | own:
+                    raise _Unsupported(statement, f"an Evaluator of the program's own on `{first.value.value}`, an "
+                                       "iterator that stays Chainer's (ppe's Evaluator iterates DataLoaders): "
+                                       "evaluate it by hand", "PT132")
+        kept = set(evaluators.values()) | own | {train_iter}  # iterators that stay Chainer's
+        serials = {}
         names = ["dataset", "batch_size", "repeat", "shuffle"]
-        multiprocess = self.callee(serial_call) in MULTIPROCESS
-        serial = bind_arguments(serial_call, names + (["n_processes", "n_prefetch", "shared_mem"] if multiprocess
-                                                       else []))
-        repeat, shuffle = (code(serial.get(n, cst.Name("True"))) if serial else None for n in ("repeat", "shuffle"))
-        if serial is None or "batch_size" not in serial or repeat != "True" or shuffle not in ("True", "False"):
-            raise _Unsupported(serial_statement, "the updater's iterator with these arguments (repeat other than "
-                               "True, shuffle other than True or False)", "PT101")
+        for name in kept - own:
+            statement, call = iterators[name]
+            multiprocess = self.callee(call) in MULTIPROCESS
+            serial = bind_arguments(call, names + (["n_processes", "n_prefetch", "shared_mem"] if multiprocess
+                                                   else []))
+            repeat, shuffle = (code(serial.get(n, cst.Name("True"))) if serial else None for n in ("repeat", "shuffle"))
+            if serial is None or "batch_size" not in serial or repeat != ("True" if name == train_iter else repeat) \
+                    or repeat not in ("True", "False") or shuffle not in ("True", "False"):
+                raise _Unsupported(statement, "the updater's iterator with these arguments (repeat other than True, "
+                                   "shuffle other than True or False)" if name == train_iter else "an Evaluator's "
+                                   "iterator with these arguments (repeat or shuffle other than True or False)", rule)
+            serials[name] = serial
         loaders = [self._loader(statement, call, repeats=False)
-                   for name, (statement, call) in iterators.items() if name != train_iter]
+                   for name, (statement, call) in iterators.items() if name not in kept]
         self._check_uses(scope, iterators, trainer_name, updater_name, train_iter, statements, custom=updater_call)
         for convert in loaders:
             convert()
-        iterator = self._helper("ChainerSerialIterator", SERIAL_ITERATOR)
-        kept = ", ".join(code(serial[n]) if n in ("dataset", "batch_size") else f"{n}={code(serial[n])}"
-                         for n in names if n in serial)
-        self.calls[id(serial_call)] = f"{iterator}({kept})"
-        self.r.info(serial_call, "PT101", f"{code(serial_call.func)} is {iterator} (written into the file): Chainer "
-                    "1.24's batches, in its order from numpy.random, with next(), epoch, is_new_epoch and epoch_detail")
-        ppe, math = self.ppe(), self.r.need_import("math")
-        self.r.insert_after(updater_statement, [cst.parse_statement(
-            f"{updater_name}.targets = {{{', '.join(targets)}}}\n")])
+        for name, serial in serials.items():
+            serial_call = iterators[name][1]
+            iterator = self._helper("ChainerSerialIterator", SERIAL_ITERATOR)
+            given = ", ".join(code(serial[n]) if n in ("dataset", "batch_size") else f"{n}={code(serial[n])}"
+                              for n in names if n in serial)
+            self.calls[id(serial_call)] = f"{iterator}({given})"
+            self.r.info(serial_call, rule, f"{code(serial_call.func)} is {iterator} (written into the file): Chainer "
+                        "1.24's batches, in its order from numpy.random, with next(), epoch, is_new_epoch and "
+                        "epoch_detail" + (" (in this process: n_processes, n_prefetch and shared_mem only made it "
+                                          "faster)" if self.callee(serial_call) in MULTIPROCESS else ""))
+        self.chainer_evaluator_calls |= set(evaluators)
+        ppe = self.ppe()
+        after = [f"{updater_name}.targets = {{{', '.join(targets)}}}\n"]
+        if standard:
+            self._helper("chainer_concat_examples", CONCAT_EXAMPLES)
+            self.renamed[id(updater_call)] = self._helper(UPDATER_BASE, STANDARD_UPDATER_CLASS)
+            self.r.info(updater_call, "PT131", f"training.StandardUpdater is {UPDATER_BASE} (written into the file) "
+                        "with the same iterator, optimizer, converter, device and loss_func: Chainer 1.24's "
+                        "update_core (the main iterator's next() through the converter, the arrays as tensors given "
+                        "to the loss function, by position for a tuple, by keyword for a dict; zero_grad, backward, "
+                        "step), the Chainer iterator kept as it is")
+        if train_iter in own:
+            limit = f", limit={stop}" if unit == "iteration" else ""
+            measure = self._helper("chainer_iters_per_epoch", ITERS_PER_EPOCH, ("numpy", "torch", "copy", "random"))
+            after.append(f"{updater_name}.iters_per_epoch = {measure}({train_iter}{limit})\n")
+            epoch_length = f"{updater_name}.iters_per_epoch"
+        else:
+            serial, math = serials[train_iter], self.r.need_import("math")
+            epoch_length = f"{math}.ceil(len({code(serial['dataset'])}) / {code(serial['batch_size'])})"
+        self.r.insert_after(updater_statement, [cst.parse_statement(line) for line in after])
         manager = [f"{updater_name}.targets", f"{updater_name}.get_all_optimizers()"]
         manager += [stop] if unit == "epoch" else ["None", f"stop_trigger=({stop}, 'iteration')"]
-        manager.insert(3, f"iters_per_epoch={math}.ceil(len({code(serial['dataset'])}) / "
-                          f"{code(serial['batch_size'])})")
+        manager.insert(3, f"iters_per_epoch={epoch_length}")
         if out is not None:
             manager.append(f"out_dir={code(out)}")
         manager.append(f"state_objects={{'updater': {updater_name}}}")
@@ -1380,17 +1635,24 @@ class PpeTrainer:
             f"# {trainer_name}.run(): the updater's update() (its update_core), the extensions after it",
             f"while not {trainer_name}.stop_trigger:", f"    with {trainer_name}.run_iteration():",
             f"        {updater_name}.update()"]) + "\n")
-        self.r.info(trainer_call, "PT101", f"training.Trainer is a pytorch-pfn-extras ExtensionsManager of the models "
+        self.r.info(trainer_call, rule, f"training.Trainer is a pytorch-pfn-extras ExtensionsManager of the models "
                     f"of {cls}'s optimizers, under the optimizers' names (the reporter's observers, as the Trainer's), "
                     f"{stop} {unit}s; its state_objects hold the updater's iteration and iterator positions, which "
                     "Chainer's snapshot held")
-        self.r.warn(trainer_call, "PT101", "the manager counts an epoch as ceil(len(dataset) / batch_size) updates; "
-                    "Chainer's was the main iterator's epoch_detail: the same where update_core draws one batch of it "
-                    "per update and the batch size divides the data set" +
-                    ("" if "device" not in args or code(args["device"]) in ("None", "-1") else
-                     "; Chainer's updater also moved its optimizers' models to the device, which the program now "
-                     "does itself (model.to(device))"))
-        self.r.info(run, "PT101", f"{trainer_name}.run() is the loop that calls {updater_name}.update() in "
+        moved = "" if "device" not in args or code(args["device"]) in ("None", "-1") else \
+            "; Chainer's updater also moved its optimizers' models to the device, which the program now does itself " \
+            "(model.to(device))"
+        if train_iter in own:
+            self.r.warn(trainer_call, "PT131", f"the manager counts an epoch as iters_per_epoch updates, where "
+                        f"Chainer's epoch was `{train_iter}`'s own: {measure} (written into the file) counts the "
+                        f"batches a deep copy of `{train_iter}` draws in its first epoch (one more pass over its data "
+                        "before training, NumPy's, Python's and torch's generators restored after), and the updater "
+                        "raises if a later epoch is not as long" + moved)
+        else:
+            self.r.warn(trainer_call, rule, "the manager counts an epoch as ceil(len(dataset) / batch_size) updates; "
+                        "Chainer's was the main iterator's epoch_detail: the same where update_core draws one batch "
+                        "of it per update and the batch size divides the data set" + moved)
+        self.r.info(run, rule, f"{trainer_name}.run() is the loop that calls {updater_name}.update() in "
                     f"{trainer_name}.run_iteration(), which runs the extensions after it")
         if any(model.split(": ", 1)[1] in self.r._classifiers for model in targets):
             self.classifier_reports = True
@@ -1472,6 +1734,15 @@ class PpeTrainer:
 
     def _evaluator(self, original, updated):
         kind = self._evaluator_class(original)
+        if id(original) in self.chainer_evaluator_calls:
+            self._helper("chainer_concat_examples", CONCAT_EXAMPLES)
+            name = self._helper("ChainerEvaluator", EVALUATOR_CLASS, ("numpy", "torch", "copy"))
+            self.r.info(original, "PT132", f"extensions.Evaluator is {name} (written into the file), ppe's Evaluator "
+                        "with Chainer 1.24's evaluate(): the iterator reset() where it has one, else a shallow copy of "
+                        "it iterated, each batch through the converter with the device, the arrays as tensors given "
+                        "to the target (or eval_func); the mean of what it reports, as 'validation/...', in evaluation "
+                        "mode and without gradients")
+            return updated.with_changes(func=cst.Name(name))
         if kind == "subclass" and "__init__" in self.r.project.class_methods.get(code(original.func).split(".")[-1],
                                                                                   ()):
             self._todo(original, "PT045", "an Evaluator subclass with its own __init__: ppe's Evaluator takes "
