@@ -20,12 +20,7 @@ The thresholds, and why:
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +28,7 @@ from netport.doctor.report import (
     RULE_DEAD_RELU, RULE_GRADIENT_RATIO, RULE_LOSS_FLAT, RULE_NONFINITE, RULE_SATURATION, RULE_ZERO_GRADIENT,
     DoctorReport,
 )
-from netport.shapes.dynamic import check_parses, display_path
+from netport.shapes.dynamic import check_parses, display_path, run_runner
 from netport.shapes.findings import Finding
 from netport.shapes.interpreter import AnalysisError, cannot_parse
 
@@ -52,25 +47,8 @@ def run_doctor(script: Path, script_args: list[str], python=None, timeout: float
         raise AnalysisError(f"{script}: no such file")
     check_parses(script)
     start = time.perf_counter()
-    if python is not None and os.sep in str(python):
-        python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
-    with tempfile.TemporaryDirectory(prefix="netport-doctor-") as work:
-        config, result_path = Path(work, "config.json"), Path(work, "result.json")
-        config.write_text(json.dumps({"script": str(script.resolve()), "args": script_args,
-                                      "result": str(result_path), "max_steps": max_steps or MAX_STEPS,
-                                      "frameworks": frameworks_used(script)}))
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
-        try:
-            completed = subprocess.run([str(python or sys.executable), str(RUNNER), str(config)], cwd=work,
-                                       env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AnalysisError(f"{display_path(str(script))}: the run took longer than {timeout:g} s") from None
-        except OSError as exc:
-            raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
-        if not result_path.exists():
-            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise AnalysisError(f"{display_path(str(script))}: the run failed before it started: {tail[0]}")
-        result = json.loads(result_path.read_text())
+    result, _ = run_runner(RUNNER, script, {"args": script_args, "max_steps": max_steps or MAX_STEPS,
+                                            "frameworks": frameworks_used(script)}, python, timeout, "the run")
     report = DoctorReport(display_path(str(script)), "run")
     if result["status"] == "error" and result.get("exception", "").endswith("SyntaxError"):
         frame = result.get("frame") or {"file": str(script), "line": 1}

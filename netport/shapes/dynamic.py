@@ -32,31 +32,36 @@ def display_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+def run_runner(runner: Path, script: Path, config: dict, python, timeout: float, what: str):
+    """Run ``runner`` (a runner script of netport's) on ``script`` in a scratch directory, with ``config`` plus the
+    script and the result file as its config.json: (the result it wrote, the finished process). The program's own
+    outputs (models, logs) land in the scratch directory, not next to it. ``what`` names the run in errors."""
+    if python is not None and os.sep in str(python):
+        python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
+    with tempfile.TemporaryDirectory(prefix="netport-run-") as work:
+        config_path, result_path = Path(work, "config.json"), Path(work, "result.json")
+        config_path.write_text(json.dumps({"script": str(script.resolve()), "result": str(result_path), **config}))
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
+        try:
+            completed = subprocess.run([str(python or sys.executable), str(runner), str(config_path)], cwd=work,
+                                       env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AnalysisError(f"{display_path(str(script))}: {what} took longer than {timeout:g} s") from None
+        except OSError as exc:
+            raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
+        if not result_path.exists():
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise AnalysisError(f"{display_path(str(script))}: {what} failed before it started: {tail[0]}")
+        return json.loads(result_path.read_text()), completed
+
+
 def run_dynamic(script: Path, script_args: list[str], overrides: dict, python=None, timeout: float = 120.0):
     if not script.is_file():
         raise AnalysisError(f"{script}: no such file")
     check_parses(script)
     start = time.perf_counter()
-    if python is not None and os.sep in str(python):
-        python = os.path.abspath(python)  # the run's working directory is a scratch one; keep venv links
-    with tempfile.TemporaryDirectory(prefix="netport-shapes-") as work:
-        config = Path(work, "config.json")
-        result_path = Path(work, "result.json")
-        config.write_text(json.dumps({"script": str(script.resolve()), "args": script_args,
-                                      "overrides": overrides, "result": str(result_path)}))
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
-        # the program's own outputs (models, logs) land in the scratch directory, not next to it
-        try:
-            completed = subprocess.run([str(python or sys.executable), str(RUNNER), str(config)], cwd=work,
-                                       env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AnalysisError(f"{display_path(str(script))}: the tiny run took longer than {timeout:g} s") from None
-        except OSError as exc:
-            raise AnalysisError(f"cannot run {python}: {exc.strerror}") from None
-        if not result_path.exists():
-            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise AnalysisError(f"{display_path(str(script))}: the tiny run failed before it started: {tail[0]}")
-        result = json.loads(result_path.read_text())
+    result, completed = run_runner(RUNNER, script, {"args": script_args, "overrides": overrides}, python, timeout,
+                                   "the tiny run")
     report = ShapeReport(display_path(str(script)), "dynamic", elapsed=time.perf_counter() - start)
     report.executed_layers = [_layer_row(row) for row in result.get("executed", [])]
     report.output_tail = completed.stdout[-2000:]

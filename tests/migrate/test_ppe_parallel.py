@@ -9,13 +9,13 @@ on the CPU too (devices -1), which makes the differential test possible without 
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
 
 from netport.migrate import Severity, migrate_source
 from tests.conftest import environment_python, run_python
+from tests.migrate.test_ppe_updaters import TORCH_LOAD, _insert_after
 
 pytest.importorskip("torch")
 pytest.importorskip("pytorch_pfn_extras")
@@ -57,19 +57,7 @@ main()
 """
 
 CHAINER_SAVE = "    chainer.serializers.save_npz('../model.npz', model)\n"
-TORCH_LOAD = """\
-    from netport.weights import chainer_to_torch
-    with np.load('../model.npz') as _archive:
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in
-                               chainer_to_torch({k: _archive[k] for k in _archive.files}).items()})
-"""
-
-
-def _insert_after(text: str, pattern: str, lines: str) -> str:
-    match = re.search(pattern, text, re.M)
-    assert match, pattern
-    end = text.index("\n", match.end()) + 1
-    return text[:end] + lines + text[end:]
+TORCH_LOAD_MODEL = TORCH_LOAD.replace("((gen, '../gen.npz'), (dis, '../dis.npz'))", "((model, '../model.npz'),)")
 
 
 def test_parallel_updater_agrees_with_chainer_to_1e_4(tmp_path):
@@ -87,7 +75,7 @@ def test_parallel_updater_agrees_with_chainer_to_1e_4(tmp_path):
     assert "for part in reversed(range(3)):\n                    loss = model(*[a[part::3] for a in batch])\n" \
         "                    loss.backward()\n                optimizer.step()\n" in migrated
     programs = {"chainer": _insert_after(PROGRAM, r"^    model = L.Classifier\(MLP\(\)\)$", CHAINER_SAVE),
-                "ppe": _insert_after(migrated, r"^    model = Classifier\(MLP\(\)\)$", TORCH_LOAD)}
+                "ppe": _insert_after(migrated, r"^    model = Classifier\(MLP\(\)\)$", TORCH_LOAD_MODEL)}
     logs = {}
     for form in ("chainer", "ppe"):  # Chainer first: it writes the initial weights
         (tmp_path / form).mkdir()

@@ -2066,8 +2066,10 @@ class ModuleRules(RulePass):
         if isinstance(receiver, cst.Name) and receiver.value == "self":
             return False
         if isinstance(root, cst.Name):
-            if root.value in self.aliases.values() or root.value == "self" and receiver is not root:
-                return not (root.value in self.aliases.values())
+            if root.value in self.aliases.values():
+                return False  # an attribute of a module
+            if root.value == "self":
+                return True  # `self.x.W`: a child no rule typed
             values, _ = self._bound_values(root.value)
             calls = [v for v in values or () if isinstance(v, cst.Call)]
             if values and len(calls) == len(values) and all(

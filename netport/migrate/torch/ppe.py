@@ -1100,7 +1100,8 @@ class PpeTrainer:
             if problem is None and (loss_func is not None or model not in self.r._classifiers and
                                     not self._reports_its_loss(model, scope)):
                 problem = "'main/loss' is what the model reports, not known to be the loss the loop computes (ppe's " \
-                    "reporter keeps no graph; a model built with L.Classifier reports its loss)"
+                    "reporter keeps no graph; a model built with L.Classifier reports its loss, and so does one whose " \
+                    "forward returns the variable it reports as 'loss')"
             if problem is not None:
                 self.graph_problems[id(extension)] = problem
             else:
