@@ -30,7 +30,7 @@ BUGS = {
     "nd004_chainer_using_config.py": ("ND004", 25, 1, "`chainer.using_config('train', False)` is still in force "
                                       "at the backward() `loss.backward()` (line 29)"),
     "q4_raw_pixels_sigmoid.py": ("ND005", 35, 44, "`x` holds raw 0-255 values (from line 12) and is fed to `model`"),
-    "q4_chainer_raw_pixels.py": ("ND005", 29, 5, "`x` holds raw 0-255 values (from line 21)"),
+    "q4_chainer_raw_pixels.py": ("ND005", 30, 5, "`x` holds raw 0-255 values (from line 22)"),
 }
 CLEAN = ["nd001_torch_grad_after_zero_grad_fixed.py", "nd001_chainer_cleargrads_fixed.py",
          "nd002_torch_no_zero_grad_fixed.py", "nd002_torch_accumulation.py",
